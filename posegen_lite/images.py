@@ -1,0 +1,111 @@
+"""Image conventions and conversions (stated here once).
+
+* On disk and in numpy: ``(H, W, 3)`` uint8 RGB.
+* In tensors: ``(3, H, W)`` or ``(B, 3, H, W)`` float32 in **[-1, 1]** (``x / 127.5 - 1``).
+* Grayscale and RGBA inputs are never broadcast by accident: ``ensure_rgb`` converts them explicitly
+  (gray replicated to three channels, RGBA composited over a background colour) or rejects them when
+  ``convert=False``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class ImageError(ValueError):
+    """An image file or array that cannot be used; the message names the file when there is one."""
+
+
+def ensure_rgb(image: np.ndarray, convert: bool = True, background: tuple[int, int, int] = (255, 255, 255),
+               name: str = "image") -> np.ndarray:
+    """Return ``image`` as ``(H, W, 3)`` uint8 RGB.
+
+    Accepts ``(H, W)`` / ``(H, W, 1)`` grayscale and ``(H, W, 4)`` RGBA when ``convert`` is True (RGBA is
+    alpha-composited over ``background``); otherwise raises ``ImageError``. Float images must be in [0, 1].
+    """
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise ImageError(f"{name}: expected uint8 or float pixels, got {arr.dtype}")
+        if not np.isfinite(arr).all() or arr.min() < 0.0 or arr.max() > 1.0:
+            raise ImageError(f"{name}: float pixels must be finite and in [0, 1]")
+        arr = np.round(arr * 255.0).astype(np.uint8)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim == 2:
+        if not convert:
+            raise ImageError(f"{name}: grayscale image where RGB is required")
+        return np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise ImageError(f"{name}: expected an (H, W, 3) RGB image, got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ImageError(f"{name}: empty image {arr.shape}")
+    if arr.shape[2] == 4:
+        if not convert:
+            raise ImageError(f"{name}: RGBA image where RGB is required")
+        alpha = arr[:, :, 3:4].astype(np.float32) / 255.0
+        bg = np.asarray(background, np.float32)
+        arr = np.round(arr[:, :, :3] * alpha + bg * (1.0 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def load_image(path: str | Path, convert: bool = True) -> np.ndarray:
+    """Read an image file as ``(H, W, 3)`` uint8 RGB; a missing, truncated or non-image file raises
+    ``ImageError`` naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such image file")
+    try:
+        with Image.open(path) as im:
+            im.load()  # decode fully now, so a truncated file fails here and not later
+            mode = im.mode
+            if mode in ("P", "PA", "LA", "I;16", "I", "F", "CMYK", "YCbCr"):
+                im = im.convert("RGBA" if "A" in mode or "transparency" in im.info else "RGB")
+            arr = np.asarray(im)
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ImageError(f"{path}: not a readable image ({err})") from err
+    return ensure_rgb(arr, convert=convert, name=str(path))
+
+
+def save_image(path: str | Path, image: np.ndarray) -> Path:
+    """Write ``(H, W, 3)`` uint8 RGB to ``path`` (format from the suffix); returns the path."""
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(ensure_rgb(image, convert=False)).save(path)
+    return path
+
+
+def resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize ``(H, W, 3)`` uint8 to ``(height, width, 3)`` uint8 with anti-aliasing."""
+    from PIL import Image
+
+    if height <= 0 or width <= 0:
+        raise ValueError(f"target size must be positive, got {height}×{width}")
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR))
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """``(H, W, 3)`` uint8 → ``(3, H, W)`` float32 in [-1, 1]."""
+    arr = ensure_rgb(image, convert=False)
+    return torch.from_numpy(arr).permute(2, 0, 1).float().div(127.5).sub(1.0)
+
+
+def to_uint8(tensor: torch.Tensor) -> np.ndarray:
+    """``(3, H, W)`` or ``(B, 3, H, W)`` float in [-1, 1] → ``(H, W, 3)`` / ``(B, H, W, 3)`` uint8.
+
+    Values are clamped to [-1, 1] first; a tensor holding NaN/inf raises ``ValueError`` rather than
+    silently becoming black pixels."""
+    t = tensor.detach().float().cpu()
+    if t.dim() not in (3, 4) or t.shape[-3] != 3:
+        raise ValueError(f"expected (3, H, W) or (B, 3, H, W), got {tuple(t.shape)}")
+    if not torch.isfinite(t).all():
+        raise ValueError("image tensor holds NaN or inf values")
+    arr = ((t.clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
+    return arr.permute(*range(t.dim() - 3), -2, -1, -3).numpy()
