@@ -1,0 +1,160 @@
+"""The training loop: learning, exact resume, crash-safe checkpoints, NaN guard, Ctrl-C, time budget."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+import torch
+
+from posegen_lite.checkpoints import list_checkpoints, load_checkpoint, load_latest
+from posegen_lite.models.discriminator import DiscriminatorConfig
+from posegen_lite.models.g1 import G1Config
+from posegen_lite.models.g2 import G2Config
+from posegen_lite.train import NonFiniteLossError, TrainConfig, load_models, train
+
+
+def _cfg(tmp_path, name="run", **kw) -> TrainConfig:
+    base = dict(run_dir=str(tmp_path / name), steps=6, batch_size=4, checkpoint_every=3, val_every=1000,
+                precision="fp32", channels_last=False, g1=G1Config(16, 16, base_channels=4, z_dim=8))
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _stage3(tmp_path, g1_run, name="s3", **kw) -> TrainConfig:
+    return _cfg(tmp_path, name, stage=3, g1_checkpoint=str(g1_run), g2=G2Config(16, 16, base_channels=4),
+                disc=DiscriminatorConfig(16, 16, base_channels=4), **kw)
+
+
+def _weights(models: dict) -> dict[str, torch.Tensor]:
+    return {f"{n}.{k}": v.detach().clone() for n, m in models.items() for k, v in m.state_dict().items()}
+
+
+def _assert_same(w1: dict, w2: dict) -> None:
+    assert w1.keys() == w2.keys()
+    for k in w1:
+        assert torch.equal(w1[k], w2[k]), k
+
+
+def test_loss_goes_down(tmp_path, tiny_pairs):
+    res = train(_cfg(tmp_path, steps=60, lr=2e-3, checkpoint_every=60), tiny_pairs, progress=False)
+    losses = [h["loss"] for h in res.history]
+    assert sum(losses[-5:]) / 5 < 0.6 * sum(losses[:5]) / 5
+
+
+def test_resume_gives_the_same_weights(tmp_path, tiny_pairs):
+    straight = train(_cfg(tmp_path, "straight", steps=6), tiny_pairs, progress=False)
+    first = train(_cfg(tmp_path, "resumed", steps=3), tiny_pairs, progress=False)
+    assert first.step == 3
+    second = train(_cfg(tmp_path, "resumed", steps=6), tiny_pairs, progress=False)
+    assert second.step == 6
+    _assert_same(_weights(straight.stage.models), _weights(second.stage.models))
+    assert [h["loss"] for h in straight.history] == [h["loss"] for h in second.history]
+
+
+def test_stage3_resume_gives_the_same_weights(tmp_path, tiny_pairs):
+    g1_run = train(_cfg(tmp_path, "g1", steps=3), tiny_pairs, progress=False).checkpoint
+    straight = train(_stage3(tmp_path, g1_run, "s3a", steps=4, checkpoint_every=2), tiny_pairs, progress=False)
+    train(_stage3(tmp_path, g1_run, "s3b", steps=2, checkpoint_every=2), tiny_pairs, progress=False)
+    resumed = train(_stage3(tmp_path, g1_run, "s3b", steps=4, checkpoint_every=2), tiny_pairs, progress=False)
+    _assert_same(_weights(straight.stage.models), _weights(resumed.stage.models))
+    assert set(load_models(resumed.checkpoint)) == {"g1", "g2", "d"}
+
+
+def test_resume_refuses_a_different_model(tmp_path, tiny_pairs):
+    train(_cfg(tmp_path, steps=3), tiny_pairs, progress=False)
+    with pytest.raises(ValueError, match="different stage or model"):
+        train(_cfg(tmp_path, steps=6, g1=G1Config(16, 16, base_channels=8, z_dim=8)), tiny_pairs, progress=False)
+
+
+def test_keeps_only_the_last_k_checkpoints(tmp_path, tiny_pairs):
+    cfg = _cfg(tmp_path, steps=8, checkpoint_every=1, keep_last=2)
+    train(cfg, tiny_pairs, progress=False)
+    assert [p.name for p in list_checkpoints(cfg.run_dir)] == ["ckpt_00000007.pt", "ckpt_00000008.pt"]
+
+
+def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, tiny_pairs, monkeypatch):
+    cfg = _cfg(tmp_path, steps=3)
+    train(cfg, tiny_pairs, progress=False)
+    real_save = torch.save
+
+    def crashing_save(obj, f, *a, **kw):
+        f.write(b"PK\x03\x04 half a zip file")  # some bytes reach the disk, then the process "dies"
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crashing_save)
+    with pytest.raises(OSError, match="disk full"):
+        train(_cfg(tmp_path, steps=6), tiny_pairs, progress=False)
+    monkeypatch.setattr(torch, "save", real_save)
+    path, state = load_latest(cfg.run_dir)
+    assert path.name == "ckpt_00000003.pt" and state["step"] == 3
+    assert not list(tmp_path.glob("run/*.tmp"))
+
+
+def test_damaged_newest_checkpoint_is_skipped(tmp_path, tiny_pairs):
+    cfg = _cfg(tmp_path, steps=6)
+    train(cfg, tiny_pairs, progress=False)
+    newest = list_checkpoints(cfg.run_dir)[-1]
+    newest.write_bytes(newest.read_bytes()[:100])
+    with pytest.warns(UserWarning, match="skipping unusable checkpoint"):
+        path, state = load_latest(cfg.run_dir)
+    assert state["step"] == 3
+
+
+def test_nan_loss_stops_and_leaves_the_last_good_checkpoint(tmp_path, tiny_pairs):
+    cfg = _cfg(tmp_path, steps=10, checkpoint_every=2)
+
+    def poison(step, losses, stage):
+        if step == 5:
+            tiny_pairs.poisoned = True
+
+    with pytest.raises(NonFiniteLossError, match="NaN/inf at step 6"):
+        train(cfg, tiny_pairs, callbacks=[poison], progress=False)
+    path, state = load_latest(cfg.run_dir)
+    assert state["step"] == 4
+    weights = state["models"]["g1"]
+    assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
+
+
+def test_stage3_nan_guard(tmp_path, tiny_pairs):
+    g1_run = train(_cfg(tmp_path, "g1", steps=3), tiny_pairs, progress=False).checkpoint
+    tiny_pairs.poisoned = True
+    with pytest.raises(NonFiniteLossError):
+        train(_stage3(tmp_path, g1_run, steps=3), tiny_pairs, progress=False)
+    assert load_latest(tmp_path / "s3") is None
+
+
+def test_ctrl_c_saves_and_returns(tmp_path, tiny_pairs):
+    def interrupt(step, losses, stage):
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    res = train(_cfg(tmp_path, steps=50, checkpoint_every=100), tiny_pairs, callbacks=[interrupt], progress=False)
+    assert res.interrupted and res.step == 2
+    assert load_checkpoint(res.checkpoint)["step"] == 2
+
+
+def test_time_budget_stops_and_saves(tmp_path, tiny_pairs):
+    res = train(_cfg(tmp_path, steps=50, checkpoint_every=100, max_minutes=0.0), tiny_pairs, progress=False)
+    assert res.stopped == "time budget" and res.step == 1
+    assert load_checkpoint(res.checkpoint)["step"] == 1
+
+
+def test_stage3_needs_a_g1(tmp_path, tiny_pairs):
+    with pytest.raises(ValueError, match="g1_checkpoint"):
+        train(_cfg(tmp_path, stage=3), tiny_pairs, progress=False)
+
+
+def test_dataset_smaller_than_a_batch(tmp_path, tiny_pairs):
+    with pytest.raises(ValueError, match="smaller than one batch"):
+        train(_cfg(tmp_path, batch_size=64), tiny_pairs, progress=False)
+
+
+def test_config_round_trip():
+    cfg = TrainConfig(stage=3, g2=G2Config(64, 64), lambda_l1=50.0)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown"):
+        TrainConfig.from_dict({"stpes": 3})
+    with pytest.raises(ValueError):
+        TrainConfig(stage=4)
