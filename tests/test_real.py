@@ -104,7 +104,7 @@ def test_grayscale_and_rgba_images_are_converted_explicitly(tmp_path):
 
 def test_wrong_size_image_is_resized_with_keypoints_or_rejected(tmp_path):
     # wrong_size.jpg is 100×77 (W×H); its keypoints are in that frame.
-    kp = _kp({**SHOULDERS_AND_HIPS, "nose": (99, 76)})
+    kp = _kp({"r_shoulder": (30, 20), "l_shoulder": (70, 20), "r_hip": (40, 60), "l_hip": (60, 60), "nose": (99, 76)})
     images = {"0003_c1_a.jpg": PG2 / "market" / "0001_c1s1_000151_01.jpg", "0003_c2_b.jpg": BAD / "wrong_size.jpg"}
     kp_a = _kp(SHOULDERS_AND_HIPS)
     root = _market_copy(tmp_path, images, {"0003_c1_a.jpg": kp_a, "0003_c2_b.jpg": kp})
