@@ -1,0 +1,70 @@
+"""Cameras on an orbit around a posed person, framed so the whole body fits the image from *every* azimuth.
+
+The body is bounded by a vertical cylinder around its axis (x = z = 0); a cylinder looks the same from every
+azimuth, so one camera distance frames all views of a pose, and two views of it differ by a pure yaw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..camera import Camera, look_at, orbit_camera
+from .body import PosedBody
+
+ELEVATION_RANGE = (-10.0, 30.0)  # degrees; cameras look at people from roughly eye height
+FOV_Y = 30.0  # vertical field of view, degrees
+MARGIN = 0.06  # fraction of the half-image kept free around the body
+
+
+def body_cylinder(body: PosedBody) -> tuple[float, float, float]:
+    """``(radius, y_min, y_max)`` of a vertical cylinder around the axis x = z = 0 that holds every primitive."""
+    axis_y = body.rot[:, :, 1]  # (P, 3) bone directions
+    reach = body.half[:, None] * np.abs(axis_y)  # how far the segment ends stick out per axis
+    r_max = body.radii.max(axis=1)
+    on = body.enabled
+    horiz = np.hypot(np.abs(body.centre[:, 0]) + reach[:, 0], np.abs(body.centre[:, 2]) + reach[:, 2]) + r_max
+    y_lo = body.centre[:, 1] - reach[:, 1] - r_max
+    y_hi = body.centre[:, 1] + reach[:, 1] + r_max
+    return float(horiz[on].max()), float(y_lo[on].min()), float(y_hi[on].max())
+
+
+def check_elevation(elevation_deg: float) -> float:
+    """Return ``elevation_deg`` as float or raise ``ValueError`` outside ``ELEVATION_RANGE``."""
+    lo, hi = ELEVATION_RANGE
+    if not np.isfinite(elevation_deg) or not lo <= elevation_deg <= hi:
+        raise ValueError(f"elevation must be within [{lo}, {hi}] degrees, got {elevation_deg}")
+    return float(elevation_deg)
+
+
+def check_size(height: int, width: int) -> tuple[int, int]:
+    """Return ``(height, width)`` as ints or raise ``ValueError`` unless both are positive integers."""
+    if int(height) != height or int(width) != width or height < 1 or width < 1:
+        raise ValueError(f"image size must be positive integers (height, width), got ({height}, {width})")
+    return int(height), int(width)
+
+
+def frame_distance(body: PosedBody, elevation_deg: float, height: int, width: int) -> tuple[float, np.ndarray]:
+    """The camera distance and look-at target that fit ``body`` into a ``height × width`` image at any azimuth."""
+    radius, y_lo, y_hi = body_cylinder(body)
+    target = np.array([0.0, (y_lo + y_hi) / 2, 0.0])
+    el = np.deg2rad(check_elevation(elevation_deg))
+    R, _ = look_at(target + np.array([0.0, np.sin(el), np.cos(el)]), target)
+    ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    ring = np.stack([radius * np.sin(ang), np.zeros_like(ang), radius * np.cos(ang)], 1)
+    pts = np.concatenate([ring + [0, y_lo, 0], ring + [0, y_hi, 0]]) - target
+    q = pts @ R.T  # camera-frame coordinates with the camera at the target; distance D adds to z
+    f = (height / 2.0) / np.tan(np.deg2rad(FOV_Y) / 2.0)
+    lim_x, lim_y = (width / 2.0) * (1 - MARGIN) / f, (height / 2.0) * (1 - MARGIN) / f
+    # A point fits when |q_x| / (q_z + D) <= lim_x, i.e. D >= |q_x| / lim_x - q_z (and likewise for y).
+    dist = max((np.abs(q[:, 0]) / lim_x - q[:, 2]).max(), (np.abs(q[:, 1]) / lim_y - q[:, 2]).max())
+    return float(dist), target
+
+
+def person_camera(body: PosedBody, azimuth_deg: float, elevation_deg: float, height: int, width: int) -> Camera:
+    """An ``orbit_camera`` at ``azimuth_deg`` (any value; 0 = in front) and ``elevation_deg`` (within
+    ``ELEVATION_RANGE``) that shows the whole of ``body`` in a ``height × width`` image."""
+    height, width = check_size(height, width)
+    if not np.isfinite(azimuth_deg):
+        raise ValueError(f"azimuth must be finite, got {azimuth_deg}")
+    dist, target = frame_distance(body, elevation_deg, height, width)
+    return orbit_camera(float(azimuth_deg) % 360.0, elevation_deg, dist, target, width, height, FOV_Y)
