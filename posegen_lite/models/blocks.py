@@ -1,0 +1,108 @@
+"""Building blocks shared by G1 and G2: PG2's residual levels, an encoder and a decoder with skips.
+
+PG2's generators are U-Nets made of *levels*. Level ``i`` works at ``1/2**i`` of the image size with
+``c * (i + 1)`` channels (``c`` = ``base_channels``; PG2 grows channels linearly, not by doubling):
+
+* encoder level: a residual block (two 3×3 convolutions and a skip connection), then a stride-2 3×3
+  convolution down to the next level (except after the deepest level);
+* decoder level: concatenate the encoder's features of the same level (the U-Net skip), a residual block,
+  then nearest-neighbour upsampling and a 1×1 convolution (PG2's ``upscale`` + 1×1 conv).
+
+No normalisation layers: PG2's generators have none, and it keeps the networks exact under any batch size.
+Activation: ReLU (PG2's TensorFlow code offers ELU or ReLU; ReLU is the cheaper of the two on a CPU).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def level_channels(base_channels: int, level: int) -> int:
+    """Channels of level ``level`` (0 = full resolution): ``base_channels * (level + 1)``, as PG2."""
+    return base_channels * (level + 1)
+
+
+def check_divisible(height: int, width: int, levels: int, name: str) -> None:
+    """Raise ``ValueError`` unless ``levels - 1`` halvings of ``height × width`` stay whole numbers."""
+    factor = 2 ** (levels - 1)
+    if height % factor or width % factor:
+        raise ValueError(f"{name}: {height}×{width} is not divisible by 2**(levels-1) = {factor} "
+                         f"({levels} levels); choose fewer levels or a size that halves evenly")
+
+
+class ResidualBlock(nn.Module):
+    """``x + act(conv(act(conv(x))))`` with two 3×3 convolutions; shape ``(B, C, h, w)`` is kept."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class Encoder(nn.Module):
+    """Stem 3×3 conv ``in_channels → c``, then ``levels`` residual levels with stride-2 convs between them.
+
+    ``forward(x (B, in_channels, H, W)) -> list`` of ``levels`` feature maps; entry ``i`` has shape
+    ``(B, c*(i+1), H/2**i, W/2**i)`` (the last one is the deepest, the input of the bottleneck).
+    """
+
+    def __init__(self, in_channels: int, base_channels: int, levels: int):
+        super().__init__()
+        c = base_channels
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1), nn.ReLU(inplace=True))
+        self.blocks = nn.ModuleList(ResidualBlock(level_channels(c, i)) for i in range(levels))
+        self.downs = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(level_channels(c, i), level_channels(c, i + 1), 3, stride=2, padding=1),
+                          nn.ReLU(inplace=True))
+            for i in range(levels - 1)
+        )
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.stem(x)
+        features = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            features.append(x)
+            if i < len(self.downs):
+                x = self.downs[i](x)
+        return features
+
+
+class Decoder(nn.Module):
+    """PG2's decoder: ``levels`` residual levels from the deepest up, with U-Net skips.
+
+    ``forward(bottom, skips)``: ``bottom`` is ``(B, in_channels, H/2**(L-1), W/2**(L-1))`` (whatever the
+    generator feeds the deepest level), ``skips`` the encoder's feature list (``skips[i]`` for level ``i``;
+    the deepest entry is not used here — the generator decides what ``bottom`` holds). Returns
+    ``(B, 2c, H, W)`` (``out_channels``): at each level above the deepest, the upsampled path (``c*(i+1)``
+    channels after its 1×1 conv) is concatenated with the encoder's ``c*(i+1)`` channels.
+    """
+
+    def __init__(self, in_channels: int, base_channels: int, levels: int):
+        super().__init__()
+        c = base_channels
+        self.levels = levels
+        blocks = [ResidualBlock(in_channels)]
+        ups = []
+        prev = in_channels
+        for i in reversed(range(levels - 1)):  # level i receives the upsampled output of level i + 1
+            ups.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                                     nn.Conv2d(prev, level_channels(c, i), 1), nn.ReLU(inplace=True)))
+            prev = 2 * level_channels(c, i)
+            blocks.append(ResidualBlock(prev))
+        self.blocks = nn.ModuleList(blocks)
+        self.ups = nn.ModuleList(ups)
+        self.out_channels = prev
+
+    def forward(self, bottom: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
+        x = self.blocks[0](bottom)
+        for step, (up, block) in enumerate(zip(self.ups, self.blocks[1:], strict=True)):
+            level = self.levels - 2 - step
+            x = block(torch.cat([up(x), skips[level]], dim=1))
+        return x

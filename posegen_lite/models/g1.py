@@ -1,0 +1,155 @@
+"""G1: PG2's Stage II generator, a U-Net from (condition image I_A, target pose maps P_B) to the coarse view.
+
+Architecture (Ma et al. 2017, "Pose Guided Person Image Generation", §3.1 and their TensorFlow code)::
+
+    (I_A, P_B)  (B, 3+18, H, W)
+      └─ stem 3×3 conv → c channels
+      └─ encoder: L residual levels, level i has c·(i+1) channels at H/2^i × W/2^i
+                  (two 3×3 convs + skip, then a stride-2 3×3 conv to the next level)
+      └─ bottleneck: flatten the deepest features → fully connected → z (z_dim) → fully connected
+                  → (c, H/2^(L-1), W/2^(L-1))            [fc_bottleneck=True: a *global* view of the body]
+                  or a 1×1 conv to c channels            [fc_bottleneck=False: fully convolutional]
+      └─ decoder: concat with the deepest encoder features, residual level, then per level up:
+                  nearest ×2 + 1×1 conv, concat the encoder's skip, residual level
+      └─ 3×3 conv → 3 channels → tanh                    Î_B1 (B, 3, H, W) in [-1, 1]
+
+Why the fully connected bottleneck: a target view may need colour or texture from the opposite side of
+the image (a left arm that moves to the right); convolutions only see locally, the FC layer sees all of it.
+The cost is that the image size is fixed by the config (the FC layer's input size depends on it).
+
+Depth rule (``levels=None``): halve the image while its height is above 8 px and both sides are even;
+``levels`` = halvings + 1. This is PG2's rule (``repeat_num = log2(H) - 2``, deepest map 8 px high):
+4 levels at 64×64 (deepest 8×8), 5 at 128×64 (8×4), 6 at 256×256 (8×8).
+
+Parameter counts (measured with this code, ``count_parameters(G1(cfg))``, z_dim = 64):
+
+=================  ======  ==============  =================
+size               levels  base_channels   parameters
+=================  ======  ==============  =================
+64×64              4       16              899,283
+64×64 (no FC)      4       16              571,555
+128×64             5       64              18,104,259
+128×64 (PG2)       5       128             70,795,075
+256×256 (PG2)      6       128             122,103,235
+=================  ======  ==============  =================
+
+Works with ``channels_last`` inputs/weights and under ``torch.autocast`` (bf16 on the CPU, fp16/bf16 on
+CUDA); the output is whatever dtype autocast produces (cast with ``.float()`` for losses and metrics).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .blocks import Decoder, Encoder, check_divisible, level_channels
+
+IMAGE_CHANNELS = 3
+MIN_DEEPEST_HEIGHT = 8  # PG2's min_fea_map_H: stop halving when the feature map is 8 px high
+
+
+def default_levels(height: int, width: int) -> int:
+    """PG2's depth for an image size: halvings while height > 8 px and both sides are even, plus one.
+
+    64×64 → 4, 128×64 → 5, 256×256 → 6 (256×176 → 5: 176 stops halving at 11).
+    """
+    if height <= 0 or width <= 0:
+        raise ValueError(f"image size must be positive, got {height}×{width}")
+    levels = 1
+    while height > MIN_DEEPEST_HEIGHT and height % 2 == 0 and width % 2 == 0:
+        height, width, levels = height // 2, width // 2, levels + 1
+    return levels
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters of ``module``."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+@dataclass
+class G1Config:
+    """Shape of G1. ``levels=None`` picks PG2's depth for the size (see ``default_levels``).
+
+    ``base_channels`` is PG2's ``conv_hidden_num`` (128 in the paper; 16 is the CPU demo width);
+    ``z_dim`` is the width of the FC bottleneck (PG2: 64), unused when ``fc_bottleneck`` is False;
+    ``pose_channels`` is the number of pose maps (18 joints).
+    """
+
+    height: int = 128
+    width: int = 64
+    base_channels: int = 16
+    levels: int | None = None
+    fc_bottleneck: bool = True
+    z_dim: int = 64
+    pose_channels: int = 18
+
+    def resolved_levels(self) -> int:
+        """The number of levels actually used (``levels`` or the default for the size)."""
+        return default_levels(self.height, self.width) if self.levels is None else self.levels
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for sizes/widths the network cannot be built with."""
+        for name in ("height", "width", "base_channels", "z_dim", "pose_channels"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"G1Config.{name} must be positive, got {getattr(self, name)}")
+        levels = self.resolved_levels()
+        if levels < 2:
+            raise ValueError(f"G1 needs at least 2 levels, got {levels} for {self.height}×{self.width}")
+        check_divisible(self.height, self.width, levels, "G1Config")
+
+
+class G1(nn.Module):
+    """PG2's G1 (see module docstring). ``forward(image_a, pose_b) -> coarse`` image ``(B, 3, H, W)``."""
+
+    def __init__(self, config: G1Config):
+        super().__init__()
+        config.validate()
+        self.config = config
+        c, levels = config.base_channels, config.resolved_levels()
+        self.levels = levels
+        self.bottom_size = (config.height // 2 ** (levels - 1), config.width // 2 ** (levels - 1))
+        deep = level_channels(c, levels - 1)  # channels of the deepest encoder level
+
+        self.encoder = Encoder(IMAGE_CHANNELS + config.pose_channels, c, levels)
+        if config.fc_bottleneck:
+            h, w = self.bottom_size
+            # Linear layers, no activation, as in PG2: z is a linear code of the whole feature map.
+            self.to_z = nn.Linear(deep * h * w, config.z_dim)
+            self.from_z = nn.Linear(config.z_dim, c * h * w)
+        else:
+            self.to_bottom = nn.Conv2d(deep, c, 1)
+        # The decoder's deepest level sees the bottleneck output (c channels) next to the encoder's deepest
+        # features (skip), so fine detail can bypass the bottleneck.
+        self.decoder = Decoder(c + deep, c, levels)
+        self.to_image = nn.Conv2d(self.decoder.out_channels, IMAGE_CHANNELS, 3, padding=1)
+
+    def _check_inputs(self, image_a: torch.Tensor, pose_b: torch.Tensor) -> None:
+        cfg = self.config
+        expected = {"image_a": (IMAGE_CHANNELS, image_a), "pose_b": (cfg.pose_channels, pose_b)}
+        for name, (channels, t) in expected.items():
+            if t.dim() != 4 or t.shape[1] != channels:
+                raise ValueError(f"G1: {name} must be (B, {channels}, H, W), got {tuple(t.shape)}")
+            if tuple(t.shape[2:]) != (cfg.height, cfg.width):
+                raise ValueError(f"G1: {name} is {t.shape[2]}×{t.shape[3]} but this G1 was built for "
+                                 f"{cfg.height}×{cfg.width} (the FC bottleneck fixes the size)")
+        if image_a.shape[0] != pose_b.shape[0]:
+            raise ValueError(f"G1: batch sizes differ, image_a {image_a.shape[0]} vs pose_b {pose_b.shape[0]}")
+
+    def forward(self, image_a: torch.Tensor, pose_b: torch.Tensor) -> torch.Tensor:
+        """``image_a (B, 3, H, W)`` in [-1, 1], ``pose_b (B, 18, H, W)`` in [-1, 1]
+        → coarse target view ``(B, 3, H, W)`` in [-1, 1]."""
+        self._check_inputs(image_a, pose_b)
+        features = self.encoder(torch.cat([image_a, pose_b], dim=1))
+        deepest = features[-1]
+        if self.config.fc_bottleneck:
+            h, w = self.bottom_size
+            z = self.to_z(deepest.flatten(1))
+            bottom = self.from_z(z).view(-1, self.config.base_channels, h, w)
+            if deepest.is_contiguous(memory_format=torch.channels_last):
+                bottom = bottom.contiguous(memory_format=torch.channels_last)  # keep one memory format
+        else:
+            bottom = self.to_bottom(deepest)
+        x = self.decoder(torch.cat([bottom, deepest], dim=1), features)
+        return torch.tanh(self.to_image(x))

@@ -1,0 +1,102 @@
+"""G2: PG2's Stage III refiner — a fully convolutional U-Net that predicts a *difference map*.
+
+Input: the 6 channels of (condition image I_A, coarse view Î_B1 from G1). Output: a difference map D with
+``Î_B2 = Î_B1 + D``. Predicting the difference rather than a whole image lets G2 spend its capacity on what
+G1 got wrong (blur, lost detail, wrong textures) instead of re-learning the body (PG2 §3.2).
+
+* Same residual levels as G1 (see ``blocks.py``) but no fully connected bottleneck, and PG2's depth of
+  G1's depth − 2 (at least 2): 2 levels at 64×64, 3 at 128×64, 4 at 256×256.
+* The last convolution is **zero-initialised** (weights and bias), so at step 0 ``difference`` is exactly
+  zero and ``forward`` returns the coarse image unchanged: Stage III starts from Stage II's result, and
+  the discriminator's first gradients refine it instead of fighting a random image.
+* The refined image is clamped to [-1, 1] (the image contract of the whole package, and the discriminator
+  cannot spot fakes by their range) with a *straight-through* clamp: the forward value is clamped, the
+  backward pass lets the gradient through as if no clamp were there, so a pixel pushed past ±1 is not
+  stuck with a zero gradient. For a coarse image in [-1, 1] and a zero difference the clamp changes
+  nothing, bit for bit.
+
+Parameter counts (measured, ``count_parameters(G2(cfg))``): 64×64 c16 (2 levels): 67,043;
+128×64 c64 (3 levels): 3,515,587; 128×64 c128 (PG2): 14,043,523; 256×256 c128 (4 levels): 33,511,427.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .blocks import Decoder, Encoder, check_divisible, level_channels
+from .g1 import IMAGE_CHANNELS, default_levels
+
+
+@dataclass
+class G2Config:
+    """Shape of G2; ``levels=None`` → ``max(2, default_levels(height, width) - 2)`` (PG2: G1's depth − 2)."""
+
+    height: int = 128
+    width: int = 64
+    base_channels: int = 16
+    levels: int | None = None
+
+    def resolved_levels(self) -> int:
+        """The number of levels actually used."""
+        return max(2, default_levels(self.height, self.width) - 2) if self.levels is None else self.levels
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for sizes/widths the network cannot be built with."""
+        for name in ("height", "width", "base_channels"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"G2Config.{name} must be positive, got {getattr(self, name)}")
+        if self.resolved_levels() < 1:
+            raise ValueError(f"G2 needs at least 1 level, got {self.levels}")
+        check_divisible(self.height, self.width, self.resolved_levels(), "G2Config")
+
+
+def straight_through_clamp(x: torch.Tensor, low: float = -1.0, high: float = 1.0) -> torch.Tensor:
+    """Clamp in the forward pass, identity gradient in the backward pass.
+
+    ``x - (x - clamp(x)).detach()``: where ``x`` is in range, ``x - clamp(x)`` is exactly 0 and the result
+    is ``x`` bit for bit; elsewhere the value is the bound, but the gradient still flows to ``x``.
+    """
+    return x - (x - x.clamp(low, high)).detach()
+
+
+class G2(nn.Module):
+    """PG2's G2 (see module docstring): ``forward(image_a, coarse) -> refined`` ``(B, 3, H, W)`` in [-1, 1].
+
+    Fully convolutional, so any size divisible by ``2**(levels-1)`` works; ``config.height/width`` only
+    choose the default depth.
+    """
+
+    def __init__(self, config: G2Config):
+        super().__init__()
+        config.validate()
+        self.config = config
+        c, levels = config.base_channels, config.resolved_levels()
+        self.levels = levels
+        self.encoder = Encoder(2 * IMAGE_CHANNELS, c, levels)
+        self.decoder = Decoder(level_channels(c, levels - 1), c, levels)
+        self.to_difference = nn.Conv2d(self.decoder.out_channels, IMAGE_CHANNELS, 3, padding=1)
+        nn.init.zeros_(self.to_difference.weight)
+        nn.init.zeros_(self.to_difference.bias)
+
+    def _check_inputs(self, image_a: torch.Tensor, coarse: torch.Tensor) -> None:
+        for name, t in (("image_a", image_a), ("coarse", coarse)):
+            if t.dim() != 4 or t.shape[1] != IMAGE_CHANNELS:
+                raise ValueError(f"G2: {name} must be (B, 3, H, W), got {tuple(t.shape)}")
+        if image_a.shape != coarse.shape:
+            raise ValueError(f"G2: image_a {tuple(image_a.shape)} and coarse {tuple(coarse.shape)} differ")
+        check_divisible(image_a.shape[2], image_a.shape[3], self.levels, "G2 input")
+
+    def difference(self, image_a: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
+        """The difference map ``(B, 3, H, W)`` (unbounded; exactly 0 at initialisation).
+
+        ``image_a`` and ``coarse`` are ``(B, 3, H, W)`` in [-1, 1] (``coarse`` = G1's output Î_B1)."""
+        self._check_inputs(image_a, coarse)
+        features = self.encoder(torch.cat([image_a, coarse], dim=1))
+        return self.to_difference(self.decoder(features[-1], features))
+
+    def forward(self, image_a: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
+        """Refined view ``Î_B2 = clamp(Î_B1 + difference)`` ``(B, 3, H, W)`` in [-1, 1]."""
+        return straight_through_clamp(coarse + self.difference(image_a, coarse))

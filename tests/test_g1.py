@@ -1,0 +1,112 @@
+"""Tests for posegen_lite.models.g1: PG2's G1 U-Net (shapes, ranges, depth rule, checks, learning)."""
+
+import pytest
+import torch
+
+from posegen_lite.losses import masked_l1
+from posegen_lite.models import g1 as g1_module
+from posegen_lite.models.g1 import G1, G1Config, count_parameters, default_levels
+
+
+def _inputs(batch: int, height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    image = torch.rand(batch, 3, height, width, generator=gen) * 2 - 1
+    pose = torch.rand(batch, 18, height, width, generator=gen) * 2 - 1
+    return image, pose
+
+
+@pytest.mark.parametrize("height, width, levels, bottom", [
+    (64, 64, 4, (8, 8)), (128, 64, 5, (8, 4)), (256, 256, 6, (8, 8)),
+])  # fmt: skip
+def test_depth_rule_matches_pg2(height, width, levels, bottom):
+    assert default_levels(height, width) == levels
+    model = G1(G1Config(height, width, base_channels=2))
+    assert model.levels == levels and model.bottom_size == bottom
+
+
+def test_depth_rule_stops_at_odd_sides():
+    assert default_levels(256, 176) == 5  # 176 → 88 → 44 → 22 → 11 (odd): deepest map 16×11
+
+
+@pytest.mark.parametrize("height, width", [(64, 64), (128, 64), (256, 256)])
+@pytest.mark.parametrize("fc_bottleneck", [True, False])
+def test_output_shape_and_range(height, width, fc_bottleneck):
+    torch.manual_seed(0)
+    model = G1(G1Config(height, width, base_channels=4, fc_bottleneck=fc_bottleneck, z_dim=8))
+    image, pose = _inputs(2, height, width)
+    with torch.no_grad():
+        out = model(image, pose)
+    assert out.shape == (2, 3, height, width)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert out.min() >= -1 and out.max() <= 1
+    assert out.std() > 0  # not a constant image
+
+
+def test_channels_last_and_bf16_autocast():
+    torch.manual_seed(0)
+    model = G1(G1Config(64, 64, base_channels=4, z_dim=8))
+    image, pose = _inputs(2, 64, 64)
+    with torch.no_grad():
+        reference = model(image, pose)
+    model = model.to(memory_format=torch.channels_last)
+    image = image.contiguous(memory_format=torch.channels_last)
+    pose = pose.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        assert torch.allclose(model(image, pose), reference, atol=1e-5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(image, pose)
+        loss = masked_l1(out, torch.zeros_like(reference), torch.ones(2, 1, 64, 64))
+    loss.backward()
+    assert out.shape == (2, 3, 64, 64) and out.min() >= -1 and out.max() <= 1
+    assert (out.float() - reference).abs().max() < 0.1  # bf16 keeps ~3 significant digits
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_rejects_wrong_inputs():
+    model = G1(G1Config(64, 64, base_channels=2, z_dim=4))
+    image, pose = _inputs(2, 64, 64)
+    with pytest.raises(ValueError, match="built for 64×64"):
+        model(*_inputs(2, 128, 64))
+    with pytest.raises(ValueError, match="image_a must be"):
+        model(image[:, :1], pose)
+    with pytest.raises(ValueError, match="pose_b must be"):
+        model(image, pose[:, :17])
+    with pytest.raises(ValueError, match="pose_b must be"):
+        model(image, pose[0])
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        model(image, pose[:1])
+
+
+def test_rejects_impossible_configs():
+    with pytest.raises(ValueError, match="not divisible"):
+        G1(G1Config(100, 64, levels=5))
+    with pytest.raises(ValueError, match="at least 2 levels"):
+        G1(G1Config(64, 64, levels=1))
+    with pytest.raises(ValueError, match="base_channels"):
+        G1(G1Config(64, 64, base_channels=0))
+
+
+def test_parameter_counts_in_docstring_are_measured():
+    for config in (G1Config(64, 64, 16), G1Config(64, 64, 16, fc_bottleneck=False), G1Config(128, 64, 64)):
+        assert f"{count_parameters(G1(config)):,}" in g1_module.__doc__
+
+
+def test_a_few_dozen_adam_steps_reduce_masked_l1():
+    # A tiny fixed batch of blocky colour images; the target is a shifted, colour-swapped copy of the input.
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1)
+    blocks = torch.rand(4, 3, 4, 4, generator=gen) * 2 - 1
+    image = torch.nn.functional.interpolate(blocks, size=(32, 32), mode="nearest")
+    target = torch.roll(image, shifts=3, dims=3)[:, [2, 0, 1]]
+    pose = torch.rand(4, 18, 32, 32, generator=gen) * 2 - 1
+    mask = (torch.rand(4, 1, 32, 32, generator=gen) > 0.5).float()
+    model = G1(G1Config(32, 32, base_channels=8, z_dim=16))
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    losses = []
+    for _ in range(50):
+        loss = masked_l1(model(image, pose), target, mask)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0], losses

@@ -1,0 +1,94 @@
+"""Tests for posegen_lite.models.g2: the refiner starts as the identity and can learn from there."""
+
+import pytest
+import torch
+
+from posegen_lite.models import g2 as g2_module
+from posegen_lite.models.g1 import G1, G1Config, count_parameters
+from posegen_lite.models.g2 import G2, G2Config, straight_through_clamp
+
+
+def _images(batch: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, 3, height, width, generator=gen) * 2 - 1
+
+
+@pytest.mark.parametrize("height, width, levels", [(64, 64, 2), (128, 64, 3), (256, 256, 4)])
+def test_depth_is_g1_depth_minus_two(height, width, levels):
+    assert G2Config(height, width).resolved_levels() == levels
+    assert G2(G2Config(height, width, base_channels=2)).levels == levels
+
+
+def test_step_zero_returns_g1_image_exactly():
+    torch.manual_seed(0)
+    g1 = G1(G1Config(64, 64, base_channels=4, z_dim=8))
+    g2 = G2(G2Config(64, 64, base_channels=4))
+    image_a = _images(2, 64, 64)
+    pose_b = torch.rand(2, 18, 64, 64) * 2 - 1
+    with torch.no_grad():
+        coarse = g1(image_a, pose_b)
+        refined = g2(image_a, coarse)
+        difference = g2.difference(image_a, coarse)
+    assert torch.equal(difference, torch.zeros_like(coarse))
+    assert torch.equal(refined, coarse)
+
+
+def test_step_zero_identity_holds_at_the_range_bounds():
+    g2 = G2(G2Config(32, 32, base_channels=4))
+    coarse = torch.tensor([-1.0, 1.0, 0.0, 0.999]).repeat(1, 3, 32, 8)
+    with torch.no_grad():
+        assert torch.equal(g2(_images(1, 32, 32), coarse), coarse)
+
+
+def test_refiner_learns_from_the_zero_start():
+    # The zero-initialised last layer still receives gradients, so one step moves the output.
+    torch.manual_seed(0)
+    g2 = G2(G2Config(32, 32, base_channels=4))
+    image_a, coarse, target = _images(2, 32, 32, 1), _images(2, 32, 32, 2) * 0.5, _images(2, 32, 32, 3) * 0.5
+    optimizer = torch.optim.Adam(g2.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(3):
+        loss = (g2(image_a, coarse) - target).abs().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert g2.to_difference.weight.abs().sum() > 0
+    assert losses[-1] < losses[0]
+
+
+def test_output_stays_in_range_with_gradient_through_the_clamp():
+    x = torch.tensor([-3.0, -1.0, 0.25, 1.0, 1.5], requires_grad=True)
+    y = straight_through_clamp(x)
+    assert torch.equal(y, torch.tensor([-1.0, -1.0, 0.25, 1.0, 1.0]))
+    y.sum().backward()
+    assert torch.equal(x.grad, torch.ones(5))
+
+
+def test_output_shape_and_range_after_training_moves_it():
+    torch.manual_seed(0)
+    g2 = G2(G2Config(64, 64, base_channels=4))
+    torch.nn.init.normal_(g2.to_difference.weight, std=1.0)  # a large difference map, as if trained badly
+    with torch.no_grad():
+        out = g2(_images(2, 64, 64), _images(2, 64, 64, 1))
+    assert out.shape == (2, 3, 64, 64) and out.min() >= -1 and out.max() <= 1
+
+
+def test_parameter_counts_in_docstring_are_measured():
+    assert f"{count_parameters(G2(G2Config(64, 64, 16))):,}" in g2_module.__doc__
+    assert f"{count_parameters(G2(G2Config(128, 64, 64))):,}" in g2_module.__doc__
+
+
+def test_rejects_wrong_inputs():
+    g2 = G2(G2Config(64, 64, base_channels=2))
+    image = _images(2, 64, 64)
+    with pytest.raises(ValueError, match="differ"):
+        g2(image, image[:1])
+    with pytest.raises(ValueError, match="coarse must be"):
+        g2(image, image[:, :1])
+    with pytest.raises(ValueError, match="image_a must be"):
+        g2(image[0], image)
+    with pytest.raises(ValueError, match="not divisible"):
+        g2(_images(1, 63, 64), _images(1, 63, 64))
+    with pytest.raises(ValueError, match="not divisible"):
+        G2(G2Config(100, 64, levels=4))
