@@ -47,7 +47,9 @@ def test_bad_rows_images_and_pairs_are_reported_not_raised(tmp_path):
     for line in range(4, 9):  # the five bad rows, after the fixture's header and two good rows
         assert f"market-annotation-test.csv:{line}:" in text
     assert "market-pairs-test.csv:2:" in text and "does_not_exist.jpg" in text
-    assert any("1 annotated images not in" in m and "0001_c1s1_000151_01.jpg" in m for m in report.missing)
+    # The removed image, and the out-of-range row's image (which never existed).
+    absent = "0001_c1s1_000151_01.jpg, outofrange.jpg"
+    assert any("2 annotated images not in" in m and absent in m for m in report.missing)
     assert any("unreadable" in p and "0001_c3s1_000201_02.jpg" in p for p in report.problems)
     assert any("will be resized" in n and "0002_c1_x.jpg (100×77)" in n for n in report.notes)
 
