@@ -114,7 +114,7 @@ def sample_person(rng: np.random.Generator) -> Person:
     ink = (np.float32([0.97, 0.97, 0.97]) if dark_under else np.float32([0.05, 0.05, 0.08]))
     if rng.random() < 0.35 and abs(_luma(ink_hue) - _luma(patch)) > 0.35:
         ink = ink_hue
-    letters = 2 if rng.random() < 0.7 else 3
+    letters = 2 if rng.random() < 0.8 else 3  # 3 letters are smaller: legible from 256×256
     text = "".join(rng.choice(list(ALPHABET[:26]), size=letters))
     back = str(rng.choice(BACK_PATTERNS))
     back_colour = _hsv(rng.random(), rng.uniform(0.3, 0.9), rng.uniform(0.2, 0.95))

@@ -158,6 +158,18 @@ def _head_colours(colour: np.ndarray, img: np.ndarray, n: np.ndarray, mat: dict)
     colour[mouth] = colour[mouth] * np.float32([0.55, 0.25, 0.25]) + np.float32([0.25, 0.02, 0.03])
 
 
+def _mat_vec(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``m @ v`` for stacks ``(..., 3, 3)`` and ``(..., 3)``, summed in a fixed order so that every image's
+    result is bit-identical whatever batch it is rendered in (BLAS-backed paths may reorder sums)."""
+    return m[..., :, 0] * v[..., None, 0] + m[..., :, 1] * v[..., None, 1] + m[..., :, 2] * v[..., None, 2]
+
+
+def _mat_mat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for stacks of ``(3, 3)`` matrices, in a fixed summation order (see ``_mat_vec``)."""
+    return a[..., :, 0, None] * b[..., None, 0, :] + a[..., :, 1, None] * b[..., None, 1, :] \
+        + a[..., :, 2, None] * b[..., None, 2, :]
+
+
 def _check_batch(people, bodies, cameras) -> tuple[int, int]:
     if not (len(people) == len(bodies) == len(cameras)) or not people:
         raise ValueError(f"need equal, non-zero numbers of people, bodies and cameras; got "
@@ -201,11 +213,11 @@ def render_views(people: Sequence[Person], bodies: Sequence[PosedBody], cameras:
     radii = np.stack([b.radii for b in bodies])
     half_len = np.stack([b.half for b in bodies])
     enabled = np.stack([b.enabled for b in bodies])
-    centre_c = np.einsum("bij,bpj->bpi", Rc, centre) + tc[:, None, :]  # (B, P, 3)
-    rot_c = np.einsum("bij,bpjk->bpik", Rc, rot)  # columns: part axes in camera frame
+    centre_c = _mat_vec(Rc[:, None], centre) + tc[:, None, :]  # (B, P, 3)
+    rot_c = _mat_mat(Rc[:, None], rot)  # (B, P, 3, 3) columns: part axes in camera frame
     M = np.swapaxes(rot_c, 2, 3) / radii[..., None]  # (B, P, 3, 3) camera → normalised local
     h = (half_len / radii[..., 1]).astype(np.float32)  # (B, P) local half-length
-    origin = -np.einsum("bpij,bpj->bpi", M, centre_c)  # (B, P, 3) the camera centre in local coordinates
+    origin = -_mat_vec(M, centre_c)  # (B, P, 3) the camera centre in local coordinates
 
     # Sub-pixel ray directions: x-component per column, y-component per row (z = 1).
     fx = np.array([c.K[0, 0] for c in cameras], np.float32)
@@ -220,7 +232,7 @@ def render_views(people: Sequence[Person], bodies: Sequence[PosedBody], cameras:
     # --- screen-space boxes: project the 8 corners of every part's local box ---------------------------
     signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float32)  # (8, 3)
     extent = radii[:, :, None, :] * np.stack([np.ones_like(h), 1 + h, np.ones_like(h)], -1)[:, :, None, :]
-    corners = centre_c[:, :, None, :] + np.einsum("bpij,bpkj->bpki", rot_c, signs * extent)  # (B, P, 8, 3)
+    corners = centre_c[:, :, None, :] + _mat_vec(rot_c[:, :, None], signs * extent)  # (B, P, 8, 3)
     z = np.maximum(corners[..., 2], 1e-3)
     px = (corners[..., 0] / z * fx[:, None, None] + cx[:, None, None] + 0.5) * ss - 0.5
     py = (corners[..., 1] / z * fy[:, None, None] + cy[:, None, None] + 0.5) * ss - 0.5
@@ -287,11 +299,11 @@ def render_views(people: Sequence[Person], bodies: Sequence[PosedBody], cameras:
     depth = zbuf[fg]
     hit = np.stack([ray_x[img, col] * depth, ray_y[img, row] * depth, depth], axis=1)  # camera frame
     Mg = M.reshape(-1, 3, 3)[g]
-    local = np.einsum("nij,nj->ni", Mg, hit - centre_c.reshape(-1, 3)[g])
+    local = _mat_vec(Mg, hit - centre_c.reshape(-1, 3)[g])
     hg = h.reshape(-1)[g]
     n_local = local.copy()
     n_local[:, 1] -= np.clip(local[:, 1], -hg, hg)
-    normal = np.einsum("nji,nj->ni", Mg, n_local)  # normals transform with Mᵀ
+    normal = _mat_vec(np.swapaxes(Mg, 1, 2), n_local)  # normals transform with Mᵀ
     normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-12
     light = _AMBIENT + _DIFFUSE * np.maximum(normal @ _LIGHT, 0.0)
 
