@@ -14,7 +14,11 @@ Conventions (stated here once):
   exactly the same as moving the camera by **−θ** around the person (``orbit_camera`` /
   ``Camera.orbited``), and ``tests/test_camera.py`` checks it. **Pitch** tilts the body about a horizontal
   axis through the hip centre (the camera's horizontal right axis when a camera is given, else world x);
-  a positive pitch turns the top of the body away from the camera, i.e. it shows the body from above.
+  a positive pitch (right-hand rule about that axis) turns the top of the body *towards* the camera, i.e. it
+  shows the body from above, as a raised camera would. ``Camera.orbited`` uses the same right-hand rules for
+  the camera's own motion, so ``orbited(-θ, -φ)`` sees the body turned by (θ, φ): a positive orbit yaw moves
+  the camera counter-clockwise seen from above, a positive orbit pitch *lowers* it (``orbited(0, -φ)``
+  raises it by φ, like ``orbit_camera``'s elevation φ).
 * Azimuth: the renderer places cameras at an azimuth φ around the person (φ = 0 in front of the person,
   on the +z axis). A camera at azimuth φ sees the person as the φ = 0 camera sees the body turned by −φ.
 """
@@ -148,10 +152,13 @@ class Camera:
         return xy, visible
 
     def orbited(self, yaw_deg: float, pitch_deg: float = 0.0, pivot: np.ndarray | None = None) -> Camera:
-        """This camera moved by ``yaw_deg`` (and ``pitch_deg``) around the vertical axis through ``pivot``.
+        """This camera moved around ``pivot``: by ``yaw_deg`` about the vertical axis (positive =
+        counter-clockwise seen from above) after ``pitch_deg`` about its own horizontal right axis (right-hand
+        rule: positive *lowers* the camera, so ``orbited(0, -φ)`` looks down on the person from φ higher).
 
-        Moving the camera by −θ sees exactly what this camera sees of the body turned by θ
-        (see ``rotate_about_body_axis``). ``pivot`` defaults to the world origin.
+        Moving the camera by (−θ, −φ) sees exactly what this camera sees of the body turned by (θ, φ)
+        (see ``rotate_about_body_axis``). ``pivot`` defaults to the world origin; pass the hip centre to
+        match ``rotate_about_body_axis``.
         """
         p = np.zeros(3) if pivot is None else np.asarray(pivot, dtype=np.float64)
         # Moving the camera by a rotation Q about the pivot is seeing the body turned by Q^T; build the camera
@@ -232,9 +239,10 @@ def viewpoint_rotation(yaw_deg: float, pitch_deg: float = 0.0, camera: Camera | 
             right[1] = 0.0
             if np.linalg.norm(right) > 1e-6:
                 axis = right / np.linalg.norm(right)
-        # Positive pitch shows the body from above: its top turns away from the camera. With OpenCV's
-        # camera axes that is a rotation by −pitch about the right axis.
-        rot = rotation_axis_angle(axis, -pitch_deg) @ rot
+        # Positive pitch shows the body from above, i.e. its top turns towards the camera. With the camera
+        # looking along +z_cam, a right-hand rotation about its right axis (x_cam) turns up (−y_cam) into
+        # −z_cam, towards the camera — so it is +pitch about the right axis.
+        rot = rotation_axis_angle(axis, pitch_deg) @ rot
     return rot
 
 
@@ -268,3 +276,30 @@ def project_pose(joints3d: np.ndarray, camera: Camera, min_visible: int = 1) -> 
             "is the camera behind the person or pointing away?"
         )
     return xy, vis
+
+
+def framing_camera(joints3d: np.ndarray, width: int, height: int, azimuth_deg: float = 0.0,
+                   elevation_deg: float = 0.0, fov_y_deg: float = 30.0, margin: float = 0.1) -> Camera:
+    """An ``orbit_camera`` aimed at the body's vertical axis that keeps the pose ``(18, 3)`` in frame at
+    **any** yaw: it frames the cylinder around the axis through the hip centre that holds every joint.
+
+    ``margin`` is the fraction of free space added around the body. Raises ``ValueError`` for an
+    all-missing pose.
+    """
+    j = np.asarray(joints3d, dtype=np.float64)
+    if j.ndim != 2 or j.shape[1] != 3:
+        raise ValueError(f"3D joints must have shape (N, 3), got {j.shape}")
+    pts = j[np.isfinite(j).all(axis=1)]
+    if len(pts) == 0:
+        raise ValueError("cannot frame an all-missing pose")
+    axis = hip_centre(j)
+    radius = float(np.max(np.hypot(pts[:, 0] - axis[0], pts[:, 2] - axis[2])))
+    y_lo, y_hi = float(pts[:, 1].min()), float(pts[:, 1].max())
+    target = np.array([axis[0], (y_lo + y_hi) / 2.0, axis[2]])
+    tan_y = np.tan(np.deg2rad(fov_y_deg) / 2.0)
+    tan_x = tan_y * width / height  # square pixels: the horizontal half-angle follows the aspect ratio
+    half_h = max((y_hi - y_lo) / 2.0, 1e-3) * (1.0 + margin)
+    half_w = max(radius, 1e-3) * (1.0 + margin)
+    # The nearest joints are up to `radius` closer to the camera than the axis, and look that much bigger.
+    distance = max(half_h / tan_y, half_w / tan_x) + radius
+    return orbit_camera(azimuth_deg, elevation_deg, distance, target, width, height, fov_y_deg)

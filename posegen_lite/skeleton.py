@@ -108,10 +108,12 @@ def check_keypoints(xy: np.ndarray, visible: np.ndarray | None = None, dims: int
 def hip_centre(joints3d: np.ndarray) -> np.ndarray:
     """Mid-point of the two hips ``(3,)`` — the point the body's vertical axis passes through.
 
-    Falls back to the neck's (x, z) at the mean height of the visible joints if a hip is missing, and
-    raises ``ValueError`` when neither is available.
+    Falls back to the mean of the visible joints if a hip is missing (still on the body, roughly on its
+    axis), and raises ``ValueError`` for a wrong shape or when every joint is missing.
     """
     j = np.asarray(joints3d, dtype=np.float64)
+    if j.ndim != 2 or j.shape[1] != 3:
+        raise ValueError(f"3D joints must have shape (N, 3), got {j.shape}")
     hips = j[[JOINT_INDEX["r_hip"], JOINT_INDEX["l_hip"]]]
     if np.isfinite(hips).all():
         return hips.mean(axis=0)
@@ -120,6 +122,37 @@ def hip_centre(joints3d: np.ndarray) -> np.ndarray:
         raise ValueError("all joints are missing: the pose has no body axis")
     # Without both hips, use the mean of the visible joints: still on the body, roughly on its axis.
     return j[finite].mean(axis=0)
+
+
+def reference_pose() -> np.ndarray:
+    """A standing adult, ``(18, 3)`` float32 in metres: y up, facing **+z**, ~1.7 m tall, arms slightly out.
+
+    The hip centre is on the vertical axis x = z = 0 and the soles are on the floor y = 0 (the ankle joints
+    sit 8 cm above it); the person's right is −x (a camera on +z sees the right shoulder on the image's
+    left). Proportions are those of ``lifting.BONE_LENGTHS``. Used by the Stage I figure and the tests.
+    """
+    s, e, w = 0.18, 0.29, 0.25  # half shoulder width, upper arm, forearm
+    arm_out, forearm_out = np.deg2rad(12.0), np.deg2rad(18.0)  # arms hang slightly away from the body
+    joints = {
+        "nose": (0.0, 1.58, 0.10),
+        "neck": (0.0, 1.45, 0.0),
+        "l_eye": (0.035, 1.62, 0.08),
+        "r_eye": (-0.035, 1.62, 0.08),
+        "l_ear": (0.075, 1.60, -0.01),
+        "r_ear": (-0.075, 1.60, -0.01),
+        "l_hip": (0.10, 0.93, 0.0),
+        "r_hip": (-0.10, 0.93, 0.0),
+        "l_knee": (0.10, 0.50, 0.0),
+        "r_knee": (-0.10, 0.50, 0.0),
+        "l_ankle": (0.10, 0.08, 0.0),
+        "r_ankle": (-0.10, 0.08, 0.0),
+    }
+    for side, sign in (("l", 1.0), ("r", -1.0)):  # the person's left is +x
+        shoulder = np.array([sign * s, 1.42, 0.0])
+        elbow = shoulder + e * np.array([sign * np.sin(arm_out), -np.cos(arm_out), 0.0])
+        wrist = elbow + w * np.array([sign * np.sin(forearm_out), -np.cos(forearm_out), 0.0])
+        joints[f"{side}_shoulder"], joints[f"{side}_elbow"], joints[f"{side}_wrist"] = shoulder, elbow, wrist
+    return np.array([joints[name] for name in JOINT_NAMES], dtype=np.float32)
 
 
 # --- CMU Panoptic coco19 --------------------------------------------------------------------------------

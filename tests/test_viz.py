@@ -1,0 +1,59 @@
+"""Tests of the figures: the Stage I panels, the README figure file, and the 3D plotly skeleton."""
+
+import numpy as np
+import pytest
+
+from posegen_lite import viz
+from posegen_lite.camera import framing_camera
+from posegen_lite.images import load_image
+from posegen_lite.posemaps import OPENPOSE_COLOURS
+from posegen_lite.skeleton import reference_pose
+
+
+def test_pose_maps_rgb_colours_each_joint():
+    maps = -np.ones((18, 8, 8), np.float32)
+    maps[3, 2, 2] = 1.0
+    rgb = viz.pose_maps_rgb(maps)
+    assert rgb.shape == (8, 8, 3) and rgb.dtype == np.uint8
+    assert tuple(rgb[2, 2]) == OPENPOSE_COLOURS[3] and rgb.sum() == sum(OPENPOSE_COLOURS[3])
+    with pytest.raises(ValueError):
+        viz.pose_maps_rgb(np.zeros((17, 8, 8)))
+
+
+def test_stage1_panels_of_opposite_views_mirror_each_other():
+    pose = reference_pose()
+    cam = framing_camera(pose, 64, 128)
+    front, back = viz.stage1_panels(pose, 0.0, cam), viz.stage1_panels(pose, 180.0, cam)
+    assert front["skeleton"].shape == (128, 64, 3) and front["mask"].shape == (128, 64)
+    assert front["pose_maps"].dtype == np.uint8 and front["visible"].all()
+    a, b = front["mask"] > 0, back["mask"][:, ::-1] > 0
+    assert (a & b).sum() / (a | b).sum() > 0.9  # the symmetric body turned round looks mirrored
+
+
+def test_stage1_figure_layout():
+    fig = viz.stage1_figure(reference_pose(), yaws=(0, 120), height=64, width=32)
+    axes = fig.get_axes()
+    assert len(axes) == 3 * 2
+    assert [ax.get_title() for ax in axes[:2]] == ["yaw 0°", "yaw 120°"]
+    assert axes[0].images[0].get_array().shape == (64, 32, 3)
+
+
+def test_render_stage1_figure_writes_a_png(tmp_path):
+    path = viz.render_stage1_figure(tmp_path / "sub" / "stage1.png", height=64, width=32, dpi=60)
+    assert path.is_file()
+    image = load_image(path)
+    assert image.shape[0] > 100 and image.shape[1] > 100 and image.std() > 10  # a real picture, not blank
+
+
+def test_skeleton_3d_plotly():
+    pose = reference_pose()
+    fig = viz.skeleton_3d_plotly(pose, title="reference")
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert len(lines) == 17 and len(fig.data) == 18
+    assert fig.layout.scene.camera.up.y == 1 and fig.layout.scene.aspectmode == "data"
+    pose[0] = np.nan  # without the nose its three limbs disappear
+    assert len([t for t in viz.skeleton_3d_plotly(pose).data if t.mode == "lines"]) == 14
+    with pytest.raises(ValueError):
+        viz.skeleton_3d_plotly(np.full((18, 3), np.nan))
+    with pytest.raises(ValueError):
+        viz.skeleton_3d_plotly(np.zeros((18, 2)))
