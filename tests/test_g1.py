@@ -28,8 +28,9 @@ def test_depth_rule_stops_at_odd_sides():
     assert default_levels(256, 176) == 5  # 176 → 88 → 44 → 22 → 11 (odd): deepest map 16×11
 
 
-@pytest.mark.parametrize("height, width", [(64, 64), (128, 64), (256, 256)])
-@pytest.mark.parametrize("fc_bottleneck", [True, False])
+@pytest.mark.parametrize("height, width, fc_bottleneck", [
+    (64, 64, True), (128, 64, True), (256, 256, True), (128, 64, False),
+])  # fmt: skip
 def test_output_shape_and_range(height, width, fc_bottleneck):
     torch.manual_seed(0)
     model = G1(G1Config(height, width, base_channels=4, fc_bottleneck=fc_bottleneck, z_dim=8))
@@ -43,9 +44,10 @@ def test_output_shape_and_range(height, width, fc_bottleneck):
 
 
 def test_channels_last_and_bf16_autocast():
+    # 32×32: bf16 convolutions are slow on CPUs without bf16 kernels; the point here is correctness.
     torch.manual_seed(0)
-    model = G1(G1Config(64, 64, base_channels=4, z_dim=8))
-    image, pose = _inputs(2, 64, 64)
+    model = G1(G1Config(32, 32, base_channels=4, z_dim=8))
+    image, pose = _inputs(2, 32, 32)
     with torch.no_grad():
         reference = model(image, pose)
     model = model.to(memory_format=torch.channels_last)
@@ -55,9 +57,9 @@ def test_channels_last_and_bf16_autocast():
         assert torch.allclose(model(image, pose), reference, atol=1e-5)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(image, pose)
-        loss = masked_l1(out, torch.zeros_like(reference), torch.ones(2, 1, 64, 64))
+        loss = masked_l1(out, torch.zeros_like(reference), torch.ones(2, 1, 32, 32))
     loss.backward()
-    assert out.shape == (2, 3, 64, 64) and out.min() >= -1 and out.max() <= 1
+    assert out.shape == (2, 3, 32, 32) and out.min() >= -1 and out.max() <= 1
     assert (out.float() - reference).abs().max() < 0.1  # bf16 keeps ~3 significant digits
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
 
