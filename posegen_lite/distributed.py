@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -60,7 +61,9 @@ class DistContext:
             torch.cuda.set_device(dev)
         initialized_here = False
         if not dist.is_initialized():
-            dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
+            # A rank that dies before joining would leave the others waiting; fail after a bounded time instead.
+            timeout = timedelta(seconds=float(os.environ.get("POSEGEN_DIST_TIMEOUT_S", "1800")))
+            dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo", timeout=timeout)
             initialized_here = True
         return cls(rank, local_rank, world, dev, initialized_here)
 

@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
 from .checkpoints import load_latest, resolve_checkpoint, save_checkpoint
-from .distributed import DistContext, unwrap
+from .distributed import DistContext
 from .models.discriminator import Discriminator, DiscriminatorConfig
 from .models.g1 import G1, G1Config
 from .models.g2 import G2, G2Config
