@@ -185,7 +185,7 @@ def _frame_along(direction: np.ndarray, frame: np.ndarray) -> np.ndarray:
     if x @ x < 1e-12:  # bone along the frame's x axis (arm held out sideways)
         x = frame[:, 1] - y * (frame[:, 1] @ y)
     x = _unit(x)
-    return np.stack([x, y, _cross(x, y)], axis=1)
+    return np.array([x, y, _cross(x, y)]).T
 
 
 def pose_body(person: Person, pose: Pose) -> PosedBody:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..camera import Camera, look_at, orbit_camera
+from ..camera import Camera, orbit_camera
 from .body import PosedBody
 
 ELEVATION_RANGE = (-10.0, 30.0)  # degrees; cameras look at people from roughly eye height
 FOV_Y = 30.0  # vertical field of view, degrees
 MARGIN = 0.06  # fraction of the half-image kept free around the body
+_ANGLES = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+_RING = np.stack([np.sin(_ANGLES), np.zeros_like(_ANGLES), np.cos(_ANGLES)], 1)  # unit circle, y = 0
 
 
 def body_cylinder(body: PosedBody) -> tuple[float, float, float]:
@@ -48,10 +50,10 @@ def frame_distance(body: PosedBody, elevation_deg: float, height: int, width: in
     radius, y_lo, y_hi = body_cylinder(body)
     target = np.array([0.0, (y_lo + y_hi) / 2, 0.0])
     el = np.deg2rad(check_elevation(elevation_deg))
-    R, _ = look_at(target + np.array([0.0, np.sin(el), np.cos(el)]), target)
-    ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
-    ring = np.stack([radius * np.sin(ang), np.zeros_like(ang), radius * np.cos(ang)], 1)
-    pts = np.concatenate([ring + [0, y_lo, 0], ring + [0, y_hi, 0]]) - target
+    ce, se = np.cos(el), np.sin(el)
+    # Rows of the azimuth-0 camera's rotation (what look_at gives): right, down, forward.
+    R = np.array([[1.0, 0.0, 0.0], [0.0, -ce, se], [0.0, -se, -ce]])
+    pts = np.concatenate([_RING * radius + [0, y_lo, 0], _RING * radius + [0, y_hi, 0]]) - target
     q = pts @ R.T  # camera-frame coordinates with the camera at the target; distance D adds to z
     f = (height / 2.0) / np.tan(np.deg2rad(FOV_Y) / 2.0)
     lim_x, lim_y = (width / 2.0) * (1 - MARGIN) / f, (height / 2.0) * (1 - MARGIN) / f
@@ -60,11 +62,19 @@ def frame_distance(body: PosedBody, elevation_deg: float, height: int, width: in
     return float(dist), target
 
 
-def person_camera(body: PosedBody, azimuth_deg: float, elevation_deg: float, height: int, width: int) -> Camera:
-    """An ``orbit_camera`` at ``azimuth_deg`` (any value; 0 = in front) and ``elevation_deg`` (within
-    ``ELEVATION_RANGE``) that shows the whole of ``body`` in a ``height × width`` image."""
+def person_cameras(body: PosedBody, azimuths_deg: list[float], elevation_deg: float, height: int,
+                   width: int) -> list[Camera]:
+    """Orbit cameras (``camera.orbit_camera``) at each of ``azimuths_deg`` (any value; 0 = in front) and one
+    ``elevation_deg`` (within ``ELEVATION_RANGE``), all at the distance that shows the whole of ``body`` in a
+    ``height × width`` image — so any two of them differ by a pure yaw about the body's axis."""
     height, width = check_size(height, width)
-    if not np.isfinite(azimuth_deg):
-        raise ValueError(f"azimuth must be finite, got {azimuth_deg}")
+    for az in azimuths_deg:
+        if not np.isfinite(az):
+            raise ValueError(f"azimuth must be finite, got {az}")
     dist, target = frame_distance(body, elevation_deg, height, width)
-    return orbit_camera(float(azimuth_deg) % 360.0, elevation_deg, dist, target, width, height, FOV_Y)
+    return [orbit_camera(float(az) % 360.0, elevation_deg, dist, target, width, height, FOV_Y) for az in azimuths_deg]
+
+
+def person_camera(body: PosedBody, azimuth_deg: float, elevation_deg: float, height: int, width: int) -> Camera:
+    """One camera of ``person_cameras``."""
+    return person_cameras(body, [azimuth_deg], elevation_deg, height, width)[0]

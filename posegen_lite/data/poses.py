@@ -12,6 +12,7 @@ Conventions (the person stands facing +z, y up, their left towards +x):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -64,13 +65,13 @@ class Pose:
                 continue
             value = getattr(self, f.name)
             lo, hi = LIMITS[f.name]
-            if not np.isfinite(value) or not lo - 1e-6 <= value <= hi + 1e-6:
+            if not math.isfinite(value) or not lo - 1e-6 <= value <= hi + 1e-6:
                 raise ValueError(f"pose angle {f.name}={value} is outside the human range [{lo}, {hi}] degrees")
         return self
 
     def clipped(self) -> Pose:
         """This pose with every angle clipped into ``LIMITS``."""
-        return replace(self, **{k: float(np.clip(getattr(self, k), *LIMITS[k])) for k in LIMITS})
+        return replace(self, **{k: min(max(float(getattr(self, k)), lo), hi) for k, (lo, hi) in LIMITS.items()})
 
 
 def sample_pose(rng: np.random.Generator, kind: str | None = None) -> Pose:

@@ -152,7 +152,7 @@ def _head_colours(colour: np.ndarray, img: np.ndarray, n: np.ndarray, mat: dict)
     hairline = np.where(mat["long_hair"][img], 0.42 - 1.6 * back, 0.42 - 0.75 * back)
     hair = n[:, 1] > hairline - 0.08 * np.abs(n[:, 0])
     colour[hair] = mat["hair"][img[hair]]
-    eyes = (n @ _EYES.T).max(axis=1) > 0.988
+    eyes = np.maximum(_dot(n, _EYES[0]), _dot(n, _EYES[1])) > 0.988
     colour[eyes] = np.float32([0.08, 0.06, 0.06])
     mouth = (n[:, 2] > 0.7) & (np.abs(n[:, 0]) < 0.24) & (np.abs(n[:, 1] + 0.45) < 0.07)
     colour[mouth] = colour[mouth] * np.float32([0.55, 0.25, 0.25]) + np.float32([0.25, 0.02, 0.03])
@@ -164,10 +164,65 @@ def _mat_vec(m: np.ndarray, v: np.ndarray) -> np.ndarray:
     return m[..., :, 0] * v[..., None, 0] + m[..., :, 1] * v[..., None, 1] + m[..., :, 2] * v[..., None, 2]
 
 
+def _dot(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Row-wise dot product of ``(N, 3)`` with one ``(3,)`` vector. Not ``v @ w``: BLAS would start threads
+    for large N (oversubscribing DataLoader workers) and may change the summation order."""
+    return v[:, 0] * w[0] + v[:, 1] * w[1] + v[:, 2] * w[2]
+
+
 def _mat_mat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for stacks of ``(3, 3)`` matrices, in a fixed summation order (see ``_mat_vec``)."""
     return a[..., :, 0, None] * b[..., None, 0, :] + a[..., :, 1, None] * b[..., None, 1, :] \
         + a[..., :, 2, None] * b[..., None, 2, :]
+
+
+_GROUP = 16  # images cast together per part: larger groups mean fewer numpy calls but larger shared windows
+
+
+def _cast_part(k: int, bi: np.ndarray, x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray,
+               M: np.ndarray, origin: np.ndarray, h: np.ndarray, ray_x: np.ndarray, ray_y: np.ndarray,
+               zbuf: np.ndarray, ids: np.ndarray, base: np.ndarray, Hs: int, Ws: int) -> None:
+    """Cast the rays of a window around part ``k``'s box in images ``bi`` (G of them) and update the z-buffer.
+
+    ``M (G, 3, 3)``, ``origin (G, 3)``, ``h (G,)``: the part in each image's camera (see ``render_views``);
+    ``ray_x (G, Ws)``, ``ray_y (G, Hs)``: ray direction components; ``zbuf``/``ids``: flat buffers of the batch.
+    """
+    ww = int((x1 - x0).max())
+    wh = int((y1 - y0).max())
+    # One window size for the group; shift each image's window to stay inside the image.
+    wx = np.minimum(x0, Ws - ww)
+    wy = np.minimum(y0, Hs - wh)
+    X = np.take_along_axis(ray_x, wx[:, None] + np.arange(ww), 1)[:, None, :]  # (G, 1, ww)
+    Y = np.take_along_axis(ray_y, wy[:, None] + np.arange(wh), 1)[:, :, None]  # (G, wh, 1)
+    m = M[:, :, :, None, None]  # (G, 3, 3, 1, 1)
+    # Ray directions in the part's local frame: d' = M · (x, y, 1), one full-size op per component.
+    dx = m[:, 0, 0] * X + (m[:, 0, 1] * Y + m[:, 0, 2])
+    dy = m[:, 1, 0] * X + (m[:, 1, 1] * Y + m[:, 1, 2])
+    dz = m[:, 2, 0] * X + (m[:, 2, 1] * Y + m[:, 2, 2])
+    ox, oy, oz = (origin[:, i, None, None] for i in range(3))
+    hk = h[:, None, None]
+    # Infinite cylinder x² + z² = 1 (local), nearest root. Rays that miss it miss the capsule.
+    a = dx * dx + dz * dz
+    bq = ox * dx + oz * dz
+    c = ox * ox + oz * oz - 1.0
+    disc = bq * bq - a * c
+    t = (-bq - np.sqrt(np.maximum(disc, 0.0))) / np.maximum(a, 1e-12)
+    y = oy + t * dy
+    # Outside the segment's span: the sphere cap centred at the nearer end of the segment.
+    cap = np.clip(y, -hk, hk)
+    ocy = oy - cap
+    bs = bq + ocy * dy
+    cs = c + ocy * ocy
+    dd = a + dy * dy
+    ds = bs * bs - dd * cs
+    ts = (-bs - np.sqrt(np.maximum(ds, 0.0))) / dd
+    t = np.where(np.abs(y) <= hk, t, np.where(ds > 0, ts, np.inf))
+    t = np.where(disc > 0, t, np.inf).astype(np.float32, copy=False)
+    idx = base[:, None, None] + (wy[:, None, None] + np.arange(wh)[:, None]) * Ws + (wx[:, None, None] + np.arange(ww))
+    cur = zbuf.take(idx)
+    nearer = t < cur
+    zbuf.put(idx, np.where(nearer, t, cur))
+    ids.put(idx, np.where(nearer, np.int8(k), ids.take(idx)))
 
 
 def _check_batch(people, bodies, cameras) -> tuple[int, int]:
@@ -246,48 +301,15 @@ def render_views(people: Sequence[Person], bodies: Sequence[PosedBody], cameras:
     # --- ray casting with a z-buffer --------------------------------------------------------------------
     zbuf = np.full(B * HWs, np.inf, np.float32)
     ids = np.full(B * HWs, -1, np.int8)
-    image_base = (np.arange(B) * HWs)[:, None, None]
     for k in range(P):
-        on = live[:, k]
-        if not on.any():
-            continue
-        ww = int((x1[:, k] - x0[:, k])[on].max())
-        wh = int((y1[:, k] - y0[:, k])[on].max())
-        # One window size for the batch; shift each image's window to stay inside the image.
-        wx = np.minimum(x0[:, k], Ws - ww)
-        wy = np.minimum(y0[:, k], Hs - wh)
-        cols = wx[:, None] + np.arange(ww)
-        rows = wy[:, None] + np.arange(wh)
-        X = np.take_along_axis(ray_x, cols, 1)[:, None, :]  # (B, 1, ww)
-        Y = np.take_along_axis(ray_y, rows, 1)[:, :, None]  # (B, wh, 1)
-        m = M[:, k, :, :, None, None]  # (B, 3, 3, 1, 1)
-        dx = m[:, 0, 0] * X + (m[:, 0, 1] * Y + m[:, 0, 2])
-        dy = m[:, 1, 0] * X + (m[:, 1, 1] * Y + m[:, 1, 2])
-        dz = m[:, 2, 0] * X + (m[:, 2, 1] * Y + m[:, 2, 2])
-        ox, oy, oz = (origin[:, k, i, None, None] for i in range(3))
-        hk = h[:, k, None, None]
-        # Infinite cylinder x² + z² = 1 (local), nearest root.
-        a = dx * dx + dz * dz
-        bq = ox * dx + oz * dz
-        c = ox * ox + oz * oz - 1.0
-        disc = bq * bq - a * c
-        t = (-bq - np.sqrt(np.maximum(disc, 0.0))) / np.maximum(a, 1e-12)
-        y = oy + t * dy
-        # Outside the segment's span: the sphere cap centred at the nearer end of the segment.
-        cap = np.clip(y, -hk, hk)
-        ocy = oy - cap
-        bs = bq + ocy * dy
-        cs = c + ocy * ocy
-        dd = a + dy * dy
-        ds = bs * bs - dd * cs
-        ts = (-bs - np.sqrt(np.maximum(ds, 0.0))) / dd
-        t = np.where(np.abs(y) <= hk, t, np.where(ds > 0, ts, np.inf))
-        t = np.where((disc > 0) & on[:, None, None], t, np.inf).astype(np.float32)
-        idx = image_base + (wy[:, None, None] + np.arange(wh)[:, None]) * Ws + (wx[:, None, None] + np.arange(ww))
-        cur = zbuf.take(idx)
-        nearer = t < cur
-        zbuf.put(idx, np.where(nearer, t, cur))
-        ids.put(idx, np.where(nearer, np.int8(k), ids.take(idx)))
+        on = np.flatnonzero(live[:, k])
+        # Images whose boxes for this part are alike share a window: sort by box area, cast in groups.
+        area = (x1[on, k] - x0[on, k]) * (y1[on, k] - y0[on, k])
+        on = on[np.argsort(area, kind="stable")]
+        for start in range(0, len(on), _GROUP):
+            bi = on[start:start + _GROUP]
+            _cast_part(k, bi, x0[bi, k], x1[bi, k], y0[bi, k], y1[bi, k], M[bi, k], origin[bi, k], h[bi, k],
+                       ray_x[bi], ray_y[bi], zbuf, ids, bi * HWs, Hs, Ws)
 
     # --- shading of the foreground sub-pixels ----------------------------------------------------------
     fg = np.flatnonzero(ids >= 0)
@@ -305,7 +327,7 @@ def render_views(people: Sequence[Person], bodies: Sequence[PosedBody], cameras:
     n_local[:, 1] -= np.clip(local[:, 1], -hg, hg)
     normal = _mat_vec(np.swapaxes(Mg, 1, 2), n_local)  # normals transform with Mᵀ
     normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-12
-    light = _AMBIENT + _DIFFUSE * np.maximum(normal @ _LIGHT, 0.0)
+    light = _AMBIENT + _DIFFUSE * np.maximum(_dot(normal, _LIGHT), 0.0)
 
     mat = _materials(people, bodies)
     f = (local[:, 1] + hg + 1.0) / (2.0 * hg + 2.0)  # 0 at the bone's first end, 1 at its second
@@ -353,8 +375,9 @@ def render_views(people: Sequence[Person], bodies: Sequence[PosedBody], cameras:
     for i, (body, cam) in enumerate(zip(bodies, cameras, strict=True)):
         xy, vis = cam.project(body.joints3d)
         # A joint is occluded when its pixel shows a part it does not belong to, nearer than the joint.
-        r = np.clip(np.rint(np.nan_to_num(xy[:, 1])), 0, H - 1).astype(np.int64)
-        c = np.clip(np.rint(np.nan_to_num(xy[:, 0])), 0, W - 1).astype(np.int64)
+        safe = np.where(vis[:, None], xy, 0.0)
+        r = np.clip(np.rint(safe[:, 1]), 0, H - 1).astype(np.int64)
+        c = np.clip(np.rint(safe[:, 0]), 0, W - 1).astype(np.int64)
         seen = parts_map[i, r, c].astype(np.int64)
         joint_depth = body.joints3d @ cam.R[2].astype(np.float32) + np.float32(cam.t[2])
         foreign = (seen >= 0) & ~_JOINT_PART_TABLE[np.arange(len(seen)), np.maximum(seen, 0)]

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from ..camera import Camera
 from .body import Person, PosedBody, pose_body, sample_person
-from .framing import ELEVATION_RANGE, check_size, person_camera
+from .framing import ELEVATION_RANGE, check_size, person_cameras
 from .poses import sample_pose
 from .render import Render, render_views
 from .sample import make_sample
@@ -177,7 +177,7 @@ def _plan_pair(config: SyntheticConfig, split: str, index: int):
     top = np.clip(grey + tint + 0.05, 0, 1)
     bottom = np.clip(grey + tint - rng.uniform(0.05, 0.15), 0, 1)
     height, width = config.size
-    cams = (person_camera(body, az_a, elevation, height, width), person_camera(body, az_b, elevation, height, width))
+    cams = person_cameras(body, [az_a, az_b], elevation, height, width)
     return person, body, cams, np.stack([top, bottom]), (az_a, az_b, elevation), f"{split}-{p:05d}"
 
 
