@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from posegen_lite.camera import rotate_about_body_axis
+from posegen_lite.camera import orbit_camera, rotate_about_body_axis
 from posegen_lite.data.body import PART, pose_body, sample_person
 from posegen_lite.data.font import ALPHABET, glyph, text_bitmap
-from posegen_lite.data.framing import person_camera
+from posegen_lite.data.framing import FOV_Y, frame_distance, person_camera
 from posegen_lite.data.poses import LIMITS, POSE_KINDS, Pose, sample_pose
 from posegen_lite.data.render import render_views
 
@@ -103,6 +103,17 @@ def test_front_and_back_differ_but_same_view_is_identical():
 
     assert np.abs(torso_crop(front) - torso_crop(back)).mean() > 20.0
     assert np.abs(torso_crop(front) - torso_crop(again)).mean() == 0.0
+
+
+def test_person_camera_is_the_orbit_camera():
+    body = pose_body(_person(4), Pose())
+    for az, el, (h, w) in ((0.0, 0.0, (64, 64)), (123.0, 25.0, (128, 64)), (300.0, -10.0, (256, 256))):
+        cam = person_camera(body, az, el, h, w)
+        dist, target = frame_distance(body, el, h, w)
+        ref = orbit_camera(az, el, dist, target, w, h, FOV_Y)
+        np.testing.assert_allclose(cam.R, ref.R, atol=1e-12)
+        np.testing.assert_allclose(cam.t, ref.t, atol=1e-12)
+        np.testing.assert_allclose(cam.K, ref.K, atol=1e-12)
 
 
 def test_render_is_deterministic_and_depends_on_the_person():

@@ -169,34 +169,28 @@ def _rz(deg: float) -> np.ndarray:
 _DOWN = np.array([0.0, -1.0, 0.0])
 
 
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cross product of two 3-vectors (np.cross is general and slow for a single pair)."""
-    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / math.sqrt(float(v @ v))
-
-
-def _frame_along(direction: np.ndarray, frame: np.ndarray) -> np.ndarray:
-    """A rotation whose y column is ``direction`` and whose x column stays close to ``frame``'s x (the left)."""
-    y = _unit(direction)
-    x = frame[:, 0] - y * (frame[:, 0] @ y)
-    if x @ x < 1e-12:  # bone along the frame's x axis (arm held out sideways)
-        x = frame[:, 1] - y * (frame[:, 1] @ y)
-    x = _unit(x)
-    return np.array([x, y, _cross(x, y)]).T
+def _frames_along(directions: np.ndarray, hints: np.ndarray) -> np.ndarray:
+    """Rotations ``(n, 3, 3)`` whose y column is ``directions[i]`` and whose x column stays close to the x
+    axis of ``hints[i]`` (the parent's frame: the person's left), or to its y axis when the bone lies along x."""
+    y = directions / np.linalg.norm(directions, axis=1, keepdims=True)
+    x = hints[:, :, 0] - y * (hints[:, :, 0] * y).sum(axis=1, keepdims=True)
+    along = (x * x).sum(axis=1) < 1e-12  # bone along the parent's x axis (arm held out sideways)
+    x[along] = hints[along, :, 1] - y[along] * (hints[along, :, 1] * y[along]).sum(axis=1, keepdims=True)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return np.stack([x, y, np.cross(x, y)], axis=2)
 
 
 def pose_body(person: Person, pose: Pose) -> PosedBody:
     """Forward kinematics: place the person's joints and body primitives for ``pose``."""
     pose.check()
     s, b = person.height / 1.75, person.build
-    parts: dict[str, tuple[np.ndarray, np.ndarray, tuple[float, float, float], float]] = {}
+    parts: dict[str, tuple[np.ndarray, np.ndarray | None, tuple[float, float, float], float]] = {}
+    bones: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # parts whose frame follows a bone: (direction, hint)
 
-    def capsule(name: str, a: np.ndarray, c: np.ndarray, r: float, frame: np.ndarray) -> None:
-        rot = _frame_along(c - a, frame)
-        parts[name] = ((a + c) / 2, rot, (r, r, r), math.sqrt(float((c - a) @ (c - a))) / 2)
+    def capsule(name: str, a: np.ndarray, c: np.ndarray, r: float, frame: np.ndarray,
+                radii: tuple[float, float, float] | None = None) -> None:
+        bones[name] = (c - a, frame)
+        parts[name] = ((a + c) / 2, None, radii or (r, r, r), math.sqrt(float((c - a) @ (c - a))) / 2)
 
     # Pelvis and torso. The hips are fixed facing +z; the torso leans/twists about the hip centre.
     hip_c = np.array([0.0, 0.53 * person.height, 0.0])
@@ -253,11 +247,13 @@ def pose_body(person: Person, pose: Pose) -> PosedBody:
         foot = shin @ _rx(float(np.clip(hip_flex - knee_deg, -30, 45)) * 0.8)
         heel = ankle - foot[:, 2] * 0.035 * s + foot[:, 1] * -0.045 * s
         toe = ankle + foot[:, 2] * 0.15 * s + foot[:, 1] * -0.045 * s
-        rot = _frame_along(toe - heel, foot)
-        parts[f"{side}_foot"] = ((heel + toe) / 2, rot, (0.045 * s, 0.045 * s, 0.04 * s),
-                                 math.sqrt(float((toe - heel) @ (toe - heel))) / 2)
+        capsule(f"{side}_foot", heel, toe, 0.0, foot, (0.045 * s, 0.045 * s, 0.04 * s))
         joints[J[f"{side}_hip"]], joints[J[f"{side}_knee"]], joints[J[f"{side}_ankle"]] = hips[side], knee, ankle
 
+    names = list(bones)
+    frames = _frames_along(np.array([bones[n][0] for n in names]), np.array([bones[n][1] for n in names]))
+    for name, frame in zip(names, frames, strict=True):
+        parts[name] = (parts[name][0], frame, *parts[name][2:])
     centre = np.stack([parts[n][0] for n in PART_NAMES])
     rot = np.stack([parts[n][1] for n in PART_NAMES])
     radii = np.array([parts[n][2] for n in PART_NAMES])

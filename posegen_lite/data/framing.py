@@ -6,9 +6,11 @@ azimuth, so one camera distance frames all views of a pose, and two views of it 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..camera import Camera, orbit_camera
+from ..camera import Camera, intrinsics
 from .body import PosedBody
 
 ELEVATION_RANGE = (-10.0, 30.0)  # degrees; cameras look at people from roughly eye height
@@ -72,7 +74,20 @@ def person_cameras(body: PosedBody, azimuths_deg: list[float], elevation_deg: fl
         if not np.isfinite(az):
             raise ValueError(f"azimuth must be finite, got {az}")
     dist, target = frame_distance(body, elevation_deg, height, width)
-    return [orbit_camera(float(az) % 360.0, elevation_deg, dist, target, width, height, FOV_Y) for az in azimuths_deg]
+    K = intrinsics(width, height, FOV_Y)
+    return [_orbit_camera(float(az) % 360.0, elevation_deg, dist, target, K, width, height) for az in azimuths_deg]
+
+
+def _orbit_camera(azimuth_deg: float, elevation_deg: float, distance: float, target: np.ndarray, K: np.ndarray,
+                  width: int, height: int) -> Camera:
+    """``camera.orbit_camera`` in closed form (its ``look_at`` with ``np.cross`` costs more than rendering a
+    small image); ``tests/test_render.py`` checks that both give the same camera."""
+    sa, ca = math.sin(math.radians(azimuth_deg)), math.cos(math.radians(azimuth_deg))
+    se, ce = math.sin(math.radians(elevation_deg)), math.cos(math.radians(elevation_deg))
+    # rows: right, down, forward (OpenCV camera axes), for a camera looking from the orbit at the target
+    R = np.array([[ca, 0.0, -sa], [sa * se, -ce, ca * se], [-sa * ce, -se, -ca * ce]])
+    eye = np.asarray(target, np.float64) - distance * R[2]
+    return Camera(K, R, -R @ eye, width, height)
 
 
 def person_camera(body: PosedBody, azimuth_deg: float, elevation_deg: float, height: int, width: int) -> Camera:
