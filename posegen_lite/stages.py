@@ -42,8 +42,11 @@ def autocast_context(device: torch.device, precision: str) -> AbstractContextMan
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """``"auto"``: bf16 where the hardware has it (CUDA ≥ Ampere; on this project's CPUs bf16 autocast
-    trained G1 1.7–1.8× faster, DESIGN.md §8), fp16 on older CUDA GPUs, fp32 on MPS."""
+    """``"auto"``: bf16 where the hardware has fast bf16 kernels, fp16 on older CUDA GPUs, else fp32.
+
+    On a CPU with AVX512-BF16/AMX, bf16 autocast trained G1 1.7–1.8× faster (DESIGN.md §8); on a CPU without
+    them (e.g. AVX2-only AMD EPYC) oneDNN falls back to reference kernels and bf16 is many times *slower*,
+    so "auto" asks oneDNN whether it has bf16 kernels (see benchmarks/bench_train.py for the figures)."""
     if precision != "auto":
         if precision not in ("fp32", "bf16", "fp16"):
             raise ValueError(f"precision must be auto, fp32, bf16 or fp16; got {precision!r}")
@@ -52,9 +55,16 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         return precision
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if device.type == "cpu":
+    if device.type == "cpu" and torch.backends.mkldnn.is_available() and _cpu_has_fast_bf16():
         return "bf16"
     return "fp32"
+
+
+def _cpu_has_fast_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a private op: absent in some builds
+        return False
 
 
 def _check_finite(losses: dict[str, torch.Tensor], ctx: DistContext, step: int) -> None:

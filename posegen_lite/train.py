@@ -36,14 +36,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
-from .checkpoints import load_latest, resolve_checkpoint, save_checkpoint
+from .checkpoints import FORMAT, load_latest, resolve_checkpoint, save_atomic, save_checkpoint
 from .distributed import DistContext
 from .models.discriminator import Discriminator, DiscriminatorConfig
 from .models.g1 import G1, G1Config
 from .models.g2 import G2, G2Config
 from .stages import NonFiniteLossError, Stage, Stage2, Stage3
 
-__all__ = ["TrainConfig", "TrainResult", "train", "load_models", "NonFiniteLossError"]
+__all__ = ["TrainConfig", "TrainResult", "train", "load_models", "export_weights", "NonFiniteLossError"]
 
 
 @dataclass
@@ -315,3 +315,17 @@ def load_models(checkpoint: str | Path, device: str | torch.device = "cpu") -> d
         models[name] = model.to(device).eval()
     return models
 
+
+
+def export_weights(checkpoint: str | Path, out: str | Path, models: tuple[str, ...] = ("g1", "g2"),
+                   meta: dict | None = None) -> Path:
+    """Write a small inference-only checkpoint (no optimizer state, no discriminator by default) that
+    ``load_models`` and ``NovelViewSynthesizer.from_checkpoint`` read — what ships in ``assets/``."""
+    _, state = resolve_checkpoint(checkpoint)
+    keep = [m for m in models if m in state["models"]]
+    slim = {"stage": state["stage"], "step": state["step"], "config": state["config"],
+            "model_configs": {k: state["model_configs"][k] for k in keep},
+            "models": {k: {n: t.float() if t.is_floating_point() else t for n, t in state["models"][k].items()}
+                       for k in keep},
+            "meta": meta or {}}
+    return save_atomic({"format": FORMAT, **slim}, out)
