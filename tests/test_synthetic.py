@@ -175,3 +175,11 @@ def test_gallery_figure_grid():
     assert len(fig.axes) == 6
     with pytest.raises(ValueError):
         gallery_images(people=0)
+
+
+def test_dataloader_workers_give_the_same_bytes():
+    ds = SyntheticPairs(TINY, "train")
+    main = [ds[i]["image_a"] for i in range(len(ds))]
+    loader = DataLoader(ds, batch_size=2, num_workers=2, shuffle=False)
+    got = torch.cat([b["image_a"] for b in loader])
+    torch.testing.assert_close(got, torch.stack(main), rtol=0, atol=0)
