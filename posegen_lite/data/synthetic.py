@@ -24,6 +24,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -154,11 +155,29 @@ def person_of(config: SyntheticConfig, split: str, person: int) -> Person:
     """Person ``person`` of ``split`` (deterministic; cached, as all of a person's samples share it)."""
     if not 0 <= person < config.people_in(split):
         raise IndexError(f"person {person} out of range for split {split!r} ({config.people_in(split)} people)")
-    return sample_person(_rng(config, split, person))
+    drawn = sample_person(_rng(config, split, person))
+    for f in dataclasses.fields(drawn):  # the cached object is shared: make its colours read-only
+        value = getattr(drawn, f.name)
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+    return drawn
 
 
-def _plan_pair(config: SyntheticConfig, split: str, index: int):
-    """Everything random about sample ``index``: person, posed body, the two cameras, background."""
+class PairPlan(NamedTuple):
+    """Everything random about one sample, drawn before rendering."""
+
+    person: Person
+    body: PosedBody
+    cameras: list[Camera]  # [camera A, camera B]
+    background: np.ndarray  # (2, 3) top and bottom colour in [0, 1]
+    azimuth_a: float
+    azimuth_b: float
+    elevation: float
+    person_id: str
+
+
+def plan_pair(config: SyntheticConfig, split: str, index: int) -> PairPlan:
+    """Draw sample ``index`` of ``split``: person, posed body, the two cameras, background."""
     n = len_split(config, split)
     if not 0 <= index < n:
         raise IndexError(f"sample {index} out of range for split {split!r} ({n} samples)")
@@ -178,7 +197,7 @@ def _plan_pair(config: SyntheticConfig, split: str, index: int):
     bottom = np.clip(grey + tint - rng.uniform(0.05, 0.15), 0, 1)
     height, width = config.size
     cams = person_cameras(body, [az_a, az_b], elevation, height, width)
-    return person, body, cams, np.stack([top, bottom]), (az_a, az_b, elevation), f"{split}-{p:05d}"
+    return PairPlan(person, body, cams, np.stack([top, bottom]), az_a, az_b, elevation, f"{split}-{p:05d}")
 
 
 def len_split(config: SyntheticConfig, split: str) -> int:
@@ -189,27 +208,19 @@ def len_split(config: SyntheticConfig, split: str) -> int:
 def render_pairs(config: SyntheticConfig, split: str, indices: list[int] | range) -> list[PairRender]:
     """Render samples ``indices`` of ``split`` in one batched call (much faster per image than one by one)."""
     check_split(split)
-    plans = [_plan_pair(config, split, int(i)) for i in indices]
+    plans = [plan_pair(config, split, int(i)) for i in indices]
     if not plans:
         return []
-    people: list[Person] = []
-    bodies: list[PosedBody] = []
-    cams: list[Camera] = []
-    backgrounds = []
-    for person, body, pair_cams, bg, _, _ in plans:
-        people += [person, person]
-        bodies += [body, body]
-        cams += list(pair_cams)
-        backgrounds += [bg, bg]
-    views = render_views(people, bodies, cams, supersample=config.supersample,
-                         backgrounds=np.stack(backgrounds).astype(np.float32))
-    out = []
-    for k, (index, plan) in enumerate(zip(indices, plans, strict=True)):
-        az_a, az_b, elevation = plan[4]
-        out.append(PairRender(view_a=views[2 * k], view_b=views[2 * k + 1], person_id=plan[5], index=int(index),
-                              azimuth_a=az_a, azimuth_b=az_b, elevation=elevation,
-                              yaw=wrap_degrees(-(az_b - az_a))))
-    return out
+    # Both views of every sample go into one render call: view A of sample k is image 2k, view B 2k + 1.
+    views = render_views(
+        [p.person for p in plans for _ in range(2)], [p.body for p in plans for _ in range(2)],
+        [cam for p in plans for cam in p.cameras], supersample=config.supersample,
+        backgrounds=np.stack([p.background for p in plans for _ in range(2)]).astype(np.float32),
+    )
+    return [PairRender(view_a=views[2 * k], view_b=views[2 * k + 1], person_id=p.person_id, index=int(index),
+                       azimuth_a=p.azimuth_a, azimuth_b=p.azimuth_b, elevation=p.elevation,
+                       yaw=wrap_degrees(-(p.azimuth_b - p.azimuth_a)))
+            for k, (index, p) in enumerate(zip(indices, plans, strict=True))]
 
 
 def _to_sample(pair: PairRender, image_a: np.ndarray, image_b: np.ndarray, pose_kind: str) -> dict:
@@ -387,6 +398,7 @@ class SyntheticPairs(Dataset):
 
 
 __all__ = [
-    "SPLITS", "HARD_YAW_RANGE", "CacheError", "SyntheticConfig", "SyntheticPairs", "PairRender", "render_pairs",
+    "SPLITS", "HARD_YAW_RANGE", "CacheError", "SyntheticConfig", "SyntheticPairs", "PairRender", "PairPlan",
+    "plan_pair", "render_pairs",
     "render_to_disk", "verify_cache", "load_cache", "synth_main", "person_of", "len_split", "wrap_degrees",
 ]
