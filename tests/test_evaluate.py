@@ -1,0 +1,191 @@
+"""The evaluation protocol: baselines, predictors, result files, the table, the G1/G2 report, failure cases, CLI.
+
+The metric formulas have their own tests (test_metrics.py); these check the evaluation built on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import TinyPairs
+from torch.utils.data import Dataset
+
+from posegen_lite.checkpoints import save_checkpoint
+from posegen_lite.data.synthetic import SyntheticConfig, SyntheticPairs
+from posegen_lite.evaluate import (
+    TABLE_COLUMNS,
+    G1G2Predictor,
+    G1Predictor,
+    IdentityBaseline,
+    MeanImageBaseline,
+    evaluate,
+    evaluate_main,
+    failure_grid,
+    markdown_table,
+    refinement_report,
+    sample_indices,
+    write_results,
+)
+from posegen_lite.models.g1 import G1, G1Config
+from posegen_lite.models.g2 import G2, G2Config
+
+SIZE = (32, 32)
+
+
+class SameView(Dataset):
+    """A dataset whose target is its condition image (I_B = I_A), keeping the real masks and keypoints."""
+
+    def __init__(self, base: Dataset) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i: int) -> dict:
+        s = dict(self.base[i])
+        s["image_b"] = s["image_a"].clone()
+        return s
+
+
+@pytest.fixture(scope="module")
+def pairs() -> SyntheticPairs:
+    return SyntheticPairs(SyntheticConfig(size=SIZE, test_people=2, views_per_person=2), "test")
+
+
+@pytest.fixture(scope="module")
+def tiny_models() -> tuple[G1, G2]:
+    torch.manual_seed(0)
+    return G1(G1Config(*SIZE, base_channels=4, z_dim=8)), G2(G2Config(*SIZE, base_channels=4))
+
+
+def test_identity_on_a_dataset_with_b_equal_a_is_perfect(pairs):
+    result = evaluate({"identity": IdentityBaseline()}, SameView(pairs), batch_size=3, progress=False, split="same")
+    s = result.summary["identity"]
+    assert len(result) == 4 and s["ssim"]["count"] == 4
+    for name in ("ssim", "mask_ssim", "bbox_ssim", "sharpness_ratio"):
+        assert s[name]["mean"] == pytest.approx(1.0), name
+    for name in ("l1", "masked_l1", "region_l1_torso"):
+        assert s[name]["mean"] == 0.0, name
+    assert math.isinf(s["psnr"]["mean"])
+
+
+def test_identity_on_real_pairs_is_imperfect_and_metadata_align(pairs):
+    result = evaluate({"identity": IdentityBaseline()}, pairs, batch_size=4, progress=False, split="test")
+    assert result.mean("identity", "masked_l1") > 0.01
+    assert result.meta["index"] == [0, 1, 2, 3]
+    assert result.meta["name_b"] == [pairs[i]["name_b"] for i in range(4)]
+    assert result.meta["yaw"] == pytest.approx([pairs[i]["yaw"] for i in range(4)])
+
+
+def test_mean_image_baseline_is_the_per_pixel_mean_of_targets():
+    data = TinyPairs(n=6)
+    base = MeanImageBaseline.fit(data, n=100)  # more than the dataset: uses all 6
+    torch.testing.assert_close(base.mean, data.b.mean(0))
+    batch = {"image_b": data.b[:3]}
+    out = base(batch)
+    assert out.shape == (3, 3, 16, 16) and torch.equal(out[0], out[2])
+    sub = MeanImageBaseline.fit(data, n=3, seed=1)  # a seeded subset of 3 targets
+    assert not torch.allclose(sub.mean, base.mean)
+    torch.testing.assert_close(sub.mean, MeanImageBaseline.fit(data, n=3, seed=1).mean)
+    with pytest.raises(ValueError, match="batch"):
+        base({"image_b": torch.zeros(1, 3, 8, 8)})
+
+
+def test_g1_and_g1g2_predictors_run_and_an_untouched_g2_changes_nothing(pairs, tiny_models):
+    g1, g2 = tiny_models
+    predictors = {"G1": G1Predictor(g1), "G1+G2": G1G2Predictor(g1, g2)}
+    result = evaluate(predictors, pairs, batch_size=4, progress=False, split="test")
+    for name in ("masked_l1", "ssim", "bbox_ssim", "region_l1_face"):
+        assert result.per_sample["G1"][name].shape == (4,)
+    # G2's last layer starts at zero: the refined image is G1's, so the report sees no change
+    np.testing.assert_array_equal(result.per_sample["G1"]["masked_l1"], result.per_sample["G1+G2"]["masked_l1"])
+    rep = refinement_report(result)
+    assert rep["mask_ssim_drop"] == 0.0 and rep["sharper"] is False and rep["passes"] is False
+    with pytest.raises(ValueError, match="G9"):
+        refinement_report(result, coarse="G9")
+
+
+def test_limit_spreads_samples_over_the_split():
+    assert sample_indices(5, None) == [0, 1, 2, 3, 4]
+    idx = sample_indices(100, 5)
+    assert idx == [0, 25, 50, 74, 99]
+    with pytest.raises(ValueError):
+        sample_indices(10, 0)
+
+
+def test_results_files_are_written_and_parseable(tmp_path, pairs):
+    result = evaluate({"identity": IdentityBaseline(), "mean": MeanImageBaseline.fit(pairs, n=4)}, SameView(pairs),
+                      batch_size=4, progress=False, split="test")
+    paths = write_results(result, tmp_path / "eval")
+    with paths["csv"].open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * 4 and {r["model"] for r in rows} == {"identity", "mean"}
+    assert float(rows[0]["ssim"]) == pytest.approx(1.0) and float(rows[0]["masked_l1"]) == 0.0
+
+    def reject(token):  # strict JSON: no NaN / Infinity tokens
+        raise AssertionError(f"non-standard JSON constant {token}")
+
+    summary = json.loads(paths["json"].read_text(), parse_constant=reject)
+    assert summary["samples"] == 4 and set(summary["models"]) == {"identity", "mean"}
+    assert summary["models"]["identity"]["psnr"]["mean"] == "inf"
+    assert summary["protocol"]["ssim"]["sigma"] == 1.5
+
+
+def test_table_has_a_row_per_split_and_model_and_leads_with_masked_l1(pairs):
+    predictors = {"identity": IdentityBaseline(), "mean image": MeanImageBaseline.fit(pairs, n=4)}
+    results = [evaluate(predictors, pairs, batch_size=4, limit=2, progress=False, split=s) for s in ("test", "hard")]
+    table = markdown_table(results)
+    lines = table.splitlines()
+    assert len(lines) == 2 + 4
+    assert lines[0].split("|")[4].strip().startswith("L1 in mask")
+    for split in ("test", "hard"):
+        for model in predictors:
+            assert any(line.startswith(f"| {split} | {model} | 2 |") for line in lines), (split, model)
+    assert len(lines[2].split("|")) == 2 + 3 + len(TABLE_COLUMNS)  # edges, split/model/n, metrics
+
+
+def test_bad_predictions_are_rejected(pairs):
+    with pytest.raises(ValueError, match="returned"):
+        evaluate({"half": lambda b: b["image_a"][:, :, :16]}, pairs, progress=False)
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        evaluate({"bright": lambda b: b["image_a"] * 3}, pairs, progress=False)
+    with pytest.raises(ValueError, match="predictor"):
+        evaluate({}, pairs, progress=False)
+
+
+def test_worst_samples_and_failure_grid(pairs):
+    result = evaluate({"identity": IdentityBaseline()}, pairs, batch_size=4, progress=False)
+    l1 = result.per_sample["identity"]["masked_l1"]
+    worst = result.worst("identity", "masked_l1", k=2)
+    assert worst == [int(i) for i in np.argsort(-l1)[:2]]
+    assert result.worst("identity", "ssim", k=1) == [int(np.argmin(result.per_sample["identity"]["ssim"]))]
+    grid = failure_grid({"identity": IdentityBaseline()}, pairs, worst)
+    h, w = SIZE
+    # 2 rows × (I_A, skeleton, identity, I_B), 2 px padding
+    assert grid.shape == (2 * (h + 2) + 2, 4 * (w + 2) + 2, 3) and grid.dtype == np.uint8
+
+
+def test_evaluate_main_on_a_tiny_checkpoint(tmp_path, tiny_models, capsys):
+    g1, g2 = tiny_models
+    state = {"stage": 3, "step": 1, "config": {}, "history": [],
+             "model_configs": {"g1": vars(g1.config).copy(), "g2": vars(g2.config).copy()},
+             "models": {"g1": g1.state_dict(), "g2": g2.state_dict()}}
+    ckpt = save_checkpoint(state, tmp_path / "run")
+    args = argparse.Namespace(checkpoints=[str(ckpt)], splits=["test", "test_hard"], out=str(tmp_path / "out"),
+                              limit=3, batch_size=2, data="synthetic", root=None, size=SIZE, people=8, views=1,
+                              data_seed=0, cache=None)
+    assert evaluate_main(args) == 0
+    out = capsys.readouterr().out
+    for model in ("identity", "mean image", "G1", "G1+G2"):
+        assert f"| test_hard | {model} | 3 |" in out
+    assert (tmp_path / "out" / "table.md").is_file()
+    assert json.loads((tmp_path / "out" / "test_summary.json").read_text())["refinement"]["mask_ssim_drop"] == 0.0
+    args.size = (64, 64)
+    with pytest.raises(ValueError, match="--size"):
+        evaluate_main(args)
