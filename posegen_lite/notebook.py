@@ -74,6 +74,7 @@ class Sizes:
         steps2: Stage II (G1) steps in notebook 02. steps3: Stage III steps in notebook 03.
         batch: batch size. plot_every: steps between live-plot refreshes.
         eval_samples: test pairs per split in notebook 04. widget_people: people in the widget's selector.
+        workers: DataLoader worker processes (the synthetic data renders on the CPU; on a GPU it must keep up).
     """
 
     size: tuple[int, int]
@@ -86,12 +87,13 @@ class Sizes:
     plot_every: int
     eval_samples: int
     widget_people: int
+    workers: int
 
 
 FAST_SIZES = Sizes(size=(64, 64), width=8, people=16, views=4, steps2=30, steps3=12, batch=8, plot_every=10,
-                   eval_samples=16, widget_people=3)
+                   eval_samples=16, widget_people=3, workers=0)
 FULL_SIZES = Sizes(size=(128, 64), width=32, people=400, views=8, steps2=4000, steps3=2000, batch=32,
-                   plot_every=100, eval_samples=320, widget_people=8)
+                   plot_every=100, eval_samples=320, widget_people=8, workers=2)
 
 
 def sizes(fast: bool | None = None) -> Sizes:
@@ -142,6 +144,15 @@ def cpu_threads(fast: bool, device: torch.device) -> int | None:
     return 1 if fast and device.type == "cpu" else None
 
 
+def _enable_colab_widgets() -> None:
+    """Colab renders ipywidgets 8 (which this package installs) only through its custom widget manager."""
+    try:
+        from google.colab import output  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    output.enable_custom_widget_manager()
+
+
 def _configure_figures(dpi: int = 100) -> None:
     """Show returned matplotlib ``Figure`` objects as PNG in the notebook, whatever the backend (the test
     command sets ``MPLBACKEND=Agg``, under which IPython would print only the Figure's repr)."""
@@ -171,6 +182,8 @@ def setup(seed: int = 0, device: str = "auto", environ: Mapping[str, str] | None
     env = NotebookEnv(device=pick_device(device), colab=colab, fast=fast, sizes=sizes(fast), seed=seed)
     _configure_plotly(colab)
     _configure_figures()
+    if colab:
+        _enable_colab_widgets()
     if verbose:
         print(env)
     return env

@@ -172,8 +172,10 @@ class ViewpointWidget:
         for name, img in panels.items():
             self.images[name].value = png_bytes(img, 1 if name == "3D pose" else self.zoom)
         p = self.people[self.person.value]
+        notes = ([] if self.pitch.value == 0 else ["ground truth only at pitch 0"]) + (
+            [] if self.synth.g2 is not None else ["these weights have no G2"])
         self.status.value = (f"{p.name}: body turned by {self.yaw.value}°, tilted by {self.pitch.value}°"
-                             + ("" if self.pitch.value == 0 else " (ground truth only at pitch 0)"))
+                             + (f" ({'; '.join(notes)})" if notes else ""))
         return panels
 
     def displayed(self, name: str) -> np.ndarray:
