@@ -322,8 +322,45 @@ def data_root(name: str, default: str | Path) -> Path:
     return Path(value) if value else Path(default)
 
 
+# --- refreshing the committed outputs ------------------------------------------------------------------------
+
+def execute_notebook(path: str | Path, timeout: int = 600) -> float:
+    """Run a notebook top to bottom in fast mode and store its outputs in place (what is committed, so readers
+    on GitHub see the figures); returns the seconds it took. Needs ``nbclient`` (installed with nbval).
+
+        python -m posegen_lite.notebook notebooks/*.ipynb
+    """
+    import time
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    book = nbformat.read(path, as_version=4)
+    saved = {k: os.environ.get(k) for k in (FAST_ENV, "MPLBACKEND")}
+    os.environ[FAST_ENV], os.environ["MPLBACKEND"] = "1", "Agg"  # the kernel inherits them
+    try:
+        t0 = time.monotonic()
+        NotebookClient(book, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        seconds = time.monotonic() - t0
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    nbformat.write(book, path)
+    return seconds
+
+
 __all__ = [
     "REPO_URL", "NOTEBOOKS", "FAST_SIZES", "FULL_SIZES", "Sizes", "NotebookEnv", "colab_url", "colab_badge",
     "in_colab", "is_fast", "sizes", "setup", "cpu_threads", "seed_everything", "demo_weights", "LivePlot",
-    "torchrun_command", "run_dir", "g1_config_of", "fixed_batch", "data_root",
+    "torchrun_command", "run_dir", "g1_config_of", "fixed_batch", "data_root", "execute_notebook",
 ]
+
+
+if __name__ == "__main__":
+    for arg in sys.argv[1:] or [str(ROOT / "notebooks" / n) for n in NOTEBOOKS]:
+        print(f"{arg}: {execute_notebook(arg):.1f} s, {Path(arg).stat().st_size / 1e3:.0f} kB", flush=True)
