@@ -129,6 +129,10 @@ class Stage:
         for m in self.models.values():
             m.train()
 
+    def release(self) -> None:
+        """Drop the DDP wrappers (once the process group is gone they only hold it alive)."""
+        self.models = {k: unwrap(m) for k, m in self.models.items()}
+
     def eval(self) -> None:
         for m in self.models.values():
             m.eval()

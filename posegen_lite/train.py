@@ -266,6 +266,7 @@ def train(cfg: TrainConfig, train_set: Dataset, val_set: Dataset | None = None,
                 _set_rng_state(state["rng"])
                 start, history = int(state["step"]), list(state["history"])
         if start >= cfg.steps:
+            stage.release()
             return TrainResult(stage, start, history, last_ckpt)
         val_batch = None
         if val_set is not None and ctx.is_main:
@@ -297,6 +298,7 @@ def train(cfg: TrainConfig, train_set: Dataset, val_set: Dataset | None = None,
                         bar.write(f"stopped at step {step} ({stopped}); saved {last_ckpt}")
                     break
         stage.eval()
+        stage.release()
         return TrainResult(stage, step, history, last_ckpt, stopped)
     finally:
         ctx.close()

@@ -25,10 +25,16 @@ from posegen_lite.train import TrainConfig, train
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch built without distributed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_ports(n: int) -> list[int]:
+    """``n`` distinct free loopback ports (all held open while choosing, so none repeats)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def _config(run_dir: str, stage: int, steps: int, g1_checkpoint: str | None = None) -> TrainConfig:
@@ -39,15 +45,15 @@ def _config(run_dir: str, stage: int, steps: int, g1_checkpoint: str | None = No
                        g1_checkpoint=g1_checkpoint)
 
 
-def _worker(rank: int, world: int, port: int, tests_dir: str, jobs: list, out_dir: str) -> None:
+def _worker(rank: int, world: int, ports: list[int], tests_dir: str, jobs: list, out_dir: str) -> None:
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port), GLOO_SOCKET_IFNAME="lo",
-                      POSEGEN_DIST_TIMEOUT_S="120")
+                      GLOO_SOCKET_IFNAME="lo", POSEGEN_DIST_TIMEOUT_S="120")
     sys.path.insert(0, tests_dir)
     from conftest import TinyPairs
 
     torch.set_num_threads(1)
     for i, (run_dir, stage, steps, g1_ckpt) in enumerate(jobs):
+        os.environ["MASTER_PORT"] = str(ports[i])  # a fresh rendezvous per run, like separate torchrun launches
         res = train(_config(run_dir, stage, steps, g1_ckpt), TinyPairs(n=8), progress=False)
         weights = {f"{n}.{k}": v.detach().clone() for n, m in res.stage.models.items()
                    for k, v in m.state_dict().items()}
@@ -55,7 +61,8 @@ def _worker(rank: int, world: int, port: int, tests_dir: str, jobs: list, out_di
 
 
 def _run(jobs: list, tmp_path: Path) -> None:
-    mp.start_processes(_worker, args=(2, _free_port(), str(Path(__file__).parent), jobs, str(tmp_path)),
+    ports = _free_ports(len(jobs))
+    mp.start_processes(_worker, args=(2, ports, str(Path(__file__).parent), jobs, str(tmp_path)),
                        nprocs=2, join=True, start_method="spawn")
 
 
