@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
 from .checkpoints import FORMAT, load_latest, resolve_checkpoint, save_atomic, save_checkpoint
@@ -225,7 +225,9 @@ def _validate(stage: Stage, val_batch: dict, run_dir: Path, step: int) -> dict[s
     stage.eval()
     outputs = stage.predict(val_batch)
     stage.train()
-    save_image(run_dir / f"val_{step:08d}.png", image_grid(comparison_rows(val_batch, outputs)))
+    grid = image_grid(comparison_rows(val_batch, outputs))
+    zoom = max(1, 256 // val_batch["image_a"].shape[-2])  # small images are enlarged so a person can see them
+    save_image(run_dir / f"val_{step:08d}.png", grid.repeat(zoom, axis=0).repeat(zoom, axis=1))
     last = list(outputs)[-1]
     scores = batch_metrics(outputs[last].cpu(), val_batch["image_b"], val_batch["mask_b"])
     return {f"val_{k}": float(np.mean(v)) for k, v in scores.items()}
@@ -270,8 +272,9 @@ def train(cfg: TrainConfig, train_set: Dataset, val_set: Dataset | None = None,
             return TrainResult(stage, start, history, last_ckpt)
         val_batch = None
         if val_set is not None and ctx.is_main:
-            n = min(cfg.val_samples, len(val_set))
-            val_batch = next(iter(DataLoader(val_set, batch_size=n, shuffle=False)))
+            # Evenly spaced samples, so the grid shows several people rather than one person's views.
+            picks = np.linspace(0, len(val_set) - 1, min(cfg.val_samples, len(val_set))).round().astype(int)
+            val_batch = next(iter(DataLoader(Subset(val_set, picks.tolist()), batch_size=len(picks))))
         batches = _batches(train_set, cfg, ctx, start)
         stage.train()
         t0, stopped, step = time.monotonic(), "done", start

@@ -158,3 +158,9 @@ def test_config_round_trip():
         TrainConfig.from_dict({"stpes": 3})
     with pytest.raises(ValueError):
         TrainConfig(stage=4)
+
+
+def test_validation_writes_a_picture_and_metrics(tmp_path, tiny_pairs):
+    res = train(_cfg(tmp_path, steps=2, val_every=2), tiny_pairs, val_set=tiny_pairs, progress=False)
+    assert (tmp_path / "run" / "val_00000002.png").is_file()
+    assert "val_ssim" in res.history[-1] and 0.0 <= res.history[-1]["val_ssim"] <= 1.0
