@@ -291,3 +291,30 @@ def skeleton_3d_image(joints3d: np.ndarray, camera: Camera | None = None, size_p
     ax.set_axis_off()
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def pair_sample_figure(sample: dict, title: str | None = None, panel_inches: float = 1.6):
+    """One pair sample (``data/sample.py``) as a row: I_A, A's keypoints drawn on it, P_B (colour composite),
+    M_B and I_B — how a notebook shows what a dataset reader produced."""
+    from .images import to_uint8
+
+    a, b = to_uint8(sample["image_a"]), to_uint8(sample["image_b"])
+    h, w = a.shape[:2]
+    kp, vis = np.asarray(sample["keypoints_a"]), np.asarray(sample["visible_a"])
+    return image_row_figure([a, draw_skeleton(kp, vis, h, w, image=a), pose_maps_rgb(np.asarray(sample["pose_b"])),
+                             np.asarray(sample["mask_b"])[0], b],
+                            titles=["I_A", "keypoints A", "P_B", "M_B", "I_B"], title=title, panel_inches=panel_inches)
+
+
+def refinement_figure(batch: dict, coarse, refined, gain: float = 4.0, panel_inches: float = 1.2):
+    """Stage III before/after on a collated batch: rows input, G1 (``coarse``), G1+G2 (``refined``), the
+    difference G2 added ``|Î_B2 − Î_B1|`` brightened ``gain``×, and the target. Images are ``(B, 3, H, W)``
+    tensors in [-1, 1]."""
+    from .images import to_uint8
+
+    c, r = to_uint8(coarse), to_uint8(refined)
+    diff = np.clip(np.abs(r.astype(np.int16) - c.astype(np.int16)) * gain, 0, 255).astype(np.uint8)
+    return image_table_figure([list(to_uint8(batch["image_a"])), list(c), list(r), list(diff),
+                               list(to_uint8(batch["image_b"]))],
+                              row_titles=["input", "G1", "G1+G2", f"|D| ×{gain:g}", "target"],
+                              panel_inches=panel_inches)

@@ -202,4 +202,23 @@ class ViewpointWidget:
         display(self.view)
 
 
-__all__ = ["PANELS", "ViewpointPerson", "ViewpointWidget", "held_out_people", "png_bytes", "decode_png"]
+def turntable_figure(synth: NovelViewSynthesizer, people: Sequence[ViewpointPerson],
+                     yaws: Sequence[float] = tuple(range(0, 360, 45)), panel_inches: float = 1.0):
+    """For each person a row of synthesized views over ``yaws`` (one ``synthesize_many`` batch) and, when the
+    person has a scene, a row of ground truth below it; the input image leads each row."""
+    from .viz import image_table_figure
+
+    rows, labels = [], []
+    for p in people:
+        views = synth.synthesize_many(p.image, p.joints3d, list(yaws), camera=p.camera)
+        rows.append([p.image] + [v.image for v in views])
+        labels.append(f"{p.name}\nsynthesized")
+        if p.scene is not None:
+            rows.append([p.image] + [t.image for t in p.scene.render_many(list(yaws))])
+            labels.append("ground truth")
+    return image_table_figure(rows, col_titles=["input"] + [f"{y:g}°" for y in yaws], row_titles=labels,
+                              panel_inches=panel_inches)
+
+
+__all__ = ["PANELS", "ViewpointPerson", "ViewpointWidget", "held_out_people", "turntable_figure", "png_bytes",
+           "decode_png"]

@@ -98,3 +98,12 @@ def test_png_round_trip_with_zoom():
     data = png_bytes(img, zoom=3)
     assert decode_png(data).shape == (15, 21, 3)
     np.testing.assert_array_equal(decode_png(data, zoom=3), img)
+
+
+def test_turntable_figure_has_a_truth_row_per_person(synth, people):
+    from posegen_lite.widgets import turntable_figure
+
+    fig = turntable_figure(synth, people, yaws=(0, 90, 180))
+    assert len(fig.axes) == 2 * len(people) * 4  # (synthesized + truth) rows × (input + 3 yaws)
+    labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
+    assert labels == ["test-00000\nsynthesized", "ground truth", "test-00001\nsynthesized", "ground truth"]
