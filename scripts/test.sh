@@ -7,4 +7,6 @@ cd "$ROOT"
 export POSEGEN_FAST=1          # the one switch that keeps notebooks (and anything else) small
 export MPLBACKEND=Agg
 ruff check posegen_lite tests benchmarks
-python -m pytest tests "$@"
+# Unit tests, then every notebook top to bottom under nbval (cells marked NBVAL_CHECK_OUTPUT are compared).
+python -m pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env \
+  --nbval-sanitize-with notebooks/nbval_sanitize.cfg "$@"
