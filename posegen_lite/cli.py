@@ -40,6 +40,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .datasets import build_dataset, spec_from_args
+    from .models.discriminator import DiscriminatorConfig
     from .models.g1 import G1Config
     from .train import TrainConfig, train
 
@@ -50,7 +51,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every, val_every=args.val_every, max_minutes=args.max_minutes,
         resume=not args.no_resume, g1=G1Config(h, w, base_channels=args.width), g1_checkpoint=args.g1_checkpoint,
         finetune_g1=args.finetune_g1, lambda_l1=args.lambda_l1, adv_loss=args.adv_loss,
-        d_steps_per_g=args.d_steps, real_label=args.real_label, condition_fake=args.condition_fake)
+        d_steps_per_g=args.d_steps, real_label=args.real_label, condition_fake=args.condition_fake,
+        disc=DiscriminatorConfig(h, w, base_channels=args.d_width))
     spec = spec_from_args(args)
     train_set = build_dataset(spec, "train")
     val_set = build_dataset(spec, "val")
@@ -154,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--d-steps", type=int, default=1)
     p.add_argument("--real-label", type=float, default=1.0)
     p.add_argument("--condition-fake", action="store_true")
+    p.add_argument("--d-width", type=int, default=64, help="stage 3: discriminator base channels (DCGAN: 64)")
     _add_data_args(p)
     p.set_defaults(func=_cmd_train)
 
