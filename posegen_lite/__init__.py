@@ -15,6 +15,18 @@ from .data.sample import SAMPLE_KEYS, make_sample
 from .data.scenes import Scene
 from .data.synthetic import SyntheticConfig, SyntheticPairs
 from .datasets import DataSpec, build_dataset
+from .evaluate import (
+    EvalResult,
+    G1G2Predictor,
+    G1Predictor,
+    IdentityBaseline,
+    MeanImageBaseline,
+    checkpoint_predictors,
+    evaluate,
+    markdown_table,
+    refinement_report,
+    write_results,
+)
 from .images import ImageError, load_image, save_image, to_tensor, to_uint8
 from .lifting import lift_pose, mpjpe
 from .losses import discriminator_loss, generator_adversarial_loss, masked_l1
@@ -36,5 +48,7 @@ __all__ = [
     "generator_adversarial_loss", "masked_l1", "Discriminator", "DiscriminatorConfig", "G1", "G1Config", "G2",
     "G2Config", "body_mask", "draw_skeleton", "pose_maps", "pose_maps_and_mask", "JOINT_NAMES", "LIMBS",
     "NUM_JOINTS", "reference_pose", "NovelViewSynthesizer", "SynthesisResult", "NonFiniteLossError",
-    "TrainConfig", "TrainResult", "export_weights", "load_models", "train",
+    "TrainConfig", "TrainResult", "export_weights", "load_models", "train", "EvalResult", "G1G2Predictor",
+    "G1Predictor", "IdentityBaseline", "MeanImageBaseline", "checkpoint_predictors", "evaluate", "markdown_table",
+    "refinement_report", "write_results",
 ]  # fmt: skip
