@@ -5,6 +5,7 @@
     posegen synth           render a split of the embedded dataset to disk (PNG + manifest)
     posegen train           Stage II (--stage 2) or Stage III (--stage 3) training; works under torchrun
     posegen evaluate        the evaluation table for checkpoints and baselines
+    posegen export          inference-only weights of a checkpoint (what ships in assets/)
     posegen check-data      validate a real dataset's folder layout
     posegen train-lifter    retrain the learned 2D→3D lifter shipped in assets/lifter.pt
 """
@@ -93,6 +94,13 @@ def _cmd_lifter(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .train import export_weights
+
+    print(export_weights(args.checkpoint, args.out))
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_main
 
@@ -168,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     _add_data_args(p)
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("export", help="write inference-only weights (G1, G2) of a checkpoint or run dir")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("check-data", help="validate a real dataset's folder layout")
     p.add_argument("kind", choices=["market", "fashion", "panoptic"])

@@ -8,6 +8,7 @@ import pytest
 
 from posegen_lite.checkpoints import load_latest
 from posegen_lite.cli import main, parse_size
+from posegen_lite.train import load_models
 
 
 def test_parse_size():
@@ -26,6 +27,8 @@ def test_train_stage2_then_stage3_on_synthetic_data(tmp_path):
     assert main(["train", "--stage", "3", "--run-dir", str(tmp_path / "g2"), "--steps", "2", "--d-width", "8",
                  "--g1-checkpoint", str(tmp_path / "g1"), *common]) == 0
     assert set(load_latest(tmp_path / "g2")[1]["models"]) == {"g1", "g2", "d"}
+    assert main(["export", str(tmp_path / "g2"), "--out", str(tmp_path / "demo.pt")]) == 0
+    assert set(load_models(tmp_path / "demo.pt")) == {"g1", "g2"}
 
 
 def test_bad_input_is_one_clear_line(tmp_path, capsys):
