@@ -44,6 +44,10 @@ def save_atomic(state: dict, path: str | Path) -> Path:
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); give it the permissions a normal file would get.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         # Whatever went wrong (disk full, Ctrl-C, a crash in torch.save), the old files stay as they were.
