@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     train_set = build_dataset(spec, "train")
     val_set = build_dataset(spec, "val")
     result = train(cfg, train_set, val_set)
-    print(f"stage {args.stage}: {result.step} steps ({result.stopped}); checkpoint: {result.checkpoint}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, only rank 0 reports (it wrote the checkpoint)
+        print(f"stage {args.stage}: {result.step} steps ({result.stopped}); checkpoint: {result.checkpoint}")
     return 0
 
 
