@@ -56,45 +56,31 @@ def _mean_masked_l1(preds, targets, masks) -> float:
 def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_YAWS):
     """The figure of ``novel_views.png`` (a block of rows per person) and per-person scores. Target poses are
     the ground truth's exact 2D keypoints, so G1/G2 and the ground truth are compared for the very same pose."""
-    import matplotlib.pyplot as plt
-
     from .posemaps import draw_skeleton
+    from .viz import image_table_figure
 
-    rows_per = ("target pose", "G1", "G1+G2", "ground truth") if synth.g2 is not None else (
-        "target pose", "G1", "ground truth")
-    n = len(rows_per)
-    fig, axes = plt.subplots(len(scenes) * n, len(yaws) + 1, figsize=(1.2 * (len(yaws) + 1), 1.3 * n * len(scenes)),
-                             squeeze=False)
-    scores = []
-    for s, scene in enumerate(scenes):
+    rows, titles, scores = [], [], []
+    for scene in scenes:
         truth = scene.render_many(list(yaws))
         src = scene.input_view
         coarse, refined, _, masks = synth.generate(src.image, [t.keypoints for t in truth], [t.visible for t in truth])
-        final = coarse if refined is None else refined
-        h, w = synth.height, synth.width
-        cells = [[draw_skeleton(t.keypoints, t.visible, h, w) for t in truth], list(coarse)]
-        cells += [list(refined)] if refined is not None else []
-        cells += [[t.image for t in truth]]
-        for r in range(n):
-            row = s * n + r
-            axes[row, 0].imshow(src.image if r == 0 else np.full_like(src.image, 255))
-            axes[row, 0].set_ylabel(rows_per[r], fontsize=7)
-            for c, img in enumerate(cells[r]):
-                axes[row, c + 1].imshow(img)
-                if row == 0:
-                    axes[row, c + 1].set_title(f"yaw {yaws[c]}°", fontsize=7)
-        axes[s * n, 0].set_title(f"input\n{scene.name}", fontsize=7)
         targets = [t.image for t in truth]
+        block = {"target pose": [draw_skeleton(t.keypoints, t.visible, synth.height, synth.width) for t in truth],
+                 "G1": list(coarse)}
+        if refined is not None:
+            block["G1+G2"] = list(refined)
+        block["ground truth"] = targets
+        blank = np.full_like(src.image, 255)
+        for k, (name, cells) in enumerate(block.items()):
+            rows.append([src.image if k == 0 else blank, *cells])  # the one input image leads each block
+            titles.append(f"{scene.name}\n{name}" if k == 0 else name)
+        final = coarse if refined is None else refined
         scores.append({"person": scene.name,
                        "l1_in_body_identity": _mean_masked_l1([src.image] * len(truth), targets, masks),
                        "l1_in_body_g1": _mean_masked_l1(coarse, targets, masks),
                        "l1_in_body_final": _mean_masked_l1(final, targets, masks)})
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-    fig.tight_layout(pad=0.2)
+    fig = image_table_figure(rows, col_titles=["input"] + [f"yaw {y}°" for y in yaws], row_titles=titles,
+                             panel_inches=1.2)
     return fig, scores
 
 

@@ -112,9 +112,7 @@ class NovelViewSynthesizer:
         with the scaled orthographic camera fitted to the input keypoints."""
         kp, vis = check_keypoints(keypoints, visible)
         lifted = self._lift(kp, vis)
-        scale, offset = _fit_orthographic(lifted, kp, vis)
-        if not np.isfinite(lifted).all(axis=1).any():
-            raise ValueError("the lifter returned no joints")
+        scale, offset = _fit_orthographic(lifted, kp, vis)  # raises if fewer than two joints were lifted
         pivot = hip_centre(lifted)
         rotated = rotate_about_body_axis(lifted - pivot, yaw, pitch) + pivot
         xy, ok = orthographic_projection(rotated, scale, tuple(offset))
