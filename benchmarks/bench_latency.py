@@ -31,12 +31,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info, write_json  # noqa: E402
 
-from posegen_lite.data.scenes import Scene  # noqa: E402
+from posegen_lite.app.synthesizer import NovelViewSynthesizer  # noqa: E402
+from posegen_lite.data.synthetic.scenes import Scene  # noqa: E402
+from posegen_lite.geometry.posemaps import body_mask, pose_maps  # noqa: E402
 from posegen_lite.images import to_tensor  # noqa: E402
 from posegen_lite.models.g1 import G1, G1Config  # noqa: E402
 from posegen_lite.models.g2 import G2, G2Config  # noqa: E402
-from posegen_lite.posemaps import body_mask, pose_maps  # noqa: E402
-from posegen_lite.synthesize import NovelViewSynthesizer  # noqa: E402
 
 GOAL_MS = 100.0
 
@@ -60,8 +60,9 @@ def timings_ms(fn, repeats: int, device: torch.device, warmup: int = 3) -> list[
     return out
 
 
-def build_synthesizer(size: tuple[int, int], width: int, device: torch.device, checkpoint: str | None
-                      ) -> NovelViewSynthesizer:
+def build_synthesizer(
+    size: tuple[int, int], width: int, device: torch.device, checkpoint: str | None
+) -> NovelViewSynthesizer:
     if checkpoint:
         return NovelViewSynthesizer.from_checkpoint(checkpoint, device=device)
     torch.manual_seed(0)
@@ -70,8 +71,9 @@ def build_synthesizer(size: tuple[int, int], width: int, device: torch.device, c
     return NovelViewSynthesizer(g1, g2, device=device)
 
 
-def bench(size: tuple[int, int], width: int, repeats: int, device: torch.device, checkpoint: str | None = None
-          ) -> list[dict]:
+def bench(
+    size: tuple[int, int], width: int, repeats: int, device: torch.device, checkpoint: str | None = None
+) -> list[dict]:
     synth = build_synthesizer(size, width, device, checkpoint)
     size = (synth.height, synth.width)
     view = Scene.held_out(0, size).input_view
@@ -98,10 +100,21 @@ def bench(size: tuple[int, int], width: int, repeats: int, device: torch.device,
     rows = []
     for part, fn in (("stage I", stage1), ("networks", networks), ("end to end", end_to_end)):
         ms = timings_ms(fn, repeats, device)
-        rows.append({"size": f"{h}x{w}", "width": synth.g1.config.base_channels, "g2": synth.g2 is not None,
-                     "part": part, "threads": torch.get_num_threads(), "device": str(device), "repeats": repeats,
-                     "median_ms": float(np.median(ms)), "p90_ms": float(np.percentile(ms, 90)),
-                     "best_ms": float(min(ms)), "ms": ms})
+        rows.append(
+            {
+                "size": f"{h}x{w}",
+                "width": synth.g1.config.base_channels,
+                "g2": synth.g2 is not None,
+                "part": part,
+                "threads": torch.get_num_threads(),
+                "device": str(device),
+                "repeats": repeats,
+                "median_ms": float(np.median(ms)),
+                "p90_ms": float(np.percentile(ms, 90)),
+                "best_ms": float(min(ms)),
+                "ms": ms,
+            }
+        )
     return rows
 
 
@@ -117,8 +130,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     repeats = args.repeats or (10 if args.quick else 50)
     threads = torch.get_num_threads()
     info = machine_info()
-    print(f"{info['cpu']} · {info['usable_cores']} cores · torch {info['torch']} · {info['device']} · "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{info['cpu']} · {info['usable_cores']} cores · torch {info['torch']} · {info['device']} · "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'size':>7} {'width':>5} {'threads':>7} {'part':>11} {'median ms':>9} {'p90 ms':>7} {'best ms':>7}")
     configs = [((128, 64), 16, repeats, threads), ((64, 64), 16, repeats, threads)]
     if device.type == "cpu" and threads > 1:
@@ -132,17 +147,29 @@ def main(argv: list[str] | None = None) -> list[dict]:
         torch.set_num_threads(t)
         for row in bench(size, width, n, device, args.checkpoint):
             rows.append(row)
-            print(f"{row['size']:>7} {row['width']:>5} {row['threads']:>7} {row['part']:>11} {row['median_ms']:9.1f} "
-                  f"{row['p90_ms']:7.1f} {row['best_ms']:7.1f}")
+            print(
+                f"{row['size']:>7} {row['width']:>5} {row['threads']:>7} {row['part']:>11} {row['median_ms']:9.1f} "
+                f"{row['p90_ms']:7.1f} {row['best_ms']:7.1f}"
+            )
         torch.set_num_threads(threads)
-    e2e = [r for r in rows if r["part"] == "end to end" and r["size"] == "128x64" and r["width"] == 16
-           and r["threads"] == threads]
+    e2e = [
+        r
+        for r in rows
+        if r["part"] == "end to end" and r["size"] == "128x64" and r["width"] == 16 and r["threads"] == threads
+    ]
     if e2e:
         verdict = "meets" if e2e[0]["median_ms"] < GOAL_MS else "misses"
-        print(f"128x64 end to end at demo width: median {e2e[0]['median_ms']:.1f} ms — {verdict} the "
-              f"{GOAL_MS:.0f} ms goal")
-    path = write_json(args.out, rows, goal_ms=GOAL_MS, load_average_end=os.getloadavg(),
-                      note="one view per call, batch 1, a new yaw per call; the CPU may be shared with other work")
+        print(
+            f"128x64 end to end at demo width: median {e2e[0]['median_ms']:.1f} ms — {verdict} the "
+            f"{GOAL_MS:.0f} ms goal"
+        )
+    path = write_json(
+        args.out,
+        rows,
+        goal_ms=GOAL_MS,
+        load_average_end=os.getloadavg(),
+        note="one view per call, batch 1, a new yaw per call; the CPU may be shared with other work",
+    )
     print(f"wrote {path}")
     return rows
 

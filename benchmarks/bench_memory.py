@@ -44,14 +44,15 @@ def child(spec: dict) -> dict:
     import torch
     from torch.utils.data import default_collate
 
-    from posegen_lite.data.scenes import Scene
-    from posegen_lite.data.synthetic import SyntheticConfig, SyntheticPairs
-    from posegen_lite.distributed import DistContext
+    from posegen_lite.app.synthesizer import NovelViewSynthesizer
+    from posegen_lite.data.synthetic.dataset import SyntheticPairs
+    from posegen_lite.data.synthetic.pairs import SyntheticConfig
+    from posegen_lite.data.synthetic.scenes import Scene
     from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig
     from posegen_lite.models.g1 import G1, G1Config
     from posegen_lite.models.g2 import G2, G2Config
-    from posegen_lite.stages import Stage2, Stage3
-    from posegen_lite.synthesize import NovelViewSynthesizer
+    from posegen_lite.training.distributed import DistContext
+    from posegen_lite.training.steps import Stage2, Stage3
 
     device = torch.device(spec["device"])
     h, w = spec["size"]
@@ -69,8 +70,17 @@ def child(spec: dict) -> dict:
         if spec["what"] == "train stage 2":
             stage = Stage2(g1, 2e-4, (0.5, 0.999), ctx, "fp32", True)
         else:
-            stage = Stage3(g1, G2(G2Config(h, w, base_channels=width)), Discriminator(DiscriminatorConfig(h, w)),
-                           lr=2e-4, d_lr=2e-4, betas=(0.5, 0.999), ctx=ctx, precision="fp32", channels_last=True)
+            stage = Stage3(
+                g1,
+                G2(G2Config(h, w, base_channels=width)),
+                Discriminator(DiscriminatorConfig(h, w)),
+                lr=2e-4,
+                d_lr=2e-4,
+                betas=(0.5, 0.999),
+                ctx=ctx,
+                precision="fp32",
+                channels_last=True,
+            )
         config = SyntheticConfig(size=(h, w), train_people=spec["batch"], views_per_person=1)
         batch = default_collate(SyntheticPairs(config, "train").__getitems__(list(range(spec["batch"]))))
 
@@ -86,13 +96,21 @@ def child(spec: dict) -> dict:
         run()
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated()
-        return {"before_mib": before / MiB, "peak_mib": peak / MiB, "step_mib": (peak - before) / MiB,
-                "measure": "torch.cuda.max_memory_allocated"}
+        return {
+            "before_mib": before / MiB,
+            "peak_mib": peak / MiB,
+            "step_mib": (peak - before) / MiB,
+            "measure": "torch.cuda.max_memory_allocated",
+        }
     before = _rss_bytes()
     run()
     peak = _peak_rss_bytes()
-    return {"before_mib": before / MiB, "peak_mib": peak / MiB, "step_mib": (peak - before) / MiB,
-            "measure": "peak RSS (ru_maxrss)"}
+    return {
+        "before_mib": before / MiB,
+        "peak_mib": peak / MiB,
+        "step_mib": (peak - before) / MiB,
+        "measure": "peak RSS (ru_maxrss)",
+    }
 
 
 def specs_for(quick: bool, device: str) -> list[dict]:
@@ -125,16 +143,23 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(f"{'what':>14} {'size':>7} {'width':>5} {'batch':>5} {'before MiB':>10} {'peak MiB':>9} {'step MiB':>9}")
     rows = []
     for spec in specs_for(args.quick, args.device):
-        proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True,
-                              check=False)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True, check=False
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"measurement {spec} failed:\n{proc.stderr[-2000:]}")
         row = {**spec, "size": f"{spec['size'][0]}x{spec['size'][1]}", **json.loads(proc.stdout.splitlines()[-1])}
         rows.append(row)
-        print(f"{row['what']:>14} {row['size']:>7} {row['width']:>5} {row['batch']:>5} {row['before_mib']:10.0f} "
-              f"{row['peak_mib']:9.0f} {row['step_mib']:9.0f}")
-    path = write_json(args.out, rows, note="training: two fp32 steps, channels_last, Adam; inference: one "
-                      "synthesize() call (G1 + G2, batch 1); 'step' = peak − before")
+        print(
+            f"{row['what']:>14} {row['size']:>7} {row['width']:>5} {row['batch']:>5} {row['before_mib']:10.0f} "
+            f"{row['peak_mib']:9.0f} {row['step_mib']:9.0f}"
+        )
+    path = write_json(
+        args.out,
+        rows,
+        note="training: two fp32 steps, channels_last, Adam; inference: one "
+        "synthesize() call (G1 + G2, batch 1); 'step' = peak − before",
+    )
     print(f"wrote {path}")
     return rows
 

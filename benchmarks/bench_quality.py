@@ -1,6 +1,6 @@
 """The quality table: identity, mean image, G1 and G1+G2 on the synthetic test and hard-views splits.
 
-One command, the protocol of ``posegen_lite/evaluate.py`` (uint8 images, SSIM σ = 1.5 / 11×11 / range 255;
+One command, the protocol of ``posegen_lite/evaluation/protocol.py`` (uint8 images, SSIM σ = 1.5 / 11×11 / range 255;
 the table leads with L1 inside the target body mask, bbox-SSIM and the detail regions, because mask-SSIM
 saturates on this data). The splits hold people the model never trained on. The image size comes from the
 checkpoint. The mean-image baseline averages 256 training targets.
@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info, write_json  # noqa: E402
 
-from posegen_lite.checkpoints import resolve_checkpoint  # noqa: E402
-from posegen_lite.datasets import DataSpec, build_dataset  # noqa: E402
-from posegen_lite.evaluate import (  # noqa: E402
+from posegen_lite.app.synthesizer import DEMO_WEIGHTS  # noqa: E402
+from posegen_lite.data.datasets import DataSpec, build_dataset  # noqa: E402
+from posegen_lite.evaluation import (  # noqa: E402
     IdentityBaseline,
     MeanImageBaseline,
     checkpoint_predictors,
@@ -30,7 +30,7 @@ from posegen_lite.evaluate import (  # noqa: E402
     refinement_report,
     write_results,
 )
-from posegen_lite.synthesize import DEMO_WEIGHTS  # noqa: E402
+from posegen_lite.models.checkpoints import resolve_checkpoint  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -39,8 +39,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=DEMO_WEIGHTS, help="checkpoint file or run dir")
     parser.add_argument("--splits", nargs="+", default=["test", "test_hard"])
-    parser.add_argument("--people", type=int, default=400, help="training people of the synthetic dataset "
-                        "(held-out splits get a tenth, at least 8)")
+    parser.add_argument(
+        "--people",
+        type=int,
+        default=400,
+        help="training people of the synthetic dataset (held-out splits get a tenth, at least 8)",
+    )
     parser.add_argument("--views", type=int, default=8)
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="samples per split (default: all)")
@@ -57,8 +61,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     g1 = predictors["G1"].g1
     size = (g1.config.height, g1.config.width)
     spec = DataSpec(data="synthetic", size=size, people=args.people, views=args.views, seed=args.data_seed)
-    predictors = {"identity": IdentityBaseline(),
-                  "mean image": MeanImageBaseline.fit(build_dataset(spec, "train"), n=256), **predictors}
+    predictors = {
+        "identity": IdentityBaseline(),
+        "mean image": MeanImageBaseline.fit(build_dataset(spec, "train"), n=256),
+        **predictors,
+    }
 
     results, rows, reports = [], [], []
     for split in args.splits:
@@ -66,29 +73,45 @@ def main(argv: list[str] | None = None) -> list[dict]:
         write_results(result, args.out / "quality")
         results.append(result)
         for model in result.models:
-            rows.append({"split": split, "model": model, "samples": len(result),
-                         **{m: s["mean"] for m, s in result.summary[model].items()}})
+            rows.append(
+                {
+                    "split": split,
+                    "model": model,
+                    "samples": len(result),
+                    **{m: s["mean"] for m, s in result.summary[model].items()},
+                }
+            )
         if "G1+G2" in result.models:
             reports.append(refinement_report(result))
 
     table = markdown_table(results)
     info = machine_info()
-    provenance = (f"checkpoint `{ckpt_path}` (stage {state.get('stage')}, step {state.get('step')}, "
-                  f"{size[0]}×{size[1]}, G1 width {g1.config.base_channels}); synthetic data seed {args.data_seed}, "
-                  f"held-out people of {args.people}-person training set; {len(results[0])} samples per split; "
-                  f"{info['time_utc']}, git {info['git_commit']}")
+    provenance = (
+        f"checkpoint `{ckpt_path}` (stage {state.get('stage')}, step {state.get('step')}, "
+        f"{size[0]}×{size[1]}, G1 width {g1.config.base_channels}); synthetic data seed {args.data_seed}, "
+        f"held-out people of {args.people}-person training set; {len(results[0])} samples per split; "
+        f"{info['time_utc']}, git {info['git_commit']}"
+    )
     lines = [table, "", provenance]
     for rep in reports:
-        lines.append(f"\nG1 → G1+G2 on {rep['split']}: sharpness ratio {rep['sharpness_coarse']:.3f} → "
-                     f"{rep['sharpness_refined']:.3f} (refined sharper on {100 * rep['fraction_refined_sharper']:.0f}% "
-                     f"of samples); mask-SSIM {rep['mask_ssim_coarse']:.4f} → {rep['mask_ssim_refined']:.4f}; "
-                     f"issue 5 criterion {'met' if rep['passes'] else 'not met'}")
+        lines.append(
+            f"\nG1 → G1+G2 on {rep['split']}: sharpness ratio {rep['sharpness_coarse']:.3f} → "
+            f"{rep['sharpness_refined']:.3f} (refined sharper on {100 * rep['fraction_refined_sharper']:.0f}% "
+            f"of samples); mask-SSIM {rep['mask_ssim_coarse']:.4f} → {rep['mask_ssim_refined']:.4f}; "
+            f"issue 5 criterion {'met' if rep['passes'] else 'not met'}"
+        )
     text = "\n".join(lines) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "quality.md").write_text(text)
     print(text)
-    path = write_json(args.out / "bench_quality.json", rows, checkpoint=str(ckpt_path), step=state.get("step"),
-                      refinement=reports, limit=limit)
+    path = write_json(
+        args.out / "bench_quality.json",
+        rows,
+        checkpoint=str(ckpt_path),
+        step=state.get("step"),
+        refinement=reports,
+        limit=limit,
+    )
     print(f"wrote {args.out / 'quality.md'} and {path}")
     return rows
 

@@ -25,11 +25,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info, write_json  # noqa: E402
 
-from posegen_lite.data.body import pose_body, sample_person  # noqa: E402
-from posegen_lite.data.framing import person_camera  # noqa: E402
-from posegen_lite.data.poses import sample_pose  # noqa: E402
-from posegen_lite.data.render import render_views  # noqa: E402
-from posegen_lite.data.synthetic import SyntheticConfig, SyntheticPairs, render_pairs  # noqa: E402
+from posegen_lite.data.synthetic.body import pose_body, sample_person  # noqa: E402
+from posegen_lite.data.synthetic.dataset import SyntheticPairs
+from posegen_lite.data.synthetic.framing import person_camera  # noqa: E402
+from posegen_lite.data.synthetic.pairs import SyntheticConfig, render_pairs
+from posegen_lite.data.synthetic.poses import sample_pose  # noqa: E402
+from posegen_lite.data.synthetic.render import render_views  # noqa: E402
 
 SIZES = ((64, 64), (128, 64), (256, 256))
 
@@ -65,9 +66,18 @@ def bench_size(size: tuple[int, int], batch: int, repeats: int) -> list[dict]:
         ("dataset", lambda: dataset.__getitems__(fresh()), 2 * pairs),
     ):
         rates = _rates(fn, n, repeats)
-        rows.append({"size": f"{size[0]}x{size[1]}", "what": name, "batch_images": n, "repeats": repeats,
-                     "best": max(rates), "median": statistics.median(rates), "worst": min(rates),
-                     "rates": rates})
+        rows.append(
+            {
+                "size": f"{size[0]}x{size[1]}",
+                "what": name,
+                "batch_images": n,
+                "repeats": repeats,
+                "best": max(rates),
+                "median": statistics.median(rates),
+                "worst": min(rates),
+                "rates": rates,
+            }
+        )
     return rows
 
 

@@ -36,12 +36,13 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info, write_json  # noqa: E402
 
-from posegen_lite.data.synthetic import SyntheticConfig, SyntheticPairs  # noqa: E402
-from posegen_lite.distributed import DistContext  # noqa: E402
+from posegen_lite.data.synthetic.dataset import SyntheticPairs
+from posegen_lite.data.synthetic.pairs import SyntheticConfig
 from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig  # noqa: E402
 from posegen_lite.models.g1 import G1, G1Config, count_parameters  # noqa: E402
 from posegen_lite.models.g2 import G2, G2Config  # noqa: E402
-from posegen_lite.stages import Stage2, Stage3  # noqa: E402
+from posegen_lite.training.distributed import DistContext  # noqa: E402
+from posegen_lite.training.steps import Stage2, Stage3  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -53,20 +54,24 @@ class Case:
     size: tuple[int, int]
     width: int
     batch: int
-    steps: int       # timed steps per setting (after warm-up)
+    steps: int  # timed steps per setting (after warm-up)
 
 
 @dataclass(frozen=True)
 class Setting:
-    threads: int | None = None   # None: leave torch's default
+    threads: int | None = None  # None: leave torch's default
     channels_last: bool = False
     precision: str = "fp32"
     compile: bool = False
 
     @property
     def label(self) -> str:
-        parts = [f"{self.threads}t" if self.threads else "", "NHWC" if self.channels_last else "",
-                 self.precision if self.precision != "fp32" else "", "compile" if self.compile else ""]
+        parts = [
+            f"{self.threads}t" if self.threads else "",
+            "NHWC" if self.channels_last else "",
+            self.precision if self.precision != "fp32" else "",
+            "compile" if self.compile else "",
+        ]
         return " ".join(p for p in parts if p) or "fp32"
 
 
@@ -79,9 +84,17 @@ def build_stage(case: Case, setting: Setting, device: torch.device):
         stage = Stage2(g1, 2e-4, (0.5, 0.999), ctx, setting.precision, setting.channels_last)
         trained = "g1"
     else:
-        stage = Stage3(g1, G2(G2Config(h, w, base_channels=case.width)), Discriminator(DiscriminatorConfig(h, w)),
-                       lr=2e-4, d_lr=2e-4, betas=(0.5, 0.999), ctx=ctx, precision=setting.precision,
-                       channels_last=setting.channels_last)
+        stage = Stage3(
+            g1,
+            G2(G2Config(h, w, base_channels=case.width)),
+            Discriminator(DiscriminatorConfig(h, w)),
+            lr=2e-4,
+            d_lr=2e-4,
+            betas=(0.5, 0.999),
+            ctx=ctx,
+            precision=setting.precision,
+            channels_last=setting.channels_last,
+        )
         trained = "g2"
     if setting.compile:
         stage.models[trained] = torch.compile(stage.models[trained])
@@ -93,7 +106,8 @@ def parameters(case: Case) -> int:
     n = count_parameters(G1(G1Config(h, w, base_channels=case.width)))
     if case.stage == 3:  # what is trained: G2 and D (G1 frozen)
         n = count_parameters(G2(G2Config(h, w, base_channels=case.width))) + count_parameters(
-            Discriminator(DiscriminatorConfig(h, w)))
+            Discriminator(DiscriminatorConfig(h, w))
+        )
     return n
 
 
@@ -123,11 +137,11 @@ def time_steps(case: Case, setting: Setting, batch: dict, device: torch.device, 
     stage = build_stage(case, setting, device)
     stage.train()
     t0 = time.perf_counter()
-    stage.train_step(batch, 0)          # first step: allocations, oneDNN primitive creation, compilation
+    stage.train_step(batch, 0)  # first step: allocations, oneDNN primitive creation, compilation
     _sync(device)
     first = time.perf_counter() - t0
     if warmup > 1:
-        stage.train_step(batch, 1)      # a second warm-up step where steps are cheap
+        stage.train_step(batch, 1)  # a second warm-up step where steps are cheap
     times = []
     for i in range(steps):
         _sync(device)
@@ -142,8 +156,13 @@ def settings_for(case: Case, device: torch.device, quick: bool, max_threads: int
     """(setting, timed steps) pairs: the baseline first, then one change at a time."""
     n = case.steps
     if device.type == "cuda":
-        out = [(Setting(), n), (Setting(channels_last=True), n), (Setting(precision="fp16"), n),
-               (Setting(precision="bf16"), n), (Setting(channels_last=True, precision="bf16"), n)]
+        out = [
+            (Setting(), n),
+            (Setting(channels_last=True), n),
+            (Setting(precision="fp16"), n),
+            (Setting(precision="bf16"), n),
+            (Setting(channels_last=True, precision="bf16"), n),
+        ]
         if case.size == (64, 64) and not quick:
             out.append((Setting(compile=True), n))
         return out
@@ -186,10 +205,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     device = torch.device(args.device)
     max_threads = torch.get_num_threads()
     info = machine_info()
-    print(f"{info['cpu']} · {info['usable_cores']} cores · torch {info['torch']} · {info['device']} · "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'case':>18} {'size':>7} {'w':>4} {'batch':>5} {'setting':>16} {'img/s best':>10} {'median':>8} "
-          f"{'GFLOP/s':>8} {'first s':>8} {'vs base':>8}  verdict")
+    print(
+        f"{info['cpu']} · {info['usable_cores']} cores · torch {info['torch']} · {info['device']} · "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'case':>18} {'size':>7} {'w':>4} {'batch':>5} {'setting':>16} {'img/s best':>10} {'median':>8} "
+        f"{'GFLOP/s':>8} {'first s':>8} {'vs base':>8}  verdict"
+    )
     rows = []
     for case in cases_for(args.quick, device):
         batch = fixed_batch(case)
@@ -210,18 +233,31 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 verdict = "baseline"
             else:
                 verdict = "helps" if median > base_best else ("hurts" if best < base_median else "no clear change")
-            row = {**asdict(case), "size": f"{case.size[0]}x{case.size[1]}", "setting": asdict(setting),
-                   "label": setting.label, "parameters": parameters(case), "gflop_per_step": flops / 1e9,
-                   "images_per_s_best": best, "images_per_s_median": median,
-                   "gflops_median": flops / 1e9 / statistics.median(timing["step_s"]),
-                   "speedup_vs_baseline": median / base_median, "verdict": verdict, **timing}
+            row = {
+                **asdict(case),
+                "size": f"{case.size[0]}x{case.size[1]}",
+                "setting": asdict(setting),
+                "label": setting.label,
+                "parameters": parameters(case),
+                "gflop_per_step": flops / 1e9,
+                "images_per_s_best": best,
+                "images_per_s_median": median,
+                "gflops_median": flops / 1e9 / statistics.median(timing["step_s"]),
+                "speedup_vs_baseline": median / base_median,
+                "verdict": verdict,
+                **timing,
+            }
             rows.append(row)
-            print(f"{case.name:>18} {row['size']:>7} {case.width:>4} {case.batch:>5} {setting.label:>16} "
-                  f"{best:10.1f} {median:8.1f} {row['gflops_median']:8.1f} {timing['first_step_s']:8.2f} "
-                  f"{row['speedup_vs_baseline']:7.2f}×  {verdict}")
+            print(
+                f"{case.name:>18} {row['size']:>7} {case.width:>4} {case.batch:>5} {setting.label:>16} "
+                f"{best:10.1f} {median:8.1f} {row['gflops_median']:8.1f} {timing['first_step_s']:8.2f} "
+                f"{row['speedup_vs_baseline']:7.2f}×  {verdict}"
+            )
         torch.set_num_threads(max_threads)
-    note = ("one training step (forward, loss, backward, Adam) on a fixed batch; images/s per process; FLOPs from "
-            "FlopCounterMode (conv/matmul, forward+backward); the CPU may be shared with other work")
+    note = (
+        "one training step (forward, loss, backward, Adam) on a fixed batch; images/s per process; FLOPs from "
+        "FlopCounterMode (conv/matmul, forward+backward); the CPU may be shared with other work"
+    )
     path = write_json(args.out, rows, note=note, quick=args.quick, load_average_end=os.getloadavg())
     print(f"wrote {path}")
     return rows

@@ -1,54 +1,75 @@
 """posegen_lite: pose-guided person image generation for novel 3D view synthesis (the PG2 recipe).
 
-Stage I   (``skeleton``, ``camera``, ``posemaps``, ``lifting``): 3D keypoints → turned about the body axis →
-          projected → 18 pose maps P_B and the body mask M_B.
-Stage II  (``models.g1``, ``losses``, ``train``): the U-Net G1 and its pose-masked L1.
-Stage III (``models.g2``, ``models.discriminator``, ``stages``): G2 refines against a DCGAN discriminator.
-Data      (``data.synthetic`` — the embedded renderer; ``data.real`` — DeepFashion, Market-1501, Panoptic).
-End to end: ``NovelViewSynthesizer`` (``synthesize.py``), the ``posegen`` CLI, the notebooks.
+The folders follow the paper's stages, with arrows one way (each imports only those above it):
+
+    images, device, resources   conventions every layer shares
+    geometry/                   Stage I: skeleton, camera, lifting, pose maps and body mask, photo pose
+    data/                       the embedded synthetic dataset and the real-dataset readers
+    models/                     Stage II's G1, Stage III's G2 and discriminator, checkpoints and weights
+    evaluation/                 metrics, the protocol, predictors and baselines, reports
+    training/                   losses, one step per stage, the loop, distributed training
+    app/                        the synthesizer users call, the demo, figures, widget, notebook helpers, CLI
+
+``import posegen_lite`` is light: the names below are imported on first use, so a user who only wants a novel
+view never loads the training loop, the evaluation code, scikit-image or ``torch.distributed``.
 """
 
-from .camera import Camera, look_at, orbit_camera, project_pose, rotate_about_body_axis, viewpoint_rotation
-from .checkpoints import CheckpointError
-from .data.real import PanopticConfig, PanopticDataset, PG2Config, PG2Dataset
-from .data.sample import SAMPLE_KEYS, make_sample
-from .data.scenes import Scene
-from .data.synthetic import SyntheticConfig, SyntheticPairs
-from .datasets import DataSpec, build_dataset
-from .evaluate import (
-    EvalResult,
-    G1G2Predictor,
-    G1Predictor,
-    IdentityBaseline,
-    MeanImageBaseline,
-    checkpoint_predictors,
-    evaluate,
-    markdown_table,
-    refinement_report,
-    write_results,
-)
-from .images import ImageError, load_image, save_image, to_tensor, to_uint8
-from .lifting import lift_pose, mpjpe
-from .losses import discriminator_loss, generator_adversarial_loss, masked_l1
-from .models.discriminator import Discriminator, DiscriminatorConfig
-from .models.g1 import G1, G1Config
-from .models.g2 import G2, G2Config
-from .posemaps import body_mask, draw_skeleton, pose_maps, pose_maps_and_mask
-from .skeleton import JOINT_NAMES, LIMBS, NUM_JOINTS, reference_pose
-from .synthesize import NovelViewSynthesizer, SynthesisResult
-from .train import NonFiniteLossError, TrainConfig, TrainResult, export_weights, load_models, train
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Camera", "look_at", "orbit_camera", "project_pose", "rotate_about_body_axis", "viewpoint_rotation",
-    "CheckpointError", "PanopticConfig", "PanopticDataset", "PG2Config", "PG2Dataset", "SAMPLE_KEYS",
-    "make_sample", "Scene", "SyntheticConfig", "SyntheticPairs", "DataSpec", "build_dataset", "ImageError",
-    "load_image", "save_image", "to_tensor", "to_uint8", "lift_pose", "mpjpe", "discriminator_loss",
-    "generator_adversarial_loss", "masked_l1", "Discriminator", "DiscriminatorConfig", "G1", "G1Config", "G2",
-    "G2Config", "body_mask", "draw_skeleton", "pose_maps", "pose_maps_and_mask", "JOINT_NAMES", "LIMBS",
-    "NUM_JOINTS", "reference_pose", "NovelViewSynthesizer", "SynthesisResult", "NonFiniteLossError",
-    "TrainConfig", "TrainResult", "export_weights", "load_models", "train", "EvalResult", "G1G2Predictor",
-    "G1Predictor", "IdentityBaseline", "MeanImageBaseline", "checkpoint_predictors", "evaluate", "markdown_table",
-    "refinement_report", "write_results",
-]  # fmt: skip
+# public name → the module that defines it
+_EXPORTS: dict[str, str] = {}
+
+
+def _export(module: str, *names: str) -> None:
+    for name in names:
+        _EXPORTS[name] = f"posegen_lite.{module}"
+
+
+_export("geometry.camera", "Camera", "look_at", "orbit_camera", "project_pose", "rotate_about_body_axis",
+        "viewpoint_rotation")  # fmt: skip
+_export("geometry.lifting", "lift_pose", "mpjpe")
+_export("geometry.posemaps", "body_mask", "draw_skeleton", "pose_maps", "pose_maps_and_mask")
+_export("geometry.skeleton", "JOINT_NAMES", "LIMBS", "NUM_JOINTS", "reference_pose")
+_export("images", "ImageError", "load_image", "save_image", "to_tensor", "to_uint8")
+_export("data.sample", "SAMPLE_KEYS", "make_sample")
+_export("data.synthetic.scenes", "Scene")
+_export("data.synthetic", "SyntheticConfig", "SyntheticPairs")
+_export("data.real", "PanopticConfig", "PanopticDataset", "PG2Config", "PG2Dataset")
+_export("data.datasets", "DataSpec", "build_dataset")
+_export("models.checkpoints", "CheckpointError")
+_export("models.discriminator", "Discriminator", "DiscriminatorConfig")
+_export("models.g1", "G1", "G1Config")
+_export("models.g2", "G2", "G2Config")
+_export("models.weights", "export_weights", "load_models")
+_export("evaluation", "EvalResult", "G1G2Predictor", "G1Predictor", "IdentityBaseline", "MeanImageBaseline",
+        "checkpoint_predictors", "evaluate", "markdown_table", "refinement_report", "write_results")  # fmt: skip
+_export("training.losses", "discriminator_loss", "generator_adversarial_loss", "masked_l1")
+_export("training.loop", "NonFiniteLossError", "TrainConfig", "TrainResult", "train")
+_export("app.synthesizer", "NovelViewSynthesizer", "SynthesisResult")
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Import a public name's module on first use (PEP 562) and cache the name here."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'posegen_lite' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # static analysers and IDEs see the real names
+    from posegen_lite.app.synthesizer import NovelViewSynthesizer, SynthesisResult  # noqa: F401
+    from posegen_lite.data.synthetic.scenes import Scene  # noqa: F401
+    from posegen_lite.geometry.camera import Camera  # noqa: F401

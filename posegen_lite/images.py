@@ -19,8 +19,9 @@ class ImageError(ValueError):
     """An image file or array that cannot be used; the message names the file when there is one."""
 
 
-def ensure_rgb(image: np.ndarray, convert: bool = True, background: tuple[int, int, int] = (255, 255, 255),
-               name: str = "image") -> np.ndarray:
+def ensure_rgb(
+    image: np.ndarray, convert: bool = True, background: tuple[int, int, int] = (255, 255, 255), name: str = "image"
+) -> np.ndarray:
     """Return ``image`` as ``(H, W, 3)`` uint8 RGB.
 
     Accepts ``(H, W)`` / ``(H, W, 1)`` grayscale and ``(H, W, 4)`` RGBA when ``convert`` is True (RGBA is

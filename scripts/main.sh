@@ -5,4 +5,4 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup_env.sh"
 cd "$ROOT"
 export MPLBACKEND=Agg
-python -m posegen_lite.cli demo "$@"
+python -m posegen_lite demo "$@"

@@ -1,4 +1,4 @@
-"""Rewrite every notebook's "Open in Colab" badge and Colab install cell from posegen_lite.notebook.REPO_URL.
+"""Rewrite every notebook's "Open in Colab" badge and Colab install cell from posegen_lite.app.notebook.REPO_URL.
 
     python scripts/make_badges.py           # rewrite in place
     python scripts/make_badges.py --check   # exit 1 if any notebook disagrees with the constant
@@ -18,7 +18,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from posegen_lite.notebook import NOTEBOOKS, REPO_URL, colab_badge  # noqa: E402
+from posegen_lite.app.notebook import NOTEBOOKS, REPO_URL, colab_badge  # noqa: E402
 
 BADGE_RE = re.compile(r"^\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)$", re.M)
 REPO_RE = re.compile(r'^REPO_URL = "[^"]*"$', re.M)

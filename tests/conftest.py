@@ -31,11 +31,20 @@ class TinyPairs(Dataset):
         nan2 = torch.full((18, 2), math.nan)
         target = self.b[i] * math.nan if self.poisoned else self.b[i]
         return {
-            "image_a": self.a[i], "image_b": target, "pose_b": self.pose[i], "mask_b": self.mask[i],
-            "keypoints_a": nan2, "keypoints_b": nan2, "visible_a": torch.zeros(18, dtype=torch.bool),
-            "visible_b": torch.zeros(18, dtype=torch.bool), "joints3d_a": torch.full((18, 3), math.nan),
-            "joints3d_b": torch.full((18, 3), math.nan), "yaw": 0.0, "person_id": f"p{i}",
-            "name_a": f"a{i}", "name_b": f"b{i}",
+            "image_a": self.a[i],
+            "image_b": target,
+            "pose_b": self.pose[i],
+            "mask_b": self.mask[i],
+            "keypoints_a": nan2,
+            "keypoints_b": nan2,
+            "visible_a": torch.zeros(18, dtype=torch.bool),
+            "visible_b": torch.zeros(18, dtype=torch.bool),
+            "joints3d_a": torch.full((18, 3), math.nan),
+            "joints3d_b": torch.full((18, 3), math.nan),
+            "yaw": 0.0,
+            "person_id": f"p{i}",
+            "name_a": f"a{i}",
+            "name_b": f"b{i}",
         }
 
 

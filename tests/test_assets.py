@@ -3,10 +3,10 @@ people, the learned lifter lifts."""
 
 from __future__ import annotations
 
-from posegen_lite.datasets import DataSpec, build_dataset
-from posegen_lite.evaluate import G1G2Predictor, G1Predictor, IdentityBaseline, evaluate
-from posegen_lite.synthesize import DEMO_WEIGHTS
-from posegen_lite.train import load_models
+from posegen_lite.app.synthesizer import DEMO_WEIGHTS
+from posegen_lite.data.datasets import DataSpec, build_dataset
+from posegen_lite.evaluation import G1G2Predictor, G1Predictor, IdentityBaseline, evaluate
+from posegen_lite.models.weights import load_models
 
 
 def test_demo_weights_beat_the_identity_baseline_on_held_out_people():
@@ -16,9 +16,13 @@ def test_demo_weights_beat_the_identity_baseline_on_held_out_people():
     g1 = models["g1"]
     spec = DataSpec(size=(g1.config.height, g1.config.width), people=400)
     for split in ("test", "test_hard"):
-        result = evaluate({"identity": IdentityBaseline(), "G1": G1Predictor(g1),
-                           "G1+G2": G1G2Predictor(g1, models["g2"])}, build_dataset(spec, split), batch_size=16,
-                          limit=16, progress=False)
+        result = evaluate(
+            {"identity": IdentityBaseline(), "G1": G1Predictor(g1), "G1+G2": G1G2Predictor(g1, models["g2"])},
+            build_dataset(spec, split),
+            batch_size=16,
+            limit=16,
+            progress=False,
+        )
         identity = result.mean("identity", "masked_l1")
         assert result.mean("G1", "masked_l1") < 0.9 * identity
         assert result.mean("G1+G2", "masked_l1") < 0.9 * identity
@@ -26,12 +30,12 @@ def test_demo_weights_beat_the_identity_baseline_on_held_out_people():
 
 
 def test_the_learned_lifter_lifts_a_synthetic_pose():
-    from posegen_lite.data.scenes import Scene
-    from posegen_lite.lifting import mpjpe
-    from posegen_lite.lifting_mlp import DEFAULT_WEIGHTS, lift_pose
+    from posegen_lite.data.synthetic.scenes import Scene
+    from posegen_lite.geometry.lifter import DEFAULT_WEIGHTS, lift_pose_mlp
+    from posegen_lite.geometry.lifting import mpjpe
 
     assert DEFAULT_WEIGHTS.exists()
     view = Scene.held_out(3, (128, 64)).input_view
-    lifted = lift_pose(view.keypoints, view.visible)
+    lifted = lift_pose_mlp(view.keypoints, view.visible)
     assert lifted.shape == (18, 3)
     assert mpjpe(lifted, view.joints3d, align="procrustes") < 0.08  # metres

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posegen_lite import camera as cm
-from posegen_lite.skeleton import JOINT_INDEX, from_panoptic19, hip_centre, reference_pose
+from posegen_lite.geometry import camera as cm
+from posegen_lite.geometry.skeleton import JOINT_INDEX, from_panoptic19, hip_centre, reference_pose
 
 FIXTURES = Path(__file__).parent / "fixtures" / "panoptic"
 SEQ = FIXTURES / "171204_pose1_sample"
@@ -28,8 +28,9 @@ def test_rotate_then_unrotate_is_identity(yaw):
 def test_rotate_with_pitch_is_undone_in_reverse_order():
     pose, cam = reference_pose(), _front_camera()
     turned = cm.rotate_about_body_axis(pose, 40.0, 25.0, camera=cam)
-    assert np.allclose(cm.rotate_about_body_axis(turned, 0.0, -25.0, camera=cam), cm.rotate_about_body_axis(pose, 40.0),
-                       atol=1e-5)
+    assert np.allclose(
+        cm.rotate_about_body_axis(turned, 0.0, -25.0, camera=cam), cm.rotate_about_body_axis(pose, 40.0), atol=1e-5
+    )
     back = cm.rotate_about_body_axis(cm.rotate_about_body_axis(turned, 0.0, -25.0, camera=cam), -40.0)
     assert np.allclose(back, pose, atol=1e-5)
 

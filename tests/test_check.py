@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from posegen_lite.data.check import check_dataset
+from posegen_lite.data.real.check import check_dataset
 
 FIX = Path(__file__).parent / "fixtures"
 PG2 = FIX / "pg2"

@@ -6,9 +6,9 @@ import argparse
 
 import pytest
 
-from posegen_lite.checkpoints import load_latest
-from posegen_lite.cli import main, parse_size
-from posegen_lite.train import load_models
+from posegen_lite.app.cli import main, parse_size
+from posegen_lite.models.checkpoints import load_latest
+from posegen_lite.models.weights import load_models
 
 
 def test_parse_size():
@@ -19,13 +19,46 @@ def test_parse_size():
 
 
 def test_train_stage2_then_stage3_on_synthetic_data(tmp_path):
-    common = ["--size", "32x32", "--width", "4", "--people", "8", "--views", "1", "--batch-size", "4",
-              "--precision", "fp32", "--val-every", "2", "--checkpoint-every", "2"]
+    common = [
+        "--size",
+        "32x32",
+        "--width",
+        "4",
+        "--people",
+        "8",
+        "--views",
+        "1",
+        "--batch-size",
+        "4",
+        "--precision",
+        "fp32",
+        "--val-every",
+        "2",
+        "--checkpoint-every",
+        "2",
+    ]
     assert main(["train", "--stage", "2", "--run-dir", str(tmp_path / "g1"), "--steps", "2", *common]) == 0
     assert load_latest(tmp_path / "g1")[1]["step"] == 2
     assert (tmp_path / "g1" / "val_00000002.png").is_file()
-    assert main(["train", "--stage", "3", "--run-dir", str(tmp_path / "g2"), "--steps", "2", "--d-width", "8",
-                 "--g1-checkpoint", str(tmp_path / "g1"), *common]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--stage",
+                "3",
+                "--run-dir",
+                str(tmp_path / "g2"),
+                "--steps",
+                "2",
+                "--d-width",
+                "8",
+                "--g1-checkpoint",
+                str(tmp_path / "g1"),
+                *common,
+            ]
+        )
+        == 0
+    )
     assert set(load_latest(tmp_path / "g2")[1]["models"]) == {"g1", "g2", "d"}
     assert main(["export", str(tmp_path / "g2"), "--out", str(tmp_path / "demo.pt")]) == 0
     assert set(load_models(tmp_path / "demo.pt")) == {"g1", "g2"}
@@ -43,6 +76,8 @@ def test_check_data_reports_a_missing_layout(tmp_path, capsys):
 
 
 def test_synth_writes_a_split(tmp_path, capsys):
-    assert main(["synth", "--out", str(tmp_path), "--split", "val", "--size", "32x32", "--people", "1",
-                 "--views", "1"]) == 0
+    assert (
+        main(["synth", "--out", str(tmp_path), "--split", "val", "--size", "32x32", "--people", "1", "--views", "1"])
+        == 0
+    )
     assert (tmp_path / "val" / "manifest.json").is_file()

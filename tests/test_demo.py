@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from posegen_lite.checkpoints import save_checkpoint
-from posegen_lite.data.scenes import Scene
-from posegen_lite.demo import demo_main
+from posegen_lite.app.demo import run_demo
+from posegen_lite.data.synthetic.scenes import Scene
+from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
 
@@ -18,14 +18,19 @@ from posegen_lite.models.g2 import G2, G2Config
 def _tiny_weights(tmp_path):
     torch.manual_seed(0)
     g1, g2 = G1(G1Config(32, 32, base_channels=4, z_dim=8)), G2(G2Config(32, 32, base_channels=4))
-    state = {"stage": 3, "step": 1, "config": {}, "history": [],
-             "model_configs": {"g1": vars(g1.config).copy(), "g2": vars(g2.config).copy()},
-             "models": {"g1": g1.state_dict(), "g2": g2.state_dict()}}
+    state = {
+        "stage": 3,
+        "step": 1,
+        "config": {},
+        "history": [],
+        "model_configs": {"g1": vars(g1.config).copy(), "g2": vars(g2.config).copy()},
+        "models": {"g1": g1.state_dict(), "g2": g2.state_dict()},
+    }
     return save_checkpoint(state, tmp_path / "run")
 
 
 def test_demo_writes_grid_gif_and_summary(tmp_path):
-    out = demo_main(tmp_path / "demo", weights=_tiny_weights(tmp_path), people=1)
+    out = run_demo(tmp_path / "demo", weights=_tiny_weights(tmp_path), people=1)
     grid = Image.open(out / "novel_views.png")
     assert grid.size[0] > 300 and grid.size[1] > 150
     gif = Image.open(out / "turntable.gif")
@@ -37,7 +42,7 @@ def test_demo_writes_grid_gif_and_summary(tmp_path):
 
 def test_demo_without_weights_says_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError, match="--train-minutes"):
-        demo_main(tmp_path / "demo", weights=tmp_path / "missing.pt")
+        run_demo(tmp_path / "demo", weights=tmp_path / "missing.pt")
 
 
 def test_scene_yaw_turns_the_body_not_the_person():

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from posegen_lite.losses import discriminator_loss
 from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig, default_levels
 from posegen_lite.models.g1 import G1, G1Config
+from posegen_lite.training.losses import discriminator_loss
 
 
 @pytest.mark.parametrize("height, width, levels", [(64, 64, 4), (128, 64, 4), (256, 256, 5)])

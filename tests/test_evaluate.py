@@ -5,7 +5,6 @@ The metric formulas have their own tests (test_metrics.py); these check the eval
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -16,22 +15,22 @@ import torch
 from conftest import TinyPairs
 from torch.utils.data import Dataset
 
-from posegen_lite.checkpoints import save_checkpoint
+from posegen_lite.app.cli import main as cli_main
 from posegen_lite.data.synthetic import SyntheticConfig, SyntheticPairs
-from posegen_lite.evaluate import (
+from posegen_lite.evaluation import (
     TABLE_COLUMNS,
     G1G2Predictor,
     G1Predictor,
     IdentityBaseline,
     MeanImageBaseline,
     evaluate,
-    evaluate_main,
     failure_grid,
     markdown_table,
     refinement_report,
     sample_indices,
     write_results,
 )
+from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
 
@@ -120,8 +119,13 @@ def test_limit_spreads_samples_over_the_split():
 
 
 def test_results_files_are_written_and_parseable(tmp_path, pairs):
-    result = evaluate({"identity": IdentityBaseline(), "mean": MeanImageBaseline.fit(pairs, n=4)}, SameView(pairs),
-                      batch_size=4, progress=False, split="test")
+    result = evaluate(
+        {"identity": IdentityBaseline(), "mean": MeanImageBaseline.fit(pairs, n=4)},
+        SameView(pairs),
+        batch_size=4,
+        progress=False,
+        split="test",
+    )
     paths = write_results(result, tmp_path / "eval")
     with paths["csv"].open() as f:
         rows = list(csv.DictReader(f))
@@ -171,21 +175,43 @@ def test_worst_samples_and_failure_grid(pairs):
     assert grid.shape == (2 * (h + 2) + 2, 4 * (w + 2) + 2, 3) and grid.dtype == np.uint8
 
 
-def test_evaluate_main_on_a_tiny_checkpoint(tmp_path, tiny_models, capsys):
+def test_evaluate_command_on_a_tiny_checkpoint(tmp_path, tiny_models, capsys):
     g1, g2 = tiny_models
-    state = {"stage": 3, "step": 1, "config": {}, "history": [],
-             "model_configs": {"g1": vars(g1.config).copy(), "g2": vars(g2.config).copy()},
-             "models": {"g1": g1.state_dict(), "g2": g2.state_dict()}}
+    state = {
+        "stage": 3,
+        "step": 1,
+        "config": {},
+        "history": [],
+        "model_configs": {"g1": vars(g1.config).copy(), "g2": vars(g2.config).copy()},
+        "models": {"g1": g1.state_dict(), "g2": g2.state_dict()},
+    }
     ckpt = save_checkpoint(state, tmp_path / "run")
-    args = argparse.Namespace(checkpoints=[str(ckpt)], splits=["test", "test_hard"], out=str(tmp_path / "out"),
-                              limit=3, batch_size=2, data="synthetic", root=None, size=SIZE, people=8, views=1,
-                              data_seed=0, cache=None)
-    assert evaluate_main(args) == 0
+    argv = [
+        "evaluate",
+        str(ckpt),
+        "--splits",
+        "test",
+        "test_hard",
+        "--out",
+        str(tmp_path / "out"),
+        "--limit",
+        "3",
+        "--batch-size",
+        "2",
+        "--size",
+        f"{SIZE[0]}x{SIZE[1]}",
+        "--people",
+        "8",
+        "--views",
+        "1",
+    ]
+    assert cli_main(argv) == 0
     out = capsys.readouterr().out
     for model in ("identity", "mean image", "G1", "G1+G2"):
         assert f"| test_hard | {model} | 3 |" in out
     assert (tmp_path / "out" / "table.md").is_file()
     assert json.loads((tmp_path / "out" / "test_summary.json").read_text())["refinement"]["mask_ssim_drop"] == 0.0
-    args.size = (64, 64)
-    with pytest.raises(ValueError, match="--size"):
-        evaluate_main(args)
+    capsys.readouterr()
+    argv[argv.index("--size") + 1] = "64x64"
+    assert cli_main(argv) == 2
+    assert "--size" in capsys.readouterr().err

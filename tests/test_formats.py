@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posegen_lite.camera import Camera
-from posegen_lite.data.formats import (
-    FormatError,
+from posegen_lite.data.real.panoptic_format import (
     panoptic_points_to_world,
-    person_identity,
     read_panoptic_bodies,
     read_panoptic_calibration,
+)
+from posegen_lite.data.real.pg2_format import (
+    FormatError,
+    person_identity,
     read_pg2_annotations,
     read_pg2_pairs,
     view_kind,
@@ -22,7 +23,8 @@ from posegen_lite.data.formats import (
     write_pg2_annotations,
     write_pg2_pairs,
 )
-from posegen_lite.skeleton import JOINT_INDEX, PANOPTIC_TO_COCO18
+from posegen_lite.geometry.camera import Camera
+from posegen_lite.geometry.skeleton import JOINT_INDEX, PANOPTIC_TO_COCO18
 
 FIX = Path(__file__).parent / "fixtures"
 PG2 = FIX / "pg2"
@@ -114,8 +116,10 @@ def test_annotation_roundtrip(tmp_path):
 def test_pairs_read_write_and_unknown_image(tmp_path):
     names = read_pg2_annotations(PG2 / "market-annotation-test.csv")
     pairs = read_pg2_pairs(PG2 / "market-pairs-test.csv", known_names=names)
-    assert pairs == [("0001_c1s1_000151_01.jpg", "0001_c3s1_000201_02.jpg"),
-                     ("0001_c3s1_000201_02.jpg", "0001_c1s1_000151_01.jpg")]
+    assert pairs == [
+        ("0001_c1s1_000151_01.jpg", "0001_c3s1_000201_02.jpg"),
+        ("0001_c3s1_000201_02.jpg", "0001_c1s1_000151_01.jpg"),
+    ]
     assert read_pg2_pairs(write_pg2_pairs(tmp_path / "p.csv", pairs)) == pairs
     bad = BAD / "pairs-unknown-image.csv"
     with pytest.raises(FormatError, match=re.escape(f"{bad}:2:") + ".*'does_not_exist.jpg'"):
@@ -160,8 +164,9 @@ def test_panoptic_conversion_is_metres_y_up_right_handed():
     assert np.isclose(np.linalg.det(a), 1.0)
     # Cameras are converted consistently: the same world point projects to the same pixel either way.
     raw = json.loads((SEQ / "calibration_171204_pose1_sample.json").read_text())["cameras"][1]
-    pan = Camera(np.array(raw["K"]), np.array(raw["R"]), np.array(raw["t"]).ravel(), 1920, 1080,
-                 np.array(raw["distCoef"]))
+    pan = Camera(
+        np.array(raw["K"]), np.array(raw["R"]), np.array(raw["t"]).ravel(), 1920, 1080, np.array(raw["distCoef"])
+    )
     point_cm = np.array([[10.0, -120.0, 5.0]])
     ours = read_panoptic_calibration(SEQ / "calibration_171204_pose1_sample.json")[raw["name"]]
     np.testing.assert_allclose(ours.project(panoptic_points_to_world(point_cm))[0], pan.project(point_cm)[0], atol=1e-3)

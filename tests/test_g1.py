@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from posegen_lite.losses import masked_l1
 from posegen_lite.models import g1 as g1_module
 from posegen_lite.models.g1 import G1, G1Config, count_parameters, default_levels
+from posegen_lite.training.losses import masked_l1
 
 
 def _inputs(batch: int, height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posegen_lite import lifting as lf
-from posegen_lite.camera import Camera, orbit_camera, project_pose, rotate_about_body_axis, rotation_axis_angle
-from posegen_lite.skeleton import JOINT_INDEX, from_panoptic19, hip_centre, reference_pose
+from posegen_lite.geometry import lifting as lf
+from posegen_lite.geometry.camera import Camera, orbit_camera, project_pose, rotate_about_body_axis, rotation_axis_angle
+from posegen_lite.geometry.skeleton import JOINT_INDEX, from_panoptic19, hip_centre, reference_pose
 
 J = JOINT_INDEX
 SEQ = Path(__file__).parent / "fixtures" / "panoptic" / "171204_pose1_sample"

@@ -6,19 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite.lifting_mlp import (
+from posegen_lite.data.synthetic.lifting import synthetic_lifting_data
+from posegen_lite.geometry.lifter import (
     DEFAULT_WEIGHTS,
     LifterConfig,
-    LifterTrainConfig,
     MLPLifter,
-    lift_pose,
+    lift_pose_mlp,
     load_lifter,
-    mpjpe,
     normalize_2d,
     save_lifter,
-    synthetic_lifting_data,
-    train_lifter,
 )
+from posegen_lite.training.lifter import LifterTrainConfig, mean_joint_error, train_lifter
 
 
 def test_normalization_is_invariant_to_image_translation_and_scale():
@@ -29,7 +27,7 @@ def test_normalization_is_invariant_to_image_translation_and_scale():
     a = normalize_2d(kp, vis)
     b = normalize_2d(kp * 2.5 + 40.0, vis)
     np.testing.assert_allclose(a, b, atol=1e-5)
-    assert a.shape == (3, 54) and a[1, 4 * 3 + 2] == 0 and (a[1, 4 * 3:4 * 3 + 2] == 0).all()
+    assert a.shape == (3, 54) and a[1, 4 * 3 + 2] == 0 and (a[1, 4 * 3 : 4 * 3 + 2] == 0).all()
     kp[2, 7] = np.nan  # a NaN joint counts as hidden, never as a number
     assert np.isfinite(normalize_2d(kp, np.ones((3, 18), bool))).all()
     with pytest.raises(ValueError, match="at least 2 visible"):
@@ -37,7 +35,7 @@ def test_normalization_is_invariant_to_image_translation_and_scale():
 
 
 def test_targets_are_hip_centred_y_up_and_turned_to_the_camera():
-    kp, vis, target = synthetic_lifting_data(5, LifterTrainConfig(views=2), seed=3)
+    kp, vis, target = synthetic_lifting_data(5, 3, views=2)
     assert kp.shape[1:] == (18, 2) and target.shape == (len(kp), 18, 3)
     hips = target[:, [8, 11]].mean(axis=1)
     np.testing.assert_allclose(hips, 0.0, atol=1e-5)
@@ -49,8 +47,8 @@ def test_targets_are_hip_centred_y_up_and_turned_to_the_camera():
 def test_tiny_training_beats_the_mean_pose_and_roundtrips(tmp_path):
     cfg = LifterTrainConfig(poses=300, views=2, steps=500, batch_size=64, seed=1, heldout_poses=200)
     model, stats = train_lifter(cfg, LifterConfig(hidden=64, blocks=1), out=tmp_path / "l.pt")
-    _, _, held = synthetic_lifting_data(200, LifterTrainConfig(views=1), seed=1000)
-    mean_pose = mpjpe(np.broadcast_to(held.mean(axis=0), held.shape), held)
+    _, _, held = synthetic_lifting_data(200, 1000, views=1)
+    mean_pose = mean_joint_error(np.broadcast_to(held.mean(axis=0), held.shape), held)
     assert stats["heldout_mpjpe_m"] < 0.8 * mean_pose
     again = load_lifter(tmp_path / "l.pt")
     x = torch.randn(4, 54)
@@ -59,12 +57,12 @@ def test_tiny_training_beats_the_mean_pose_and_roundtrips(tmp_path):
 
 def test_lift_pose_marks_missing_input_joints_nan(tmp_path):
     model = MLPLifter(LifterConfig(hidden=32, blocks=1)).eval()
-    kp, vis, _ = synthetic_lifting_data(1, LifterTrainConfig(views=1), seed=5)
+    kp, vis, _ = synthetic_lifting_data(1, 5, views=1)
     vis = vis[0].copy()
     vis[[9, 10]] = False
-    out = lift_pose(kp[0], vis, model)
+    out = lift_pose_mlp(kp[0], vis, model)
     assert out.shape == (18, 3) and np.isnan(out[[9, 10]]).all() and np.isfinite(out[vis]).all()
-    with pytest.raises(FileNotFoundError, match="train_lifter"):
+    with pytest.raises(FileNotFoundError, match="train-lifter"):
         load_lifter(tmp_path / "nothing.pt")
     assert save_lifter(model, tmp_path / "m.pt").stat().st_size < 2_000_000
 
@@ -72,6 +70,6 @@ def test_lift_pose_marks_missing_input_joints_nan(tmp_path):
 def test_shipped_weights_are_small_and_lift_held_out_poses():
     assert Path(DEFAULT_WEIGHTS).stat().st_size < 2_000_000
     model = load_lifter()
-    kp, vis, target = synthetic_lifting_data(100, LifterTrainConfig(views=1), seed=4242)
-    pred = np.stack([lift_pose(k, v, model) for k, v in zip(kp, vis, strict=True)])
-    assert mpjpe(pred, target) < 0.1  # 10 cm; the report gives the measured value
+    kp, vis, target = synthetic_lifting_data(100, 4242, views=1)
+    pred = np.stack([lift_pose_mlp(k, v, model) for k, v in zip(kp, vis, strict=True)])
+    assert mean_joint_error(pred, target) < 0.1  # 10 cm; the report gives the measured value

@@ -1,4 +1,4 @@
-"""Tests for posegen_lite.losses: PG2's masked L1 and the adversarial losses."""
+"""Tests for posegen_lite.training.losses: PG2's masked L1 and the adversarial losses."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from posegen_lite.losses import discriminator_loss, generator_adversarial_loss, masked_l1
+from posegen_lite.training.losses import discriminator_loss, generator_adversarial_loss, masked_l1
 
 
 def test_masked_l1_hand_computed():
@@ -29,7 +29,8 @@ def test_masked_l1_full_mask_doubles_and_mask_broadcasts_over_channels():
     gen = torch.Generator().manual_seed(1)
     pred, target = torch.rand(2, 3, 4, 4, generator=gen), torch.rand(2, 3, 4, 4, generator=gen)
     assert masked_l1(pred, target, torch.ones(2, 1, 4, 4)).item() == pytest.approx(
-        2 * F.l1_loss(pred, target).item(), rel=1e-6)
+        2 * F.l1_loss(pred, target).item(), rel=1e-6
+    )
     mask = (torch.rand(2, 1, 4, 4, generator=gen) > 0.5).float()
     expected = ((pred - target).abs() * (1 + mask.expand(2, 3, 4, 4))).mean()
     assert masked_l1(pred, target, mask).item() == pytest.approx(expected.item(), rel=1e-6)

@@ -1,4 +1,4 @@
-"""Tests for posegen_lite.metrics: the evaluation protocol's measures and their input checks."""
+"""Tests for posegen_lite.evaluation.metrics: the evaluation protocol's measures and their input checks."""
 
 import math
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite import metrics
+from posegen_lite.evaluation import metrics
+from posegen_lite.geometry.skeleton import JOINT_INDEX, NUM_JOINTS
 from posegen_lite.images import to_uint8
-from posegen_lite.skeleton import JOINT_INDEX, NUM_JOINTS
 
 H, W = 64, 48
 
@@ -52,8 +52,9 @@ def test_ssim_uses_the_protocol_parameters():
     from skimage.metrics import structural_similarity
 
     a, b = _image(0), _image(1)
-    expected = structural_similarity(a, b, channel_axis=2, data_range=255, gaussian_weights=True, sigma=1.5,
-                                     use_sample_covariance=False)
+    expected = structural_similarity(
+        a, b, channel_axis=2, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    )
     assert metrics.ssim(a, b) == expected
     assert metrics.SSIM_WINDOW == 11
 
@@ -122,8 +123,9 @@ def test_region_l1_measures_only_its_region():
     for j in metrics.REGION_JOINTS["face"]:
         vis_no_face[j] = False
     with pytest.warns(RuntimeWarning, match="face"):
-        assert math.isnan(metrics.region_l1(pred, target, np.where(vis_no_face[:, None], xy, np.nan),
-                                            vis_no_face, "face"))
+        assert math.isnan(
+            metrics.region_l1(pred, target, np.where(vis_no_face[:, None], xy, np.nan), vis_no_face, "face")
+        )
     with pytest.raises(ValueError, match="region"):
         metrics.region_l1(pred, target, xy, vis, "elbows")
 
@@ -173,8 +175,19 @@ def test_batch_metrics_match_the_per_image_functions():
     mask = torch.from_numpy(np.stack([_body_mask()] * 2))[:, None]
     xy, vis = _keypoints()
     out = metrics.batch_metrics(pred, target, mask, np.stack([xy, xy]), np.stack([vis, vis]))
-    assert set(out) == {"ssim", "mask_ssim", "bbox_ssim", "psnr", "l1", "masked_l1", "sharpness_ratio",
-                        "region_l1_face", "region_l1_hands", "region_l1_feet", "region_l1_torso"}
+    assert set(out) == {
+        "ssim",
+        "mask_ssim",
+        "bbox_ssim",
+        "psnr",
+        "l1",
+        "masked_l1",
+        "sharpness_ratio",
+        "region_l1_face",
+        "region_l1_hands",
+        "region_l1_feet",
+        "region_l1_torso",
+    }
     p8, t8 = to_uint8(pred), to_uint8(target)
     for i in range(2):
         assert out["ssim"][i] == metrics.ssim(p8[i], t8[i])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite import notebook as nb
+from posegen_lite.app import notebook as nb
 
 NOTEBOOK_DIR = nb.ROOT / "notebooks"
 
@@ -23,8 +23,19 @@ def _source(cell: dict) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
-@pytest.mark.parametrize("value, fast", [("1", True), ("true", True), ("YES", True), (" on ", True), ("0", False),
-                                         ("", False), ("no", False), (None, False)])
+@pytest.mark.parametrize(
+    "value, fast",
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        (" on ", True),
+        ("0", False),
+        ("", False),
+        ("no", False),
+        (None, False),
+    ],
+)
 def test_fast_switch_reads_the_environment(value, fast):
     env = {} if value is None else {nb.FAST_ENV: value}
     assert nb.is_fast(env) is fast
@@ -59,8 +70,9 @@ def test_setup_picks_the_device_and_seeds(monkeypatch):
 
 def test_colab_url_and_badge():
     url = nb.colab_url("00_quickstart.ipynb")
-    assert url == ("https://colab.research.google.com/github/posegen-lite/posegen_lite/blob/main/notebooks/"
-                   "00_quickstart.ipynb")
+    assert url == (
+        "https://colab.research.google.com/github/posegen-lite/posegen_lite/blob/main/notebooks/00_quickstart.ipynb"
+    )
     assert nb.colab_badge("00_quickstart.ipynb") == f"[![Open In Colab]({nb.COLAB_BADGE_SVG})]({url})"
     with pytest.raises(ValueError, match="GitHub"):
         nb.colab_url("x.ipynb", repo_url="https://gitlab.com/a/b")
@@ -99,8 +111,9 @@ def test_make_badges_check_passes():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, str(nb.ROOT / "scripts" / "make_badges.py"), "--check"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(nb.ROOT / "scripts" / "make_badges.py"), "--check"], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -108,13 +121,22 @@ def test_live_plot_collects_and_draws(tiny_pairs):
     from torch.utils.data import default_collate
 
     from posegen_lite.models.g1 import G1Config
-    from posegen_lite.train import TrainConfig, train
+    from posegen_lite.training.loop import TrainConfig, train
 
     batch = default_collate([tiny_pairs[i] for i in range(2)])
     live = nb.LivePlot(every=2, batch=batch, show=False, samples=2)
-    cfg = TrainConfig(stage=2, run_dir=str(nb.ROOT / "runs" / "_test_liveplot"), steps=3, batch_size=2,
-                      g1=G1Config(16, 16, base_channels=4, z_dim=8), checkpoint_every=100, val_every=100,
-                      resume=False, device="cpu", precision="fp32")
+    cfg = TrainConfig(
+        stage=2,
+        run_dir=str(nb.ROOT / "runs" / "_test_liveplot"),
+        steps=3,
+        batch_size=2,
+        g1=G1Config(16, 16, base_channels=4, z_dim=8),
+        checkpoint_every=100,
+        val_every=100,
+        resume=False,
+        device="cpu",
+        precision="fp32",
+    )
     try:
         train(cfg, tiny_pairs, callbacks=[live], progress=False)
     finally:
@@ -135,9 +157,9 @@ def test_live_plot_collects_and_draws(tiny_pairs):
 
 def test_torchrun_command():
     one = nb.torchrun_command(4)
-    assert one.startswith("torchrun --nproc_per_node 4 -m posegen_lite.cli train --stage 2 --run-dir runs/g1")
+    assert one.startswith("torchrun --nproc_per_node 4 -m posegen_lite train --stage 2 --run-dir runs/g1")
     multi = nb.torchrun_command(4, nnodes=2, node_rank=1, master_addr="10.1.2.3")
-    for part in ("--nnodes 2", "--node_rank 1", "--master_addr 10.1.2.3", "-m posegen_lite.cli train"):
+    for part in ("--nnodes 2", "--node_rank 1", "--master_addr 10.1.2.3", "-m posegen_lite train"):
         assert part in multi
     with pytest.raises(ValueError):
         nb.torchrun_command(4, nnodes=2, node_rank=2)
@@ -145,16 +167,16 @@ def test_torchrun_command():
 
 def test_demo_weights_fallback(tmp_path):
     with pytest.raises(FileNotFoundError, match="no demo weights"):
-        nb.demo_weights(tmp_path)
+        nb.demo_weights(tmp_path, shipped=tmp_path / "assets" / "demo_64x64.pt")
     run = tmp_path / "runs" / "demo_g1"
     run.mkdir(parents=True)
     (run / "ckpt_00000010.pt").write_bytes(b"x")
     (run / "ckpt_00000020.pt").write_bytes(b"x")
-    assert nb.demo_weights(tmp_path).name == "ckpt_00000020.pt"
+    assert nb.demo_weights(tmp_path, shipped=tmp_path / "assets" / "demo_64x64.pt").name == "ckpt_00000020.pt"
     shipped = tmp_path / "assets" / "demo_64x64.pt"
     shipped.parent.mkdir()
     shipped.write_bytes(b"x")
-    assert nb.demo_weights(tmp_path) == shipped
+    assert nb.demo_weights(tmp_path, shipped=tmp_path / "assets" / "demo_64x64.pt") == shipped
 
 
 def test_fixed_batch_and_data_root(tiny_pairs, monkeypatch):
@@ -170,8 +192,8 @@ def test_fixed_batch_and_data_root(tiny_pairs, monkeypatch):
 
 
 def test_notebook_figures_from_viz():
-    from posegen_lite import viz
-    from posegen_lite.skeleton import reference_pose
+    from posegen_lite.app import viz
+    from posegen_lite.geometry.skeleton import reference_pose
 
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, (16, 8, 3), dtype=np.uint8)
@@ -199,7 +221,7 @@ def test_notebook_figures_from_viz():
 def test_pair_and_refinement_figures(tiny_pairs):
     from torch.utils.data import default_collate
 
-    from posegen_lite import viz
+    from posegen_lite.app import viz
 
     sample = tiny_pairs[0]
     fig = viz.pair_sample_figure(sample, title="tiny")

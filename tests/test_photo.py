@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posegen_lite.data.formats import read_pg2_annotations
-from posegen_lite.data.real import scale_keypoints
-from posegen_lite.photo import MediaPipeEstimator, NoPersonFoundError, PhotoPose, estimate_pose
-from posegen_lite.skeleton import JOINT_INDEX
+from posegen_lite.data.real.pg2 import scale_keypoints
+from posegen_lite.data.real.pg2_format import read_pg2_annotations
+from posegen_lite.geometry.photo import MediaPipeEstimator, NoPersonFoundError, PhotoPose, estimate_pose
+from posegen_lite.geometry.skeleton import JOINT_INDEX
 
 FIX = Path(__file__).parent / "fixtures"
 ASTRONAUT_ROW = "fashionWOMENJackets_Coatsid0000001201_1front.jpg"  # astronaut() resized 512 → 256, hand-annotated

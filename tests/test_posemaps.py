@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from matplotlib.path import Path as PolyPath
 
-from posegen_lite import posemaps as pm
-from posegen_lite.camera import framing_camera, project_pose, rotate_about_body_axis
-from posegen_lite.skeleton import JOINT_INDEX, LIMBS, TORSO_SEGMENTS, reference_pose
+from posegen_lite.geometry import posemaps as pm
+from posegen_lite.geometry.camera import framing_camera, project_pose, rotate_about_body_axis
+from posegen_lite.geometry.skeleton import JOINT_INDEX, LIMBS, TORSO_SEGMENTS, reference_pose
 
 J = JOINT_INDEX
 

@@ -10,21 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite.camera import orbit_camera, rotate_about_body_axis
-from posegen_lite.data.formats import FormatError, read_panoptic_bodies, write_pg2_annotations
-from posegen_lite.data.real import (
-    PanopticConfig,
-    PanopticDataset,
-    PG2Config,
-    PG2Dataset,
-    crop_square,
-    find_pg2_files,
-    scale_keypoints,
-    viewpoint_yaw,
-)
+from posegen_lite.data.real.panoptic import PanopticConfig, PanopticDataset, crop_square, viewpoint_yaw
+from posegen_lite.data.real.panoptic_format import read_panoptic_bodies
+from posegen_lite.data.real.pg2 import PG2Config, PG2Dataset, find_pg2_files, scale_keypoints
+from posegen_lite.data.real.pg2_format import FormatError, write_pg2_annotations
 from posegen_lite.data.sample import SAMPLE_KEYS
+from posegen_lite.geometry.camera import orbit_camera, rotate_about_body_axis
+from posegen_lite.geometry.skeleton import JOINT_INDEX, NUM_JOINTS
 from posegen_lite.images import ImageError, load_image
-from posegen_lite.skeleton import JOINT_INDEX, NUM_JOINTS
 
 FIX = Path(__file__).parent / "fixtures"
 PG2 = FIX / "pg2"
@@ -64,8 +57,9 @@ def test_pair_building_skips_all_missing_row_with_logged_reason(caplog):
     assert "fashionMENTees_Tanksid0000009901_1front.jpg" in caplog.text
     assert "no joints annotated" in caplog.text and "missing required joints ['r_hip', 'l_hip']" in caplog.text
     caplog.clear()
-    ds = PG2Dataset(PG2Config(PG2, kind="fashion", split="test", pairs="annotations",
-                              required_joints=("r_shoulder", "l_shoulder")))
+    ds = PG2Dataset(
+        PG2Config(PG2, kind="fashion", split="test", pairs="annotations", required_joints=("r_shoulder", "l_shoulder"))
+    )
     assert sorted(ds.pairs) == sorted(PG2Dataset(PG2Config(PG2, kind="fashion", split="test")).pairs)
     assert "9901" in caplog.text  # still skipped, still said why
     assert ds[0]["image_b"].shape == (3, 256, 256)
@@ -76,8 +70,9 @@ def _market_copy(tmp_path: Path, images: dict[str, Path], keypoints: dict[str, n
     (tmp_path / "test").mkdir()
     for name, src in images.items():
         shutil.copy(src, tmp_path / "test" / name)
-    write_pg2_annotations(tmp_path / "market-annotation-test.csv",
-                          [(n, kp, np.isfinite(kp).all(axis=1)) for n, kp in keypoints.items()])
+    write_pg2_annotations(
+        tmp_path / "market-annotation-test.csv", [(n, kp, np.isfinite(kp).all(axis=1)) for n, kp in keypoints.items()]
+    )
     return tmp_path
 
 
@@ -188,7 +183,7 @@ def test_panoptic_crop_keeps_keypoints_on_the_person():
 
 def test_panoptic_yaw_follows_the_camera_convention():
     (body,) = read_panoptic_bodies(SEQ / "hdPose3d_stage1_coco19" / "body3DScene_00000000.json")
-    from posegen_lite.skeleton import hip_centre
+    from posegen_lite.geometry.skeleton import hip_centre
 
     hips = hip_centre(body.joints3d)
     cam_a = orbit_camera(30.0, 10.0, 4.0, hips, 256, 256)
@@ -199,8 +194,9 @@ def test_panoptic_yaw_follows_the_camera_convention():
     turned, _ = cam_a.project(rotate_about_body_axis(body.joints3d, yaw))
     np.testing.assert_allclose(turned, cam_b.project(body.joints3d)[0], atol=1e-3)
     assert viewpoint_yaw(cam_b, cam_a, hips) == pytest.approx(90.0)
-    assert viewpoint_yaw(orbit_camera(-170, 0, 4, hips, 64, 64), orbit_camera(170, 0, 4, hips, 64, 64), hips) \
-        == pytest.approx(20.0)
+    assert viewpoint_yaw(
+        orbit_camera(-170, 0, 4, hips, 64, 64), orbit_camera(170, 0, 4, hips, 64, 64), hips
+    ) == pytest.approx(20.0)
 
 
 def test_crop_square_pads_outside_the_image():

@@ -7,12 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from posegen_lite.camera import orbit_camera, rotate_about_body_axis
-from posegen_lite.data.body import PART, pose_body, sample_person
-from posegen_lite.data.font import ALPHABET, glyph, text_bitmap
-from posegen_lite.data.framing import FOV_Y, frame_distance, person_camera
-from posegen_lite.data.poses import LIMITS, POSE_KINDS, Pose, sample_pose
-from posegen_lite.data.render import render_views
+from posegen_lite.data.synthetic.body import PART, pose_body, sample_person
+from posegen_lite.data.synthetic.font import ALPHABET, glyph, text_bitmap
+from posegen_lite.data.synthetic.framing import FOV_Y, frame_distance, person_camera
+from posegen_lite.data.synthetic.poses import LIMITS, POSE_KINDS, Pose, sample_pose
+from posegen_lite.data.synthetic.render import render_views
+from posegen_lite.geometry.camera import orbit_camera, rotate_about_body_axis
 
 SHIRT = np.float32([0.1, 0.2, 0.9])  # blue
 SKIN = np.float32([0.9, 0.3, 0.2])  # red
@@ -95,7 +95,7 @@ def test_front_and_back_differ_but_same_view_is_identical():
 
     def torso_crop(r):
         ys, xs = np.nonzero(r.parts == chest)
-        crop = r.image[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(float)
+        crop = r.image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(float)
         # compare on a common 16×8 grid
         iy = np.linspace(0, crop.shape[0] - 1, 16).astype(int)
         ix = np.linspace(0, crop.shape[1] - 1, 8).astype(int)

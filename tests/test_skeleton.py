@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posegen_lite import skeleton as sk
-from posegen_lite.lifting import BONE_LENGTHS, bone_lengths
+from posegen_lite.geometry import skeleton as sk
+from posegen_lite.geometry.lifting import BONE_LENGTHS, bone_lengths
 
 PANOPTIC = Path(__file__).parent / "fixtures" / "panoptic" / "171204_pose1_sample"
 
@@ -96,8 +96,18 @@ def test_from_panoptic19_reorders_the_fixture_body():
     assert joints.shape == (18, 3) and valid.all()
     j = sk.JOINT_INDEX
     # Panoptic: 0 Neck, 1 Nose, 3 lShoulder, 9 rShoulder, 8 lAnkle, 14 rAnkle, 15 lEye, 17 rEye, 16 lEar, 18 rEar
-    for ours, theirs in (("neck", 0), ("nose", 1), ("l_shoulder", 3), ("r_shoulder", 9), ("l_ankle", 8),
-                         ("r_ankle", 14), ("l_eye", 15), ("r_eye", 17), ("l_ear", 16), ("r_ear", 18)):
+    for ours, theirs in (
+        ("neck", 0),
+        ("nose", 1),
+        ("l_shoulder", 3),
+        ("r_shoulder", 9),
+        ("l_ankle", 8),
+        ("r_ankle", 14),
+        ("l_eye", 15),
+        ("r_eye", 17),
+        ("l_ear", 16),
+        ("r_ear", 18),
+    ):
         assert np.allclose(joints[j[ours]], raw[theirs, :3], atol=1e-4), ours
     low = raw.copy()
     low[5, 3] = -1.0  # Panoptic marks an unseen joint with confidence -1
@@ -116,9 +126,25 @@ def test_from_mediapipe33_maps_landmarks_and_builds_the_neck():
     joints, valid = sk.from_mediapipe33(lm)
     j = sk.JOINT_INDEX
     assert joints.shape == (18, 3) and valid.all()
-    expected = {"nose": 0, "l_eye": 2, "r_eye": 5, "l_ear": 7, "r_ear": 8, "l_shoulder": 11, "r_shoulder": 12,
-                "l_elbow": 13, "r_elbow": 14, "l_wrist": 15, "r_wrist": 16, "l_hip": 23, "r_hip": 24,
-                "l_knee": 25, "r_knee": 26, "l_ankle": 27, "r_ankle": 28}
+    expected = {
+        "nose": 0,
+        "l_eye": 2,
+        "r_eye": 5,
+        "l_ear": 7,
+        "r_ear": 8,
+        "l_shoulder": 11,
+        "r_shoulder": 12,
+        "l_elbow": 13,
+        "r_elbow": 14,
+        "l_wrist": 15,
+        "r_wrist": 16,
+        "l_hip": 23,
+        "r_hip": 24,
+        "l_knee": 25,
+        "r_knee": 26,
+        "l_ankle": 27,
+        "r_ankle": 28,
+    }
     for name, mp in expected.items():
         assert joints[j[name], 0] == mp, name
     assert joints[j["neck"], 0] == pytest.approx(11.5)  # shoulder mid-point

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite.checkpoints import save_checkpoint
-from posegen_lite.data.scenes import Scene
+from posegen_lite.app.synthesizer import NovelViewSynthesizer
+from posegen_lite.data.synthetic.scenes import Scene
+from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
-from posegen_lite.synthesize import NovelViewSynthesizer
-from posegen_lite.train import export_weights
+from posegen_lite.models.weights import export_weights
 
 SIZE = (32, 32)
 
@@ -19,8 +19,9 @@ SIZE = (32, 32)
 @pytest.fixture(scope="module")
 def synth() -> NovelViewSynthesizer:
     torch.manual_seed(0)
-    return NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4, z_dim=8)), G2(G2Config(*SIZE, base_channels=4)),
-                                device="cpu")
+    return NovelViewSynthesizer(
+        G1(G1Config(*SIZE, base_channels=4, z_dim=8)), G2(G2Config(*SIZE, base_channels=4)), device="cpu"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +82,14 @@ def test_bad_input(synth, scene):
 
 
 def test_loads_from_an_exported_checkpoint(tmp_path, synth, scene):
-    state = {"stage": 3, "step": 1, "config": {}, "history": [],
-             "model_configs": {"g1": vars(synth.g1.config).copy(), "g2": vars(synth.g2.config).copy()},
-             "models": {"g1": synth.g1.state_dict(), "g2": synth.g2.state_dict()}}
+    state = {
+        "stage": 3,
+        "step": 1,
+        "config": {},
+        "history": [],
+        "model_configs": {"g1": vars(synth.g1.config).copy(), "g2": vars(synth.g2.config).copy()},
+        "models": {"g1": synth.g1.state_dict(), "g2": synth.g2.state_dict()},
+    }
     ckpt = save_checkpoint(state, tmp_path / "run")
     slim = export_weights(ckpt, tmp_path / "demo.pt")
     loaded = NovelViewSynthesizer.from_checkpoint(slim, device="cpu")

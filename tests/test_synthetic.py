@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from posegen_lite.camera import Camera, rotate_about_body_axis
+from posegen_lite.app.cli import main as cli_main
 from posegen_lite.data.sample import SAMPLE_KEYS
 from posegen_lite.data.synthetic import (
     HARD_YAW_RANGE,
@@ -21,13 +21,14 @@ from posegen_lite.data.synthetic import (
     person_of,
     render_pairs,
     render_to_disk,
-    synth_main,
     verify_cache,
     wrap_degrees,
 )
+from posegen_lite.geometry.camera import Camera, rotate_about_body_axis
 
-TINY = SyntheticConfig(size=(32, 16), train_people=3, val_people=2, test_people=2, hard_people=2,
-                       views_per_person=2, seed=7)
+TINY = SyntheticConfig(
+    size=(32, 16), train_people=3, val_people=2, test_people=2, hard_people=2, views_per_person=2, seed=7
+)
 
 
 def test_same_seed_same_bytes_other_seed_differs():
@@ -50,7 +51,7 @@ def test_splits_are_disjoint_by_person():
         ids[split] = {ds[i]["person_id"] for i in range(len(ds))}
         assert len(ids[split]) == TINY.people_in(split)
     for i, s in enumerate(SPLITS):
-        for t in SPLITS[i + 1:]:
+        for t in SPLITS[i + 1 :]:
             assert not ids[s] & ids[t]
     # and they really are different people, not relabelled copies
     shirts = [person_of(TINY, s, 0).shirt.tobytes() for s in SPLITS]
@@ -133,19 +134,30 @@ def test_corrupt_or_partial_cache_is_detected_and_rebuilt(tmp_path):
         verify_cache(other, "test", tmp_path)
 
 
-def test_synth_main_writes_a_verified_set(tmp_path):
-    out = synth_main(tmp_path, split="val", size=(32, 32), people=2, views=1, seed=3)
-    assert out == tmp_path / "val" and len(list(out.glob("*.png"))) == 4
-    config = SyntheticConfig(size=(32, 32), train_people=0, val_people=2, test_people=0, hard_people=0,
-                             views_per_person=1, seed=3)
+def test_synth_command_writes_a_verified_set(tmp_path):
+    argv = ["synth", "--out", str(tmp_path), "--split", "val", "--size", "32x32", "--people", "2", "--views", "1"]
+    assert cli_main([*argv, "--data-seed", "3"]) == 0
+    out = tmp_path / "val"
+    assert len(list(out.glob("*.png"))) == 4
+    config = SyntheticConfig(
+        size=(32, 32), train_people=0, val_people=2, test_people=0, hard_people=0, views_per_person=1, seed=3
+    )
     assert len(verify_cache(config, "val", tmp_path)) == 2
 
 
-@pytest.mark.parametrize("changes, match", [
-    ({"size": (0, 64)}, "size"), ({"size": (64, -2)}, "size"), ({"train_people": -1}, "train_people"),
-    ({"views_per_person": 0}, "views_per_person"), ({"yaw_range": (200.0, 100.0)}, "yaw_range"),
-    ({"elevation_range": (-30.0, 10.0)}, "elevation"), ({"seed": -1}, "seed"), ({"supersample": 0}, "supersample"),
-])
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"size": (0, 64)}, "size"),
+        ({"size": (64, -2)}, "size"),
+        ({"train_people": -1}, "train_people"),
+        ({"views_per_person": 0}, "views_per_person"),
+        ({"yaw_range": (200.0, 100.0)}, "yaw_range"),
+        ({"elevation_range": (-30.0, 10.0)}, "elevation"),
+        ({"seed": -1}, "seed"),
+        ({"supersample": 0}, "supersample"),
+    ],
+)
 def test_bad_config_raises(changes, match):
     with pytest.raises(ValueError, match=match):
         SyntheticConfig(**changes)
@@ -154,8 +166,8 @@ def test_bad_config_raises(changes, match):
 def test_bad_split_raises():
     with pytest.raises(ValueError, match="split"):
         SyntheticPairs(TINY, "holdout")
-    with pytest.raises(ValueError, match="split"):
-        synth_main("/tmp/never", split="everything")
+    with pytest.raises(SystemExit):  # argparse rejects it before anything is rendered
+        cli_main(["synth", "--out", "/tmp/never", "--split", "everything"])
 
 
 def test_disk_cache_is_byte_identical_across_runs(tmp_path):
@@ -166,7 +178,7 @@ def test_disk_cache_is_byte_identical_across_runs(tmp_path):
 
 
 def test_gallery_figure_grid():
-    from posegen_lite.data.gallery import gallery_figure, gallery_images
+    from posegen_lite.data.synthetic.gallery import gallery_figure, gallery_images
 
     images = gallery_images(people=2, views=3, size=(32, 16))
     assert images.shape == (2, 3, 32, 16, 3) and images.dtype == np.uint8

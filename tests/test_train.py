@@ -8,23 +8,39 @@ import signal
 import pytest
 import torch
 
-from posegen_lite.checkpoints import list_checkpoints, load_checkpoint, load_latest
+from posegen_lite.models.checkpoints import list_checkpoints, load_checkpoint, load_latest
 from posegen_lite.models.discriminator import DiscriminatorConfig
 from posegen_lite.models.g1 import G1Config
 from posegen_lite.models.g2 import G2Config
-from posegen_lite.train import NonFiniteLossError, TrainConfig, load_models, train
+from posegen_lite.models.weights import load_models
+from posegen_lite.training.loop import NonFiniteLossError, TrainConfig, train
 
 
 def _cfg(tmp_path, name="run", **kw) -> TrainConfig:
-    base = dict(run_dir=str(tmp_path / name), steps=6, batch_size=4, checkpoint_every=3, val_every=1000,
-                precision="fp32", channels_last=False, g1=G1Config(16, 16, base_channels=4, z_dim=8))
+    base = dict(
+        run_dir=str(tmp_path / name),
+        steps=6,
+        batch_size=4,
+        checkpoint_every=3,
+        val_every=1000,
+        precision="fp32",
+        channels_last=False,
+        g1=G1Config(16, 16, base_channels=4, z_dim=8),
+    )
     base.update(kw)
     return TrainConfig(**base)
 
 
 def _stage3(tmp_path, g1_run, name="s3", **kw) -> TrainConfig:
-    return _cfg(tmp_path, name, stage=3, g1_checkpoint=str(g1_run), g2=G2Config(16, 16, base_channels=4),
-                disc=DiscriminatorConfig(16, 16, base_channels=4), **kw)
+    return _cfg(
+        tmp_path,
+        name,
+        stage=3,
+        g1_checkpoint=str(g1_run),
+        g2=G2Config(16, 16, base_channels=4),
+        disc=DiscriminatorConfig(16, 16, base_channels=4),
+        **kw,
+    )
 
 
 def _weights(models: dict) -> dict[str, torch.Tensor]:

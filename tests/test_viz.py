@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from posegen_lite import viz
-from posegen_lite.camera import framing_camera
+from posegen_lite.app import viz
+from posegen_lite.geometry.camera import framing_camera
+from posegen_lite.geometry.posemaps import OPENPOSE_COLOURS
+from posegen_lite.geometry.skeleton import reference_pose
 from posegen_lite.images import load_image
-from posegen_lite.posemaps import OPENPOSE_COLOURS
-from posegen_lite.skeleton import reference_pose
 
 
 def test_pose_maps_rgb_colours_each_joint():

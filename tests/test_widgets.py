@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite.data.scenes import Scene
+from posegen_lite.app.synthesizer import NovelViewSynthesizer
+from posegen_lite.app.widgets import PANELS, ViewpointWidget, decode_png, held_out_people, png_bytes
+from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
-from posegen_lite.synthesize import NovelViewSynthesizer
-from posegen_lite.widgets import PANELS, ViewpointWidget, decode_png, held_out_people, png_bytes
 
 pytest.importorskip("ipywidgets")
 
@@ -101,7 +101,7 @@ def test_png_round_trip_with_zoom():
 
 
 def test_turntable_figure_has_a_truth_row_per_person(synth, people):
-    from posegen_lite.widgets import turntable_figure
+    from posegen_lite.app.widgets import turntable_figure
 
     fig = turntable_figure(synth, people, yaws=(0, 90, 180))
     assert len(fig.axes) == 2 * len(people) * 4  # (synthesized + truth) rows × (input + 3 yaws)

@@ -27,9 +27,9 @@ import math
 import numpy as np
 import torch
 
-from ..images import to_tensor
-from ..posemaps import body_mask, pose_maps
-from ..skeleton import NUM_JOINTS, check_keypoints
+from posegen_lite.geometry.posemaps import body_mask, pose_maps
+from posegen_lite.geometry.skeleton import NUM_JOINTS, check_keypoints
+from posegen_lite.images import to_tensor
 
 SAMPLE_KEYS = (
     "image_a", "image_b", "pose_b", "mask_b", "keypoints_a", "keypoints_b", "visible_a", "visible_b",
@@ -37,10 +37,22 @@ SAMPLE_KEYS = (
 )  # fmt: skip
 
 
-def make_sample(image_a: np.ndarray, image_b: np.ndarray, keypoints_a: np.ndarray, visible_a: np.ndarray,
-                keypoints_b: np.ndarray, visible_b: np.ndarray, *, person_id: str, name_a: str, name_b: str,
-                joints3d_a: np.ndarray | None = None, joints3d_b: np.ndarray | None = None,
-                yaw: float = math.nan, pose_kind: str = "disc") -> dict:
+def make_sample(
+    image_a: np.ndarray,
+    image_b: np.ndarray,
+    keypoints_a: np.ndarray,
+    visible_a: np.ndarray,
+    keypoints_b: np.ndarray,
+    visible_b: np.ndarray,
+    *,
+    person_id: str,
+    name_a: str,
+    name_b: str,
+    joints3d_a: np.ndarray | None = None,
+    joints3d_b: np.ndarray | None = None,
+    yaw: float = math.nan,
+    pose_kind: str = "disc",
+) -> dict:
     """Build the pair-sample dict from uint8 images ``(H, W, 3)`` and keypoints (see module docstring).
 
     Raises ``ValueError`` if the two images differ in size or keypoints are malformed.

@@ -27,8 +27,10 @@ def check_divisible(height: int, width: int, levels: int, name: str) -> None:
     """Raise ``ValueError`` unless ``levels - 1`` halvings of ``height × width`` stay whole numbers."""
     factor = 2 ** (levels - 1)
     if height % factor or width % factor:
-        raise ValueError(f"{name}: {height}×{width} is not divisible by 2**(levels-1) = {factor} "
-                         f"({levels} levels); choose fewer levels or a size that halves evenly")
+        raise ValueError(
+            f"{name}: {height}×{width} is not divisible by 2**(levels-1) = {factor} "
+            f"({levels} levels); choose fewer levels or a size that halves evenly"
+        )
 
 
 class ResidualBlock(nn.Module):
@@ -58,8 +60,9 @@ class Encoder(nn.Module):
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1), nn.ReLU(inplace=True))
         self.blocks = nn.ModuleList(ResidualBlock(level_channels(c, i)) for i in range(levels))
         self.downs = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(level_channels(c, i), level_channels(c, i + 1), 3, stride=2, padding=1),
-                          nn.ReLU(inplace=True))
+            nn.Sequential(
+                nn.Conv2d(level_channels(c, i), level_channels(c, i + 1), 3, stride=2, padding=1), nn.ReLU(inplace=True)
+            )
             for i in range(levels - 1)
         )
 
@@ -92,8 +95,13 @@ class Decoder(nn.Module):
         ups = []
         prev = in_channels
         for i in reversed(range(levels - 1)):  # level i receives the upsampled output of level i + 1
-            ups.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                                     nn.Conv2d(prev, level_channels(c, i), 1), nn.ReLU(inplace=True)))
+            ups.append(
+                nn.Sequential(
+                    nn.Upsample(scale_factor=2, mode="nearest"),
+                    nn.Conv2d(prev, level_channels(c, i), 1),
+                    nn.ReLU(inplace=True),
+                )
+            )
             prev = 2 * level_channels(c, i)
             blocks.append(ResidualBlock(prev))
         self.blocks = nn.ModuleList(blocks)

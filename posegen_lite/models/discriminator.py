@@ -43,8 +43,11 @@ MIN_FINAL_SIDE = 8
 def default_levels(height: int, width: int) -> int:
     """4 levels, plus one per halving beyond that which leaves the smaller side at least 8 px."""
     levels = DCGAN_LEVELS
-    while min(height, width) // 2 ** (levels + 1) >= MIN_FINAL_SIDE and height % 2 ** (levels + 1) == 0 \
-            and width % 2 ** (levels + 1) == 0:
+    while (
+        min(height, width) // 2 ** (levels + 1) >= MIN_FINAL_SIDE
+        and height % 2 ** (levels + 1) == 0
+        and width % 2 ** (levels + 1) == 0
+    ):
         levels += 1
     return levels
 
@@ -75,8 +78,10 @@ class DiscriminatorConfig:
             raise ValueError(f"the discriminator needs at least 1 level, got {levels}")
         factor = 2**levels
         if self.height % factor or self.width % factor:
-            raise ValueError(f"DiscriminatorConfig: {self.height}×{self.width} is not divisible by 2**levels = "
-                             f"{factor} ({levels} levels)")
+            raise ValueError(
+                f"DiscriminatorConfig: {self.height}×{self.width} is not divisible by 2**levels = "
+                f"{factor} ({levels} levels)"
+            )
 
 
 def _norm_layer(kind: str, channels: int) -> nn.Module:
@@ -117,8 +122,9 @@ class Discriminator(nn.Module):
         cfg = self.config
         for name, t in (("image_a", image_a), ("image_b", image_b)):
             if t.dim() != 4 or t.shape[1] != IMAGE_CHANNELS or tuple(t.shape[2:]) != (cfg.height, cfg.width):
-                raise ValueError(f"Discriminator: {name} must be (B, 3, {cfg.height}, {cfg.width}), "
-                                 f"got {tuple(t.shape)}")
+                raise ValueError(
+                    f"Discriminator: {name} must be (B, 3, {cfg.height}, {cfg.width}), got {tuple(t.shape)}"
+                )
         if image_a.shape[0] != image_b.shape[0]:
             raise ValueError(f"Discriminator: batch sizes differ, {image_a.shape[0]} vs {image_b.shape[0]}")
         x = self.features(torch.cat([image_a, image_b], dim=1))

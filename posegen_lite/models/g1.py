@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .blocks import Decoder, Encoder, check_divisible, level_channels
+from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels
 
 IMAGE_CHANNELS = 3
 MIN_DEEPEST_HEIGHT = 8  # PG2's min_fea_map_H: stop halving when the feature map is 8 px high
@@ -136,8 +136,10 @@ class G1(nn.Module):
             if t.dim() != 4 or t.shape[1] != channels:
                 raise ValueError(f"G1: {name} must be (B, {channels}, H, W), got {tuple(t.shape)}")
             if tuple(t.shape[2:]) != (cfg.height, cfg.width):
-                raise ValueError(f"G1: {name} is {t.shape[2]}×{t.shape[3]} but this G1 was built for "
-                                 f"{cfg.height}×{cfg.width} (the FC bottleneck fixes the size)")
+                raise ValueError(
+                    f"G1: {name} is {t.shape[2]}×{t.shape[3]} but this G1 was built for "
+                    f"{cfg.height}×{cfg.width} (the FC bottleneck fixes the size)"
+                )
         if image_a.shape[0] != pose_b.shape[0]:
             raise ValueError(f"G1: batch sizes differ, image_a {image_a.shape[0]} vs pose_b {pose_b.shape[0]}")
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .blocks import Decoder, Encoder, check_divisible, level_channels
-from .g1 import IMAGE_CHANNELS, default_levels
+from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels
+from posegen_lite.models.g1 import IMAGE_CHANNELS, default_levels
 
 
 @dataclass

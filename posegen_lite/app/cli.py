@@ -1,0 +1,314 @@
+"""The ``posegen`` command line. Each subcommand is a thin layer over a library function.
+
+posegen demo            the main job: novel views of held-out people (grid PNG + turntable GIF)
+posegen stage1-figure   Stage I figure: skeleton, pose maps and mask at several yaws
+posegen synth           render a split of the embedded dataset to disk (PNG + manifest)
+posegen train           Stage II (--stage 2) or Stage III (--stage 3) training; works under torchrun
+posegen evaluate        the evaluation table for checkpoints and baselines
+posegen export          inference-only weights of a checkpoint (what ships in assets/)
+posegen check-data      validate a real dataset's folder layout
+posegen train-lifter    retrain the learned 2D→3D lifter shipped in assets/lifter.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from posegen_lite.resources import lifter_weights
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"128x64"`` → ``(128, 64)`` as (height, width)."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"size must look like HEIGHTxWIDTH, e.g. 128x64; got {text!r}") from err
+    if h <= 0 or w <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
+    return h, w
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data",
+        default="synthetic",
+        choices=["synthetic", "market", "fashion", "panoptic"],
+        help="dataset (default: the embedded synthetic one)",
+    )
+    p.add_argument("--root", help="dataset root for real datasets (see docs/datasets.md)")
+    p.add_argument("--size", type=parse_size, default=(64, 64), help="image size HEIGHTxWIDTH (default 64x64)")
+    p.add_argument("--people", type=int, default=400, help="synthetic: training people")
+    p.add_argument("--views", type=int, default=8, help="synthetic: pairs per person")
+    p.add_argument("--data-seed", type=int, default=0, help="synthetic: dataset seed")
+    p.add_argument("--cache", help="synthetic: render once into this folder and read from it")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from posegen_lite.data.datasets import build_dataset, spec_from_args
+    from posegen_lite.models.discriminator import DiscriminatorConfig
+    from posegen_lite.models.g1 import G1Config
+    from posegen_lite.training.loop import TrainConfig, train
+
+    h, w = args.size
+    cfg = TrainConfig(
+        stage=args.stage,
+        run_dir=args.run_dir,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        precision=args.precision,
+        num_workers=args.workers,
+        checkpoint_every=args.checkpoint_every,
+        val_every=args.val_every,
+        max_minutes=args.max_minutes,
+        resume=not args.no_resume,
+        g1=G1Config(h, w, base_channels=args.width),
+        g1_checkpoint=args.g1_checkpoint,
+        finetune_g1=args.finetune_g1,
+        lambda_l1=args.lambda_l1,
+        adv_loss=args.adv_loss,
+        d_steps_per_g=args.d_steps,
+        real_label=args.real_label,
+        condition_fake=args.condition_fake,
+        disc=DiscriminatorConfig(h, w, base_channels=args.d_width),
+    )
+    spec = spec_from_args(args)
+    train_set = build_dataset(spec, "train")
+    val_set = build_dataset(spec, "val")
+    result = train(cfg, train_set, val_set)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, only rank 0 reports (it wrote the checkpoint)
+        print(f"stage {args.stage}: {result.step} steps ({result.stopped}); checkpoint: {result.checkpoint}")
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    """Render ``--people`` people × ``--views`` pairs of ``--split`` into ``OUT/<split>/`` (PNG + manifest)."""
+    from posegen_lite.data.synthetic.cache import render_to_disk, split_dir
+    from posegen_lite.data.synthetic.pairs import SyntheticConfig, check_split
+
+    counts = {"train_people": 0, "val_people": 0, "test_people": 0, "hard_people": 0}
+    counts[
+        {"train": "train_people", "val": "val_people", "test": "test_people", "test_hard": "hard_people"}[
+            check_split(args.split)
+        ]
+    ] = args.people
+    config = SyntheticConfig(size=tuple(args.size), views_per_person=args.views, seed=args.data_seed, **counts)
+    render_to_disk(config, args.split, args.out, progress=True)
+    print(split_dir(args.out, args.split))
+    return 0
+
+
+def _cmd_stage1(args: argparse.Namespace) -> int:
+    from posegen_lite.app.viz import render_stage1_figure
+
+    print(render_stage1_figure(args.out))
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from posegen_lite.data.real.check import check_dataset
+
+    report = check_dataset(args.kind, args.root, splits=tuple(args.split))
+    print(report)
+    return 0 if report.ok else 1
+
+
+def _cmd_lifter(args: argparse.Namespace) -> int:
+    from posegen_lite.training.lifter import LifterTrainConfig, train_lifter
+
+    _, stats = train_lifter(LifterTrainConfig(), out=args.out)
+    print(stats)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from posegen_lite.models.weights import export_weights
+
+    print(export_weights(args.checkpoint, args.out))
+    return 0
+
+
+def _checkpoint_label(path: Path) -> str:
+    return path.stem if path.is_file() else path.name
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    """``posegen evaluate [checkpoints...] --splits test test_hard --out DIR --limit N --batch-size B`` plus
+    the data arguments. Baselines (identity, mean image of 256 training targets) are always included; with
+    no checkpoint the demo weights are used if present. Prints the markdown table; returns 0."""
+    from posegen_lite.app.synthesizer import DEMO_WEIGHTS
+    from posegen_lite.data.datasets import build_dataset, spec_from_args
+    from posegen_lite.device import pick_device
+    from posegen_lite.evaluation.predictors import IdentityBaseline, MeanImageBaseline, Predictor, checkpoint_predictors
+    from posegen_lite.evaluation.protocol import evaluate
+    from posegen_lite.evaluation.reports import markdown_table, refinement_report, write_results
+
+    spec = spec_from_args(args)
+    checkpoints = [Path(c) for c in args.checkpoints]
+    if not checkpoints:
+        if DEMO_WEIGHTS.exists():
+            checkpoints = [DEMO_WEIGHTS]
+        else:
+            print(
+                f"no checkpoint given and no demo weights at {DEMO_WEIGHTS}: evaluating the baselines only",
+                file=sys.stderr,
+            )
+    for c in checkpoints:
+        if not c.exists():
+            raise FileNotFoundError(f"checkpoint {c} does not exist")
+    device = pick_device("auto")
+
+    predictors: dict[str, Predictor] = {
+        "identity": IdentityBaseline(),
+        "mean image": MeanImageBaseline.fit(build_dataset(spec, "train"), n=256),
+    }
+    for c in checkpoints:
+        suffix = f" ({_checkpoint_label(c)})" if len(checkpoints) > 1 else ""
+        found = checkpoint_predictors(c, device=device, suffix=suffix)
+        g1 = next(iter(found.values())).g1
+        if (g1.config.height, g1.config.width) != tuple(spec.size):
+            raise ValueError(
+                f"{c} makes {g1.config.height}×{g1.config.width} images but --size is "
+                f"{spec.size[0]}x{spec.size[1]}; pass --size {g1.config.height}x{g1.config.width}"
+            )
+        predictors.update(found)
+
+    results = []
+    for split in args.splits:
+        try:
+            dataset = build_dataset(spec, split)
+        except ValueError as err:
+            if spec.data != "synthetic" and split == "test_hard":
+                print(f"skipping {split}: {err}", file=sys.stderr)
+                continue
+            raise
+        result = evaluate(predictors, dataset, batch_size=args.batch_size, limit=args.limit, split=split)
+        paths = write_results(result, args.out)
+        print(f"{split}: {len(result)} samples in {result.seconds:.0f} s → {paths['csv']}, {paths['json']}")
+        if {"G1", "G1+G2"} <= set(result.models):
+            rep = refinement_report(result)
+            print(
+                f"{split}: sharpness G1 {rep['sharpness_coarse']:.3f} → G1+G2 {rep['sharpness_refined']:.3f}; "
+                f"mask-SSIM change {-rep['mask_ssim_drop']:+.4f}"
+            )
+        results.append(result)
+    if not results:
+        raise ValueError("no split could be evaluated")
+    table = markdown_table(results)
+    (Path(args.out) / "table.md").write_text(table + "\n")
+    print(table)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from posegen_lite.app.demo import run_demo
+
+    print(
+        run_demo(
+            out_dir=args.out, weights=args.weights, train_minutes=args.train_minutes, people=args.people, seed=args.seed
+        )
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="posegen", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="novel views of held-out people: grid PNG + turntable GIF")
+    p.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
+    p.add_argument("--weights", help="checkpoint or run dir (default: the demo weights in assets/)")
+    p.add_argument(
+        "--train-minutes",
+        type=float,
+        default=None,
+        help="train from scratch for this many minutes instead of loading the demo weights",
+    )
+    p.add_argument("--people", type=int, default=4, help="held-out people in the grid")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("stage1-figure", help="Stage I figure (skeleton, pose maps, mask at 0/90/180/270°)")
+    p.add_argument("--out", default="outputs/stage1.png")
+    p.set_defaults(func=_cmd_stage1)
+
+    p = sub.add_parser("synth", help="render a split of the embedded dataset to disk")
+    p.add_argument("--out", required=True)
+    p.add_argument("--split", default="train", choices=["train", "val", "test", "test_hard"])
+    p.add_argument("--size", type=parse_size, default=(128, 64))
+    p.add_argument("--people", type=int, default=100)
+    p.add_argument("--views", type=int, default=8)
+    p.add_argument("--data-seed", type=int, default=0)
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("train", help="train Stage II (G1) or Stage III (G2 + D); also under torchrun")
+    p.add_argument("--stage", type=int, choices=[2, 3], default=2)
+    p.add_argument("--run-dir", required=True, help="checkpoints and validation images go here")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=16, help="per process")
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--width", type=int, default=16, help="base channels of G1 (PG2: 128)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this long")
+    p.add_argument("--no-resume", action="store_true", help="start over even if run-dir has checkpoints")
+    p.add_argument("--g1-checkpoint", help="stage 3: the Stage II checkpoint or run dir")
+    p.add_argument("--finetune-g1", action="store_true")
+    p.add_argument("--lambda-l1", type=float, default=10.0)
+    p.add_argument("--adv-loss", default="bce", choices=["bce", "hinge"])
+    p.add_argument("--d-steps", type=int, default=1)
+    p.add_argument("--real-label", type=float, default=1.0)
+    p.add_argument("--condition-fake", action="store_true")
+    p.add_argument("--d-width", type=int, default=64, help="stage 3: discriminator base channels (DCGAN: 64)")
+    _add_data_args(p)
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluation table of checkpoints and baselines")
+    p.add_argument("checkpoints", nargs="*", help="checkpoints or run dirs (default: the demo weights)")
+    p.add_argument("--splits", nargs="+", default=["test", "test_hard"])
+    p.add_argument("--out", default="outputs/eval", help="per-sample CSV and summary JSON go here")
+    p.add_argument("--limit", type=int, default=None, help="evaluate at most this many samples per split")
+    p.add_argument("--batch-size", type=int, default=32)
+    _add_data_args(p)
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("export", help="write inference-only weights (G1, G2) of a checkpoint or run dir")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("check-data", help="validate a real dataset's folder layout")
+    p.add_argument("kind", choices=["market", "fashion", "panoptic"])
+    p.add_argument("root")
+    p.add_argument("--split", nargs="+", default=["train", "test"])
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("train-lifter", help="retrain the learned 2D→3D lifter")
+    p.add_argument("--out", default=str(lifter_weights()))
+    p.set_defaults(func=_cmd_lifter)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as err:
+        # Bad input deserves a one-line message, not a traceback.
+        print(f"posegen {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Evaluation: the metrics (``metrics``), the protocol that runs every model and baseline through the same
+code (``protocol``), the predictors themselves (``predictors``), and what is written out (``reports``)."""
+
+from posegen_lite.evaluation.predictors import (
+    G1G2Predictor,
+    G1Predictor,
+    IdentityBaseline,
+    MeanImageBaseline,
+    Predictor,
+    checkpoint_predictors,
+)
+from posegen_lite.evaluation.protocol import PROTOCOL, TABLE_COLUMNS, EvalResult, evaluate, sample_indices
+from posegen_lite.evaluation.reports import failure_grid, markdown_table, refinement_report, write_results
+
+__all__ = [
+    "G1G2Predictor", "G1Predictor", "IdentityBaseline", "MeanImageBaseline", "Predictor", "checkpoint_predictors",
+    "PROTOCOL", "TABLE_COLUMNS", "EvalResult", "evaluate", "sample_indices", "failure_grid", "markdown_table",
+    "refinement_report", "write_results",
+]  # fmt: skip

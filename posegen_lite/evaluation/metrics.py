@@ -1,0 +1,336 @@
+"""Image-quality metrics: the one evaluation protocol of posegen_lite (issue 7).
+
+Protocol, stated once:
+
+* Metrics compare **8-bit RGB images** ``(H, W, 3)`` uint8 — the PG2 way: what is measured is what would be
+  saved as PNG (lossless; never JPEG, whose artefacts move SSIM). Tensors are converted with
+  ``posegen_lite.images.to_uint8`` (clamp to [-1, 1], ``round((x + 1) · 127.5)``); ``batch_metrics`` does it.
+* **SSIM** (Wang et al. 2004) through scikit-image's ``structural_similarity`` with the paper's settings:
+  an 11×11 Gaussian window with σ = 1.5 (``gaussian_weights=True, sigma=1.5``), population statistics
+  (``use_sample_covariance=False``), ``data_range=255`` (fixed: the range of uint8, not the range of the
+  particular image as some pose-transfer evaluation scripts use), computed per RGB channel and averaged
+  (``channel_axis=2``). scikit-image averages the SSIM map only where the whole window fits, i.e. it drops
+  a 5-px border; so at 64×64 the score covers the central 54×54 pixels. Images (and crops) smaller than
+  11 px on a side are rejected (``bbox_ssim`` grows small boxes to 11 px instead).
+* **mask-SSIM** as PG2 defines it: both images multiplied by the *target* body mask, then SSIM. It is
+  reported for comparability with PG2, but it saturates (most of a masked image is identical zeros;
+  DESIGN §8: the identity baseline already scores 0.91). Judge models by the measures that do not:
+* **masked L1** (L1 inside the target body mask only), **bbox-SSIM** (SSIM over the person's bounding
+  box, from the mask), **region L1** over boxes around the joints that carry detail (face, hands, feet,
+  torso — the shirt print), and the **sharpness ratio** (G2 should be sharper than G1).
+* L1 values are in units of the full intensity range: ``mean |a − b| / 255`` in [0, 1] (half the value of
+  the training loss's L1 on [-1, 1] tensors). PSNR in dB with peak 255; identical images give ``inf``.
+* Undefined values (an empty mask, no visible joint in a region, a flat target) are returned as NaN with a
+  ``RuntimeWarning``, so one odd sample does not stop an evaluation; summaries use ``nanmean`` and count
+  the NaNs. Wrong shapes, dtypes and value ranges raise ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import torch
+from skimage.metrics import structural_similarity
+
+from posegen_lite.geometry.skeleton import JOINT_INDEX, NUM_JOINTS, check_keypoints
+from posegen_lite.images import to_uint8
+
+SSIM_SIGMA = 1.5
+SSIM_WINDOW = 2 * int(3.5 * SSIM_SIGMA + 0.5) + 1  # scikit-image's Gaussian window (truncate = 3.5): 11 px
+
+# Joints whose neighbourhood holds the detail of each region, and the half-size of the square box around
+# each joint as a fraction of the image height (a head is ~1/8 of a standing person's height; the boxes
+# are a bit smaller so that they stay on the part rather than the background around it).
+REGION_JOINTS: dict[str, tuple[int, ...]] = {
+    "face": tuple(JOINT_INDEX[j] for j in ("nose", "l_eye", "r_eye", "l_ear", "r_ear")),
+    "hands": tuple(JOINT_INDEX[j] for j in ("r_wrist", "l_wrist")),
+    "feet": tuple(JOINT_INDEX[j] for j in ("r_ankle", "l_ankle")),
+    "torso": tuple(JOINT_INDEX[j] for j in ("neck", "r_shoulder", "l_shoulder", "r_hip", "l_hip")),
+}
+REGION_HALF_SIZE: dict[str, float] = {"face": 0.05, "hands": 0.05, "feet": 0.05, "torso": 0.02}
+
+
+# --- input checks --------------------------------------------------------------------------------------
+
+
+def _check_image(name: str, image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"{name}: expected a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"{name}: expected uint8 pixels (use posegen_lite.images.to_uint8), got {image.dtype}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{name}: expected an (H, W, 3) RGB image, got shape {image.shape}")
+    return image
+
+
+def _check_pair(pred: np.ndarray, target: np.ndarray, min_side: int = 1) -> None:
+    _check_image("pred", pred)
+    _check_image("target", target)
+    if pred.shape != target.shape:
+        raise ValueError(f"pred {pred.shape} and target {target.shape} differ in shape")
+    if min(pred.shape[:2]) < min_side:
+        raise ValueError(
+            f"images of {pred.shape[0]}×{pred.shape[1]} are too small for SSIM's {SSIM_WINDOW}×{SSIM_WINDOW} window"
+        )
+
+
+def _check_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Validate a body mask ``(H, W)`` or ``(H, W, 1)`` with values in {0, 1} → ``(H, W)`` bool."""
+    m = np.asarray(mask)
+    if m.ndim == 3 and m.shape[2] == 1:
+        m = m[:, :, 0]
+    if m.shape != tuple(shape[:2]):
+        raise ValueError(f"mask must be (H, W) = {tuple(shape[:2])} (or (H, W, 1)), got {np.shape(mask)}")
+    if m.dtype != bool:
+        if not (np.issubdtype(m.dtype, np.number) and np.isin(m, (0, 1)).all()):
+            raise ValueError("mask values must be 0 or 1 (a binary body mask)")
+        m = m.astype(bool)
+    return m
+
+
+def _undefined(what: str) -> float:
+    warnings.warn(f"{what}: returning NaN", RuntimeWarning, stacklevel=3)
+    return math.nan
+
+
+def _abs_diff(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``|pred − target| / 255`` as float64 ``(H, W, 3)`` in [0, 1]."""
+    return np.abs(pred.astype(np.float64) - target.astype(np.float64)) / 255.0
+
+
+# --- whole-image metrics -------------------------------------------------------------------------------
+
+
+def ssim(pred: np.ndarray, target: np.ndarray) -> float:
+    """SSIM of two ``(H, W, 3)`` uint8 images with the protocol's parameters (module docstring); ≤ 1."""
+    _check_pair(pred, target, min_side=SSIM_WINDOW)
+    return float(
+        structural_similarity(
+            pred,
+            target,
+            channel_axis=2,
+            data_range=255,
+            gaussian_weights=True,
+            sigma=SSIM_SIGMA,
+            use_sample_covariance=False,
+        )
+    )
+
+
+def mask_ssim(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+    """PG2's mask-SSIM: ``ssim(pred ⊙ M, target ⊙ M)`` with ``M`` the target body mask ``(H, W)`` in {0, 1}.
+
+    Whatever lies outside the mask is zeroed in both images, so it cannot change the score."""
+    _check_pair(pred, target, min_side=SSIM_WINDOW)
+    m = _check_mask(mask, pred.shape)[:, :, None].astype(np.uint8)
+    return ssim(pred * m, target * m)
+
+
+def psnr(pred: np.ndarray, target: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB, ``10·log10(255² / MSE)``; ``inf`` for identical images."""
+    _check_pair(pred, target)
+    mse = float(np.mean((pred.astype(np.float64) - target.astype(np.float64)) ** 2))
+    return math.inf if mse == 0.0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def l1(pred: np.ndarray, target: np.ndarray) -> float:
+    """Mean absolute difference over pixels and channels, in [0, 1] (``/ 255``)."""
+    _check_pair(pred, target)
+    return float(_abs_diff(pred, target).mean())
+
+
+# --- measures that do not saturate ---------------------------------------------------------------------
+
+
+def masked_l1(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+    """L1 (in [0, 1]) over the pixels inside the target body mask only; NaN (with a warning) if it is empty."""
+    _check_pair(pred, target)
+    m = _check_mask(mask, pred.shape)
+    if not m.any():
+        return _undefined("masked_l1 with an empty mask")
+    return float(_abs_diff(pred, target)[m].mean())
+
+
+def mask_bbox(mask: np.ndarray, min_size: int = 1) -> tuple[int, int, int, int] | None:
+    """Bounding box ``(top, bottom, left, right)`` (bottom/right exclusive) of a ``(H, W)`` mask's pixels,
+    grown symmetrically to at least ``min_size`` per side (clipped to the image); ``None`` if empty."""
+    m = _check_mask(mask, np.shape(mask)[:2])
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    if rows.size == 0:
+        return None
+    top, bottom = _grow(int(rows[0]), int(rows[-1]) + 1, m.shape[0], min_size)
+    left, right = _grow(int(cols[0]), int(cols[-1]) + 1, m.shape[1], min_size)
+    return top, bottom, left, right
+
+
+def _grow(lo: int, hi: int, size: int, min_size: int) -> tuple[int, int]:
+    """Grow ``[lo, hi)`` around its centre to at least ``min(min_size, size)`` long, staying in ``[0, size)``."""
+    need = min(min_size, size)
+    if hi - lo >= need:
+        return lo, hi
+    lo = max(0, min(lo - (need - (hi - lo)) // 2, size - need))
+    return lo, lo + need
+
+
+def bbox_ssim(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+    """SSIM over the bounding box of the target body mask (grown to ≥ 11 px per side so SSIM's window
+    fits): the person and the background around it, without the large empty margins that inflate
+    full-image SSIM. NaN (with a warning) for an empty mask."""
+    _check_pair(pred, target, min_side=SSIM_WINDOW)
+    box = mask_bbox(_check_mask(mask, pred.shape), min_size=SSIM_WINDOW)
+    if box is None:
+        return _undefined("bbox_ssim with an empty mask")
+    top, bottom, left, right = box
+    return ssim(pred[top:bottom, left:right], target[top:bottom, left:right])
+
+
+def region_mask(keypoints: np.ndarray, visible: np.ndarray, height: int, width: int, region: str) -> np.ndarray:
+    """``(H, W)`` bool mask of a detail region from the target's 2D keypoints ``(18, 2)`` (x, y) pixels.
+
+    ``face``/``hands``/``feet``: the union of squares of half-size ``REGION_HALF_SIZE[region] · height``
+    (at least 2 px) centred on each visible joint of the region (nose/eyes/ears, wrists, ankles).
+    ``torso``: the bounding box of the visible neck, shoulders and hips, grown by that half-size — it holds
+    the shirt print. Empty if no joint of the region is visible.
+    """
+    if region not in REGION_JOINTS:
+        raise ValueError(f"region must be one of {tuple(REGION_JOINTS)}, got {region!r}")
+    xy, vis = check_keypoints(keypoints, visible)
+    half = max(2, round(REGION_HALF_SIZE[region] * height))
+    out = np.zeros((height, width), bool)
+    pts = xy[[j for j in REGION_JOINTS[region] if vis[j]]]
+    if len(pts) == 0:
+        return out
+    if region == "torso":
+        boxes = [(pts[:, 0].min(), pts[:, 0].max(), pts[:, 1].min(), pts[:, 1].max())]
+    else:
+        boxes = [(x, x, y, y) for x, y in pts]
+    for x0, x1, y0, y1 in boxes:
+        top, bottom = max(0, round(y0) - half), min(height, round(y1) + half + 1)
+        left, right = max(0, round(x0) - half), min(width, round(x1) + half + 1)
+        if top < bottom and left < right:
+            out[top:bottom, left:right] = True
+    return out
+
+
+def region_l1(
+    pred: np.ndarray, target: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, region: str = "face"
+) -> float:
+    """L1 (in [0, 1]) inside ``region_mask(keypoints, visible, H, W, region)`` — the target's keypoints.
+    NaN (with a warning) when the region is empty (no visible joint of it, or all off the image)."""
+    _check_pair(pred, target)
+    m = region_mask(keypoints, visible, pred.shape[0], pred.shape[1], region)
+    if not m.any():
+        return _undefined(f"region_l1: no visible {region} joint in the image")
+    return float(_abs_diff(pred, target)[m].mean())
+
+
+def gradient_magnitude(image: np.ndarray) -> np.ndarray:
+    """``(H, W)`` mean over RGB of ``sqrt(∂x² + ∂y²)`` (central differences, ``np.gradient``) on [0, 1]
+    intensities. Per channel, so an edge between two colours of equal brightness still counts."""
+    img = _check_image("image", image).astype(np.float64) / 255.0
+    gy, gx = np.gradient(img, axis=(0, 1))
+    return np.sqrt(gx**2 + gy**2).mean(axis=2)
+
+
+def sharpness_ratio(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+    """Mean gradient magnitude of ``pred`` inside the target mask divided by that of ``target``.
+
+    1 = as much edge energy as the real image, < 1 = blurrier (G1's typical failure), > 1 = more edges
+    than the target (noise or GAN artefacts). NaN (with a warning) for an empty mask or a flat target."""
+    _check_pair(pred, target)
+    m = _check_mask(mask, pred.shape)
+    if not m.any():
+        return _undefined("sharpness_ratio with an empty mask")
+    target_sharpness = float(gradient_magnitude(target)[m].mean())
+    if target_sharpness == 0.0:
+        return _undefined("sharpness_ratio: the target is flat inside the mask")
+    return float(gradient_magnitude(pred)[m].mean()) / target_sharpness
+
+
+# --- batches of tensors --------------------------------------------------------------------------------
+
+
+def _check_image_tensor(name: str, t: torch.Tensor) -> None:
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+        raise ValueError(f"{name}: expected a float tensor, got {getattr(t, 'dtype', type(t).__name__)}")
+    if t.dim() != 4 or t.shape[1] != 3:
+        raise ValueError(f"{name}: expected (B, 3, H, W), got {tuple(t.shape)}")
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name}: holds NaN or inf values")
+    lo, hi = float(t.min()), float(t.max())
+    if lo < -1.0 or hi > 1.0:
+        raise ValueError(f"{name}: values must be in [-1, 1], got [{lo:.3g}, {hi:.3g}]")
+
+
+def batch_metrics(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    keypoints: torch.Tensor | np.ndarray | None = None,
+    visible: torch.Tensor | np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """All metrics for a batch, per sample.
+
+    Args:
+        pred, target: ``(B, 3, H, W)`` float in [-1, 1] (converted to uint8 with ``to_uint8``).
+        mask: ``(B, 1, H, W)`` target body masks, values in {0, 1}.
+        keypoints, visible: optional target keypoints ``(B, 18, 2)`` (x, y) pixels and ``(B, 18)`` bool;
+            when given, ``region_l1_<region>`` is added for every region.
+    Returns:
+        ``{name: (B,) float64 array}`` for ``ssim, mask_ssim, bbox_ssim, psnr, l1, masked_l1,
+        sharpness_ratio`` (+ ``region_l1_face, region_l1_hands, region_l1_feet, region_l1_torso``).
+    """
+    _check_image_tensor("pred", pred)
+    _check_image_tensor("target", target)
+    if pred.shape != target.shape:
+        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
+    b, _, h, w = pred.shape
+    if tuple(mask.shape) != (b, 1, h, w):
+        raise ValueError(f"mask must be (B, 1, H, W) = {(b, 1, h, w)}, got {tuple(mask.shape)}")
+    if (keypoints is None) != (visible is None):
+        raise ValueError("give both keypoints and visible, or neither")
+    if keypoints is not None:
+        keypoints, visible = np.asarray(keypoints, np.float32), np.asarray(visible, bool)
+        if keypoints.shape != (b, NUM_JOINTS, 2) or visible.shape != (b, NUM_JOINTS):
+            raise ValueError(
+                f"keypoints must be (B, 18, 2) and visible (B, 18) with B = {b}, got "
+                f"{keypoints.shape} and {visible.shape}"
+            )
+    preds, targets = to_uint8(pred), to_uint8(target)
+    masks = mask.detach().cpu().numpy()[:, 0]
+
+    names = ["ssim", "mask_ssim", "bbox_ssim", "psnr", "l1", "masked_l1", "sharpness_ratio"]
+    if keypoints is not None:
+        names += [f"region_l1_{region}" for region in REGION_JOINTS]
+    out = {name: np.empty(b, np.float64) for name in names}
+    for i in range(b):
+        p, t, m = preds[i], targets[i], masks[i]
+        out["ssim"][i] = ssim(p, t)
+        out["mask_ssim"][i] = mask_ssim(p, t, m)
+        out["bbox_ssim"][i] = bbox_ssim(p, t, m)
+        out["psnr"][i] = psnr(p, t)
+        out["l1"][i] = l1(p, t)
+        out["masked_l1"][i] = masked_l1(p, t, m)
+        out["sharpness_ratio"][i] = sharpness_ratio(p, t, m)
+        if keypoints is not None:
+            for region in REGION_JOINTS:
+                out[f"region_l1_{region}"][i] = region_l1(p, t, keypoints[i], visible[i], region)
+    return out
+
+
+def summarize(per_sample: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """``{name: {"mean", "std", "count", "nan"}}`` over samples; NaNs (undefined values) are left out of
+    mean/std and counted. PSNR's ``inf`` (identical images) is kept, so a perfect copy shows as inf."""
+    summary = {}
+    for name, values in per_sample.items():
+        v = np.asarray(values, np.float64)
+        finite_or_inf = v[~np.isnan(v)]
+        summary[name] = {
+            "mean": float(finite_or_inf.mean()) if finite_or_inf.size else math.nan,
+            "std": float(finite_or_inf.std()) if finite_or_inf.size else math.nan,
+            "count": int(finite_or_inf.size),
+            "nan": int(v.size - finite_or_inf.size),
+        }
+    return summary

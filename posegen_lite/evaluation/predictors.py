@@ -1,0 +1,100 @@
+"""Predictors: anything that maps a collated pair batch to predicted target images, models and baselines alike.
+
+* ``IdentityBaseline`` — returns ``I_A``: what a model scores if it learns nothing about the pose change.
+* ``MeanImageBaseline`` — the per-pixel mean of N training targets: what a model scores if it learns only
+  "a blurry person in the middle".
+* ``G1Predictor`` / ``G1G2Predictor`` — the networks, loaded through ``models.weights`` (never the training loop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+Predictor = Callable[[dict], torch.Tensor]
+"""Anything that maps a collated pair batch to predicted target images ``(B, 3, H, W)`` float in [-1, 1]."""
+
+# --- predictors ------------------------------------------------------------------------------------------
+
+
+class IdentityBaseline:
+    """Predicts the condition image: ``I_B ≈ I_A`` (``(B, 3, H, W)`` in [-1, 1])."""
+
+    def __call__(self, batch: dict) -> torch.Tensor:
+        return batch["image_a"]
+
+
+class MeanImageBaseline:
+    """Predicts the same image for every sample: the per-pixel mean of training targets ``I_B``.
+
+    ``mean``: ``(3, H, W)`` float in [-1, 1]. Build it with ``MeanImageBaseline.fit(train_set, n)``.
+    """
+
+    def __init__(self, mean: torch.Tensor) -> None:
+        if mean.dim() != 3 or mean.shape[0] != 3:
+            raise ValueError(f"the mean image must be (3, H, W), got {tuple(mean.shape)}")
+        self.mean = mean.float()
+
+    @classmethod
+    def fit(cls, dataset: Dataset, n: int = 256, batch_size: int = 64, seed: int = 0) -> MeanImageBaseline:
+        """Average ``image_b`` over ``n`` training samples drawn without replacement (seeded)."""
+        if len(dataset) == 0:
+            raise ValueError("cannot fit the mean-image baseline on an empty dataset")
+        n = min(n, len(dataset))
+        indices = np.random.default_rng(seed).choice(len(dataset), size=n, replace=False)
+        total, count = None, 0
+        for batch in DataLoader(Subset(dataset, sorted(indices.tolist())), batch_size=batch_size):
+            b = batch["image_b"].double()
+            total = b.sum(0) if total is None else total + b.sum(0)
+            count += b.shape[0]
+        return cls((total / count).float())
+
+    def __call__(self, batch: dict) -> torch.Tensor:
+        b, _, h, w = batch["image_b"].shape
+        if self.mean.shape[1:] != (h, w):
+            raise ValueError(f"mean image is {tuple(self.mean.shape[1:])}, the batch is {(h, w)}")
+        return self.mean.unsqueeze(0).expand(b, -1, -1, -1)
+
+
+class G1Predictor:
+    """Stage II alone: ``Î_B1 = G1(I_A, P_B)``. Runs in float32 under ``torch.no_grad`` on ``device``
+    (default: the model's device); returns CPU float32 ``(B, 3, H, W)`` in [-1, 1]."""
+
+    def __init__(self, g1: torch.nn.Module, device: str | torch.device | None = None) -> None:
+        self.device = torch.device(device) if device is not None else next(g1.parameters()).device
+        self.g1 = g1.to(self.device).eval()
+
+    @torch.no_grad()
+    def __call__(self, batch: dict) -> torch.Tensor:
+        a, pose = batch["image_a"].to(self.device), batch["pose_b"].to(self.device)
+        return self.g1(a, pose).float().cpu()
+
+
+class G1G2Predictor(G1Predictor):
+    """Stage II + III: ``Î_B2 = Î_B1 + G2(I_A, Î_B1)`` (G2 returns the refined image itself)."""
+
+    def __init__(self, g1: torch.nn.Module, g2: torch.nn.Module, device: str | torch.device | None = None) -> None:
+        super().__init__(g1, device)
+        self.g2 = g2.to(self.device).eval()
+
+    @torch.no_grad()
+    def __call__(self, batch: dict) -> torch.Tensor:
+        a, pose = batch["image_a"].to(self.device), batch["pose_b"].to(self.device)
+        return self.g2(a, self.g1(a, pose)).float().cpu()
+
+
+def checkpoint_predictors(
+    checkpoint: str | Path, device: str | torch.device = "cpu", suffix: str = ""
+) -> dict[str, Predictor]:
+    """``{"G1": …}`` for a Stage II checkpoint, ``{"G1": …, "G1+G2": …}`` for Stage III (names + ``suffix``)."""
+    from posegen_lite.models.weights import load_models
+
+    models = load_models(checkpoint, device=device)
+    out: dict[str, Predictor] = {f"G1{suffix}": G1Predictor(models["g1"])}
+    if "g2" in models:
+        out[f"G1+G2{suffix}"] = G1G2Predictor(models["g1"], models["g2"])
+    return out

@@ -1,0 +1,28 @@
+"""Files shipped inside the package (demo weights, the learned lifter), found through ``importlib.resources``.
+
+They live in ``posegen_lite/assets/`` and are package data, so an installed wheel finds them as well as a
+checkout does: never build their paths from ``__file__``.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+DEMO_WEIGHTS_NAME = "demo_64x64.pt"
+LIFTER_WEIGHTS_NAME = "lifter.pt"
+
+
+def asset_path(name: str) -> Path:
+    """Path of the shipped file ``posegen_lite/assets/<name>`` (it may not exist yet, e.g. before training)."""
+    return Path(str(files("posegen_lite") / "assets" / name))
+
+
+def demo_weights() -> Path:
+    """The demo weights the main job, the widget and the notebooks load by default."""
+    return asset_path(DEMO_WEIGHTS_NAME)
+
+
+def lifter_weights() -> Path:
+    """The learned 2D→3D lifter's weights."""
+    return asset_path(LIFTER_WEIGHTS_NAME)

@@ -1,0 +1,103 @@
+"""Training losses: PG2's pose-masked L1 and the adversarial losses of Stage III (pure functions).
+
+Masked L1 (PG2 eq. 1)::
+
+    L_G1 = mean( |pred − target| ⊙ (1 + M_B) )
+
+over batch, channels and pixels: pixels on the target body count twice, background pixels once — the body
+matters most, but the background is still learned (it is not ignored as a pure body-only loss would).
+
+Adversarial losses on discriminator logits ``(B,)`` (any shape is accepted; means run over all elements),
+with ``σ`` the logistic sigmoid and ``y`` the real label (1, or < 1 for one-sided label smoothing):
+
+===========  ===========================================================  ==============================
+kind         discriminator loss                                           generator loss
+===========  ===========================================================  ==============================
+``"bce"``    −mean(y·log σ(r) + (1−y)·log(1−σ(r))) − mean(log(1 − σ(f)))  −mean(log σ(f)) (non-saturating)
+``"hinge"``  mean(relu(1 − r)) + mean(relu(1 + f))                         −mean(f)
+===========  ===========================================================  ==============================
+
+``r`` = logits of real pairs, ``f`` = logits of generated pairs. The discriminator loss is the *sum* of its
+real and fake halves (as in DCGAN), so a discriminator that cannot tell them apart (all logits 0) has a BCE
+loss of 2·log 2 ≈ 1.386. One-sided label smoothing (Salimans et al. 2016) only softens the real label,
+never the fake one. PG2's variant that also shows D the pair (I_A, I_A) as fake is done by the training
+loop concatenating those logits into ``fake_logits``.
+
+All losses are computed in float32 even under autocast: a mean over millions of bf16 terms loses precision.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+ADVERSARIAL_KINDS = ("bce", "hinge")
+
+
+def masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """PG2's pose-masked L1: ``mean(|pred − target| ⊙ (1 + mask))`` → scalar float32 tensor.
+
+    Args:
+        pred: ``(B, C, H, W)`` generated images (in [-1, 1] by convention; not checked here).
+        target: ``(B, C, H, W)`` target images, same shape.
+        mask: ``(B, 1, H, W)`` target body mask M_B, values in {0, 1}; broadcast over the C channels.
+    The mean runs over all ``B·C·H·W`` elements, so an all-zero mask gives the plain L1.
+    Raises ``ValueError`` on mismatched shapes.
+    """
+    if pred.dim() != 4:
+        raise ValueError(f"masked_l1: pred must be (B, C, H, W), got {tuple(pred.shape)}")
+    if pred.shape != target.shape:
+        raise ValueError(f"masked_l1: pred {tuple(pred.shape)} and target {tuple(target.shape)} differ")
+    b, _, h, w = pred.shape
+    if tuple(mask.shape) != (b, 1, h, w):
+        raise ValueError(f"masked_l1: mask must be (B, 1, H, W) = {(b, 1, h, w)}, got {tuple(mask.shape)}")
+    return ((pred.float() - target.float()).abs() * (1.0 + mask.float())).mean()
+
+
+def _check_logits(name: str, logits: torch.Tensor) -> torch.Tensor:
+    if logits.numel() == 0:
+        raise ValueError(f"{name}: empty logits")
+    return logits.float()
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ADVERSARIAL_KINDS:
+        raise ValueError(f"adversarial loss kind must be one of {ADVERSARIAL_KINDS}, got {kind!r}")
+
+
+def discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, kind: str = "bce", real_label: float = 1.0
+) -> torch.Tensor:
+    """The discriminator's loss (table in the module docstring) → scalar float32 tensor.
+
+    Args:
+        real_logits: D's logits on real pairs ``(B,)``.
+        fake_logits: D's logits on generated pairs ``(B',)`` (detach the generator's output first).
+        kind: ``"bce"`` or ``"hinge"``.
+        real_label: target for real pairs in the BCE loss; < 1 gives one-sided label smoothing (0.9 is
+            the usual choice). Must be 1 for the hinge loss, which has no labels to smooth.
+    """
+    _check_kind(kind)
+    real, fake = _check_logits("real_logits", real_logits), _check_logits("fake_logits", fake_logits)
+    if not 0.0 < real_label <= 1.0:
+        raise ValueError(f"real_label must be in (0, 1], got {real_label}")
+    if kind == "hinge":
+        if real_label != 1.0:
+            raise ValueError("label smoothing (real_label < 1) applies to the BCE loss only, not to hinge")
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    real_loss = F.binary_cross_entropy_with_logits(real, torch.full_like(real, real_label))
+    fake_loss = F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+    return real_loss + fake_loss
+
+
+def generator_adversarial_loss(fake_logits: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """The generator's adversarial loss on D's logits for generated pairs ``(B,)`` → scalar float32 tensor.
+
+    BCE uses the non-saturating form ``−log σ(f)`` (Goodfellow et al. 2014), which keeps strong gradients
+    while D still wins easily; hinge uses ``−mean(f)``.
+    """
+    _check_kind(kind)
+    fake = _check_logits("fake_logits", fake_logits)
+    if kind == "hinge":
+        return -fake.mean()
+    return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))

@@ -1,0 +1,259 @@
+"""What one training step of Stage II and of Stage III does — the part of training that is the PG2 method.
+
+The loop in ``train.py`` (progress, checkpoints, resume, NaN guard, DDP) is the same for both stages; a stage
+object owns its networks and optimizers and knows how to take one step on a batch.
+
+GAN hygiene of Stage III, in one place:
+
+* separate Adam optimizers for the generator side (G2, and G1 when fine-tuned) and for D;
+* ``d_steps_per_g`` discriminator updates per generator update;
+* ``adv_loss``: ``"bce"`` (the DCGAN/PG2 loss) or ``"hinge"``; ``real_label < 1`` gives one-sided label
+  smoothing (Salimans et al. 2016) for the BCE loss;
+* ``condition_fake``: PG2's variant that also shows D the pair (I_A, I_A) as fake, so D must look at the pose
+  change and cannot accept the condition image itself as a good answer;
+* D sees real and generated pairs in ONE forward pass (a concatenated batch): one forward/backward per update
+  keeps DistributedDataParallel's bookkeeping simple, at the price of batch-norm statistics over the mixed batch.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+
+import torch
+from torch import nn
+
+from posegen_lite.models.discriminator import Discriminator
+from posegen_lite.models.g1 import G1
+from posegen_lite.models.g2 import G2
+from posegen_lite.training.distributed import DistContext, unwrap
+from posegen_lite.training.losses import discriminator_loss, generator_adversarial_loss, masked_l1
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or inf; training stops before the bad update touches the weights."""
+
+
+def autocast_context(device: torch.device, precision: str) -> AbstractContextManager:
+    """Mixed precision for the forward pass: ``"bf16"``/``"fp16"`` autocast, ``"fp32"`` none."""
+    if precision == "fp32":
+        return nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"auto"``: bf16 where the hardware has fast bf16 kernels, fp16 on older CUDA GPUs, else fp32.
+
+    On a CPU with AVX512-BF16/AMX, bf16 autocast trained G1 1.7–1.8× faster (DESIGN.md §8); on a CPU without
+    them (e.g. AVX2-only AMD EPYC) oneDNN falls back to reference kernels and bf16 is many times *slower*,
+    so "auto" asks oneDNN whether it has bf16 kernels (see benchmarks/bench_train.py for the figures)."""
+    if precision != "auto":
+        if precision not in ("fp32", "bf16", "fp16"):
+            raise ValueError(f"precision must be auto, fp32, bf16 or fp16; got {precision!r}")
+        if precision == "fp16" and device.type != "cuda":
+            raise ValueError("fp16 autocast needs a CUDA device (use bf16 on the CPU)")
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "cpu" and torch.backends.mkldnn.is_available() and _cpu_has_fast_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def _cpu_has_fast_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a private op: absent in some builds
+        return False
+
+
+def _check_finite(losses: dict[str, torch.Tensor], ctx: DistContext, step: int) -> None:
+    bad = [k for k, v in losses.items() if not torch.isfinite(v.detach()).all()]
+    # Every rank must agree, or one would wait forever in the next all-reduce.
+    if ctx.all_flags(bool(bad)):
+        raise NonFiniteLossError(
+            f"loss {', '.join(bad) or '(on another rank)'} became NaN/inf at step {step + 1}; training stopped "
+            "before the update, the last good checkpoint is untouched. Lower the learning rate, try "
+            "precision='fp32', or check the data for NaN."
+        )
+
+
+class Stage:
+    """Common parts: device placement, memory format, mixed precision, optimizer state."""
+
+    def __init__(self, ctx: DistContext, precision: str, channels_last: bool) -> None:
+        self.ctx = ctx
+        self.device = ctx.device
+        self.precision = resolve_precision(precision, ctx.device)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        # fp16 needs loss scaling; bf16 and fp32 do not.
+        self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
+        self.models: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    def _place(self, module: nn.Module) -> nn.Module:
+        return module.to(self.device, memory_format=self.memory_format)
+
+    def _inputs(self, batch: dict, *keys: str) -> list[torch.Tensor]:
+        return [batch[k].to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format) for k in keys]
+
+    def autocast(self) -> AbstractContextManager:
+        return autocast_context(self.device, self.precision)
+
+    def _backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+
+    def state_dict(self) -> dict:
+        return {
+            "models": {k: unwrap(m).state_dict() for k, m in self.models.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "scaler": None if self.scaler is None else self.scaler.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, m in self.models.items():
+            unwrap(m).load_state_dict(state["models"][k])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+
+    def train(self) -> None:
+        for m in self.models.values():
+            m.train()
+
+    def release(self) -> None:
+        """Drop the DDP wrappers (once the process group is gone they only hold it alive)."""
+        self.models = {k: unwrap(m) for k, m in self.models.items()}
+
+    def eval(self) -> None:
+        for m in self.models.values():
+            m.eval()
+
+
+class Stage2(Stage):
+    """G1 alone, trained with ``L_G1 = mean(|G1(I_A, P_B) − I_B| ⊙ (1 + M_B))``."""
+
+    def __init__(
+        self,
+        g1: G1,
+        lr: float,
+        betas: tuple[float, float],
+        ctx: DistContext,
+        precision: str = "auto",
+        channels_last: bool = True,
+    ) -> None:
+        super().__init__(ctx, precision, channels_last)
+        self.models["g1"] = ctx.wrap(self._place(g1))
+        self.optimizers["g"] = torch.optim.Adam(self.models["g1"].parameters(), lr=lr, betas=betas)
+
+    def train_step(self, batch: dict, step: int) -> dict[str, float]:
+        image_a, pose_b, image_b, mask_b = self._inputs(batch, "image_a", "pose_b", "image_b", "mask_b")
+        opt = self.optimizers["g"]
+        opt.zero_grad(set_to_none=True)
+        with self.autocast():
+            fake = self.models["g1"](image_a, pose_b)
+        loss = masked_l1(fake.float(), image_b, mask_b)  # the loss itself in fp32
+        _check_finite({"l1": loss}, self.ctx, step)
+        self._backward_step(loss, opt)
+        return {"loss": loss.item()}
+
+    @torch.no_grad()
+    def predict(self, batch: dict) -> dict[str, torch.Tensor]:
+        image_a, pose_b = self._inputs(batch, "image_a", "pose_b")
+        with self.autocast():
+            return {"G1": unwrap(self.models["g1"])(image_a, pose_b).float()}
+
+
+class Stage3(Stage):
+    """G2 (and optionally G1) against a conditional DCGAN discriminator:
+    ``L_G2 = L_adv + λ · mean(|Î_B2 − I_B| ⊙ (1 + M_B))`` with ``Î_B2 = Î_B1 + G2(I_A, Î_B1)``."""
+
+    def __init__(
+        self,
+        g1: G1,
+        g2: G2,
+        disc: Discriminator,
+        *,
+        lr: float,
+        d_lr: float,
+        betas: tuple[float, float],
+        ctx: DistContext,
+        lambda_l1: float = 10.0,
+        adv_loss: str = "bce",
+        d_steps_per_g: int = 1,
+        real_label: float = 1.0,
+        condition_fake: bool = False,
+        finetune_g1: bool = False,
+        precision: str = "auto",
+        channels_last: bool = True,
+    ) -> None:
+        super().__init__(ctx, precision, channels_last)
+        if d_steps_per_g < 1:
+            raise ValueError(f"d_steps_per_g must be ≥ 1, got {d_steps_per_g}")
+        self.lambda_l1, self.adv_loss, self.d_steps = lambda_l1, adv_loss, d_steps_per_g
+        self.real_label, self.condition_fake, self.finetune_g1 = real_label, condition_fake, finetune_g1
+        g1 = self._place(g1)
+        if finetune_g1:
+            g1 = ctx.wrap(g1)
+        else:
+            g1.requires_grad_(False)
+        self.models = {"g1": g1, "g2": ctx.wrap(self._place(g2)), "d": ctx.wrap(self._place(disc))}
+        g_params = list(self.models["g2"].parameters())
+        if finetune_g1:
+            g_params += list(self.models["g1"].parameters())
+        self.optimizers["g"] = torch.optim.Adam(g_params, lr=lr, betas=betas)
+        self.optimizers["d"] = torch.optim.Adam(self.models["d"].parameters(), lr=d_lr, betas=betas)
+
+    def train(self) -> None:
+        super().train()
+        if not self.finetune_g1:
+            self.models["g1"].eval()  # a frozen G1 stays in inference mode
+
+    def _d_step(self, image_a: torch.Tensor, image_b: torch.Tensor, fake: torch.Tensor, step: int) -> torch.Tensor:
+        opt = self.optimizers["d"]
+        opt.zero_grad(set_to_none=True)
+        conds = [image_a, image_a] + ([image_a] if self.condition_fake else [])
+        targets = [image_b, fake.detach()] + ([image_a] if self.condition_fake else [])
+        with self.autocast():
+            logits = self.models["d"](torch.cat(conds), torch.cat(targets)).float()
+        n = image_a.shape[0]
+        loss = discriminator_loss(logits[:n], logits[n:], kind=self.adv_loss, real_label=self.real_label)
+        _check_finite({"d": loss}, self.ctx, step)
+        self._backward_step(loss, opt)
+        return loss
+
+    def train_step(self, batch: dict, step: int) -> dict[str, float]:
+        image_a, pose_b, image_b, mask_b = self._inputs(batch, "image_a", "pose_b", "image_b", "mask_b")
+        with self.autocast():
+            grad_ctx = nullcontext() if self.finetune_g1 else torch.no_grad()
+            with grad_ctx:
+                coarse = self.models["g1"](image_a, pose_b)
+            fake = self.models["g2"](image_a, coarse)
+        for _ in range(self.d_steps):
+            d_loss = self._d_step(image_a, image_b, fake, step)
+        opt = self.optimizers["g"]
+        opt.zero_grad(set_to_none=True)
+        with self.autocast():
+            g_logits = self.models["d"](image_a, fake).float()
+        adv = generator_adversarial_loss(g_logits, kind=self.adv_loss)
+        l1 = masked_l1(fake.float(), image_b, mask_b)
+        loss = adv + self.lambda_l1 * l1
+        _check_finite({"g": loss}, self.ctx, step)
+        self._backward_step(loss, opt)
+        # D also received gradients from the generator's loss; they are discarded at D's next zero_grad.
+        return {"loss": loss.item(), "g_adv": adv.item(), "g_l1": l1.item(), "d": d_loss.item()}
+
+    @torch.no_grad()
+    def predict(self, batch: dict) -> dict[str, torch.Tensor]:
+        image_a, pose_b = self._inputs(batch, "image_a", "pose_b")
+        with self.autocast():
+            coarse = unwrap(self.models["g1"])(image_a, pose_b)
+            refined = unwrap(self.models["g2"])(image_a, coarse)
+        return {"G1": coarse.float(), "G1+G2": refined.float()}
