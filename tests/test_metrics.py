@@ -67,7 +67,7 @@ def test_mask_ssim_ignores_what_lies_outside_the_mask():
     changed = pred.copy()
     changed[mask == 0] = _image(7)[mask == 0]  # replace only the background
     assert metrics.mask_ssim(changed, target, mask) == before
-    assert metrics.masked_l1(changed, target, mask) == metrics.masked_l1(pred, target, mask)
+    assert metrics.l1_in_mask(changed, target, mask) == metrics.l1_in_mask(pred, target, mask)
     assert metrics.ssim(changed, target) != metrics.ssim(pred, target)  # plain SSIM does see it
     changed[30, 24] = 0 if changed[30, 24, 0] > 127 else 255  # a change inside the mask does count
     assert metrics.mask_ssim(changed, target, mask) != before
@@ -93,14 +93,14 @@ def test_psnr_and_l1_against_hand_computed_values():
     mask = np.zeros((16, 16))
     mask[:4] = 1
     pred[4:] = 0  # large errors only outside the mask
-    assert metrics.masked_l1(pred, target, mask) == pytest.approx(5 / 255)
+    assert metrics.l1_in_mask(pred, target, mask) == pytest.approx(5 / 255)
     assert metrics.l1(pred, target) == pytest.approx((4 * 5 + 12 * 100) / 16 / 255)
 
 
 def test_undefined_values_are_nan_with_a_warning():
     img = _image(0)
     empty = np.zeros((H, W))
-    for fn in (metrics.masked_l1, metrics.bbox_ssim, metrics.sharpness_ratio):
+    for fn in (metrics.l1_in_mask, metrics.bbox_ssim, metrics.sharpness_ratio):
         with pytest.warns(RuntimeWarning, match="NaN"):
             assert math.isnan(fn(img, img, empty))
     flat = np.full((H, W, 3), 9, np.uint8)
@@ -161,7 +161,7 @@ def test_masked_metrics_reject_bad_masks():
     with pytest.raises(ValueError, match="mask must be"):
         metrics.mask_ssim(img, img, np.ones((H, W + 1)))
     with pytest.raises(ValueError, match="0 or 1"):
-        metrics.masked_l1(img, img, np.full((H, W), 0.5))
+        metrics.l1_in_mask(img, img, np.full((H, W), 0.5))
     with pytest.raises(ValueError, match="0 or 1"):
         metrics.bbox_ssim(img, img, np.full((H, W), 255))
     with pytest.raises(ValueError, match="too small"):
@@ -192,7 +192,7 @@ def test_batch_metrics_match_the_per_image_functions():
     for i in range(2):
         assert out["ssim"][i] == metrics.ssim(p8[i], t8[i])
         assert out["mask_ssim"][i] == metrics.mask_ssim(p8[i], t8[i], _body_mask())
-        assert out["masked_l1"][i] == metrics.masked_l1(p8[i], t8[i], _body_mask())
+        assert out["masked_l1"][i] == metrics.l1_in_mask(p8[i], t8[i], _body_mask())
         assert out["region_l1_face"][i] == metrics.region_l1(p8[i], t8[i], xy, vis, "face")
     assert all(v.shape == (2,) for v in out.values())
     assert "region_l1_face" not in metrics.batch_metrics(pred, target, mask)

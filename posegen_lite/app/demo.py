@@ -54,9 +54,9 @@ def train_from_scratch(
 
 def _mean_masked_l1(preds, targets, masks) -> float:
     """Mean over views of the L1 (in [0, 1]) inside each target body mask ``(1, H, W)``."""
-    from posegen_lite.evaluation.metrics import masked_l1
+    from posegen_lite.evaluation.metrics import l1_in_mask
 
-    return float(np.mean([masked_l1(p, t, m[0]) for p, t, m in zip(preds, targets, masks, strict=True)]))
+    return float(np.mean([l1_in_mask(p, t, m[0]) for p, t, m in zip(preds, targets, masks, strict=True)]))
 
 
 def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_YAWS):

@@ -144,12 +144,12 @@ def l1(pred: np.ndarray, target: np.ndarray) -> float:
 # --- measures that do not saturate ---------------------------------------------------------------------
 
 
-def masked_l1(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
+def l1_in_mask(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
     """L1 (in [0, 1]) over the pixels inside the target body mask only; NaN (with a warning) if it is empty."""
     _check_pair(pred, target)
     m = _check_mask(mask, pred.shape)
     if not m.any():
-        return _undefined("masked_l1 with an empty mask")
+        return _undefined("l1_in_mask with an empty mask")
     return float(_abs_diff(pred, target)[m].mean())
 
 
@@ -312,7 +312,7 @@ def batch_metrics(
         out["bbox_ssim"][i] = bbox_ssim(p, t, m)
         out["psnr"][i] = psnr(p, t)
         out["l1"][i] = l1(p, t)
-        out["masked_l1"][i] = masked_l1(p, t, m)
+        out["masked_l1"][i] = l1_in_mask(p, t, m)
         out["sharpness_ratio"][i] = sharpness_ratio(p, t, m)
         if keypoints is not None:
             for region in REGION_JOINTS:
