@@ -1,0 +1,115 @@
+"""The proxy correspondence as image tensors — backward flow, visibility, parts — and the warp of images with it.
+
+Conventions (stated once):
+
+* ``flow (B, 2, H, W)`` float32, **backward flow target → source in pixels**: target pixel (x, y) shows the
+  surface point that the source image shows at ``(x + flow[0], y + flow[1])`` (x right, y down, pixel
+  centres at integers). 0 on the background (and wherever nothing is known), so an all-zero flow is the
+  identity.
+* ``visibility (B, 1, H, W)`` float32 in {0, 1}: 1 where the target pixel's surface point was seen by the
+  source camera (``proxy.correspond``); the warped image is only trusted there.
+* ``parts (B, H, W)`` int64: the proxy part at each target pixel (``proxy.PROXY_PARTS``), −1 = background;
+  ``proxy.part_regions`` maps it to coarse regions (head, torso, arms, hands, legs, feet).
+
+``warp_image`` samples the source image at ``x + flow`` with ``grid_sample`` (bilinear) and multiplies by the
+visibility, so a pixel the source never saw is 0 (mid-grey for images in [-1, 1]) rather than a guess —
+G1 gets the visibility as a channel too and fills those pixels itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from posegen_lite.geometry.camera import Camera
+from posegen_lite.geometry.proxy import OrthoCamera, build_proxy, correspond, ray_cameras
+
+
+def proxy_flow(
+    joints3d_a: np.ndarray,
+    joints3d_b: np.ndarray,
+    cameras_a: Sequence[Camera | OrthoCamera],
+    cameras_b: Sequence[Camera | OrthoCamera],
+    tolerance: float = 0.02,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Backward flow, visibility and parts of a batch of pairs, from 3D joints and cameras.
+
+    Args:
+        joints3d_a, joints3d_b: ``(B, 18, 3)`` source and target poses in their cameras' world frames
+            (any unit; NaN for missing joints). For a viewpoint change both are the same pose.
+        cameras_a, cameras_b: ``B`` source and target cameras (pinhole ``Camera`` or ``OrthoCamera``), all of
+            one image size ``H × W``.
+        tolerance: depth slack of the visibility test as a fraction of the body's scale (see ``correspond``).
+    Returns:
+        ``(flow (B, 2, H, W) float32 px, visibility (B, 1, H, W) float32 in {0, 1}, parts (B, H, W) int64)``.
+    """
+    ja, jb = np.asarray(joints3d_a, np.float64), np.asarray(joints3d_b, np.float64)
+    if ja.ndim == 2:
+        ja, jb = ja[None], jb[None]
+    if len(ja) != len(cameras_a) or len(jb) != len(cameras_b) or len(ja) != len(jb):
+        raise ValueError(f"got {len(ja)}/{len(jb)} poses for {len(cameras_a)}/{len(cameras_b)} cameras")
+    cams_a, cams_b = ray_cameras(cameras_a), ray_cameras(cameras_b)
+    with torch.no_grad():
+        corr = correspond(build_proxy(ja), build_proxy(jb), cams_a, cams_b, tolerance)
+    H, W = cams_b.height, cams_b.width
+    ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
+    on = corr.part >= 0
+    flow = torch.stack(
+        [
+            torch.where(on, corr.source_xy[..., 0] - xs, torch.zeros_like(xs)),
+            torch.where(on, corr.source_xy[..., 1] - ys, torch.zeros_like(ys)),
+        ],
+        dim=1,
+    )
+    return flow, corr.visibility[:, None].float(), corr.part
+
+
+def flow_to_grid(flow: torch.Tensor, source_size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Backward flow ``(B, 2, H, W)`` px → ``grid_sample`` grid ``(B, H, W, 2)`` for ``align_corners=False``
+    (−1 and +1 are the outer edges of the source image, ``source_size = (h, w)``, default the flow's size)."""
+    if flow.dim() != 4 or flow.shape[1] != 2:
+        raise ValueError(f"flow must be (B, 2, H, W), got {tuple(flow.shape)}")
+    _, _, H, W = flow.shape
+    h, w = source_size or (H, W)
+    ys, xs = torch.meshgrid(
+        torch.arange(H, dtype=flow.dtype, device=flow.device),
+        torch.arange(W, dtype=flow.dtype, device=flow.device),
+        indexing="ij",
+    )
+    gx = (2.0 * (xs + flow[:, 0]) + 1.0) / w - 1.0
+    gy = (2.0 * (ys + flow[:, 1]) + 1.0) / h - 1.0
+    return torch.stack([gx, gy], dim=-1)
+
+
+def warp_image(image: torch.Tensor, flow: torch.Tensor, visibility: torch.Tensor) -> torch.Tensor:
+    """Carry the source ``image (B, C, h, w)`` to the target view: bilinear samples at ``x + flow``, times
+    ``visibility (B, 1, H, W)`` → ``(B, C, H, W)`` (0 where the source did not see the point)."""
+    if image.dim() != 4 or visibility.dim() != 4 or visibility.shape[1] != 1:
+        raise ValueError(
+            f"warp_image: image (B, C, h, w) and visibility (B, 1, H, W) expected, got "
+            f"{tuple(image.shape)}, {tuple(visibility.shape)}"
+        )
+    if image.shape[0] != flow.shape[0] or flow.shape[0] != visibility.shape[0]:
+        raise ValueError("warp_image: batch sizes differ")
+    grid = flow_to_grid(flow.to(image.dtype), tuple(image.shape[2:]))
+    warped = F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return warped * visibility.to(warped.dtype)
+
+
+def warp_features(features: torch.Tensor, flow: torch.Tensor, visibility: torch.Tensor) -> torch.Tensor:
+    """``warp_image`` for a feature map at a lower resolution ``(B, C, H/k, W/k)``: the full-size flow is
+    average-pooled and divided by ``k`` (pixels shrink), the visibility average-pooled (a soft gate)."""
+    k_h, k_w = flow.shape[2] // features.shape[2], flow.shape[3] // features.shape[3]
+    if k_h < 1 or k_w < 1 or k_h * features.shape[2] != flow.shape[2] or k_w * features.shape[3] != flow.shape[3]:
+        raise ValueError(f"features {tuple(features.shape)} are not a whole fraction of flow {tuple(flow.shape)}")
+    if (k_h, k_w) == (1, 1):
+        return warp_image(features, flow, visibility)
+    vis = F.avg_pool2d(visibility, (k_h, k_w))
+    # Average the flow over the visible pixels of each cell (background pixels carry flow 0, not a motion).
+    weight = F.avg_pool2d(visibility, (k_h, k_w)).clamp_min(1e-6)
+    small = F.avg_pool2d(flow * visibility, (k_h, k_w)) / weight
+    small = torch.stack([small[:, 0] / k_w, small[:, 1] / k_h], dim=1)
+    return warp_image(features, small, vis)
