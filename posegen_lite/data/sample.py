@@ -18,6 +18,18 @@ yaw             float                 viewpoint change A→B in degrees (body ro
 person_id       str                   identity (splits are disjoint by it)
 name_a/b        str                   image names
 =============== ===================== =========================================================
+
+Optional keys (``SyntheticPairs(extras=True)``; see ``data/synthetic/detail.py`` and ``geometry/warp.py``):
+
+=============== ===================== =========================================================
+flow            (2, H, W) float32     backward flow target→source in pixels from the body proxy (0 = none)
+visibility      (1, H, W) float32     {0, 1}: the target pixel's proxy surface point was seen in I_A
+proxy_parts_b   (H, W) int64          proxy part per target pixel (proxy.PROXY_PARTS), −1 = background
+parts_b         (H, W) int64          exact part per target pixel (synthetic body.PART_NAMES), −1 = bg
+print_b         (1, H, W) float32     {0, 1}: the shirt print's patch, visible in the target
+facing_a/b      float                 cosine between the chest's front and the direction to the camera
+print_colours   (2, 3) float32        print ink and patch colours in [0, 1] (NaN row: patch = shirt)
+=============== ===================== =========================================================
 """
 
 from __future__ import annotations

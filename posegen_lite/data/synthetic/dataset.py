@@ -11,11 +11,13 @@ from torch.utils.data import Dataset
 
 from posegen_lite.data.sample import make_sample
 from posegen_lite.data.synthetic.cache import _from_json_floats, load_cache, split_dir
+from posegen_lite.data.synthetic.detail import pair_extras
 from posegen_lite.data.synthetic.pairs import (
     SyntheticConfig,
     _to_sample,
     check_split,
     len_split,
+    plan_pair,
     render_pairs,
 )
 
@@ -30,6 +32,8 @@ class SyntheticPairs(Dataset):
     Args:
         config: what to render. split: one of ``SPLITS``. cache_dir: optional cache root.
         pose_kind: passed to ``posemaps.pose_maps`` (``"disc"`` as PG2, or ``"gaussian"``).
+        extras: add the optional keys of ``detail.pair_extras`` (proxy flow/visibility/parts for a warping G1,
+            exact parts and print masks for part-aware losses and detail metrics).
     """
 
     def __init__(
@@ -39,7 +43,9 @@ class SyntheticPairs(Dataset):
         cache_dir: str | Path | None = None,
         pose_kind: str = "disc",
         progress: bool = False,
+        extras: bool = False,
     ) -> None:
+        self.extras = bool(extras)
         self.config = config if config is not None else SyntheticConfig()
         self.split = check_split(split)
         self.pose_kind = pose_kind
@@ -61,11 +67,17 @@ class SyntheticPairs(Dataset):
             if not 0 <= i < n:
                 raise IndexError(f"index {i} out of range for {n} samples")
         if self.records is not None:
-            return [self._cached(i) for i in indices]
-        return [
-            _to_sample(p, p.view_a.image, p.view_b.image, self.pose_kind)
-            for p in render_pairs(self.config, self.split, indices)
-        ]
+            samples = [self._cached(i) for i in indices]
+        else:
+            samples = [
+                _to_sample(p, p.view_a.image, p.view_b.image, self.pose_kind)
+                for p in render_pairs(self.config, self.split, indices)
+            ]
+        if self.extras:
+            plans = [plan_pair(self.config, self.split, i) for i in indices]
+            for sample, extra in zip(samples, pair_extras(plans), strict=True):
+                sample.update(extra)
+        return samples
 
     def _cached(self, index: int) -> dict:
         rec = self.records[index]
