@@ -4,6 +4,8 @@
 * ``MeanImageBaseline`` — the per-pixel mean of N training targets: what a model scores if it learns only
   "a blurry person in the middle".
 * ``G1Predictor`` / ``G1G2Predictor`` — the networks, loaded through ``models.weights`` (never the training loop).
+* ``WarpBaseline`` — returns the warped input W(I_A) where the body proxy says it is visible, ``I_A`` elsewhere:
+  what pasting the proxy warp scores without any learning.
 """
 
 from __future__ import annotations
@@ -26,6 +28,19 @@ class IdentityBaseline:
 
     def __call__(self, batch: dict) -> torch.Tensor:
         return batch["image_a"]
+
+
+class WarpBaseline:
+    """Predicts ``I_A`` carried by the body-proxy flow where visible, ``I_A`` elsewhere (``(B, 3, H, W)``).
+    Needs a batch with ``flow``/``visibility`` (a dataset built with extras)."""
+
+    def __call__(self, batch: dict) -> torch.Tensor:
+        from posegen_lite.geometry.warp import warp_image
+
+        if "flow" not in batch or "visibility" not in batch:
+            raise ValueError("WarpBaseline needs flow and visibility in the batch (dataset extras)")
+        vis = batch["visibility"]
+        return warp_image(batch["image_a"], batch["flow"], vis) + batch["image_a"] * (1 - vis)
 
 
 class MeanImageBaseline:
@@ -68,10 +83,18 @@ class G1Predictor:
         self.device = torch.device(device) if device is not None else next(g1.parameters()).device
         self.g1 = g1.to(self.device).eval()
 
+    def _coarse(self, batch: dict) -> torch.Tensor:
+        a, pose = batch["image_a"].to(self.device), batch["pose_b"].to(self.device)
+        extras = {}
+        if getattr(self.g1.config, "warp", "none") != "none":  # a G1 that warps I_A with the body proxy
+            if "flow" not in batch or "visibility" not in batch:
+                raise ValueError("this G1 warps I_A: evaluate it on a dataset built with extras (flow, visibility)")
+            extras = {"flow": batch["flow"].to(self.device), "visibility": batch["visibility"].to(self.device)}
+        return self.g1(a, pose, **extras)
+
     @torch.no_grad()
     def __call__(self, batch: dict) -> torch.Tensor:
-        a, pose = batch["image_a"].to(self.device), batch["pose_b"].to(self.device)
-        return self.g1(a, pose).float().cpu()
+        return self._coarse(batch).float().cpu()
 
 
 class G1G2Predictor(G1Predictor):
@@ -83,8 +106,8 @@ class G1G2Predictor(G1Predictor):
 
     @torch.no_grad()
     def __call__(self, batch: dict) -> torch.Tensor:
-        a, pose = batch["image_a"].to(self.device), batch["pose_b"].to(self.device)
-        return self.g2(a, self.g1(a, pose)).float().cpu()
+        a, mask = batch["image_a"].to(self.device), batch["mask_b"].to(self.device)
+        return self.g2(a, self._coarse(batch), mask).float().cpu()
 
 
 def checkpoint_predictors(

@@ -61,6 +61,7 @@ class DiscriminatorConfig:
     base_channels: int = 64
     levels: int | None = None
     norm: str = "batch"
+    spectral_norm: bool = False  # spectral normalisation of every layer (Miyato et al. 2018); use with norm="none"
 
     def resolved_levels(self) -> int:
         """The number of strided levels actually used."""
@@ -115,6 +116,22 @@ class Discriminator(nn.Module):
         final_h, final_w = config.height // 2**levels, config.width // 2**levels
         self.to_logit = nn.Linear(in_ch * final_h * final_w, 1)
         self.apply(_dcgan_init)
+        if config.spectral_norm:
+            # Bounds D's Lipschitz constant: D cannot become so sharp that G2's gradients turn into the
+            # high-frequency streaks a too-strong discriminator rewards.
+            for module in [*self.features, self.to_logit]:
+                if isinstance(module, (nn.Conv2d, nn.Linear)):
+                    nn.utils.parametrizations.spectral_norm(module)
+
+    def feature_maps(self, image_a: torch.Tensor, image_b: torch.Tensor) -> list[torch.Tensor]:
+        """The activations after each level ``[(B, C_i, H/2^(i+1), W/2^(i+1))]`` (for feature matching)."""
+        x = torch.cat([image_a, image_b], dim=1)
+        out = []
+        for layer in self.features:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                out.append(x)
+        return out
 
     def forward(self, image_a: torch.Tensor, image_b: torch.Tensor) -> torch.Tensor:
         """``image_a`` (condition) and ``image_b`` (real or generated), both ``(B, 3, H, W)`` in [-1, 1]

@@ -13,6 +13,14 @@ Architecture (Ma et al. 2017, "Pose Guided Person Image Generation", §3.1 and t
                   nearest ×2 + 1×1 conv, concat the encoder's skip, residual level
       └─ 3×3 conv → 3 channels → tanh                    Î_B1 (B, 3, H, W) in [-1, 1]
 
+Warping (``warp``, beyond PG2): with 3D joints of both views and both cameras, the body proxy
+(``geometry/proxy.py``) says where every target pixel's surface point sits in I_A and whether I_A saw it —
+a backward flow and a visibility mask (``geometry/warp.py``). ``warp="input"`` gives G1 the warped input
+W(I_A) (zero where not visible) and the visibility as 4 more input channels; ``warp="skip"`` also encodes
+I_A on its own and adds its features, warped by the flow and gated by the visibility, to the U-Net skips at
+every level (the deformable skip connections of Siarohin et al. 2018, here driven by the 3D proxy, so the
+front's print can never be copied onto a back: the back was not visible in I_A). ``warp="none"`` is PG2.
+
 Why the fully connected bottleneck: a target view may need colour or texture from the opposite side of
 the image (a left arm that moves to the right); convolutions only see locally, the FC layer sees all of it.
 The cost is that the image size is fixed by the config (the FC layer's input size depends on it).
@@ -48,9 +56,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from posegen_lite.geometry.warp import warp_features, warp_image
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels
 
 IMAGE_CHANNELS = 3
+WARP_MODES = ("none", "input", "skip")
 MIN_DEEPEST_HEIGHT = 8  # PG2's min_fea_map_H: stop halving when the feature map is 8 px high
 
 
@@ -78,7 +88,8 @@ class G1Config:
 
     ``base_channels`` is PG2's ``conv_hidden_num`` (128 in the paper; 16 is the CPU demo width);
     ``z_dim`` is the width of the FC bottleneck (PG2: 64), unused when ``fc_bottleneck`` is False;
-    ``pose_channels`` is the number of pose maps (18 joints).
+    ``pose_channels`` is the number of pose maps (18 joints); ``warp`` is one of ``WARP_MODES`` (module
+    docstring; ``"none"`` = PG2's G1, whose forward needs no flow).
     """
 
     height: int = 128
@@ -88,6 +99,7 @@ class G1Config:
     fc_bottleneck: bool = True
     z_dim: int = 64
     pose_channels: int = 18
+    warp: str = "none"
 
     def resolved_levels(self) -> int:
         """The number of levels actually used (``levels`` or the default for the size)."""
@@ -98,6 +110,8 @@ class G1Config:
         for name in ("height", "width", "base_channels", "z_dim", "pose_channels"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"G1Config.{name} must be positive, got {getattr(self, name)}")
+        if self.warp not in WARP_MODES:
+            raise ValueError(f"G1Config.warp must be one of {WARP_MODES}, got {self.warp!r}")
         levels = self.resolved_levels()
         if levels < 2:
             raise ValueError(f"G1 needs at least 2 levels, got {levels} for {self.height}×{self.width}")
@@ -116,7 +130,17 @@ class G1(nn.Module):
         self.bottom_size = (config.height // 2 ** (levels - 1), config.width // 2 ** (levels - 1))
         deep = level_channels(c, levels - 1)  # channels of the deepest encoder level
 
-        self.encoder = Encoder(IMAGE_CHANNELS + config.pose_channels, c, levels)
+        warped_channels = 0 if config.warp == "none" else IMAGE_CHANNELS + 1  # W(I_A) and the visibility
+        self.encoder = Encoder(IMAGE_CHANNELS + config.pose_channels + warped_channels, c, levels)
+        if config.warp == "skip":
+            # I_A's own features, warped per level; a 1×1 conv (zero at the start) adds them to the skips.
+            self.source_encoder = Encoder(IMAGE_CHANNELS, c, levels)
+            self.skip_mixers = nn.ModuleList(
+                nn.Conv2d(level_channels(c, i), level_channels(c, i), 1) for i in range(levels)
+            )
+            for mixer in self.skip_mixers:
+                nn.init.zeros_(mixer.weight)
+                nn.init.zeros_(mixer.bias)
         if config.fc_bottleneck:
             h, w = self.bottom_size
             # Linear layers, no activation, as in PG2: z is a linear code of the whole feature map.
@@ -143,11 +167,44 @@ class G1(nn.Module):
         if image_a.shape[0] != pose_b.shape[0]:
             raise ValueError(f"G1: batch sizes differ, image_a {image_a.shape[0]} vs pose_b {pose_b.shape[0]}")
 
-    def forward(self, image_a: torch.Tensor, pose_b: torch.Tensor) -> torch.Tensor:
-        """``image_a (B, 3, H, W)`` in [-1, 1], ``pose_b (B, 18, H, W)`` in [-1, 1]
+    def _check_warp(self, image_a: torch.Tensor, flow, visibility) -> None:
+        if self.config.warp == "none":
+            return
+        if flow is None or visibility is None:
+            raise ValueError(
+                f"G1 (warp={self.config.warp!r}) needs the body-proxy flow and visibility "
+                "(e.g. SyntheticPairs(extras=True) or geometry.warp.proxy_flow)"
+            )
+        b, _, h, w = image_a.shape
+        if tuple(flow.shape) != (b, 2, h, w) or tuple(visibility.shape) != (b, 1, h, w):
+            raise ValueError(
+                f"G1: flow must be (B, 2, H, W) and visibility (B, 1, H, W) = {(b, 2, h, w)}, {(b, 1, h, w)}; "
+                f"got {tuple(flow.shape)}, {tuple(visibility.shape)}"
+            )
+
+    def forward(
+        self,
+        image_a: torch.Tensor,
+        pose_b: torch.Tensor,
+        flow: torch.Tensor | None = None,
+        visibility: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``image_a (B, 3, H, W)`` in [-1, 1], ``pose_b (B, 18, H, W)`` in [-1, 1] (and, when the config
+        warps, ``flow (B, 2, H, W)`` px and ``visibility (B, 1, H, W)`` in {0, 1}, ``geometry/warp.py``)
         → coarse target view ``(B, 3, H, W)`` in [-1, 1]."""
         self._check_inputs(image_a, pose_b)
-        features = self.encoder(torch.cat([image_a, pose_b], dim=1))
+        self._check_warp(image_a, flow, visibility)
+        inputs = [image_a, pose_b]
+        if self.config.warp != "none":
+            flow, visibility = flow.to(image_a.dtype), visibility.to(image_a.dtype)
+            inputs += [warp_image(image_a, flow, visibility), visibility]
+        features = self.encoder(torch.cat(inputs, dim=1))
+        if self.config.warp == "skip":
+            source = self.source_encoder(image_a)
+            features = [
+                f + mix(warp_features(s, flow, visibility))
+                for f, s, mix in zip(features, source, self.skip_mixers, strict=True)
+            ]
         deepest = features[-1]
         if self.config.fc_bottleneck:
             h, w = self.bottom_size

@@ -15,6 +15,10 @@ G1 got wrong (blur, lost detail, wrong textures) instead of re-learning the body
   stuck with a zero gradient. For a coarse image in [-1, 1] and a zero difference the clamp changes
   nothing, bit for bit.
 
+* ``mask_difference`` (beyond PG2): the difference is multiplied by the target body mask M_B (grown by one
+  pixel), so G2 can only edit the person: the background stays G1's, and no limb of I_A can reappear there
+  as a pale "ghost" (what an unconstrained G2 learns when D rewards I_A-like texture anywhere).
+
 Parameter counts (measured, ``count_parameters(G2(cfg))``): 64×64 c16 (2 levels): 67,043;
 128×64 c64 (3 levels): 3,515,587; 128×64 c128 (PG2): 14,043,523; 256×256 c128 (4 levels): 33,511,427.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels
@@ -38,6 +43,7 @@ class G2Config:
     width: int = 64
     base_channels: int = 16
     levels: int | None = None
+    mask_difference: bool = False
 
     def resolved_levels(self) -> int:
         """The number of levels actually used."""
@@ -97,6 +103,17 @@ class G2(nn.Module):
         features = self.encoder(torch.cat([image_a, coarse], dim=1))
         return self.to_difference(self.decoder(features[-1], features))
 
-    def forward(self, image_a: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
-        """Refined view ``Î_B2 = clamp(Î_B1 + difference)`` ``(B, 3, H, W)`` in [-1, 1]."""
-        return straight_through_clamp(coarse + self.difference(image_a, coarse))
+    def forward(self, image_a: torch.Tensor, coarse: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Refined view ``Î_B2 = clamp(Î_B1 + difference)`` ``(B, 3, H, W)`` in [-1, 1].
+
+        With ``mask_difference`` the target body mask ``mask (B, 1, H, W)`` in {0, 1} is required and the
+        difference is kept inside it (grown by one pixel); otherwise ``mask`` is ignored."""
+        diff = self.difference(image_a, coarse)
+        if self.config.mask_difference:
+            if mask is None or tuple(mask.shape) != (coarse.shape[0], 1, *coarse.shape[2:]):
+                raise ValueError(
+                    "G2 (mask_difference=True) needs the target body mask (B, 1, H, W), got "
+                    f"{None if mask is None else tuple(mask.shape)}"
+                )
+            diff = diff * F.max_pool2d(mask.to(diff.dtype), 3, stride=1, padding=1)
+        return straight_through_clamp(coarse + diff)

@@ -83,6 +83,11 @@ class TrainConfig:
     real_label: float = 1.0  # < 1: one-sided label smoothing
     condition_fake: bool = False
     d_lr: float | None = None  # None: same as lr
+    # Beyond PG2 (see training/losses.py, models/g2.py, models/discriminator.py)
+    part_weights: dict[str, float] | None = None  # extra L1 weight per region, e.g. losses.DEFAULT_PART_WEIGHTS
+    lambda_part_fm: float = 0.0  # Stage III: feature matching on D's features over face and torso
+    mask_difference: bool = False  # Stage III: G2's difference kept inside the target body mask
+    d_spectral_norm: bool = False  # Stage III: spectral norm on every layer of D (with norm "none")
 
     def __post_init__(self) -> None:
         if self.stage not in (2, 3):
@@ -99,10 +104,16 @@ class TrainConfig:
         self.betas = tuple(self.betas)
 
     def g2_config(self) -> G2Config:
-        return self.g2 or G2Config(self.g1.height, self.g1.width, base_channels=self.g1.base_channels)
+        return self.g2 or G2Config(
+            self.g1.height, self.g1.width, base_channels=self.g1.base_channels, mask_difference=self.mask_difference
+        )
 
     def disc_config(self) -> DiscriminatorConfig:
-        return self.disc or DiscriminatorConfig(self.g1.height, self.g1.width)
+        if self.disc is not None:
+            return self.disc
+        if self.d_spectral_norm:
+            return DiscriminatorConfig(self.g1.height, self.g1.width, norm="none", spectral_norm=True)
+        return DiscriminatorConfig(self.g1.height, self.g1.width)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -147,7 +158,7 @@ def _build_stage(cfg: TrainConfig, ctx: DistContext) -> Stage:
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank (DDP also broadcasts rank 0's)
     g1 = G1(cfg.g1)
     if cfg.stage == 2:
-        return Stage2(g1, cfg.lr, cfg.betas, ctx, cfg.precision, cfg.channels_last)
+        return Stage2(g1, cfg.lr, cfg.betas, ctx, cfg.precision, cfg.channels_last, part_weights=cfg.part_weights)
     if cfg.g1_checkpoint:
         _, state = resolve_checkpoint(cfg.g1_checkpoint)
         saved = G1Config(**state["model_configs"]["g1"])
@@ -172,6 +183,8 @@ def _build_stage(cfg: TrainConfig, ctx: DistContext) -> Stage:
         finetune_g1=cfg.finetune_g1,
         precision=cfg.precision,
         channels_last=cfg.channels_last,
+        part_weights=cfg.part_weights,
+        lambda_part_fm=cfg.lambda_part_fm,
     )
 
 

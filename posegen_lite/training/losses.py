@@ -101,3 +101,59 @@ def generator_adversarial_loss(fake_logits: torch.Tensor, kind: str = "bce") -> 
     if kind == "hinge":
         return -fake.mean()
     return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+
+# --- part-aware terms ------------------------------------------------------------------------------------
+
+# Extra L1 weight per region (``geometry.proxy.REGION_NAMES``) on top of PG2's ``1 + M_B``: detail regions
+# (face, hands, the shirt print on the torso, shoes) count more than the large smooth areas around them.
+DEFAULT_PART_WEIGHTS: dict[str, float] = {"head": 3.0, "torso": 1.0, "hands": 2.0, "feet": 1.0}
+
+
+def region_weight_map(regions: torch.Tensor, weights: dict[str, float]) -> torch.Tensor:
+    """Per-pixel extra weight ``(B, 1, H, W)`` float32 from region ids ``(B, H, W)`` (``proxy.part_regions``;
+    0 = background) and ``{region name: weight}``. Unknown region names raise ``ValueError``."""
+    from posegen_lite.geometry.proxy import REGION_NAMES
+
+    unknown = set(weights) - set(REGION_NAMES[1:])
+    if unknown:
+        raise ValueError(f"unknown regions {sorted(unknown)}; choose from {REGION_NAMES[1:]}")
+    table = torch.zeros(len(REGION_NAMES), dtype=torch.float32, device=regions.device)
+    for name, w in weights.items():
+        table[REGION_NAMES.index(name)] = float(w)
+    return table[regions.long().clamp(0, len(REGION_NAMES) - 1)].unsqueeze(1)
+
+
+def part_weighted_l1(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, regions: torch.Tensor, weights: dict[str, float]
+) -> torch.Tensor:
+    """PG2's masked L1 with extra weight on body parts: ``mean(|pred − target| ⊙ (1 + M_B + w(region)))``.
+
+    ``regions``: ``(B, H, W)`` int region ids (0 = background, ``proxy.REGION_NAMES``) — from the renderer's
+    exact parts for synthetic data, from the body proxy for real data; ``weights``: ``{region: extra weight}``
+    (e.g. ``DEFAULT_PART_WEIGHTS``). With no weights it is exactly ``masked_l1``. Scalar float32 tensor.
+    """
+    if tuple(regions.shape) != (pred.shape[0], *pred.shape[2:]):
+        raise ValueError(f"part_weighted_l1: regions must be (B, H, W), got {tuple(regions.shape)}")
+    base = masked_l1(pred, target, mask)  # also checks the shapes
+    if not weights:
+        return base
+    extra = region_weight_map(regions, weights)
+    return base + ((pred.float() - target.float()).abs() * extra).mean()
+
+
+def part_feature_matching(
+    fake_features: list[torch.Tensor], real_features: list[torch.Tensor], part_mask: torch.Tensor
+) -> torch.Tensor:
+    """Feature matching on the discriminator's feature maps, only where ``part_mask (B, 1, H, W)`` (e.g. face
+    and torso) is set: per layer, ``sum(|f_fake − f_real| ⊙ m) / (sum(m)·C)`` with ``m`` the mask average-
+    pooled to the layer's size; averaged over layers. The real features are treated as constants. A batch
+    without any part pixel gives 0."""
+    if len(fake_features) != len(real_features) or not fake_features:
+        raise ValueError("part_feature_matching: need the same non-empty list of feature maps for fake and real")
+    total = torch.zeros((), dtype=torch.float32, device=part_mask.device)
+    for f, r in zip(fake_features, real_features, strict=True):
+        m = F.adaptive_avg_pool2d(part_mask.float(), f.shape[2:])
+        diff = (f.float() - r.detach().float()).abs() * m
+        total = total + diff.sum() / (m.sum() * f.shape[1]).clamp_min(1e-6)
+    return total / len(fake_features)

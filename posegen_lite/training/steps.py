@@ -22,11 +22,18 @@ from contextlib import AbstractContextManager, nullcontext
 import torch
 from torch import nn
 
+from posegen_lite.geometry.proxy import REGION_NAMES, part_regions
 from posegen_lite.models.discriminator import Discriminator
 from posegen_lite.models.g1 import G1
 from posegen_lite.models.g2 import G2
 from posegen_lite.training.distributed import DistContext, unwrap
-from posegen_lite.training.losses import discriminator_loss, generator_adversarial_loss, masked_l1
+from posegen_lite.training.losses import (
+    discriminator_loss,
+    generator_adversarial_loss,
+    masked_l1,
+    part_feature_matching,
+    part_weighted_l1,
+)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -90,12 +97,36 @@ class Stage:
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
         self.models: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.part_weights: dict[str, float] | None = None  # extra L1 weight per region (losses.part_weighted_l1)
 
     def _place(self, module: nn.Module) -> nn.Module:
         return module.to(self.device, memory_format=self.memory_format)
 
     def _inputs(self, batch: dict, *keys: str) -> list[torch.Tensor]:
         return [batch[k].to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format) for k in keys]
+
+    def _g1_extras(self, batch: dict) -> dict[str, torch.Tensor]:
+        """``flow``/``visibility`` for a G1 that warps I_A (``G1Config.warp``), nothing for PG2's G1."""
+        if unwrap(self.models["g1"]).config.warp == "none":
+            return {}
+        missing = [k for k in ("flow", "visibility") if k not in batch]
+        if missing:
+            raise ValueError(
+                f"this G1 warps I_A with the body proxy but the batch has no {missing}: "
+                "build the dataset with extras (SyntheticPairs(extras=True) / DataSpec(extras=True))"
+            )
+        flow, vis = self._inputs(batch, "flow", "visibility")
+        return {"flow": flow, "visibility": vis}
+
+    def _l1(self, pred: torch.Tensor, batch: dict, image_b: torch.Tensor, mask_b: torch.Tensor) -> torch.Tensor:
+        """PG2's masked L1, plus the part weights when they are set (parts: exact if the batch has them)."""
+        if not self.part_weights:
+            return masked_l1(pred.float(), image_b, mask_b)
+        key = "parts_b" if "parts_b" in batch else "proxy_parts_b"
+        if key not in batch:
+            raise ValueError("part-weighted L1 needs part maps: build the dataset with extras")
+        regions = part_regions(batch[key].to(self.device))
+        return part_weighted_l1(pred.float(), image_b, mask_b, regions, self.part_weights)
 
     def autocast(self) -> AbstractContextManager:
         return autocast_context(self.device, self.precision)
@@ -148,8 +179,10 @@ class Stage2(Stage):
         ctx: DistContext,
         precision: str = "auto",
         channels_last: bool = True,
+        part_weights: dict[str, float] | None = None,
     ) -> None:
         super().__init__(ctx, precision, channels_last)
+        self.part_weights = part_weights
         self.models["g1"] = ctx.wrap(self._place(g1))
         self.optimizers["g"] = torch.optim.Adam(self.models["g1"].parameters(), lr=lr, betas=betas)
 
@@ -157,9 +190,10 @@ class Stage2(Stage):
         image_a, pose_b, image_b, mask_b = self._inputs(batch, "image_a", "pose_b", "image_b", "mask_b")
         opt = self.optimizers["g"]
         opt.zero_grad(set_to_none=True)
+        extras = self._g1_extras(batch)
         with self.autocast():
-            fake = self.models["g1"](image_a, pose_b)
-        loss = masked_l1(fake.float(), image_b, mask_b)  # the loss itself in fp32
+            fake = self.models["g1"](image_a, pose_b, **extras)
+        loss = self._l1(fake, batch, image_b, mask_b)  # the loss itself in fp32
         _check_finite({"l1": loss}, self.ctx, step)
         self._backward_step(loss, opt)
         return {"loss": loss.item()}
@@ -167,8 +201,9 @@ class Stage2(Stage):
     @torch.no_grad()
     def predict(self, batch: dict) -> dict[str, torch.Tensor]:
         image_a, pose_b = self._inputs(batch, "image_a", "pose_b")
+        extras = self._g1_extras(batch)
         with self.autocast():
-            return {"G1": unwrap(self.models["g1"])(image_a, pose_b).float()}
+            return {"G1": unwrap(self.models["g1"])(image_a, pose_b, **extras).float()}
 
 
 class Stage3(Stage):
@@ -193,8 +228,11 @@ class Stage3(Stage):
         finetune_g1: bool = False,
         precision: str = "auto",
         channels_last: bool = True,
+        part_weights: dict[str, float] | None = None,
+        lambda_part_fm: float = 0.0,
     ) -> None:
         super().__init__(ctx, precision, channels_last)
+        self.part_weights, self.lambda_part_fm = part_weights, lambda_part_fm
         if d_steps_per_g < 1:
             raise ValueError(f"d_steps_per_g must be ≥ 1, got {d_steps_per_g}")
         self.lambda_l1, self.adv_loss, self.d_steps = lambda_l1, adv_loss, d_steps_per_g
@@ -231,11 +269,12 @@ class Stage3(Stage):
 
     def train_step(self, batch: dict, step: int) -> dict[str, float]:
         image_a, pose_b, image_b, mask_b = self._inputs(batch, "image_a", "pose_b", "image_b", "mask_b")
+        extras = self._g1_extras(batch)
         with self.autocast():
             grad_ctx = nullcontext() if self.finetune_g1 else torch.no_grad()
             with grad_ctx:
-                coarse = self.models["g1"](image_a, pose_b)
-            fake = self.models["g2"](image_a, coarse)
+                coarse = self.models["g1"](image_a, pose_b, **extras)
+            fake = self.models["g2"](image_a, coarse, mask_b)
         for _ in range(self.d_steps):
             d_loss = self._d_step(image_a, image_b, fake, step)
         opt = self.optimizers["g"]
@@ -243,17 +282,36 @@ class Stage3(Stage):
         with self.autocast():
             g_logits = self.models["d"](image_a, fake).float()
         adv = generator_adversarial_loss(g_logits, kind=self.adv_loss)
-        l1 = masked_l1(fake.float(), image_b, mask_b)
+        l1 = self._l1(fake, batch, image_b, mask_b)
         loss = adv + self.lambda_l1 * l1
+        out = {}
+        if self.lambda_part_fm > 0:
+            fm = self._part_fm(batch, image_a, image_b, fake)
+            loss = loss + self.lambda_part_fm * fm
+            out["g_part_fm"] = fm.item()
         _check_finite({"g": loss}, self.ctx, step)
         self._backward_step(loss, opt)
         # D also received gradients from the generator's loss; they are discarded at D's next zero_grad.
-        return {"loss": loss.item(), "g_adv": adv.item(), "g_l1": l1.item(), "d": d_loss.item()}
+        return {"loss": loss.item(), "g_adv": adv.item(), "g_l1": l1.item(), "d": d_loss.item(), **out}
+
+    def _part_fm(self, batch: dict, image_a: torch.Tensor, image_b: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Feature matching on D's features over the face and torso (``losses.part_feature_matching``)."""
+        key = "parts_b" if "parts_b" in batch else "proxy_parts_b"
+        if key not in batch:
+            raise ValueError("the part feature-matching term needs part maps: build the dataset with extras")
+        regions = part_regions(batch[key].to(self.device))
+        part_mask = ((regions == REGION_NAMES.index("head")) | (regions == REGION_NAMES.index("torso"))).unsqueeze(1)
+        d = unwrap(self.models["d"])
+        with self.autocast():
+            real = d.feature_maps(image_a, image_b)
+            fake_f = d.feature_maps(image_a, fake)
+        return part_feature_matching(fake_f, real, part_mask)
 
     @torch.no_grad()
     def predict(self, batch: dict) -> dict[str, torch.Tensor]:
-        image_a, pose_b = self._inputs(batch, "image_a", "pose_b")
+        image_a, pose_b, mask_b = self._inputs(batch, "image_a", "pose_b", "mask_b")
+        extras = self._g1_extras(batch)
         with self.autocast():
-            coarse = unwrap(self.models["g1"])(image_a, pose_b)
-            refined = unwrap(self.models["g2"])(image_a, coarse)
+            coarse = unwrap(self.models["g1"])(image_a, pose_b, **extras)
+            refined = unwrap(self.models["g2"])(image_a, coarse, mask_b)
         return {"G1": coarse.float(), "G1+G2": refined.float()}
