@@ -67,7 +67,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         val_every=args.val_every,
         max_minutes=args.max_minutes,
         resume=not args.no_resume,
-        g1=G1Config(h, w, base_channels=args.width),
+        g1=G1Config(h, w, base_channels=args.width, warp=args.warp),
         g1_checkpoint=args.g1_checkpoint,
         finetune_g1=args.finetune_g1,
         lambda_l1=args.lambda_l1,
@@ -75,8 +75,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
         d_steps_per_g=args.d_steps,
         real_label=args.real_label,
         condition_fake=args.condition_fake,
-        disc=DiscriminatorConfig(h, w, base_channels=args.d_width),
+        disc=DiscriminatorConfig(
+            h,
+            w,
+            base_channels=args.d_width,
+            norm="none" if args.d_spectral_norm else "batch",
+            spectral_norm=args.d_spectral_norm,
+        ),
+        part_weights=_part_weights(args.part_loss),
+        lambda_part_fm=args.part_fm,
+        mask_difference=args.mask_difference,
+        d_spectral_norm=args.d_spectral_norm,
     )
+    # The proxy flow and part maps travel with the samples when anything needs them.
+    args.extras = args.warp != "none" or cfg.part_weights is not None or args.part_fm > 0
+    if args.stage == 3 and args.g1_checkpoint and not args.extras:
+        args.extras = _checkpoint_warps(args.g1_checkpoint)
     spec = spec_from_args(args)
     train_set = build_dataset(spec, "train")
     val_set = build_dataset(spec, "val")
@@ -84,6 +98,28 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if os.environ.get("RANK", "0") == "0":  # under torchrun, only rank 0 reports (it wrote the checkpoint)
         print(f"stage {args.stage}: {result.step} steps ({result.stopped}); checkpoint: {result.checkpoint}")
     return 0
+
+
+def _part_weights(text: str | None) -> dict[str, float] | None:
+    """``--part-loss``: "default" (``losses.DEFAULT_PART_WEIGHTS``), "none", or "head=3,hands=2,..."."""
+    from posegen_lite.training.losses import DEFAULT_PART_WEIGHTS
+
+    if text is None or text == "none":
+        return None
+    if text == "default":
+        return dict(DEFAULT_PART_WEIGHTS)
+    try:
+        return {k.strip(): float(v) for k, v in (item.split("=") for item in text.split(","))}
+    except ValueError as err:
+        raise ValueError(f"--part-loss must be 'default', 'none' or 'region=weight,...'; got {text!r}") from err
+
+
+def _checkpoint_warps(path: str) -> bool:
+    """Whether the G1 of a checkpoint warps I_A with the body proxy (then its data needs the extras)."""
+    from posegen_lite.models.checkpoints import resolve_checkpoint
+
+    _, state = resolve_checkpoint(path)
+    return state["model_configs"]["g1"].get("warp", "none") != "none"
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -148,6 +184,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from posegen_lite.evaluation.protocol import evaluate
     from posegen_lite.evaluation.reports import markdown_table, refinement_report, write_results
 
+    args.extras = args.data == "synthetic"  # proxy flow for warping G1s, exact parts for the detail metrics
     spec = spec_from_args(args)
     checkpoints = [Path(c) for c in args.checkpoints]
     if not checkpoints:
@@ -271,6 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--real-label", type=float, default=1.0)
     p.add_argument("--condition-fake", action="store_true")
     p.add_argument("--d-width", type=int, default=64, help="stage 3: discriminator base channels (DCGAN: 64)")
+    p.add_argument(
+        "--warp",
+        default="none",
+        choices=["none", "input", "skip"],
+        help="G1 gets I_A warped by the 3D body proxy: as input channels, or also at the skips (default: PG2)",
+    )
+    p.add_argument("--part-loss", help="extra L1 weight per body region: 'default', 'none' or 'head=3,hands=2'")
+    p.add_argument("--part-fm", type=float, default=0.0, help="stage 3: weight of D-feature matching on face/torso")
+    p.add_argument("--mask-difference", action="store_true", help="stage 3: keep G2's edits inside the body mask")
+    p.add_argument("--d-spectral-norm", action="store_true", help="stage 3: spectral norm on D (and no batch norm)")
     _add_data_args(p)
     p.set_defaults(func=_cmd_train)
 

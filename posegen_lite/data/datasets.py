@@ -13,7 +13,9 @@ DATASETS = ("synthetic", "market", "fashion", "panoptic")
 @dataclass
 class DataSpec:
     """Which data to load. Synthetic: ``people`` training people (val/test get a tenth, at least 8),
-    ``views`` pairs each, ``seed``; optional ``cache`` folder. Real datasets: ``root`` (docs/datasets.md)."""
+    ``views`` pairs each, ``seed``; optional ``cache`` folder. Real datasets: ``root`` (docs/datasets.md).
+    ``extras``: synthetic samples also carry the body-proxy flow/visibility and the exact part/print maps
+    (``data/sample.py``'s optional keys) — needed by a warping G1, part-weighted losses and detail metrics."""
 
     data: str = "synthetic"
     size: tuple[int, int] = (64, 64)
@@ -22,6 +24,7 @@ class DataSpec:
     views: int = 8
     seed: int = 0
     cache: str | None = None
+    extras: bool = False
 
 
 def synthetic_config(spec: DataSpec):
@@ -47,7 +50,7 @@ def build_dataset(spec: DataSpec, split: str) -> Dataset:
     if spec.data == "synthetic":
         from posegen_lite.data.synthetic.dataset import SyntheticPairs
 
-        return SyntheticPairs(synthetic_config(spec), split, cache_dir=spec.cache)
+        return SyntheticPairs(synthetic_config(spec), split, cache_dir=spec.cache, extras=spec.extras)
     if spec.root is None:
         raise ValueError(f"--root is needed for the {spec.data} dataset (see docs/datasets.md)")
     if split == "test_hard":
@@ -72,4 +75,5 @@ def spec_from_args(args) -> DataSpec:
         views=args.views,
         seed=args.data_seed,
         cache=args.cache,
+        extras=bool(getattr(args, "extras", False)),
     )

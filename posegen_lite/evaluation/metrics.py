@@ -270,6 +270,7 @@ def batch_metrics(
     mask: torch.Tensor,
     keypoints: torch.Tensor | np.ndarray | None = None,
     visible: torch.Tensor | np.ndarray | None = None,
+    details: dict | None = None,
 ) -> dict[str, np.ndarray]:
     """All metrics for a batch, per sample.
 
@@ -278,6 +279,8 @@ def batch_metrics(
         mask: ``(B, 1, H, W)`` target body masks, values in {0, 1}.
         keypoints, visible: optional target keypoints ``(B, 18, 2)`` (x, y) pixels and ``(B, 18)`` bool;
             when given, ``region_l1_<region>`` is added for every region.
+        details: optional synthetic ground truth, the batch's ``parts_b``, ``print_b``, ``facing_a``,
+            ``facing_b``, ``print_colours`` (``data/sample.py``); when given, ``DETAIL_METRICS`` are added.
     Returns:
         ``{name: (B,) float64 array}`` for ``ssim, mask_ssim, bbox_ssim, psnr, l1, masked_l1,
         sharpness_ratio`` (+ ``region_l1_face, region_l1_hands, region_l1_feet, region_l1_torso``).
@@ -304,6 +307,12 @@ def batch_metrics(
     names = ["ssim", "mask_ssim", "bbox_ssim", "psnr", "l1", "masked_l1", "sharpness_ratio"]
     if keypoints is not None:
         names += [f"region_l1_{region}" for region in REGION_JOINTS]
+    if details is not None:
+        names += list(DETAIL_METRICS)
+        d_parts = np.asarray(details["parts_b"])
+        d_print = np.asarray(details["print_b"]).reshape(b, h, w) > 0.5
+        d_fa, d_fb = np.asarray(details["facing_a"], np.float64), np.asarray(details["facing_b"], np.float64)
+        d_cols = np.asarray(details["print_colours"], np.float64)
     out = {name: np.empty(b, np.float64) for name in names}
     for i in range(b):
         p, t, m = preds[i], targets[i], masks[i]
@@ -317,6 +326,79 @@ def batch_metrics(
         if keypoints is not None:
             for region in REGION_JOINTS:
                 out[f"region_l1_{region}"][i] = region_l1(p, t, keypoints[i], visible[i], region)
+        if details is not None:
+            scores = detail_metrics(p, t, d_parts[i], d_print[i], d_fa[i], d_fb[i], d_cols[i])
+            for name, value in scores.items():
+                out[name][i] = value
+    return out
+
+
+# --- detail metrics (synthetic ground truth: exact parts, print mask, chest facing; data/synthetic/detail.py) --
+
+FRONT_COS = 0.5  # a view "shows the front" when the chest faces within 60° of the camera, "the back" beyond 120°
+HEAD_PART, CHEST_PART, FOOT_PARTS = 3, 0, (14, 15)  # ids of data/synthetic/body.PART_NAMES
+LEAK_MARGIN = 0.25  # RGB distance in [0, 1] units: a back pixel this far from every print colour can show a leak
+DETAIL_METRICS = ("gt_l1_face", "gt_l1_print", "gt_l1_shoes", "print_ssim", "print_leak")
+
+
+def _l1_on(pred: np.ndarray, target: np.ndarray, where: np.ndarray, what: str) -> float:
+    if not where.any():
+        return _undefined(what)
+    return float(_abs_diff(pred, target)[where].mean())
+
+
+def print_leak(pred: np.ndarray, target: np.ndarray, chest: np.ndarray, colours: np.ndarray) -> float:
+    """How much of the front print shows on a back view: the fraction of the target's chest pixels — those
+    whose true colour is at least ``LEAK_MARGIN`` from every print colour — where the prediction is nearer
+    to a print colour than to the true colour. ``colours``: ``(K, 3)`` in [0, 1] (NaN rows ignored)."""
+    cols = np.asarray(colours, np.float64)
+    cols = cols[np.isfinite(cols).all(axis=1)]
+    if not chest.any() or len(cols) == 0:
+        return _undefined("print leak: no chest pixel or no print colour")
+    p = pred[chest].astype(np.float64) / 255.0
+    t = target[chest].astype(np.float64) / 255.0
+    d_pc = np.linalg.norm(p[:, None] - cols[None], axis=2).min(1)
+    d_tc = np.linalg.norm(t[:, None] - cols[None], axis=2).min(1)
+    eligible = d_tc >= LEAK_MARGIN
+    if not eligible.any():
+        return _undefined("print leak: the back has the print's colours")
+    d_pt = np.linalg.norm(p - t, axis=1)
+    return float((d_pc < d_pt)[eligible].mean())
+
+
+def detail_metrics(
+    pred: np.ndarray,
+    target: np.ndarray,
+    parts: np.ndarray,
+    print_mask: np.ndarray,
+    facing_a: float,
+    facing_b: float,
+    colours: np.ndarray,
+) -> dict[str, float]:
+    """Metrics of detail from the synthetic ground truth (``DETAIL_METRICS``), uint8 images ``(H, W, 3)``:
+
+    * ``gt_l1_face`` / ``gt_l1_print``: L1 over the target's head pixels / shirt-print patch, defined when
+      **both** views show the front (``facing ≥ FRONT_COS``); ``gt_l1_shoes``: L1 over the feet, any view;
+    * ``print_ssim``: SSIM over the print patch's box (grown to 11 px) when both views show the front — is
+      the print still legible;
+    * ``print_leak``: on views whose target shows the back (``facing_b ≤ −FRONT_COS``), ``print_leak``.
+    ``parts`` ``(H, W)`` int (``body.PART_NAMES``, −1 = background), ``print_mask`` ``(H, W)`` bool.
+    """
+    _check_pair(pred, target)
+    both_front = facing_a >= FRONT_COS and facing_b >= FRONT_COS
+    out = {name: math.nan for name in DETAIL_METRICS}
+    out["gt_l1_shoes"] = _l1_on(pred, target, np.isin(parts, FOOT_PARTS), "no shoe visible")
+    if both_front:
+        out["gt_l1_face"] = _l1_on(pred, target, parts == HEAD_PART, "no head visible")
+        out["gt_l1_print"] = _l1_on(pred, target, print_mask, "no print visible")
+        box = mask_bbox(print_mask, min_size=SSIM_WINDOW) if min(pred.shape[:2]) >= SSIM_WINDOW else None
+        if box is None:
+            out["print_ssim"] = _undefined("no print visible (or an image below SSIM's window)")
+        else:
+            top, bottom, left, right = box
+            out["print_ssim"] = ssim(pred[top:bottom, left:right], target[top:bottom, left:right])
+    if facing_b <= -FRONT_COS:
+        out["print_leak"] = print_leak(pred, target, parts == CHEST_PART, colours)
     return out
 
 

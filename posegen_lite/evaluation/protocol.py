@@ -57,6 +57,11 @@ TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("region_l1_hands", "L1 hands", "↓"),
     ("region_l1_feet", "L1 feet", "↓"),
     ("sharpness_ratio", "sharpness", "→1"),
+    ("gt_l1_face", "L1 face (front)", "↓"),
+    ("gt_l1_print", "L1 print", "↓"),
+    ("print_ssim", "print SSIM", "↑"),
+    ("print_leak", "print leak", "↓"),
+    ("gt_l1_shoes", "L1 shoes", "↓"),
     ("mask_ssim", "mask-SSIM", "↑"),
     ("ssim", "SSIM", "↑"),
     ("psnr", "PSNR dB", "↑"),
@@ -83,6 +88,15 @@ PROTOCOL = {
     },
     "sharpness_ratio": "mean gradient magnitude inside the target mask, prediction / target (1 = as sharp)",
     "l1": "mean |pred - target| / 255 over the whole image",
+    "detail (synthetic only, exact parts)": {
+        "gt_l1_face": "L1 over the target's head pixels, when both views show the front (chest within 60°)",
+        "gt_l1_print": "L1 over the target's visible shirt-print patch, when both views show the front",
+        "gt_l1_shoes": "L1 over the target's foot pixels",
+        "print_ssim": "SSIM over the print patch's box (>= 11 px), when both views show the front",
+        "print_leak": "target shows the back (chest > 120° from the camera): fraction of its chest pixels "
+        f"(true colour >= {metrics.LEAK_MARGIN} from the print colours) predicted nearer a print colour "
+        "than the truth",
+    },
     "psnr": "dB, peak 255",
     "undefined": "NaN, left out of means and counted",
 }
@@ -186,7 +200,12 @@ def evaluate(
                     warnings.simplefilter("always", RuntimeWarning)
                     chunks[name].append(
                         metrics.batch_metrics(
-                            pred, batch["image_b"], batch["mask_b"], batch["keypoints_b"], batch["visible_b"]
+                            pred,
+                            batch["image_b"],
+                            batch["mask_b"],
+                            batch["keypoints_b"],
+                            batch["visible_b"],
+                            details=batch if "parts_b" in batch else None,
                         )
                     )
                 n_undefined += sum(issubclass(w.category, RuntimeWarning) for w in caught)
