@@ -146,12 +146,47 @@ class NovelViewSynthesizer:
             )
         return to_tensor(img)
 
+    @property
+    def warps(self) -> bool:
+        """Whether G1 warps the input with the 3D body proxy (``G1Config.warp``): then it needs 3D poses."""
+        return getattr(self.g1.config, "warp", "none") != "none"
+
+    def proxy_flow(
+        self,
+        keypoints: np.ndarray,
+        targets: Sequence[np.ndarray],
+        camera: Camera | None = None,
+        visible: np.ndarray | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Body-proxy flow and visibility ``((N, 2, H, W), (N, 1, H, W))`` from the input pose to each of the
+        rotated 3D poses ``targets`` (``SynthesisResult.joints3d``): 3D keypoints with their ``camera``, or 2D
+        keypoints, lifted and seen by the fitted scaled orthographic camera (``geometry/warp.py``)."""
+        from posegen_lite.geometry.proxy import OrthoCamera
+        from posegen_lite.geometry.warp import proxy_flow
+
+        kp = np.asarray(keypoints, dtype=np.float32)
+        if kp.shape == (NUM_JOINTS, 3):
+            source, cam = kp, camera
+        else:
+            kp2, vis = check_keypoints(kp, visible)
+            source = self._lift(kp2, vis)
+            scale, offset = _fit_orthographic(source, kp2, vis)
+            cam = OrthoCamera(scale, (float(offset[0]), float(offset[1])), self.width, self.height)
+        n = len(targets)
+        flow, vis, _ = proxy_flow(np.stack([source] * n), np.stack(targets), [cam] * n, [cam] * n)
+        return flow, vis
+
     @torch.no_grad()
     def generate(
-        self, image: np.ndarray, keypoints: Sequence[np.ndarray], visible: Sequence[np.ndarray]
+        self,
+        image: np.ndarray,
+        keypoints: Sequence[np.ndarray],
+        visible: Sequence[np.ndarray],
+        warp: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
         """Pose-guided generation for target poses given as 2D keypoints (one batch):
-        ``(coarse (N, H, W, 3) uint8, refined or None, pose maps (N, 18, H, W), masks (N, 1, H, W))``."""
+        ``(coarse (N, H, W, 3) uint8, refined or None, pose maps (N, 18, H, W), masks (N, 1, H, W))``.
+        ``warp``: ``(flow, visibility)`` for a G1 that warps (``proxy_flow``)."""
         a = self._image_tensor(image)
         maps = np.stack(
             [
@@ -162,8 +197,14 @@ class NovelViewSynthesizer:
         masks = np.stack([body_mask(k, v, self.height, self.width) for k, v in zip(keypoints, visible, strict=True)])
         image_a = a.unsqueeze(0).expand(len(maps), -1, -1, -1).to(self.device)
         pose_b = torch.from_numpy(maps).to(self.device)
-        coarse = self.g1(image_a, pose_b).float()
-        refined = None if self.g2 is None else self.g2(image_a, coarse).float()
+        extras = {}
+        if self.warps:
+            if warp is None:
+                raise ValueError("this G1 warps the input with the 3D body proxy: pass warp=(flow, visibility)")
+            extras = {"flow": warp[0].to(self.device), "visibility": warp[1].to(self.device)}
+        coarse = self.g1(image_a, pose_b, **extras).float()
+        mask_b = torch.from_numpy(masks).to(self.device)
+        refined = None if self.g2 is None else self.g2(image_a, coarse, mask_b).float()
         return to_uint8(coarse), None if refined is None else to_uint8(refined), maps, masks
 
     def synthesize_many(
@@ -189,7 +230,8 @@ class NovelViewSynthesizer:
             poses = [self.target_pose_2d(kp, visible, y, pitch) for y in yaws]
         else:
             raise ValueError(f"keypoints must be (18, 3) 3D joints or (18, 2) pixels, got {kp.shape}")
-        coarse, refined, maps, masks = self.generate(image, [p[0] for p in poses], [p[1] for p in poses])
+        warp = self.proxy_flow(kp, [p[2] for p in poses], camera, visible) if self.warps else None
+        coarse, refined, maps, masks = self.generate(image, [p[0] for p in poses], [p[1] for p in poses], warp)
         out = []
         for i, (xy, vis, rotated) in enumerate(poses):
             ref = None if refined is None else refined[i]

@@ -14,7 +14,8 @@ y axis swept by an ellipsoid with radii ``radii = (rx, ry, rz)``. In its normali
 
 Radii are a 1.75 m adult's (the renderer's defaults) times the skeleton's scale: the median ratio of its bone
 lengths to ``lifting.BONE_LENGTHS``, so joints in metres, centimetres or any unit work alike; the shoulder
-width sets the build (how broad torso and limbs are). Parts whose joints are missing are switched off.
+width sets the build (how broad torso and limbs are). Parts whose joints are missing are switched off; missing
+hips (a photo cut at the waist) are put under the neck, assuming an upright torso in a y-up frame.
 
 Cameras (``RayCameras``, batched tensors): a pinhole ``x = K·(R·X + t)/z`` (``camera.Camera``, distortion
 ignored) or a scaled orthographic ``x = s·X + ox, y = −s·Y + oy`` (``OrthoCamera``, the camera of
@@ -175,6 +176,29 @@ def skeleton_scale(joints3d: np.ndarray) -> float:
     return float(np.median(ratios))
 
 
+def _complete_hips(j: np.ndarray, s: float) -> np.ndarray:
+    """A copy of the joints with missing hips put under the neck (a photo cut off at the waist): the torso
+    is assumed upright (world +y up) and of default length, so the chest and arms still get a body."""
+    hips = j[[_J["r_hip"], _J["l_hip"]]]
+    sh = j[[_J["r_shoulder"], _J["l_shoulder"]]]
+    neck = j[_J["neck"]]
+    if np.isfinite(hips).all() or not (np.isfinite(sh).all() and np.isfinite(neck).all()):
+        return j
+    left = _unit(sh[1] - sh[0])
+    if left is None:
+        return j
+    up = _unit(np.array([0.0, 1.0, 0.0]) - left * left[1])
+    if up is None:
+        return j
+    out = j.copy()
+    hip_c = neck - up * 0.53 * s
+    if np.isfinite(hips[0]).all() != np.isfinite(hips[1]).all():  # one hip known: mirror it
+        known = 0 if np.isfinite(hips[0]).all() else 1
+        hip_c = hips[known] + left * (0.09 * s if known == 0 else -0.09 * s)
+    out[_J["r_hip"]], out[_J["l_hip"]] = hip_c - left * 0.09 * s, hip_c + left * 0.09 * s
+    return out
+
+
 def _body_frame(j: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Torso frame ``(3, 3)`` (x = the person's left, y = up the spine, z = front) and the hip centre."""
     hips = j[[_J["r_hip"], _J["l_hip"]]]
@@ -202,11 +226,15 @@ def proxy_parts_of(joints3d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     centre, radii, half = np.zeros((P, 3)), np.ones((P, 3)), np.zeros(P)
     rot = np.tile(np.eye(3), (P, 1, 1))
     enabled = np.zeros(P, bool)
+    try:
+        s = skeleton_scale(j)  # ≈ height / 1.75 m: the renderer's person of height h has s = h / 1.75
+    except ValueError:  # no limb to size the body by: an empty proxy
+        return centre, rot, radii, half, enabled
+    j = _complete_hips(j, s)
     frame = _body_frame(j)
     if frame is None:
         return centre, rot, radii, half, enabled
     torso, hip_c = frame
-    s = skeleton_scale(j)  # ≈ height / 1.75 m: the renderer's person of height h has s = h / 1.75
     shoulders = j[[_J["r_shoulder"], _J["l_shoulder"]]]
     width = np.linalg.norm(shoulders[1] - shoulders[0]) if np.isfinite(shoulders).all() else np.nan
     b = float(np.clip(width / (0.37 * s), 0.8, 1.25)) if np.isfinite(width) else 1.0  # the build
