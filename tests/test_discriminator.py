@@ -78,3 +78,13 @@ def test_short_run_separates_real_from_generated_pairs(norm):
     assert losses[0] > 1.3  # chance level is 2·log 2 ≈ 1.386
     assert final < 0.5, (losses, final)
     assert real.min() > fake.max()
+
+
+def test_spectral_norm_discriminator_runs_and_exposes_features():
+    d = Discriminator(DiscriminatorConfig(32, 32, base_channels=4, norm="none", spectral_norm=True))
+    a, b = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    assert d(a, b).shape == (2,)
+    feats = d.feature_maps(a, b)
+    assert len(feats) == d.config.resolved_levels()
+    assert feats[0].shape == (2, 4, 16, 16)
+    assert any("parametrizations" in name for name, _ in d.named_parameters())

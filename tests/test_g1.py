@@ -112,3 +112,38 @@ def test_a_few_dozen_adam_steps_reduce_masked_l1():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0], losses
+
+
+@pytest.mark.parametrize("warp", ["input", "skip"])
+def test_warping_g1_shapes_and_needs_the_flow(warp):
+    torch.manual_seed(0)
+    g1 = G1(G1Config(16, 16, base_channels=4, warp=warp, levels=2))
+    a, pose = torch.rand(2, 3, 16, 16) * 2 - 1, torch.rand(2, 18, 16, 16) * 2 - 1
+    flow, vis = torch.zeros(2, 2, 16, 16), torch.ones(2, 1, 16, 16)
+    out = g1(a, pose, flow=flow, visibility=vis)
+    assert out.shape == (2, 3, 16, 16) and out.abs().max() <= 1
+    with pytest.raises(ValueError, match="flow"):
+        g1(a, pose)
+    with pytest.raises(ValueError, match="flow must be"):
+        g1(a, pose, flow=flow[:, :1], visibility=vis)
+
+
+def test_warping_g1_sees_the_warped_input():
+    # With warp="input" the output depends on what the flow carries; with the visibility at 0 it cannot.
+    torch.manual_seed(0)
+    g1 = G1(G1Config(16, 16, base_channels=4, warp="input", levels=2))
+    a, pose = torch.rand(1, 3, 16, 16) * 2 - 1, torch.zeros(1, 18, 16, 16)
+    flow0, flow1 = torch.zeros(1, 2, 16, 16), torch.full((1, 2, 16, 16), 3.0)
+    hidden = torch.zeros(1, 1, 16, 16)
+    seen = torch.ones(1, 1, 16, 16)
+    with torch.no_grad():
+        assert not torch.allclose(g1(a, pose, flow=flow0, visibility=seen), g1(a, pose, flow=flow1, visibility=seen))
+        assert torch.allclose(g1(a, pose, flow=flow0, visibility=hidden), g1(a, pose, flow=flow1, visibility=hidden))
+
+
+def test_plain_g1_config_loads_without_the_warp_field():
+    # Checkpoints written before the warp option have no "warp" key: they are PG2's G1.
+    cfg = G1Config(**{k: v for k, v in G1Config(16, 16).__dict__.items() if k != "warp"})
+    assert cfg.warp == "none"
+    with pytest.raises(ValueError, match="warp"):
+        G1(G1Config(16, 16, warp="bogus"))

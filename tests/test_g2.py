@@ -92,3 +92,19 @@ def test_rejects_wrong_inputs():
         g2(_images(1, 63, 64), _images(1, 63, 64))
     with pytest.raises(ValueError, match="not divisible"):
         G2(G2Config(100, 64, levels=4))
+
+
+def test_mask_difference_keeps_the_refinement_inside_the_body():
+    torch.manual_seed(0)
+    g2 = G2(G2Config(16, 16, base_channels=4, mask_difference=True))
+    torch.nn.init.normal_(g2.to_difference.weight, std=0.5)  # a G2 that edits everywhere
+    a, coarse = torch.rand(2, 3, 16, 16) * 2 - 1, torch.rand(2, 3, 16, 16) * 0.5
+    mask = torch.zeros(2, 1, 16, 16)
+    mask[..., 4:12, 6:10] = 1
+    out = g2(a, coarse, mask)
+    grown = torch.nn.functional.max_pool2d(mask, 3, stride=1, padding=1)
+    outside = (grown == 0).expand_as(out)
+    assert torch.equal(out[outside], coarse[outside])  # the background is exactly G1's
+    assert (out - coarse).abs()[~outside].max() > 0  # the body is refined
+    with pytest.raises(ValueError, match="body mask"):
+        g2(a, coarse)

@@ -93,3 +93,35 @@ def test_adversarial_losses_reject_bad_arguments():
         discriminator_loss(torch.zeros(2), torch.zeros(2), real_label=1.5)
     with pytest.raises(ValueError, match="empty"):
         discriminator_loss(torch.zeros(0), torch.zeros(2))
+
+
+def test_part_weighted_l1_hand_computed():
+    from posegen_lite.geometry.proxy import REGION_NAMES
+    from posegen_lite.training.losses import part_weighted_l1
+
+    # B=1, C=1, H=1, W=3: |diff| = 1, 2, 4; mask on pixels 0 and 1; regions: head, torso, background.
+    pred = torch.tensor([[[[1.0, 2.0, 4.0]]]])
+    target = torch.zeros_like(pred)
+    mask = torch.tensor([[[[1.0, 1.0, 0.0]]]])
+    regions = torch.tensor([[[REGION_NAMES.index("head"), REGION_NAMES.index("torso"), 0]]])
+    # weights: 1·(1+1+3) + 2·(1+1+0.5) + 4·(1+0+0) = 5 + 5 + 4 = 14 over 3 elements.
+    loss = part_weighted_l1(pred, target, mask, regions, {"head": 3.0, "torso": 0.5})
+    assert loss.item() == pytest.approx(14 / 3)
+    # No weights: exactly PG2's masked L1.
+    assert part_weighted_l1(pred, target, mask, regions, {}).item() == masked_l1(pred, target, mask).item()
+    with pytest.raises(ValueError, match="unknown regions"):
+        part_weighted_l1(pred, target, mask, regions, {"elbow": 1.0})
+
+
+def test_part_feature_matching_looks_only_at_the_parts():
+    from posegen_lite.training.losses import part_feature_matching
+
+    real = [torch.zeros(1, 2, 4, 4)]
+    fake = [torch.zeros(1, 2, 4, 4)]
+    fake[0][..., :2, :] = 1.0  # differs in the top half only
+    top = torch.zeros(1, 1, 8, 8)
+    top[..., :4, :] = 1
+    bottom = 1 - top
+    assert part_feature_matching(fake, real, top).item() == pytest.approx(1.0)
+    assert part_feature_matching(fake, real, bottom).item() == pytest.approx(0.0)
+    assert part_feature_matching(fake, real, torch.zeros(1, 1, 8, 8)).item() == 0.0

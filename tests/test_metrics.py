@@ -1,6 +1,7 @@
 """Tests for posegen_lite.evaluation.metrics: the evaluation protocol's measures and their input checks."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -221,3 +222,40 @@ def test_summarize_leaves_out_and_counts_nans():
     summary = metrics.summarize({"masked_l1": np.array([0.1, math.nan, 0.3]), "psnr": np.array([20.0, 30.0])})
     assert summary["masked_l1"] == {"mean": pytest.approx(0.2), "std": pytest.approx(0.1), "count": 2, "nan": 1}
     assert summary["psnr"]["mean"] == 25.0 and summary["psnr"]["nan"] == 0
+
+
+def _flat(rgb, h=12, w=12):
+    return np.tile(np.asarray(rgb, np.uint8), (h, w, 1))
+
+
+def test_print_leak_counts_pixels_nearer_the_print_than_the_truth():
+    target = _flat([0, 0, 200])  # a blue back
+    pred = target.copy()
+    pred[:3] = [250, 250, 250]  # a quarter of the rows painted in the (white) print colour
+    chest = np.ones((12, 12), bool)
+    colours = np.array([[1.0, 1.0, 1.0], [np.nan] * 3])
+    assert metrics.print_leak(pred, target, chest, colours) == pytest.approx(0.25)
+    assert metrics.print_leak(target, target, chest, colours) == 0.0
+    with pytest.warns(RuntimeWarning):  # the back itself has the print's colour: undefined
+        assert math.isnan(metrics.print_leak(pred, _flat([255, 255, 255]), chest, colours))
+
+
+def test_detail_metrics_need_the_right_views():
+    target = _flat([10, 20, 30], 16, 16)
+    pred = target.copy()
+    pred[:, :8] += 51  # an error of 51/255 = 0.2 on the left half
+    parts = np.full((16, 16), -1)
+    parts[:, :8] = metrics.HEAD_PART
+    parts[:, 8:] = metrics.FOOT_PARTS[0]
+    print_mask = np.zeros((16, 16), bool)
+    print_mask[4:8, 4:12] = True
+    cols = np.array([[1.0, 1.0, 1.0], [np.nan] * 3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        front = metrics.detail_metrics(pred, target, parts, print_mask, 0.9, 0.9, cols)
+        back = metrics.detail_metrics(pred, target, parts, print_mask, 0.9, -0.9, cols)
+    assert front["gt_l1_face"] == pytest.approx(0.2)
+    assert front["gt_l1_print"] == pytest.approx(0.1)  # half of the print box is in the wrong half
+    assert front["gt_l1_shoes"] == pytest.approx(0.0)
+    assert 0 < front["print_ssim"] < 1 and math.isnan(front["print_leak"])
+    assert math.isnan(back["gt_l1_face"]) and math.isnan(back["print_ssim"])
