@@ -69,7 +69,19 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
     for scene in scenes:
         truth = scene.render_many(list(yaws))
         src = scene.input_view
-        coarse, refined, _, masks = synth.generate(src.image, [t.keypoints for t in truth], [t.visible for t in truth])
+        warp = None
+        if synth.warps:  # a G1 that warps I_A: the body-proxy flow from the input camera to each target camera
+            from posegen_lite.geometry.warp import proxy_flow
+
+            n = len(truth)
+            flow, vis, _ = proxy_flow(
+                np.stack([src.joints3d] * n), np.stack([t.joints3d for t in truth]), [src.camera] * n,
+                [t.camera for t in truth],
+            )  # fmt: skip
+            warp = (flow, vis)
+        coarse, refined, _, masks = synth.generate(
+            src.image, [t.keypoints for t in truth], [t.visible for t in truth], warp
+        )
         targets = [t.image for t in truth]
         block = {
             "target pose": [draw_skeleton(t.keypoints, t.visible, synth.height, synth.width) for t in truth],
