@@ -82,17 +82,24 @@ def bench(
     h, w = size
 
     def stage1(i: int):
-        xy, vis, _ = synth.target_pose(joints3d, camera, yaw(i))
+        xy, vis, rotated = synth.target_pose(joints3d, camera, yaw(i))
+        if synth.warps:  # a G1 that warps I_A: the body-proxy flow is part of Stage I
+            synth.proxy_flow(joints3d, [rotated], camera)
         return pose_maps(xy, vis, h, w, kind=synth.pose_kind), body_mask(xy, vis, h, w)
 
-    maps, _ = stage1(1)
+    maps, mask = stage1(1)
     a = to_tensor(image).unsqueeze(0).to(device)
     p = torch.from_numpy(maps).unsqueeze(0).to(device)
+    m = torch.from_numpy(mask).unsqueeze(0).to(device)
+    extras = {}
+    if synth.warps:
+        flow, vis = synth.proxy_flow(joints3d, [synth.target_pose(joints3d, camera, yaw(1))[2]], camera)
+        extras = {"flow": flow.to(device), "visibility": vis.to(device)}
 
     @torch.no_grad()
     def networks(i: int):
-        coarse = synth.g1(a, p)
-        return coarse if synth.g2 is None else synth.g2(a, coarse)
+        coarse = synth.g1(a, p, **extras)
+        return coarse if synth.g2 is None else synth.g2(a, coarse, m)
 
     def end_to_end(i: int):
         return synth.synthesize(image, joints3d, camera=camera, yaw=yaw(i))

@@ -170,3 +170,19 @@ def test_bad_inputs_raise():
         OrthoCamera(0.0, (0.0, 0.0), 4, 4)
     with pytest.raises(ValueError):
         warp_image(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 4, 4), torch.zeros(1, 3, 4, 4))
+
+
+def test_dense_and_windowed_casts_agree(monkeypatch):
+    from posegen_lite.geometry import proxy
+
+    pose = reference_pose()
+    prims = build_proxy(np.stack([pose, rotate_about_body_axis(pose, 40.0)]))
+    cams = ray_cameras([_camera(0.0), _camera(70.0)])
+    monkeypatch.setattr(proxy, "_DENSE_LIMIT", 10**12)
+    dense = cast_view(prims, cams)
+    monkeypatch.setattr(proxy, "_DENSE_LIMIT", 0)
+    windowed = cast_view(prims, cams)
+    assert torch.equal(dense.part, windowed.part)
+    hit = dense.part >= 0
+    assert torch.allclose(dense.depth[hit], windowed.depth[hit], atol=1e-4)
+    assert torch.allclose(dense.local[hit], windowed.local[hit], atol=1e-4)

@@ -53,6 +53,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from posegen_lite.training.loop import TrainConfig, train
 
     h, w = args.size
+    if args.warp is None:  # Stage III takes G1's warp mode from its checkpoint; otherwise PG2's plain G1
+        args.warp = _checkpoint_warp(args.g1_checkpoint) if args.stage == 3 and args.g1_checkpoint else "none"
     cfg = TrainConfig(
         stage=args.stage,
         run_dir=args.run_dir,
@@ -89,8 +91,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )
     # The proxy flow and part maps travel with the samples when anything needs them.
     args.extras = args.warp != "none" or cfg.part_weights is not None or args.part_fm > 0
-    if args.stage == 3 and args.g1_checkpoint and not args.extras:
-        args.extras = _checkpoint_warps(args.g1_checkpoint)
     spec = spec_from_args(args)
     train_set = build_dataset(spec, "train")
     val_set = build_dataset(spec, "val")
@@ -114,12 +114,12 @@ def _part_weights(text: str | None) -> dict[str, float] | None:
         raise ValueError(f"--part-loss must be 'default', 'none' or 'region=weight,...'; got {text!r}") from err
 
 
-def _checkpoint_warps(path: str) -> bool:
-    """Whether the G1 of a checkpoint warps I_A with the body proxy (then its data needs the extras)."""
+def _checkpoint_warp(path: str) -> str:
+    """The warp mode of a checkpoint's G1 (``G1Config.warp``; "none" for checkpoints from before it)."""
     from posegen_lite.models.checkpoints import resolve_checkpoint
 
     _, state = resolve_checkpoint(path)
-    return state["model_configs"]["g1"].get("warp", "none") != "none"
+    return state["model_configs"]["g1"].get("warp", "none")
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -310,9 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--d-width", type=int, default=64, help="stage 3: discriminator base channels (DCGAN: 64)")
     p.add_argument(
         "--warp",
-        default="none",
+        default=None,
         choices=["none", "input", "skip"],
-        help="G1 gets I_A warped by the 3D body proxy: as input channels, or also at the skips (default: PG2)",
+        help="G1 gets I_A warped by the 3D body proxy: as input channels, or also at the skips "
+        "(default: PG2's 'none'; stage 3: the G1 checkpoint's)",
     )
     p.add_argument("--part-loss", help="extra L1 weight per body region: 'default', 'none' or 'head=3,hands=2'")
     p.add_argument("--part-fm", type=float, default=0.0, help="stage 3: weight of D-feature matching on face/torso")
