@@ -24,6 +24,7 @@ from posegen_lite.data.datasets import DataSpec, build_dataset  # noqa: E402
 from posegen_lite.evaluation import (  # noqa: E402
     IdentityBaseline,
     MeanImageBaseline,
+    WarpBaseline,
     checkpoint_predictors,
     evaluate,
     markdown_table,
@@ -60,10 +61,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     predictors = checkpoint_predictors(ckpt_path, device="cpu")
     g1 = predictors["G1"].g1
     size = (g1.config.height, g1.config.width)
-    spec = DataSpec(data="synthetic", size=size, people=args.people, views=args.views, seed=args.data_seed)
+    # extras: the body-proxy flow (for a G1 that warps) and the exact parts behind the detail metrics
+    spec = DataSpec(data="synthetic", size=size, people=args.people, views=args.views, seed=args.data_seed, extras=True)
     predictors = {
         "identity": IdentityBaseline(),
         "mean image": MeanImageBaseline.fit(build_dataset(spec, "train"), n=256),
+        "warp paste": WarpBaseline(),
         **predictors,
     }
 

@@ -35,6 +35,8 @@ _export("geometry.camera", "Camera", "look_at", "orbit_camera", "project_pose", 
 _export("geometry.lifting", "lift_pose", "mpjpe")
 _export("geometry.posemaps", "body_mask", "draw_skeleton", "pose_maps", "pose_maps_and_mask")
 _export("geometry.skeleton", "JOINT_NAMES", "LIMBS", "NUM_JOINTS", "reference_pose")
+_export("geometry.proxy", "OrthoCamera", "build_proxy", "correspond", "part_regions", "ray_cameras")
+_export("geometry.warp", "proxy_flow", "warp_image")
 _export("images", "ImageError", "load_image", "save_image", "to_tensor", "to_uint8")
 _export("data.sample", "SAMPLE_KEYS", "make_sample")
 _export("data.synthetic.scenes", "Scene")
@@ -47,8 +49,9 @@ _export("models.g1", "G1", "G1Config")
 _export("models.g2", "G2", "G2Config")
 _export("models.weights", "export_weights", "load_models")
 _export("evaluation", "EvalResult", "G1G2Predictor", "G1Predictor", "IdentityBaseline", "MeanImageBaseline",
-        "checkpoint_predictors", "evaluate", "markdown_table", "refinement_report", "write_results")  # fmt: skip
-_export("training.losses", "discriminator_loss", "generator_adversarial_loss", "masked_l1")
+        "WarpBaseline", "checkpoint_predictors", "evaluate", "markdown_table", "refinement_report",
+        "write_results")  # fmt: skip
+_export("training.losses", "discriminator_loss", "generator_adversarial_loss", "masked_l1", "part_weighted_l1")
 _export("training.loop", "NonFiniteLossError", "TrainConfig", "TrainResult", "train")
 _export("app.synthesizer", "NovelViewSynthesizer", "SynthesisResult")
 

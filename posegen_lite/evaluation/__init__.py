@@ -7,13 +7,15 @@ from posegen_lite.evaluation.predictors import (
     IdentityBaseline,
     MeanImageBaseline,
     Predictor,
+    WarpBaseline,
     checkpoint_predictors,
 )
 from posegen_lite.evaluation.protocol import PROTOCOL, TABLE_COLUMNS, EvalResult, evaluate, sample_indices
 from posegen_lite.evaluation.reports import failure_grid, markdown_table, refinement_report, write_results
 
 __all__ = [
-    "G1G2Predictor", "G1Predictor", "IdentityBaseline", "MeanImageBaseline", "Predictor", "checkpoint_predictors",
+    "G1G2Predictor", "G1Predictor", "IdentityBaseline", "MeanImageBaseline", "Predictor", "WarpBaseline",
+    "checkpoint_predictors",
     "PROTOCOL", "TABLE_COLUMNS", "EvalResult", "evaluate", "sample_indices", "failure_grid", "markdown_table",
     "refinement_report", "write_results",
 ]  # fmt: skip
