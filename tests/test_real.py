@@ -214,3 +214,22 @@ def test_panoptic_truncated_frame_is_a_clear_error(tmp_path):
         PanopticDataset(PanopticConfig(root))
     with pytest.raises(ValueError, match="no hd cameras named"):
         PanopticDataset(PanopticConfig(SEQ, cameras=("99_99",)))
+
+
+def test_real_datasets_carry_the_proxy_flow_with_extras():
+    # Panoptic: 3D joints and both cameras; PG2: lifted keypoints with fitted orthographic cameras.
+    # (The Market fixture's views have too few joints to lift: its samples get no warp, the fashion ones do.)
+    for ds in (
+        PanopticDataset(PanopticConfig(SEQ, cameras=("00_00", "00_05"), image_size=64, extras=True)),
+        PG2Dataset(PG2Config(PG2, kind="fashion", split="test", extras=True)),
+    ):
+        s = ds[0]
+        h, w = s["image_b"].shape[1:]
+        assert s["flow"].shape == (2, h, w) and s["visibility"].shape == (1, h, w)
+        assert s["proxy_parts_b"].shape == (h, w)
+        assert torch.isfinite(s["flow"]).all()
+        assert set(s["visibility"].unique().tolist()) <= {0.0, 1.0}
+        assert (s["proxy_parts_b"] >= 0).sum() > 0.02 * h * w  # the proxy covers the person
+    market = PG2Dataset(PG2Config(PG2, kind="market", split="test", extras=True))[0]
+    assert market["visibility"].sum() == 0 and (market["flow"] == 0).all()  # cannot lift: no warp, no crash
+    assert "flow" not in PG2Dataset(PG2Config(PG2, kind="market", split="test"))[0]

@@ -59,10 +59,14 @@ def build_dataset(spec: DataSpec, split: str) -> Dataset:
     if spec.data == "panoptic":
         from posegen_lite.data.real.panoptic import PanopticConfig, PanopticDataset
 
-        return PanopticDataset(PanopticConfig(root=Path(spec.root), image_size=spec.size[0]))
+        return PanopticDataset(PanopticConfig(root=Path(spec.root), image_size=spec.size[0], extras=spec.extras))
     from posegen_lite.data.real.pg2 import PG2Config, PG2Dataset
 
-    return PG2Dataset(PG2Config(root=Path(spec.root), kind=spec.data, split=real_split, image_size=tuple(spec.size)))
+    return PG2Dataset(
+        PG2Config(
+            root=Path(spec.root), kind=spec.data, split=real_split, image_size=tuple(spec.size), extras=spec.extras
+        )
+    )
 
 
 def spec_from_args(args) -> DataSpec:

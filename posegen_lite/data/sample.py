@@ -19,7 +19,8 @@ person_id       str                   identity (splits are disjoint by it)
 name_a/b        str                   image names
 =============== ===================== =========================================================
 
-Optional keys (``SyntheticPairs(extras=True)``; see ``data/synthetic/detail.py`` and ``geometry/warp.py``):
+Optional keys (``extras=True`` in ``SyntheticPairs``, ``PanopticConfig``, ``PG2Config``; the last four rows are
+synthetic-only; see ``data/synthetic/detail.py`` and ``geometry/warp.py``):
 
 =============== ===================== =========================================================
 flow            (2, H, W) float32     backward flow target→source in pixels from the body proxy (0 = none)

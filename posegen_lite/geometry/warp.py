@@ -113,3 +113,53 @@ def warp_features(features: torch.Tensor, flow: torch.Tensor, visibility: torch.
     small = F.avg_pool2d(flow * visibility, (k_h, k_w)) / weight
     small = torch.stack([small[:, 0] / k_w, small[:, 1] / k_h], dim=1)
     return warp_image(features, small, vis)
+
+
+def fit_orthographic(
+    joints3d: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, width: int, height: int
+) -> OrthoCamera:
+    """The scaled orthographic camera (``OrthoCamera``; ``x = s·X + ox``, ``y = −s·Y + oy``) that maps lifted,
+    camera-aligned joints ``(18, 3)`` onto their 2D keypoints ``(18, 2)`` in the least-squares sense.
+    Raises ``ValueError`` with fewer than two usable joints or a degenerate fit."""
+    j, xy = np.asarray(joints3d, np.float64), np.asarray(keypoints, np.float64)
+    ok = np.asarray(visible, bool) & np.isfinite(j).all(axis=1) & np.isfinite(xy).all(axis=1)
+    if ok.sum() < 2:
+        raise ValueError("need at least two joints with 2D and 3D positions to fit an orthographic camera")
+    P = np.stack([j[ok, 0], -j[ok, 1]], axis=1)
+    Pc, xc = P - P.mean(0), xy[ok] - xy[ok].mean(0)
+    scale = float((Pc * xc).sum() / max((Pc**2).sum(), 1e-12))
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError("could not fit an orthographic camera to the keypoints (degenerate pose)")
+    offset = xy[ok].mean(0) - scale * P.mean(0)
+    return OrthoCamera(scale, (float(offset[0]), float(offset[1])), width, height)
+
+
+def keypoint_flow(
+    keypoints_a: np.ndarray,
+    visible_a: np.ndarray,
+    keypoints_b: np.ndarray,
+    visible_b: np.ndarray,
+    width: int,
+    height: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``proxy_flow`` for data with 2D keypoints only (PG2's Market-1501 / DeepFashion CSVs): each view's
+    keypoints are lifted to 3D (``lifting.lift_pose``, Taylor's closed form) and seen by its fitted orthographic
+    camera; the two poses may differ (points keep their coordinates in their part's frame). As good as the
+    lifting: a wrong front/back guess shows as a wrong warp. Returns ``(flow (1, 2, H, W), visibility
+    (1, 1, H, W), parts (1, H, W))``; all zero / −1 (no warp) when either view cannot be lifted."""
+    from posegen_lite.geometry.lifting import lift_pose
+
+    try:
+        ja, jb = lift_pose(keypoints_a, visible_a), lift_pose(keypoints_b, visible_b)
+        cam_a = fit_orthographic(ja, keypoints_a, visible_a, width, height)
+        cam_b = fit_orthographic(jb, keypoints_b, visible_b, width, height)
+    except ValueError:
+        return torch.zeros(1, 2, height, width), torch.zeros(1, 1, height, width), torch.full((1, height, width), -1)
+    return proxy_flow(ja[None], jb[None], [cam_a], [cam_b])
+
+
+def add_proxy_keys(sample: dict, flow: torch.Tensor, visibility: torch.Tensor, parts: torch.Tensor) -> dict:
+    """Put one pair's ``flow (1, 2, H, W)``, ``visibility (1, 1, H, W)``, ``parts (1, H, W)`` into a sample
+    dict as its optional keys ``flow``, ``visibility``, ``proxy_parts_b`` (``data/sample.py``)."""
+    sample["flow"], sample["visibility"], sample["proxy_parts_b"] = flow[0], visibility[0], parts[0].long()
+    return sample

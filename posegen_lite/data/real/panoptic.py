@@ -14,6 +14,7 @@ from posegen_lite.data.real.panoptic_format import PanopticBody, read_panoptic_b
 from posegen_lite.data.sample import make_sample
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.skeleton import hip_centre
+from posegen_lite.geometry.warp import add_proxy_keys, proxy_flow
 from posegen_lite.images import ImageError, load_image, resize_image
 
 # camera type → (image folder, pose folder) inside a sequence folder
@@ -90,6 +91,8 @@ class PanopticConfig:
         min_visible_joints: a view is used only if at least this many joints project inside its image.
         min_confidence: Panoptic joint confidence below which a joint is missing.
         pose_kind: pose-map style passed to ``make_sample``.
+        extras: add the body-proxy ``flow``/``visibility``/``proxy_parts_b`` (``data/sample.py``) from the 3D
+            joints and both cropped cameras (lens distortion ignored), for a G1 that warps.
     """
 
     root: str | Path
@@ -100,6 +103,7 @@ class PanopticConfig:
     min_visible_joints: int = 10
     min_confidence: float = 0.1
     pose_kind: str = "disc"
+    extras: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,12 +182,12 @@ class PanopticDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         pair = self.pairs[index]
         body = self.bodies[pair.frame][pair.body]
-        image_a, kp_a, vis_a, _ = self.load_view(pair.camera_a, pair.frame, body.joints3d)
-        image_b, kp_b, vis_b, _ = self.load_view(pair.camera_b, pair.frame, body.joints3d)
+        image_a, kp_a, vis_a, cam_a = self.load_view(pair.camera_a, pair.frame, body.joints3d)
+        image_b, kp_b, vis_b, cam_b = self.load_view(pair.camera_b, pair.frame, body.joints3d)
         yaw = viewpoint_yaw(self.cameras[pair.camera_a], self.cameras[pair.camera_b], hip_centre(body.joints3d))
         image_folder = PANOPTIC_FOLDERS[self.config.camera_type][0]
         name = f"{image_folder}/{{0}}/{{0}}_{pair.frame}.jpg#body{body.id}"
-        return make_sample(
+        sample = make_sample(
             image_a,
             image_b,
             kp_a,
@@ -198,3 +202,7 @@ class PanopticDataset(Dataset):
             yaw=yaw,
             pose_kind=self.config.pose_kind,
         )
+        if self.config.extras:
+            j3 = body.joints3d[None]
+            add_proxy_keys(sample, *proxy_flow(j3, j3, [cam_a], [cam_b]))
+        return sample

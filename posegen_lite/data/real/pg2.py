@@ -39,6 +39,7 @@ from posegen_lite.data.real.pg2_format import (
 )
 from posegen_lite.data.sample import make_sample
 from posegen_lite.geometry.skeleton import JOINT_INDEX
+from posegen_lite.geometry.warp import add_proxy_keys, keypoint_flow
 from posegen_lite.images import ImageError, load_image, resize_image
 
 logger = logging.getLogger(__name__)
@@ -138,6 +139,8 @@ class PG2Config:
         strict: bad annotation rows raise ``FormatError`` (``True``) or are warned about and skipped.
         wrong_size: ``"resize"`` (resize image and keypoints) or ``"error"`` (raise ``ImageError``).
         pose_kind: pose-map style passed to ``make_sample``.
+        extras: add the body-proxy ``flow``/``visibility``/``proxy_parts_b`` (``data/sample.py``) from both
+            views' keypoints, lifted to 3D with fitted orthographic cameras (``warp.keypoint_flow``).
     """
 
     root: str | Path
@@ -149,6 +152,7 @@ class PG2Config:
     strict: bool = True
     wrong_size: str = "resize"
     pose_kind: str = "disc"
+    extras: bool = False
 
 
 def scale_keypoints(keypoints: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
@@ -226,7 +230,7 @@ class PG2Dataset(Dataset):
         name_a, name_b = self.pairs[index]
         image_a, kp_a, vis_a = self.load_view(name_a)
         image_b, kp_b, vis_b = self.load_view(name_b)
-        return make_sample(
+        sample = make_sample(
             image_a,
             image_b,
             kp_a,
@@ -238,3 +242,7 @@ class PG2Dataset(Dataset):
             name_b=name_b,
             pose_kind=self.config.pose_kind,
         )
+        if self.config.extras:
+            h, w = image_b.shape[:2]
+            add_proxy_keys(sample, *keypoint_flow(kp_a, vis_a, kp_b, vis_b, w, h))
+        return sample
