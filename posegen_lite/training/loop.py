@@ -154,6 +154,13 @@ def _model_configs(cfg: TrainConfig) -> dict[str, dict]:
     return out
 
 
+def _with_defaults(saved: dict[str, dict]) -> dict[str, dict]:
+    """Saved model configs with fields added since they were written filled in (e.g. ``G1Config.warp``), so a
+    run from before such a field still resumes."""
+    kinds = {"g1": G1Config, "g2": G2Config, "d": DiscriminatorConfig}
+    return {k: asdict(kinds[k](**v)) if k in kinds else v for k, v in saved.items()}
+
+
 def _build_stage(cfg: TrainConfig, ctx: DistContext) -> Stage:
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank (DDP also broadcasts rank 0's)
     g1 = G1(cfg.g1)
@@ -308,7 +315,7 @@ def train(
             found = load_latest(run_dir, map_location=ctx.device)
             if found is not None:
                 last_ckpt, state = found
-                if state["stage"] != cfg.stage or state["model_configs"] != _model_configs(cfg):
+                if state["stage"] != cfg.stage or _with_defaults(state["model_configs"]) != _model_configs(cfg):
                     raise ValueError(
                         f"{last_ckpt} belongs to a different stage or model configuration; "
                         "use another run_dir or resume=False"
