@@ -53,7 +53,10 @@ def proxy_flow(
         raise ValueError(f"got {len(ja)}/{len(jb)} poses for {len(cameras_a)}/{len(cameras_b)} cameras")
     cams_a, cams_b = ray_cameras(cameras_a), ray_cameras(cameras_b)
     with torch.no_grad():
-        corr = correspond(build_proxy(ja), build_proxy(jb), cams_a, cams_b, tolerance)
+        source = build_proxy(ja)
+        # A pure viewpoint change (synthetic pairs, Panoptic) has one pose for both views: build it once.
+        target = source if np.array_equal(ja, jb, equal_nan=True) else build_proxy(jb)
+        corr = correspond(source, target, cams_a, cams_b, tolerance)
     H, W = cams_b.height, cams_b.width
     ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
     on = corr.part >= 0
