@@ -97,3 +97,21 @@ def test_loads_from_an_exported_checkpoint(tmp_path, synth, scene):
     a = synth.synthesize(view.image, view.joints3d, yaw=45, camera=view.camera)
     b = loaded.synthesize(view.image, view.joints3d, yaw=45, camera=view.camera)
     np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_a_warping_g1_gets_the_proxy_flow_from_3d_and_from_2d_keypoints(scene):
+    torch.manual_seed(0)
+    h, w = scene.input_view.image.shape[:2]
+    g1 = G1(G1Config(h, w, base_channels=4, warp="skip"))
+    g2 = G2(G2Config(h, w, base_channels=4, mask_difference=True))
+    synth = NovelViewSynthesizer(g1, g2, device="cpu")
+    view = scene.input_view
+    assert synth.warps
+    flow, vis = synth.proxy_flow(view.joints3d, [view.joints3d], view.camera)
+    assert flow.abs().max() < 0.5 and vis.sum() > 0  # yaw 0: the identity
+    res3d = synth.synthesize_many(view.image, view.joints3d, [0.0, 90.0], camera=view.camera)
+    res2d = synth.synthesize(view.image, view.keypoints, visible=view.visible, yaw=30.0)
+    for r in [*res3d, res2d]:
+        assert r.image.shape == (h, w, 3) and r.image.dtype == np.uint8
+    with pytest.raises(ValueError, match="warp"):
+        synth.generate(view.image, [view.keypoints], [view.visible])
