@@ -145,5 +145,7 @@ def test_plain_g1_config_loads_without_the_warp_field():
     # Checkpoints written before the warp option have no "warp" key: they are PG2's G1.
     cfg = G1Config(**{k: v for k, v in G1Config(16, 16).__dict__.items() if k != "warp"})
     assert cfg.warp == "none"
+    # PG2's G1 reads as PG2's (notebooks print it); a warping one says so.
+    assert "warp" not in repr(cfg) and "warp='skip'" in repr(G1Config(16, 16, warp="skip"))
     with pytest.raises(ValueError, match="warp"):
         G1(G1Config(16, 16, warp="bogus"))

@@ -29,7 +29,7 @@ Parameter counts (measured, batch norm, base 64): 64×64: 2,768,705; 128×64: 2,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
@@ -62,6 +62,11 @@ class DiscriminatorConfig:
     levels: int | None = None
     norm: str = "batch"
     spectral_norm: bool = False  # spectral normalisation of every layer (Miyato et al. 2018); use with norm="none"
+
+    def __repr__(self) -> str:
+        # An option beyond PG2 shows only when it is set, so PG2's configuration reads as PG2's.
+        shown = [f for f in fields(self) if f.name != "spectral_norm" or self.spectral_norm]
+        return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
     def resolved_levels(self) -> int:
         """The number of strided levels actually used."""

@@ -51,7 +51,7 @@ about 20× *slower* in bf16 than in float32 (measured, 1 thread, under load: 1 v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
@@ -100,6 +100,11 @@ class G1Config:
     z_dim: int = 64
     pose_channels: int = 18
     warp: str = "none"
+
+    def __repr__(self) -> str:
+        # An option beyond PG2 shows only when it is set, so PG2's configuration reads as PG2's.
+        shown = [f for f in fields(self) if f.name != "warp" or self.warp != "none"]
+        return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
     def resolved_levels(self) -> int:
         """The number of levels actually used (``levels`` or the default for the size)."""

@@ -25,7 +25,7 @@ Parameter counts (measured, ``count_parameters(G2(cfg))``): 64×64 c16 (2 levels
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -44,6 +44,11 @@ class G2Config:
     base_channels: int = 16
     levels: int | None = None
     mask_difference: bool = False
+
+    def __repr__(self) -> str:
+        # An option beyond PG2 shows only when it is set, so PG2's configuration reads as PG2's.
+        shown = [f for f in fields(self) if f.name != "mask_difference" or self.mask_difference]
+        return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
     def resolved_levels(self) -> int:
         """The number of levels actually used."""
