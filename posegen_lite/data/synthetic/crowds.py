@@ -279,7 +279,7 @@ def render_crowd(
     order = np.lexsort((frags.depth, key))
     first = np.ones(len(order), bool)
     first[1:] = key[order][1:] != key[order][:-1]
-    win = order[first]
+    win = np.sort(order[first])  # back in casting order: the sub-pixel sums add up as in render_views
     bgs = check_backgrounds(None if background is None else np.tile(np.asarray(background), (V, 1, 1)), V)
     shape = (V, H, W, ss)
     images, _ = compose(view[win], frags.row[win], frags.col[win], frags.colour[:, win], bgs, shape)
