@@ -36,7 +36,7 @@ from posegen_lite.app.synthesizer import NovelViewSynthesizer, SynthesisResult, 
 from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
 from posegen_lite.geometry.camera import Camera, intrinsics
 from posegen_lite.geometry.posemaps import body_mask
-from posegen_lite.geometry.scene import Window, back_to_front, check_joints, person_window, scene_targets
+from posegen_lite.geometry.scene import Window, back_to_front, check_joints, crop, person_window, scene_targets
 from posegen_lite.geometry.skeleton import check_keypoints, hip_centre
 from posegen_lite.images import ensure_rgb, resize_image
 
@@ -124,23 +124,6 @@ def inpaint_background(image: np.ndarray, people: np.ndarray) -> np.ndarray:
             for c in range(3):
                 out[r, :, c] = np.interp(x, x[free], image[r, free, c])
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-def crop(image: np.ndarray, window: Window, fill: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
-    """The ``window`` of ``image`` ``(H, W, 3)`` (parts outside taken from ``fill``, same shape — or padded
-    with its edge when the window reaches beyond it), resized to ``out_size``. No resampling when the window
-    already has that size, so a model-size window is an exact copy."""
-    H, W, _ = image.shape
-    y0, x0, h, w = window.y0, window.x0, window.height, window.width
-    rows = np.clip(np.arange(y0, y0 + h), 0, H - 1)
-    cols = np.clip(np.arange(x0, x0 + w), 0, W - 1)
-    out = fill[rows][:, cols].copy()
-    inside_r = (np.arange(y0, y0 + h) >= 0) & (np.arange(y0, y0 + h) < H)
-    inside_c = (np.arange(x0, x0 + w) >= 0) & (np.arange(x0, x0 + w) < W)
-    out[np.ix_(inside_r, inside_c)] = image[rows[inside_r]][:, cols[inside_c]]
-    if (h, w) != tuple(out_size):
-        out = resize_image(out, *out_size)
-    return out
 
 
 def _resize_float(a: np.ndarray, height: int, width: int) -> np.ndarray:

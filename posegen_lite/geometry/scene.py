@@ -21,6 +21,7 @@ import numpy as np
 
 from posegen_lite.geometry.camera import Camera, viewpoint_rotation
 from posegen_lite.geometry.skeleton import JOINT_INDEX, NUM_JOINTS, hip_centre
+from posegen_lite.images import resize_image
 
 _ANGLES = np.linspace(0, 2 * np.pi, 24, endpoint=False)
 _RING = np.stack([np.sin(_ANGLES), np.zeros_like(_ANGLES), np.cos(_ANGLES)], 1)  # unit circle, y = 0
@@ -101,6 +102,23 @@ class Window:
     def inside(self, height: int, width: int) -> bool:
         """True when the window overlaps a ``height × width`` image at all."""
         return self.x0 < width and self.y0 < height and self.x0 + self.width > 0 and self.y0 + self.height > 0
+
+
+def crop(image: np.ndarray, window: Window, fill: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
+    """The ``window`` of ``image`` ``(H, W, 3)`` uint8, resized to ``out_size`` ``(h, w)``. Where the window
+    reaches beyond the image it is padded from ``fill`` (same shape, e.g. the background; its nearest edge
+    pixel). No resampling when the window already has that size, so a model-size window is an exact copy."""
+    H, W, _ = image.shape
+    y0, x0, h, w = window.y0, window.x0, window.height, window.width
+    rows = np.clip(np.arange(y0, y0 + h), 0, H - 1)
+    cols = np.clip(np.arange(x0, x0 + w), 0, W - 1)
+    out = fill[rows][:, cols].copy()
+    inside_r = (np.arange(y0, y0 + h) >= 0) & (np.arange(y0, y0 + h) < H)
+    inside_c = (np.arange(x0, x0 + w) >= 0) & (np.arange(x0, x0 + w) < W)
+    out[np.ix_(inside_r, inside_c)] = image[rows[inside_r]][:, cols[inside_c]]
+    if (h, w) != tuple(out_size):
+        out = np.array(resize_image(out, *out_size))  # a writable copy
+    return out
 
 
 def person_window(

@@ -152,6 +152,8 @@ class CrowdScene:
     person_ids: tuple[str, ...] = ()
     name: str = "crowd"
     supersample: int = 2
+    headings: tuple[float, ...] = ()  # degrees each body was turned by (``place_body``), when known
+    positions: tuple[tuple[float, float], ...] = ()  # (x, z) metres where each body was placed, when known
 
     def __post_init__(self) -> None:
         if len(self.bodies) == 0:
@@ -195,12 +197,22 @@ class CrowdScene:
             tuple(f"{split}-{i:05d}" for i in who),
             name=f"crowd-{split}-{index:05d}",
             supersample=config.supersample,
+            headings=tuple(float(h) for h in headings),
+            positions=tuple((float(x), float(z)) for x, z in positions),
         )
 
     @classmethod
     def held_out(cls, index: int, size: tuple[int, int] = (192, 256), seed: int = 0) -> CrowdScene:
         """Test scene ``index`` (people never seen in training)."""
         return cls.sample(CrowdConfig(size=size, people=SyntheticConfig(seed=seed)), "test", index)
+
+    def unplaced(self, k: int) -> PosedBody:
+        """Person ``k``'s body back on the origin's axis, facing +z (as the single-person data poses it)."""
+        if len(self.headings) != len(self.bodies):
+            raise ValueError("this scene does not record where its people were placed")
+        x, z = self.positions[k]
+        moved = place_body(self.bodies[k], 0.0, (-x, -z))
+        return place_body(moved, -self.headings[k], (0.0, 0.0))
 
     @property
     def joints(self) -> list[np.ndarray]:
