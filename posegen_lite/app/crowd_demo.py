@@ -29,6 +29,20 @@ CROWD_TURNTABLE_STEP = 15  # degrees per GIF frame
 CROWD_SIZE = (192, 256)
 
 
+_PALETTE = np.array(
+    [[230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230]],
+    np.uint8,
+)
+
+
+def person_map_rgb(person_map: np.ndarray) -> np.ndarray:
+    """``(H, W)`` int person indices (−1 = nobody) as an ``(H, W, 3)`` uint8 picture, one colour per person."""
+    out = np.full((*person_map.shape, 3), 255, np.uint8)
+    who = person_map >= 0
+    out[who] = _PALETTE[person_map[who] % len(_PALETTE)]
+    return out
+
+
 def crowd_scores(crowd: CrowdSynthesizer, result: CrowdResult, truth: CrowdRender) -> dict:
     """Per-view scores of a synthesized crowd view against its ground truth."""
     l1 = [

@@ -28,12 +28,13 @@ GROUP = -1  # the pivot selector's value for the group centre
 
 
 def draw_skeletons(keypoints: Sequence[np.ndarray], visible: Sequence[np.ndarray], height: int, width: int):
-    """Every person's skeleton on one white ``(H, W, 3)`` uint8 canvas (farther people drawn first)."""
-    canvas = np.full((height, width, 3), 255, np.uint8)
+    """Every person's skeleton (``posemaps.draw_skeleton``) on one black ``(H, W, 3)`` uint8 canvas, in the
+    order given (later people drawn over earlier ones)."""
+    canvas = np.zeros((height, width, 3), np.uint8)
     for kp, vis in zip(keypoints, visible, strict=True):
         if vis.any():
             drawn = draw_skeleton(kp, vis, height, width)
-            ink = (drawn < 250).any(axis=2)
+            ink = drawn.any(axis=2)
             canvas[ink] = drawn[ink]
     return canvas
 
