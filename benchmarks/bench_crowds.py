@@ -115,6 +115,9 @@ def summarize(result: dict) -> dict:
     clear = [r for r in people if min(r["visible_input"], r["visible_target"]) >= 0.95]
     hidden = [r for r in people if min(r["visible_input"], r["visible_target"]) < 0.95]
     groups = {"all people": people, "unoccluded (≥95 % visible in both views)": clear, "occluded": hidden}
+    size_of = {sc["scene"]: sc["people"] for sc in scenes}
+    for lo, hi in ((2, 3), (4, 6)):
+        groups[f"in scenes of {lo}–{hi} people"] = [r for r in people if lo <= size_of[r["scene"]] <= hi]
     table = {}
     for name, rows in groups.items():
         scene_l1, alone_l1 = _mean(rows, "l1_in_body_scene"), _mean(rows, "l1_in_body_alone")
@@ -135,8 +138,23 @@ def summarize(result: dict) -> dict:
         "occlusion_order_accuracy": weighted / total_px if total_px else float("nan"),
         "overlap_pixels": total_px,
         "dropped": sum(s["dropped"] for s in scenes),
+        "mean_window_px": _mean(people, "window"),
         "seconds_per_scene_per_person": _mean(scenes, "seconds_per_person"),
     }
+
+
+def print_table(summary: dict, load: float) -> None:
+    print("| people | n | L1 in body, scene ↓ | L1 in body, alone ↓ | scene / alone |")
+    print("|---|--:|--:|--:|--:|")
+    for name, g in summary["groups"].items():
+        print(f"| {name} | {g['n']} | {g['l1_in_body_scene']:.3f} | {g['l1_in_body_alone']:.3f} | {g['ratio']:.2f} |")
+    print(
+        f"\nscenes {summary['scenes']} ({summary['people_per_scene']:.1f} people each), bbox-SSIM "
+        f"{summary['bbox_ssim']:.3f}, occlusion-order accuracy {summary['occlusion_order_accuracy']:.3f} over "
+        f"{summary['overlap_pixels']} overlap pixels, dropped {summary['dropped']}, mean window "
+        f"{summary['mean_window_px']:.0f} px, {summary['seconds_per_scene_per_person']:.2f} s per scene per person "
+        f"(load {load:.1f})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,22 +163,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenes", type=int, default=20)
     ap.add_argument("--size", type=int, nargs=2, default=(192, 256), metavar=("H", "W"))
     ap.add_argument("--seed", type=int, default=0, help="seed of the yaws")
+    ap.add_argument("--quick", action="store_true", help="3 scenes: a smoke run")
+    ap.add_argument("--from-json", help="print the table of a saved result instead of running")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "bench_crowds.json"))
     args = ap.parse_args(argv)
+    if args.from_json:
+        import json
+
+        saved = json.loads(Path(args.from_json).read_text())
+        print_table(summarize({"people": saved["rows"], "scenes": saved["scenes"]}), saved["load_1min_at_start"])
+        return 0
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    result = run(Path(args.weights), args.scenes, tuple(args.size), args.seed)
+    result = run(Path(args.weights), 3 if args.quick else args.scenes, tuple(args.size), args.seed)
     summary = summarize(result)
-    print("| people | n | L1 in body, scene ↓ | L1 in body, alone ↓ | scene / alone |")
-    print("|---|--:|--:|--:|--:|")
-    for name, g in summary["groups"].items():
-        print(f"| {name} | {g['n']} | {g['l1_in_body_scene']:.3f} | {g['l1_in_body_alone']:.3f} | {g['ratio']:.2f} |")
-    print(
-        f"\nscenes {summary['scenes']} ({summary['people_per_scene']:.1f} people each), bbox-SSIM "
-        f"{summary['bbox_ssim']:.3f}, occlusion-order accuracy {summary['occlusion_order_accuracy']:.3f} over "
-        f"{summary['overlap_pixels']} overlap pixels, dropped {summary['dropped']}, "
-        f"{summary['seconds_per_scene_per_person']:.2f} s per scene per person (load {load:.1f})"
-    )
+    print_table(summary, load)
     write_json(
         Path(args.out),
         result["people"],

@@ -102,6 +102,7 @@ def run_crowd_demo(
     seed: int = 0,
     size: tuple[int, int] = CROWD_SIZE,
     step: int = CROWD_TURNTABLE_STEP,
+    yaws: tuple[int, ...] = CROWD_YAWS,
 ) -> Path:
     """Run the crowd demo on held-out scenes and return the output folder."""
     out = Path(out_dir)
@@ -114,7 +115,7 @@ def run_crowd_demo(
         raise ValueError(f"need at least one scene, got {scenes}")
     crowd = CrowdSynthesizer(NovelViewSynthesizer.from_checkpoint(weights, device="cpu"))
     chosen = [CrowdScene.held_out(i, size, seed=seed) for i in range(scenes)]
-    fig, scores = crowd_grid(crowd, chosen)
+    fig, scores = crowd_grid(crowd, chosen, yaws)
     fig.savefig(out / "crowd_views.png", dpi=110)
     save_gif(crowd_turntable_frames(crowd, chosen[0], step), out / "crowd_turntable.gif", ms_per_frame=120)
     summary = {
@@ -122,7 +123,7 @@ def run_crowd_demo(
         "size": list(size),
         "model_size": list(crowd.model_size),
         "scenes": scenes,
-        "yaws": list(CROWD_YAWS),
+        "yaws": list(yaws),
         "seconds": round(time.monotonic() - t0, 1),
         "scores": scores,
     }
