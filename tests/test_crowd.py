@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite.app.crowd import CrowdSynthesizer, people_from_photo
+from posegen_lite.app.crowd import CrowdSynthesizer, keypoints_from_pg2_rows, people_from_photo
 from posegen_lite.app.synthesizer import NovelViewSynthesizer
 from posegen_lite.data.synthetic.crowds import place_body, render_crowd
 from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
@@ -109,6 +109,15 @@ def test_2d_keypoints_are_lifted_into_a_scene(synth, pair):
         assert np.nanmedian(np.linalg.norm(xy[vis & ok] - kp[vis & ok], axis=1)) < 3.0  # lands where it was seen
     res = crowd.synthesize_2d(view.image, list(view.keypoints), list(view.visible), [0, 90])
     assert len(res) == 2 and res[1].image.shape == view.image.shape
+    # The same people as PG2 annotation rows (y list, x list, -1 = missing).
+    rows = []
+    for kp, vis in zip(view.keypoints, view.visible, strict=True):
+        ys = [int(round(y)) if v else -1 for y, v in zip(kp[:, 1], vis, strict=True)]
+        xs = [int(round(x)) if v else -1 for x, v in zip(kp[:, 0], vis, strict=True)]
+        rows.append(f"scene.png: {ys}: {xs}")
+    kps, vis = keypoints_from_pg2_rows(rows, (48, 64))
+    np.testing.assert_array_equal(vis[1], view.visible[1])
+    assert np.nanmax(np.abs(kps[0] - view.keypoints[0])) <= 0.5
 
 
 def test_crop_pads_outside_the_image():

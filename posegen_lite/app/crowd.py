@@ -2,8 +2,10 @@
 
     crowd = CrowdSynthesizer(NovelViewSynthesizer.from_checkpoint())
     result = crowd.synthesize(image, joints, camera, yaw=60)    # per-person 3D joints + the scene camera
-    result = crowd.synthesize_2d(image, keypoints, visible, yaw=60)  # per-person 2D keypoints, lifted
+    results = crowd.synthesize_2d(image, keypoints, visible, yaws=[60])  # per-person 2D keypoints, lifted
     result.image                                                # (H, W, 3) uint8, the turned scene
+
+2D keypoints can come as PG2 annotation rows, one per person (``keypoints_from_pg2_rows``).
 
 The recipe, per viewpoint:
 
@@ -373,6 +375,15 @@ class CrowdSynthesizer:
         img = ensure_rgb(image, convert=True)
         people, camera = self.lift_scene(keypoints, visible, *img.shape[:2])
         return self.synthesize_many(img, people, camera, list(yaws), pitch)
+
+
+def keypoints_from_pg2_rows(rows: Sequence[str], image_size: tuple[int, int]) -> tuple[list, list]:
+    """Per-person ``(keypoints (18, 2), visible (18,))`` from PG2 annotation rows (``name: [ys…]: [xs…]``,
+    ``data.real.pg2_format``), one row per person of one image of ``image_size`` ``(height, width)``."""
+    from posegen_lite.data.real.pg2_format import parse_pg2_row
+
+    parsed = [parse_pg2_row(row, f"person {k}", image_size) for k, row in enumerate(rows)]
+    return [a.keypoints for a in parsed], [a.visible for a in parsed]
 
 
 def people_from_photo(image: np.ndarray, estimator=None) -> list:
