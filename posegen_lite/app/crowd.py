@@ -175,8 +175,9 @@ class CrowdSynthesizer:
         fov_y_deg, margin: the single-person data's framing (``data.synthetic.framing``) the crops reproduce.
         feather: Gaussian sigma (model pixels) of the matte's edge.
         hide_occluders: also paint out the people in front of a person *where they overlap the person's own
-            body mask* (their clothes are then never copied onto the person, but the model sees holes; on 5
-            held-out scenes this raised the per-person L1 from 0.098 to 0.125, so it is off by default).
+            body mask* (their clothes are then never copied onto the person, but the model turns the holes into
+            faint ghosts: on 20 held-out scenes the per-person L1 rose from 0.098 to 0.113, see
+            benchmarks/README.md), so it is off by default.
     """
 
     def __init__(
