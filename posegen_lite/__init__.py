@@ -40,6 +40,7 @@ _export("geometry.warp", "proxy_flow", "warp_image")
 _export("images", "ImageError", "load_image", "save_image", "to_tensor", "to_uint8")
 _export("data.sample", "SAMPLE_KEYS", "make_sample")
 _export("data.synthetic.scenes", "Scene")
+_export("data.synthetic.crowds", "CrowdConfig", "CrowdScene")
 _export("data.synthetic", "SyntheticConfig", "SyntheticPairs")
 _export("data.real", "PanopticConfig", "PanopticDataset", "PG2Config", "PG2Dataset")
 _export("data.datasets", "DataSpec", "build_dataset")
@@ -54,6 +55,7 @@ _export("evaluation", "EvalResult", "G1G2Predictor", "G1Predictor", "IdentityBas
 _export("training.losses", "discriminator_loss", "generator_adversarial_loss", "masked_l1", "part_weighted_l1")
 _export("training.loop", "NonFiniteLossError", "TrainConfig", "TrainResult", "train")
 _export("app.synthesizer", "NovelViewSynthesizer", "SynthesisResult")
+_export("app.crowd", "CrowdResult", "CrowdSynthesizer")
 
 __all__ = sorted(_EXPORTS)
 

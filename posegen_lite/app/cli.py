@@ -1,6 +1,7 @@
 """The ``posegen`` command line. Each subcommand is a thin layer over a library function.
 
-posegen demo            the main job: novel views of held-out people (grid PNG + turntable GIF)
+posegen demo            the main job: novel views of held-out people (grid PNG + turntable GIF);
+                        --crowd: scenes of 2–6 people (group grid PNG + group turntable GIF)
 posegen stage1-figure   Stage I figure: skeleton, pose maps and mask at several yaws
 posegen synth           render a split of the embedded dataset to disk (PNG + manifest)
 posegen train           Stage II (--stage 2) or Stage III (--stage 3) training; works under torchrun
@@ -245,6 +246,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from posegen_lite.app.demo import run_demo
 
+    if args.crowd:
+        from posegen_lite.app.crowd_demo import run_crowd_demo
+
+        if args.train_minutes is not None:
+            raise SystemExit("--crowd uses given weights; train first, then pass --weights")
+        print(run_crowd_demo(out_dir=args.out, weights=args.weights, scenes=args.scenes, seed=args.seed))
+        return 0
     print(
         run_demo(
             out_dir=args.out, weights=args.weights, train_minutes=args.train_minutes, people=args.people, seed=args.seed
@@ -270,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--people", type=int, default=4, help="held-out people in the grid")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--crowd", action="store_true", help="scenes of 2–6 people: group grid PNG + group turntable GIF")
+    p.add_argument("--scenes", type=int, default=2, help="held-out crowd scenes in the group grid (with --crowd)")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("stage1-figure", help="Stage I figure (skeleton, pose maps, mask at 0/90/180/270°)")

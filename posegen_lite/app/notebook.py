@@ -30,7 +30,7 @@ BRANCH = "main"
 FAST_ENV = "POSEGEN_FAST"
 NOTEBOOKS = (
     "00_quickstart.ipynb", "01_stage1_pose.ipynb", "02_stage2_unet.ipynb", "03_stage3_gan.ipynb",
-    "04_evaluation.ipynb", "05_viewpoint_widget.ipynb", "06_real_datasets.ipynb",
+    "04_evaluation.ipynb", "05_viewpoint_widget.ipynb", "06_real_datasets.ipynb", "07_crowds.ipynb",
 )  # fmt: skip
 ROOT = Path(__file__).resolve().parents[2]  # the repository root of a checkout
 COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"

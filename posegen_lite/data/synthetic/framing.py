@@ -12,12 +12,11 @@ import numpy as np
 
 from posegen_lite.data.synthetic.body import PosedBody
 from posegen_lite.geometry.camera import Camera, intrinsics
+from posegen_lite.geometry.scene import cylinder_distance
 
 ELEVATION_RANGE = (-10.0, 30.0)  # degrees; cameras look at people from roughly eye height
 FOV_Y = 30.0  # vertical field of view, degrees
 MARGIN = 0.06  # fraction of the half-image kept free around the body
-_ANGLES = np.linspace(0, 2 * np.pi, 24, endpoint=False)
-_RING = np.stack([np.sin(_ANGLES), np.zeros_like(_ANGLES), np.cos(_ANGLES)], 1)  # unit circle, y = 0
 
 
 def body_cylinder(body: PosedBody) -> tuple[float, float, float]:
@@ -51,17 +50,8 @@ def frame_distance(body: PosedBody, elevation_deg: float, height: int, width: in
     """The camera distance and look-at target that fit ``body`` into a ``height × width`` image at any azimuth."""
     radius, y_lo, y_hi = body_cylinder(body)
     target = np.array([0.0, (y_lo + y_hi) / 2, 0.0])
-    el = np.deg2rad(check_elevation(elevation_deg))
-    ce, se = np.cos(el), np.sin(el)
-    # Rows of the azimuth-0 camera's rotation (what look_at gives): right, down, forward.
-    R = np.array([[1.0, 0.0, 0.0], [0.0, -ce, se], [0.0, -se, -ce]])
-    pts = np.concatenate([_RING * radius + [0, y_lo, 0], _RING * radius + [0, y_hi, 0]]) - target
-    q = pts @ R.T  # camera-frame coordinates with the camera at the target; distance D adds to z
-    f = (height / 2.0) / np.tan(np.deg2rad(FOV_Y) / 2.0)
-    lim_x, lim_y = (width / 2.0) * (1 - MARGIN) / f, (height / 2.0) * (1 - MARGIN) / f
-    # A point fits when |q_x| / (q_z + D) <= lim_x, i.e. D >= |q_x| / lim_x - q_z (and likewise for y).
-    dist = max((np.abs(q[:, 0]) / lim_x - q[:, 2]).max(), (np.abs(q[:, 1]) / lim_y - q[:, 2]).max())
-    return float(dist), target
+    dist = cylinder_distance(radius, y_lo, y_hi, check_elevation(elevation_deg), height, width, FOV_Y, MARGIN)
+    return dist, target
 
 
 def person_cameras(

@@ -284,51 +284,67 @@ def _check_batch(people, bodies, cameras) -> tuple[int, int]:
     return size
 
 
-def render_views(
-    people: Sequence[Person],
-    bodies: Sequence[PosedBody],
-    cameras: Sequence[Camera],
-    supersample: int = 2,
-    backgrounds: np.ndarray | None = None,
-) -> list[Render]:
-    """Render person ``i`` in posed body ``i`` seen by camera ``i``, all at once (one image size per call).
+@dataclass(frozen=True)
+class _CameraParts:
+    """Every body part of every image in its camera's frame (``B`` images, ``P`` parts).
 
-    Args:
-        people, bodies, cameras: equal-length sequences; all cameras must have the same ``width × height``.
-        supersample: sub-pixels per pixel along each axis (2 = 4 rays per pixel).
-        backgrounds: ``(B, 2, 3)`` float in [0, 1], top and bottom colour of a vertical gradient per image;
-            a light grey when None.
-    Returns:
-        one ``Render`` per camera.
+    ``M (B, P, 3, 3)``: camera → the part's normalised local frame; ``origin (B, P, 3)``: the camera centre in
+    that frame; ``h (B, P)``: local half-length; ``centre (B, P, 3)`` and ``axes (B, P, 3, 3)`` (columns): the
+    part's centre and local axes in camera coordinates; ``radii (B, P, 3)``; ``enabled (B, P)``.
     """
-    H, W = _check_batch(people, bodies, cameras)
-    if int(supersample) != supersample or supersample < 1:
-        raise ValueError(f"supersample must be a positive integer, got {supersample}")
-    ss = int(supersample)
-    B, P = len(cameras), NUM_PARTS
-    if backgrounds is None:
-        backgrounds = np.tile(np.float32([[0.86, 0.86, 0.84], [0.74, 0.74, 0.72]]), (B, 1, 1))
-    backgrounds = np.asarray(backgrounds, np.float32)
-    if backgrounds.shape != (B, 2, 3):
-        raise ValueError(f"backgrounds must have shape ({B}, 2, 3), got {backgrounds.shape}")
-    Hs, Ws = H * ss, W * ss
-    HWs = Hs * Ws
 
-    # --- parts in camera coordinates -------------------------------------------------------------------
+    M: np.ndarray
+    origin: np.ndarray
+    h: np.ndarray
+    centre: np.ndarray
+    axes: np.ndarray
+    radii: np.ndarray
+    enabled: np.ndarray
+
+
+@dataclass(frozen=True)
+class Fragments:
+    """The foreground sub-pixels of a batch after ray casting and shading (``N`` of them).
+
+    Attributes:
+        img, row, col: ``(N,)`` int64 image index and sub-pixel row / column (in the ``ss``× grid).
+        part: ``(N,)`` int64 body part hit. depth: ``(N,)`` float32 camera z of the hit (metres).
+        colour: ``(3, N)`` float32 shaded RGB in [0, 1] (before compositing over the background).
+        zbuf: ``(B·Hs·Ws,)`` float32 nearest depth per sub-pixel (inf = background).
+        ids: ``(B·Hs·Ws,)`` int8 part per sub-pixel (−1 = background).
+        shape: ``(B, H, W, ss)`` batch size, image size and supersampling.
+    """
+
+    img: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    part: np.ndarray
+    depth: np.ndarray
+    colour: np.ndarray
+    zbuf: np.ndarray
+    ids: np.ndarray
+    shape: tuple[int, int, int, int]
+
+
+def _parts_in_camera(bodies: Sequence[PosedBody], cameras: Sequence[Camera]) -> _CameraParts:
+    """Step 1: move every part into its image's camera frame."""
     Rc = np.stack([c.R for c in cameras]).astype(np.float32)  # (B, 3, 3)
     tc = np.stack([c.t for c in cameras]).astype(np.float32)  # (B, 3)
     centre = np.stack([b.centre for b in bodies])  # (B, P, 3)
     rot = np.stack([b.rot for b in bodies])
     radii = np.stack([b.radii for b in bodies])
     half_len = np.stack([b.half for b in bodies])
-    enabled = np.stack([b.enabled for b in bodies])
     centre_c = _mat_vec(Rc[:, None], centre) + tc[:, None, :]  # (B, P, 3)
     rot_c = _mat_mat(Rc[:, None], rot)  # (B, P, 3, 3) columns: part axes in camera frame
     M = np.swapaxes(rot_c, 2, 3) / radii[..., None]  # (B, P, 3, 3) camera → normalised local
     h = (half_len / radii[..., 1]).astype(np.float32)  # (B, P) local half-length
     origin = -_mat_vec(M, centre_c)  # (B, P, 3) the camera centre in local coordinates
+    return _CameraParts(M, origin, h, centre_c, rot_c, radii, np.stack([b.enabled for b in bodies]))
 
-    # Sub-pixel ray directions: x-component per column, y-component per row (z = 1).
+
+def _ray_directions(cameras: Sequence[Camera], Hs: int, Ws: int, ss: int) -> tuple[np.ndarray, ...]:
+    """Step 2: sub-pixel ray directions, x-component per column ``(B, Ws)`` and y-component per row ``(B, Hs)``
+    (z = 1), and the intrinsics ``fx, fy, cx, cy`` ``(B,)`` they come from."""
     fx = np.array([c.K[0, 0] for c in cameras], np.float32)
     fy = np.array([c.K[1, 1] for c in cameras], np.float32)
     cx = np.array([c.K[0, 2] for c in cameras], np.float32)
@@ -337,11 +353,17 @@ def render_views(
     sub_y = (np.arange(Hs, dtype=np.float32) + 0.5) / ss - 0.5
     ray_x = (sub_x[None, :] - cx[:, None]) / fx[:, None]  # (B, Ws)
     ray_y = (sub_y[None, :] - cy[:, None]) / fy[:, None]  # (B, Hs)
+    return ray_x, ray_y, fx, fy, cx, cy
 
-    # --- screen-space boxes: project the 8 corners of every part's local box ---------------------------
+
+def _part_boxes(parts: _CameraParts, intrinsics: tuple[np.ndarray, ...], Hs: int, Ws: int, ss: int):
+    """Step 3: each part's screen-space box in sub-pixels, ``x0, x1, y0, y1 (B, P)`` int64, from the 8
+    projected corners of its local box, and ``live (B, P)``: the part exists and its box is not empty."""
+    fx, fy, cx, cy = intrinsics
+    h, radii = parts.h, parts.radii
     signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float32)  # (8, 3)
     extent = radii[:, :, None, :] * np.stack([np.ones_like(h), 1 + h, np.ones_like(h)], -1)[:, :, None, :]
-    corners = centre_c[:, :, None, :] + _mat_vec(rot_c[:, :, None], signs * extent)  # (B, P, 8, 3)
+    corners = parts.centre[:, :, None, :] + _mat_vec(parts.axes[:, :, None], signs * extent)  # (B, P, 8, 3)
     z = np.maximum(corners[..., 2], 1e-3)
     px = (corners[..., 0] / z * fx[:, None, None] + cx[:, None, None] + 0.5) * ss - 0.5
     py = (corners[..., 1] / z * fy[:, None, None] + cy[:, None, None] + 0.5) * ss - 0.5
@@ -350,9 +372,15 @@ def render_views(
     x1 = np.where(behind, Ws, np.clip(np.ceil(px.max(2)) + 1, 0, Ws)).astype(np.int64)
     y0 = np.where(behind, 0, np.clip(np.floor(py.min(2)), 0, Hs)).astype(np.int64)
     y1 = np.where(behind, Hs, np.clip(np.ceil(py.max(2)) + 1, 0, Hs)).astype(np.int64)
-    live = enabled & (x1 > x0) & (y1 > y0)
+    live = parts.enabled & (x1 > x0) & (y1 > y0)
+    return x0, x1, y0, y1, live
 
-    # --- ray casting with a z-buffer --------------------------------------------------------------------
+
+def _cast(parts: _CameraParts, boxes, ray_x: np.ndarray, ray_y: np.ndarray, Hs: int, Ws: int):
+    """Step 4: ray-cast every part into a z-buffer: ``(zbuf (B·Hs·Ws,) float32, ids (B·Hs·Ws,) int8)``."""
+    x0, x1, y0, y1, live = boxes
+    B, P = live.shape
+    HWs = Hs * Ws
     zbuf = np.full(B * HWs, np.inf, np.float32)
     ids = np.full(B * HWs, -1, np.int8)
     for k in range(P):
@@ -369,9 +397,9 @@ def render_views(
                 x1[bi, k],
                 y0[bi, k],
                 y1[bi, k],
-                M[bi, k],
-                origin[bi, k],
-                h[bi, k],
+                parts.M[bi, k],
+                parts.origin[bi, k],
+                parts.h[bi, k],
                 ray_x[bi],
                 ray_y[bi],
                 zbuf,
@@ -380,8 +408,23 @@ def render_views(
                 Hs,
                 Ws,
             )
+    return zbuf, ids
 
-    # --- shading of the foreground sub-pixels ----------------------------------------------------------
+
+def _shade(
+    people: Sequence[Person],
+    bodies: Sequence[PosedBody],
+    parts: _CameraParts,
+    zbuf: np.ndarray,
+    ids: np.ndarray,
+    ray_x: np.ndarray,
+    ray_y: np.ndarray,
+    Hs: int,
+    Ws: int,
+) -> tuple[np.ndarray, ...]:
+    """Step 5: shade the foreground sub-pixels only: ``(img, row, col, part, depth, colour (3, N))``."""
+    P = NUM_PARTS
+    HWs = Hs * Ws
     fg = np.flatnonzero(ids >= 0)
     img = fg // HWs
     pix = fg - img * HWs
@@ -392,7 +435,9 @@ def render_views(
     depth = zbuf[fg]
     # Per-(image, part) constants as rows of one table, gathered once: 9 of M, 3 of the centre, h.
     # Working on contiguous 1-D rows is several times faster than gathering (N, 3, 3) matrices.
-    table = np.concatenate([M.reshape(-1, 9), centre_c.reshape(-1, 3), h.reshape(-1, 1)], axis=1).T.copy()
+    table = np.concatenate(
+        [parts.M.reshape(-1, 9), parts.centre.reshape(-1, 3), parts.h.reshape(-1, 1)], axis=1
+    ).T.copy()
     m = table.take(g, axis=1)  # (13, N)
     qx = ray_x.ravel().take(img * Ws + col) * depth - m[9]  # hit point minus part centre, camera frame
     qy = ray_y.ravel().take(img * Hs + row) * depth - m[10]
@@ -426,8 +471,49 @@ def render_views(
         _head_colours(sub, img[sel], n_unit, mat)
         colour[:, sel] = sub.T
     colour *= light
+    return img, row, col, part, depth, colour
 
-    # --- compose over the background and average the sub-pixels ----------------------------------------
+
+def render_fragments(
+    people: Sequence[Person], bodies: Sequence[PosedBody], cameras: Sequence[Camera], supersample: int = 2
+) -> Fragments:
+    """Steps 1–5 for a batch (person ``i`` in body ``i`` seen by camera ``i``): the shaded foreground
+    sub-pixels, before they are composed over a background — what ``crowds`` merges across people."""
+    H, W = _check_batch(people, bodies, cameras)
+    if int(supersample) != supersample or supersample < 1:
+        raise ValueError(f"supersample must be a positive integer, got {supersample}")
+    ss = int(supersample)
+    Hs, Ws = H * ss, W * ss
+    parts = _parts_in_camera(bodies, cameras)
+    ray_x, ray_y, *intr = _ray_directions(cameras, Hs, Ws, ss)
+    zbuf, ids = _cast(parts, _part_boxes(parts, tuple(intr), Hs, Ws, ss), ray_x, ray_y, Hs, Ws)
+    img, row, col, part, depth, colour = _shade(people, bodies, parts, zbuf, ids, ray_x, ray_y, Hs, Ws)
+    return Fragments(img, row, col, part, depth, colour, zbuf, ids, (len(cameras), H, W, ss))
+
+
+def check_backgrounds(backgrounds: np.ndarray | None, B: int) -> np.ndarray:
+    """``(B, 2, 3)`` float32 top and bottom gradient colours; a light grey when None."""
+    if backgrounds is None:
+        backgrounds = np.tile(np.float32([[0.86, 0.86, 0.84], [0.74, 0.74, 0.72]]), (B, 1, 1))
+    backgrounds = np.asarray(backgrounds, np.float32)
+    if backgrounds.shape != (B, 2, 3):
+        raise ValueError(f"backgrounds must have shape ({B}, 2, 3), got {backgrounds.shape}")
+    return backgrounds
+
+
+def compose(
+    img: np.ndarray,
+    row: np.ndarray,
+    col: np.ndarray,
+    colour: np.ndarray,
+    backgrounds: np.ndarray,
+    shape: tuple[int, int, int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step 6: compose foreground sub-pixels (``img, row, col (N,)``, ``colour (3, N)``) over each image's
+    vertical-gradient background and average the sub-pixels: ``(images (B, H, W, 3) uint8, coverage (B, H, W)
+    float32 in [0, 1])``. ``colour`` is modified in place."""
+    B, H, W, ss = shape
+    Hs = H * ss
     # The background is a vertical gradient; its pixel average is the gradient at the pixel's centre row, so
     # only the foreground sub-pixels need pooling: each adds (colour − background) / ss² to its pixel.
     ramp_sub = np.arange(Hs, dtype=np.float32) / max(Hs - 1, 1)
@@ -446,21 +532,60 @@ def render_views(
         canvas[:, ch] += np.bincount(out_pix, weights=colour[ch], minlength=B * H * W).astype(np.float32) * inv
     images = np.clip(canvas * 255.0 + 0.5, 0, 255).astype(np.uint8).reshape(B, H, W, 3)
     coverage = np.bincount(out_pix, minlength=B * H * W).reshape(B, H, W) * inv
-    centre_sub = ss // 2  # the sub-pixel nearest each pixel's centre
-    parts_map = ids.reshape(B, H, ss, W, ss)[:, :, centre_sub, :, centre_sub]
-    depth_map = zbuf.reshape(B, H, ss, W, ss)[:, :, centre_sub, :, centre_sub]
+    return images, coverage
 
+
+def centre_samples(buffer: np.ndarray, shape: tuple[int, int, int, int]) -> np.ndarray:
+    """The sub-pixel nearest each pixel's centre of a flat ``(B·Hs·Ws,)`` buffer: ``(B, H, W)``."""
+    B, H, W, ss = shape
+    c = ss // 2
+    return buffer.reshape(B, H, ss, W, ss)[:, :, c, :, c]
+
+
+def joint_occlusion(
+    joints3d: np.ndarray, cam: Camera, parts_map: np.ndarray, depth_map: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 7: project a body's joints ``(18, 3)``: ``(keypoints (18, 2), visible (18,), occluded (18,))``.
+    A joint is occluded when its pixel shows a part it does not belong to, nearer than the joint
+    (``parts_map`` ``(H, W)`` int8, −1 = background; ``depth_map`` ``(H, W)`` camera z)."""
+    H, W = parts_map.shape
+    xy, vis = cam.project(joints3d)
+    safe = np.where(vis[:, None], xy, 0.0)
+    r = np.clip(np.rint(safe[:, 1]), 0, H - 1).astype(np.int64)
+    c = np.clip(np.rint(safe[:, 0]), 0, W - 1).astype(np.int64)
+    seen = parts_map[r, c].astype(np.int64)
+    joint_depth = joints3d @ cam.R[2].astype(np.float32) + np.float32(cam.t[2])
+    foreign = (seen >= 0) & ~_JOINT_PART_TABLE[np.arange(len(seen)), np.maximum(seen, 0)]
+    occluded = vis & foreign & (depth_map[r, c] < joint_depth)
+    return xy, vis, occluded
+
+
+def render_views(
+    people: Sequence[Person],
+    bodies: Sequence[PosedBody],
+    cameras: Sequence[Camera],
+    supersample: int = 2,
+    backgrounds: np.ndarray | None = None,
+) -> list[Render]:
+    """Render person ``i`` in posed body ``i`` seen by camera ``i``, all at once (one image size per call).
+
+    Args:
+        people, bodies, cameras: equal-length sequences; all cameras must have the same ``width × height``.
+        supersample: sub-pixels per pixel along each axis (2 = 4 rays per pixel).
+        backgrounds: ``(B, 2, 3)`` float in [0, 1], top and bottom colour of a vertical gradient per image;
+            a light grey when None.
+    Returns:
+        one ``Render`` per camera.
+    """
+    _check_batch(people, bodies, cameras)
+    backgrounds = check_backgrounds(backgrounds, len(cameras))
+    frags = render_fragments(people, bodies, cameras, supersample)
+    images, coverage = compose(frags.img, frags.row, frags.col, frags.colour, backgrounds, frags.shape)
+    parts_map = centre_samples(frags.ids, frags.shape)
+    depth_map = centre_samples(frags.zbuf, frags.shape)
     out = []
     for i, (body, cam) in enumerate(zip(bodies, cameras, strict=True)):
-        xy, vis = cam.project(body.joints3d)
-        # A joint is occluded when its pixel shows a part it does not belong to, nearer than the joint.
-        safe = np.where(vis[:, None], xy, 0.0)
-        r = np.clip(np.rint(safe[:, 1]), 0, H - 1).astype(np.int64)
-        c = np.clip(np.rint(safe[:, 0]), 0, W - 1).astype(np.int64)
-        seen = parts_map[i, r, c].astype(np.int64)
-        joint_depth = body.joints3d @ cam.R[2].astype(np.float32) + np.float32(cam.t[2])
-        foreign = (seen >= 0) & ~_JOINT_PART_TABLE[np.arange(len(seen)), np.maximum(seen, 0)]
-        occluded = vis & foreign & (depth_map[i, r, c] < joint_depth)
+        xy, vis, occluded = joint_occlusion(body.joints3d, cam, parts_map[i], depth_map[i])
         out.append(
             Render(
                 image=images[i],

@@ -1,0 +1,415 @@
+"""Novel views of a scene with several people, built from the single-person models.
+
+    crowd = CrowdSynthesizer(NovelViewSynthesizer.from_checkpoint())
+    result = crowd.synthesize(image, joints, camera, yaw=60)    # per-person 3D joints + the scene camera
+    results = crowd.synthesize_2d(image, keypoints, visible, yaws=[60])  # per-person 2D keypoints, lifted
+    result.image                                                # (H, W, 3) uint8, the turned scene
+
+2D keypoints can come as PG2 annotation rows, one per person (``keypoints_from_pg2_rows``).
+
+The recipe, per viewpoint:
+
+1. Stage I for the scene (``geometry.scene``): turn the whole group about one vertical axis (group centre or
+   a user pivot); every person gets a target pose, position and depth in the scene camera.
+2. Crop: around each person a *window* framed like the single-person data (the person as big and as centred
+   as the model saw in training), in the input and in the target view. Pixels outside the image are padded
+   with the background; the other people are painted over with the background outside this person's own body
+   mask (the 2D keypoints say where everybody is), so the model sees one person as in training. Inside the
+   person's mask, whoever stands in front stays (``hide_occluders=True`` paints them out too: measured worse).
+3. Synthesize each person's crop with ``NovelViewSynthesizer.generate`` (G1, + G2 when present) for the target
+   keypoints in their target window.
+4. Composite back to front by target depth onto a background (``"plain"``: a per-row gradient fitted to the
+   input's background pixels, or ``"inpaint"``: the input with the people filled in from their row
+   neighbours), each person with a soft matte: the body mask of their target keypoints, feathered, where the
+   synthesized pixels differ from the background.
+
+A person whose target window misses the image or whose joints all leave it is dropped with a note in
+``CrowdResult.notes``. An empty scene, or a person with no visible joint in the input, is a ``ValueError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from posegen_lite.app.synthesizer import NovelViewSynthesizer, SynthesisResult, _fit_orthographic
+from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
+from posegen_lite.geometry.camera import Camera, intrinsics
+from posegen_lite.geometry.posemaps import body_mask
+from posegen_lite.geometry.scene import Window, back_to_front, check_joints, crop, person_window, scene_targets
+from posegen_lite.geometry.skeleton import check_keypoints, hip_centre
+from posegen_lite.images import ensure_rgb, resize_image
+
+BACKGROUNDS = ("plain", "inpaint")
+
+
+@dataclass
+class CrowdPerson:
+    """One person's share of a synthesized view (scene pixels unless said otherwise).
+
+    Attributes:
+        index: the person's index in the input lists.
+        window: the target ``Window`` the synthesized crop is pasted into.
+        keypoints: ``(18, 2)`` target keypoints in the scene image (NaN outside); visible: ``(18,)`` bool.
+        depth: camera z of the target hip centre (metres). input_crop: ``(h, w, 3)`` uint8 model-size input.
+        synthesis: the single-person ``SynthesisResult`` in the crop (its keypoints are crop pixels).
+        alpha: ``(H, W)`` float32 in [0, 1], the person's matte in the scene.
+    """
+
+    index: int
+    window: Window
+    keypoints: np.ndarray
+    visible: np.ndarray
+    depth: float
+    input_crop: np.ndarray
+    synthesis: SynthesisResult
+    alpha: np.ndarray
+
+
+@dataclass
+class CrowdResult:
+    """One novel view of a scene. ``people[k]`` is None for a dropped person (see ``notes``); ``order`` is the
+    paste order (back to front) of the people that were kept."""
+
+    image: np.ndarray
+    background: np.ndarray
+    people: list[CrowdPerson | None]
+    order: list[int]
+    yaw: float
+    pitch: float
+    notes: list[str] = field(default_factory=list)
+
+    def front_map(self, threshold: float = 0.5) -> np.ndarray:
+        """``(H, W)`` int — the person in front at each pixel (the last pasted with alpha > ``threshold``), −1 none."""
+        out = np.full(self.image.shape[:2], -1, np.int64)
+        for k in self.order:
+            out[self.people[k].alpha > threshold] = k
+        return out
+
+
+def _project_people(joints: Sequence[np.ndarray], camera: Camera) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    xy, vis = zip(*(camera.project(j) for j in joints), strict=True)
+    return list(xy), list(vis)
+
+
+def people_masks(keypoints: Sequence[np.ndarray], visible: Sequence[np.ndarray], height: int, width: int, grow: int):
+    """``(N, H, W)`` bool PG2 body masks of every person's 2D keypoints, dilated by ``grow`` pixels."""
+    masks = np.stack([body_mask(k, v, height, width)[0] > 0.5 for k, v in zip(keypoints, visible, strict=True)])
+    if grow > 0:
+        masks = np.stack([ndimage.binary_dilation(m, iterations=grow) for m in masks])
+    return masks
+
+
+def plain_background(image: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """A vertical gradient fitted to the pixels outside ``people`` ``(H, W)`` bool: each row's mean colour,
+    rows without background pixels interpolated from their neighbours. ``(H, W, 3)`` uint8."""
+    H, W, _ = image.shape
+    free = ~people
+    rows = np.flatnonzero(free.any(axis=1))
+    if rows.size == 0:  # nothing but people: a mid grey is the honest guess
+        return np.full_like(image, 128)
+    means = np.stack([image[r][free[r]].mean(axis=0) for r in rows])
+    col = np.stack([np.interp(np.arange(H), rows, means[:, c]) for c in range(3)], axis=1)
+    return np.repeat(np.clip(col + 0.5, 0, 255).astype(np.uint8)[:, None], W, axis=1)
+
+
+def inpaint_background(image: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """The input with the ``people`` pixels filled row by row, linearly between the nearest background pixels
+    left and right (the plain gradient where a row has none). ``(H, W, 3)`` uint8."""
+    out = plain_background(image, people).astype(np.float64)
+    x = np.arange(image.shape[1])
+    for r in range(image.shape[0]):
+        free = ~people[r]
+        if free.sum() >= 2:
+            for c in range(3):
+                out[r, :, c] = np.interp(x, x[free], image[r, free, c])
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _resize_float(a: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resize of a ``(h, w)`` float array."""
+    from PIL import Image
+
+    if a.shape == (height, width):
+        return a
+    return np.asarray(Image.fromarray(a.astype(np.float32), mode="F").resize((width, height), Image.BILINEAR))
+
+
+def soft_matte(
+    generated: np.ndarray, background: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, feather: float = 1.0
+) -> np.ndarray:
+    """``(h, w)`` float32 in [0, 1]: where to paste a synthesized crop. Inside the (feathered) body mask of the
+    target keypoints, the pixels that differ from the background; the thin skeleton core always."""
+    h, w, _ = generated.shape
+    mask = body_mask(keypoints, visible, h, w)[0]
+    core = body_mask(keypoints, visible, h, w, thickness=1)[0]
+    diff = np.abs(generated.astype(np.float32) - background.astype(np.float32)).max(axis=2) / 255.0
+    matte = np.clip((diff - 0.03) / 0.06, 0.0, 1.0)
+    alpha = np.maximum(matte, core) * mask
+    return np.clip(ndimage.gaussian_filter(alpha, feather), 0.0, 1.0).astype(np.float32)
+
+
+def _paste(canvas: np.ndarray, alpha_out: np.ndarray, patch: np.ndarray, alpha: np.ndarray, window: Window) -> None:
+    """Blend a window-size ``patch`` with ``alpha`` into ``canvas`` (float, in place), clipped to the image;
+    records the pasted alpha in ``alpha_out`` ``(H, W)``."""
+    H, W, _ = canvas.shape
+    x0, y0 = max(window.x0, 0), max(window.y0, 0)
+    x1, y1 = min(window.x0 + window.width, W), min(window.y0 + window.height, H)
+    if x1 <= x0 or y1 <= y0:
+        return
+    a = alpha[y0 - window.y0 : y1 - window.y0, x0 - window.x0 : x1 - window.x0, None]
+    p = patch[y0 - window.y0 : y1 - window.y0, x0 - window.x0 : x1 - window.x0]
+    canvas[y0:y1, x0:x1] = canvas[y0:y1, x0:x1] * (1 - a) + p * a
+    alpha_out[y0:y1, x0:x1] = a[..., 0]
+
+
+class CrowdSynthesizer:
+    """Scene-level novel views with a single-person ``NovelViewSynthesizer``.
+
+    Args:
+        synth: the single-person synthesizer (its G1/G2 size is the crop size).
+        background: ``"plain"`` or ``"inpaint"`` (see the module docstring).
+        fov_y_deg, margin: the single-person data's framing (``data.synthetic.framing``) the crops reproduce.
+        feather: Gaussian sigma (model pixels) of the matte's edge.
+        hide_occluders: also paint out the people in front of a person *where they overlap the person's own
+            body mask* (their clothes are then never copied onto the person, but the model turns the holes into
+            faint ghosts: on 20 held-out scenes the per-person L1 rose from 0.098 to 0.113, see
+            benchmarks/README.md), so it is off by default.
+    """
+
+    def __init__(
+        self,
+        synth: NovelViewSynthesizer,
+        background: str = "plain",
+        fov_y_deg: float = FOV_Y,
+        margin: float = MARGIN,
+        feather: float = 1.0,
+        hide_occluders: bool = False,
+    ) -> None:
+        if background not in BACKGROUNDS:
+            raise ValueError(f"background must be one of {BACKGROUNDS}, got {background!r}")
+        self.synth, self.background = synth, background
+        self.fov_y_deg, self.margin, self.feather = fov_y_deg, margin, feather
+        self.hide_occluders = hide_occluders
+        self.model_size = (synth.height, synth.width)
+
+    # --- inputs -----------------------------------------------------------------------------------------------
+    def _check(self, image: np.ndarray, joints: Sequence[np.ndarray], camera: Camera) -> tuple[np.ndarray, list]:
+        img = ensure_rgb(image, convert=True)
+        if len(joints) == 0:
+            raise ValueError("the scene has no people: pass at least one person's joints")
+        if (camera.height, camera.width) != img.shape[:2]:
+            raise ValueError(f"camera sees {camera.height}×{camera.width} images, the image is {img.shape[:2]}")
+        people = [check_joints(j, f"person {k}") for k, j in enumerate(joints)]
+        for k, j in enumerate(people):
+            if not camera.project(j)[1].any():
+                raise ValueError(
+                    f"person {k} has no visible joint in the input image (all behind the camera or outside "
+                    "the frame): there is nothing to synthesize them from"
+                )
+        return img, people
+
+    def background_of(self, image: np.ndarray, keypoints, visible) -> tuple[np.ndarray, np.ndarray]:
+        """``(background (H, W, 3) uint8, people masks (N, H, W) bool)`` of the input image."""
+        H, W, _ = image.shape
+        masks = people_masks(keypoints, visible, H, W, grow=max(1, H // 64))
+        union = masks.any(axis=0)
+        fill = plain_background(image, union) if self.background == "plain" else inpaint_background(image, union)
+        return fill, masks
+
+    def input_crops(self, image: np.ndarray, joints: Sequence[np.ndarray], camera: Camera):
+        """Each person's model-size input crop, with the people in front of them painted over by the background:
+        ``(crops, background, input windows)``."""
+        kps, vis = _project_people(joints, camera)
+        fill, masks = self.background_of(image, kps, vis)
+        depths = [float(camera.to_camera(hip_centre(j)[None])[0, 2]) for j in joints]
+        crops, windows = [], []
+        for k, j in enumerate(joints):
+            win = person_window(j, camera, self.model_size, self.fov_y_deg, self.margin)
+            if win is None:  # unreachable after _check: a visible joint means the person is in front
+                raise ValueError(f"person {k} is behind the camera")
+            others = [i for i in range(len(joints)) if i != k]
+            clean = image
+            if others:
+                # The model saw one person per image: paint the others over with the background outside this
+                # person's own mask (inside it, with hide_occluders, the nearer people's pixels too).
+                nearer = masks[[i for i in others if depths[i] < depths[k]]].any(axis=0)
+                if not self.hide_occluders:
+                    nearer &= ~masks[k]
+                behind = masks[[i for i in others if depths[i] >= depths[k]]].any(axis=0) & ~masks[k]
+                clean = np.where((nearer | behind)[..., None], fill, image)
+            crops.append(crop(clean, win, fill, self.model_size))
+            windows.append(win)
+        return crops, fill, windows
+
+    # --- synthesis ----------------------------------------------------------------------------------------------
+    def synthesize_many(
+        self,
+        image: np.ndarray,
+        joints: Sequence[np.ndarray],
+        camera: Camera,
+        yaws: Sequence[float],
+        pitch: float = 0.0,
+        pivot: np.ndarray | None = None,
+    ) -> list[CrowdResult]:
+        """Novel views of the scene in ``image`` (people's ``(18, 3)`` world joints, their ``camera``) for each
+        of ``yaws`` (degrees, the scene turned about the vertical axis through ``pivot``, default the group
+        centre). Each person is synthesized for all viewpoints in one batch."""
+        img, people = self._check(image, joints, camera)
+        crops, fill, _ = self.input_crops(img, people, camera)
+        H, W, _ = img.shape
+        mh, mw = self.model_size
+        targets = [
+            scene_targets(people, camera, self.model_size, self.fov_y_deg, self.margin, y, pitch, pivot) for y in yaws
+        ]
+        # Per person: the viewpoints where they are in view, their target keypoints in their target windows.
+        jobs: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {k: [] for k in range(len(people))}
+        notes: list[list[str]] = [[] for _ in yaws]
+        for v, tv in enumerate(targets):
+            for k, t in enumerate(tv):
+                if t.window is None or not t.window.inside(H, W) or not t.in_view:
+                    notes[v].append(f"person {k} is outside the target view (yaw {yaws[v]:g}°): dropped")
+                    continue
+                xy, ok = t.window.crop_camera(camera, mh, mw).project(t.joints3d)
+                if not ok.any():
+                    notes[v].append(f"person {k} has no joint inside their target window (yaw {yaws[v]:g}°): dropped")
+                    continue
+                jobs[k].append((v, xy, ok))
+        made: dict[tuple[int, int], SynthesisResult] = {}
+        for k, job in jobs.items():
+            if not job:
+                continue
+            coarse, refined, maps, masks = self.synth.generate(crops[k], [j[1] for j in job], [j[2] for j in job])
+            for i, (v, xy, ok) in enumerate(job):
+                ref = None if refined is None else refined[i]
+                made[(v, k)] = SynthesisResult(
+                    image=coarse[i] if ref is None else ref,
+                    coarse=coarse[i],
+                    refined=ref,
+                    keypoints=xy,
+                    visible=ok,
+                    joints3d=targets[v][k].joints3d,
+                    pose_maps=maps[i],
+                    mask=masks[i],
+                    yaw=float(yaws[v]),
+                    pitch=float(pitch),
+                )
+        return [self._composite(fill, crops, targets[v], made, v, yaws[v], pitch, notes[v]) for v in range(len(yaws))]
+
+    def _composite(self, fill, crops, targets, made, v, yaw, pitch, notes) -> CrowdResult:
+        """Paste the people of view ``v`` back to front by target depth onto the background ``fill``."""
+        H, W, _ = fill.shape
+        canvas = fill.astype(np.float32)
+        kept = [k for k in range(len(targets)) if (v, k) in made]
+        order = [kept[i] for i in back_to_front([targets[k].depth for k in kept])]
+        people: list[CrowdPerson | None] = [None] * len(targets)
+        for k in order:
+            t, res = targets[k], made[(v, k)]
+            win = t.window
+            bg_crop = crop(fill, win, fill, self.model_size)
+            alpha = soft_matte(res.image, bg_crop, res.keypoints, res.visible, self.feather)
+            patch = res.image
+            if (win.height, win.width) != self.model_size:
+                patch = resize_image(res.image, win.height, win.width)
+                alpha = _resize_float(alpha, win.height, win.width)
+            scene_alpha = np.zeros((H, W), np.float32)
+            _paste(canvas, scene_alpha, patch.astype(np.float32), alpha, win)
+            people[k] = CrowdPerson(k, win, t.keypoints, t.visible, t.depth, crops[k], res, scene_alpha)
+        image = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
+        return CrowdResult(image, fill, people, order, float(yaw), float(pitch), list(notes))
+
+    def synthesize(
+        self,
+        image: np.ndarray,
+        joints: Sequence[np.ndarray],
+        camera: Camera,
+        yaw: float = 0.0,
+        pitch: float = 0.0,
+        pivot: np.ndarray | None = None,
+    ) -> CrowdResult:
+        """One novel view of the scene; see ``synthesize_many``."""
+        return self.synthesize_many(image, joints, camera, [yaw], pitch, pivot)[0]
+
+    # --- 2D input ---------------------------------------------------------------------------------------------
+    def lift_scene(
+        self, keypoints: Sequence[np.ndarray], visible: Sequence[np.ndarray | None], height: int, width: int
+    ) -> tuple[list[np.ndarray], Camera]:
+        """Per-person 2D keypoints ``(18, 2)`` (pixels of one ``height × width`` image, e.g. PG2 rows) → world
+        joints and a camera, so the 3D path can turn the scene.
+
+        Each person is lifted on their own (the synthesizer's lifter, camera-aligned), the scaled orthographic
+        fit gives their image scale ``s`` (pixels per metre), and they are placed at depth ``f / s`` in front of
+        a level pinhole camera with the single-person data's field of view — people of similar height, on
+        roughly level ground, seen by a camera held level: the assumptions of one photo without calibration.
+        """
+        if len(keypoints) == 0:
+            raise ValueError("the scene has no people: pass at least one person's keypoints")
+        if len(visible) != len(keypoints):
+            raise ValueError(f"{len(keypoints)} keypoint sets but {len(visible)} visibility arrays")
+        K = intrinsics(width, height, self.fov_y_deg)
+        f = K[1, 1]
+        R = np.diag([1.0, -1.0, -1.0])  # a level camera at the origin looking along −z (azimuth 0, camera.py)
+        camera = Camera(K, R, np.zeros(3), width, height)
+        people = []
+        for k, (kp, vis) in enumerate(zip(keypoints, visible, strict=True)):
+            xy, ok = check_keypoints(kp, vis)
+            if not ok.any():
+                raise ValueError(f"person {k} has no visible keypoint: there is nothing to place or synthesize")
+            lifted = self.synth._lift(xy, ok)
+            try:
+                scale, offset = _fit_orthographic(lifted, xy, ok)
+            except ValueError as err:
+                raise ValueError(f"person {k}: {err}") from None
+            depth = f / scale
+            hip = hip_centre(lifted)
+            u, v = scale * hip[0] + offset[0], -scale * hip[1] + offset[1]
+            cam_xyz = np.array([(u - K[0, 2]) * depth / f, (v - K[1, 2]) * depth / f, depth])
+            world_hip = R.T @ cam_xyz
+            people.append((lifted - hip + world_hip).astype(np.float32))
+        return people, camera
+
+    def synthesize_2d(
+        self,
+        image: np.ndarray,
+        keypoints: Sequence[np.ndarray],
+        visible: Sequence[np.ndarray | None],
+        yaws: Sequence[float] = (0.0,),
+        pitch: float = 0.0,
+    ) -> list[CrowdResult]:
+        """Novel views from per-person 2D keypoints: ``lift_scene``, then ``synthesize_many``."""
+        img = ensure_rgb(image, convert=True)
+        people, camera = self.lift_scene(keypoints, visible, *img.shape[:2])
+        return self.synthesize_many(img, people, camera, list(yaws), pitch)
+
+
+def keypoints_from_pg2_rows(rows: Sequence[str], image_size: tuple[int, int]) -> tuple[list, list]:
+    """Per-person ``(keypoints (18, 2), visible (18,))`` from PG2 annotation rows (``name: [ys…]: [xs…]``,
+    ``data.real.pg2_format``), one row per person of one image of ``image_size`` ``(height, width)``."""
+    from posegen_lite.data.real.pg2_format import parse_pg2_row
+
+    parsed = [parse_pg2_row(row, f"person {k}", image_size) for k, row in enumerate(rows)]
+    return [a.keypoints for a in parsed], [a.visible for a in parsed]
+
+
+def people_from_photo(image: np.ndarray, estimator=None) -> list:
+    """Every person's pose in a photo, with an estimator that has ``estimate_people(image) -> list[PhotoPose]``.
+
+    The offline estimator shipped with posegen_lite (``geometry.photo.MediaPipeEstimator``, MediaPipe's legacy
+    Pose solution) finds **one person per image**, so it cannot start a crowd: this raises
+    ``NotImplementedError`` with it, and the crowd path needs per-person keypoints (3D + camera, or 2D).
+    """
+    many = getattr(estimator, "estimate_people", None)
+    if many is None:
+        raise NotImplementedError(
+            "the offline pose estimator (MediaPipe Pose, legacy solution) finds at most one person per photo, "
+            "so it cannot give the people of a crowd; pass per-person keypoints instead "
+            "(CrowdSynthesizer.synthesize with 3D joints + camera, or synthesize_2d with 2D keypoints), "
+            "or an estimator with estimate_people(image)"
+        )
+    poses = list(many(ensure_rgb(image, convert=True)))
+    if not poses:
+        raise ValueError("the estimator found no person in the photo")
+    return poses

@@ -1,0 +1,127 @@
+"""app.crowd: per-person synthesis in model-framed windows and back-to-front compositing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from posegen_lite.app.crowd import CrowdSynthesizer, keypoints_from_pg2_rows, people_from_photo
+from posegen_lite.app.synthesizer import NovelViewSynthesizer
+from posegen_lite.data.synthetic.crowds import place_body, render_crowd
+from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
+from posegen_lite.data.synthetic.render import render_views
+from posegen_lite.data.synthetic.scenes import Scene
+from posegen_lite.geometry.camera import Camera, orbit_camera
+from posegen_lite.geometry.scene import Window, crop, cylinder_distance, joint_cylinder
+from posegen_lite.models.g1 import G1, G1Config
+from posegen_lite.models.g2 import G2, G2Config
+
+SIZE = (32, 32)
+
+
+@pytest.fixture(scope="module")
+def synth() -> NovelViewSynthesizer:
+    torch.manual_seed(0)
+    return NovelViewSynthesizer(
+        G1(G1Config(*SIZE, base_channels=4, z_dim=8)), G2(G2Config(*SIZE, base_channels=4)), device="cpu"
+    )
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """Two overlapping people: ``near`` in front of ``far`` seen from the camera at azimuth 0 (on +z)."""
+    a, b = Scene.held_out(0, SIZE), Scene.held_out(1, SIZE)
+    near, far = place_body(a.body, 0, (0.0, 0.0)), place_body(b.body, 20, (0.35, -1.2))
+    cam = orbit_camera(0, 5, 7.0, [0.15, 0.9, -0.6], 64, 48)
+    view = render_crowd([a.person, b.person], [near, far], [cam])[0]
+    return view, [near.joints3d, far.joints3d], cam
+
+
+def test_one_person_scene_is_the_single_person_path(synth):
+    scene = Scene.held_out(2, SIZE)
+    j = scene.body.joints3d
+    axis, r, lo, hi = joint_cylinder(j)
+    dist = cylinder_distance(r, lo, hi, 5.0, *SIZE, FOV_Y, MARGIN)
+    cam = orbit_camera(30, 5.0, dist, axis + [0, (lo + hi) / 2, 0], *SIZE[::-1], FOV_Y)
+    image = render_views([scene.person], [scene.body], [cam])[0].image
+    crowd = CrowdSynthesizer(synth).synthesize(image, [j], cam, yaw=120)
+    single = synth.synthesize(image, j, yaw=120, camera=cam)
+    person = crowd.people[0]
+    assert person.window == Window(0, 0, *SIZE)
+    np.testing.assert_array_equal(person.input_crop, image)
+    np.testing.assert_array_equal(person.synthesis.keypoints, single.keypoints)
+    np.testing.assert_array_equal(person.synthesis.image, single.image)
+    # The composite is that image over the background, through the person's matte.
+    a = person.alpha[..., None]
+    expect = np.clip(crowd.background * (1 - a) + single.image * a + 0.5, 0, 255).astype(np.uint8)
+    assert np.abs(crowd.image.astype(int) - expect).max() <= 1
+
+
+def test_overlapping_people_are_pasted_back_to_front(synth, pair):
+    view, joints, cam = pair
+    crowd = CrowdSynthesizer(synth, background="inpaint")
+    front, back = crowd.synthesize_many(view.image, joints, cam, [0, 180])
+    assert front.order == [1, 0] and back.order == [0, 1]  # half a turn swaps who is in front
+    for res, ahead in ((front, 0), (back, 1)):
+        both = (res.people[0].alpha > 0.5) & (res.people[1].alpha > 0.5)
+        assert both.sum() > 10
+        assert (res.front_map()[both] == ahead).all()
+        assert res.image.shape == view.image.shape and res.notes == []
+
+
+def test_person_leaving_the_view_is_dropped_with_a_note(synth, pair):
+    view, joints, cam = pair
+    # Turning the scene about the camera's own vertical axis pans it: 40° moves someone out of the frame.
+    pivot = cam.center * [1, 0, 1]
+    results = CrowdSynthesizer(synth).synthesize_many(view.image, joints, cam, [40, -40], pivot=pivot)
+    for res in results:
+        assert res.notes and "outside the target view" in res.notes[0]
+        assert len(res.order) + len(res.notes) == 2 and res.image.shape == view.image.shape
+    assert any(p is None for p in results[0].people)
+
+
+def test_bad_scenes_raise_clear_errors(synth, pair):
+    view, joints, cam = pair
+    crowd = CrowdSynthesizer(synth)
+    with pytest.raises(ValueError, match="no people"):
+        crowd.synthesize(view.image, [], cam, yaw=30)
+    away = np.diag([-1.0, 1.0, -1.0]) @ cam.R  # a camera that looks away from everybody
+    with pytest.raises(ValueError, match="person 0 has no visible joint"):
+        crowd.synthesize(view.image, joints, Camera(cam.K, away, -away @ cam.center, 64, 48), yaw=30)
+    nan = np.full((18, 2), np.nan, np.float32)
+    with pytest.raises(ValueError, match="person 1 has no visible keypoint"):
+        crowd.synthesize_2d(view.image, [view.keypoints[0], nan], [view.visible[0], np.zeros(18, bool)])
+    with pytest.raises(ValueError, match="background"):
+        CrowdSynthesizer(synth, background="blur")
+    with pytest.raises(NotImplementedError, match="one person"):
+        people_from_photo(view.image)
+
+
+def test_2d_keypoints_are_lifted_into_a_scene(synth, pair):
+    view, _, _ = pair
+    crowd = CrowdSynthesizer(synth)
+    people, cam = crowd.lift_scene(list(view.keypoints), list(view.visible), 48, 64)
+    depths = [cam.to_camera(p[[8, 11]].mean(0)[None])[0, 2] for p in people]
+    assert depths[0] < depths[1]  # the bigger (nearer) person is placed nearer
+    for p, kp, vis in zip(people, view.keypoints, view.visible, strict=True):
+        xy, ok = cam.project(p)
+        assert np.nanmedian(np.linalg.norm(xy[vis & ok] - kp[vis & ok], axis=1)) < 3.0  # lands where it was seen
+    res = crowd.synthesize_2d(view.image, list(view.keypoints), list(view.visible), [0, 90])
+    assert len(res) == 2 and res[1].image.shape == view.image.shape
+    # The same people as PG2 annotation rows (y list, x list, -1 = missing).
+    rows = []
+    for kp, vis in zip(view.keypoints, view.visible, strict=True):
+        ys = [int(round(y)) if v else -1 for y, v in zip(kp[:, 1], vis, strict=True)]
+        xs = [int(round(x)) if v else -1 for x, v in zip(kp[:, 0], vis, strict=True)]
+        rows.append(f"scene.png: {ys}: {xs}")
+    kps, vis = keypoints_from_pg2_rows(rows, (48, 64))
+    np.testing.assert_array_equal(vis[1], view.visible[1])
+    assert np.nanmax(np.abs(kps[0] - view.keypoints[0])) <= 0.5
+
+
+def test_crop_pads_outside_the_image():
+    image = np.full((10, 10, 3), 200, np.uint8)
+    fill = np.zeros_like(image)
+    out = crop(image, Window(-3, 5, 8, 8), fill, (8, 8))
+    assert (out[:5, 3:] == 200).all() and (out[:, :3] == 0).all() and (out[5:] == 0).all()
