@@ -43,14 +43,23 @@ PANELS = ("input", "target pose", "G1", "G2", "ground truth", "3D pose")
 
 @dataclass(frozen=True)
 class ViewpointPerson:
-    """One input person: their image at the input view, its 3D joints (world frame) and camera; ``scene``
-    (optional) renders the ground truth at any yaw."""
+    """One input person: their image at the input view and either its 3D joints (world frame) and camera, or
+    — for a photo — its 2D keypoints, which the synthesizer lifts to 3D; ``scene`` (optional) renders the
+    ground truth at any yaw."""
 
     name: str
     image: np.ndarray  # (H, W, 3) uint8
-    joints3d: np.ndarray  # (18, 3) metres, y up
-    camera: Camera
+    joints3d: np.ndarray | None  # (18, 3) metres, y up; None for a 2D (photo) person
+    camera: Camera | None  # the camera of ``image``; None for a 2D person
     scene: Scene | None = None
+    keypoints: np.ndarray | None = None  # (18, 2) pixels of ``image``, NaN where missing (2D person)
+    visible: np.ndarray | None = None  # (18,) bool (2D person)
+
+    def __post_init__(self) -> None:
+        if self.camera is None and self.keypoints is None:
+            raise ValueError(f"{self.name}: a person needs 3D joints and a camera, or 2D keypoints")
+        if self.camera is not None and self.joints3d is None:
+            raise ValueError(f"{self.name}: a camera without 3D joints")
 
     @classmethod
     def from_scene(cls, scene: Scene) -> ViewpointPerson:
@@ -173,6 +182,20 @@ class ViewpointWidget:
         self.update()
         self._start_precompute()
 
+    def add_person(self, person: ViewpointPerson | Scene, select: bool = True) -> int:
+        """Add a person to the selector (e.g. an uploaded photo); returns its index and, with ``select``,
+        shows it (which starts its turntable)."""
+        p = person if isinstance(person, ViewpointPerson) else ViewpointPerson.from_scene(person)
+        if p.image.shape[:2] != (self._h, self._w):
+            raise ValueError(f"{p.name}: image is {p.image.shape[:2]}, the synthesizer makes {(self._h, self._w)}")
+        self.people.append(p)
+        index = len(self.people) - 1
+        current = self.person.value
+        with self.person.hold_trait_notifications():
+            self.person.options = [(q.name, i) for i, q in enumerate(self.people)]
+            self.person.value = index if select else current
+        return index
+
     # --- model side -----------------------------------------------------------------------------------------
     def synthesize(self) -> SynthesisResult:
         """The ``synthesize`` call behind the current slider values (no caching, no display)."""
@@ -184,6 +207,8 @@ class ViewpointWidget:
     def _synthesize(self, key: tuple[int, float, float]) -> SynthesisResult:
         person, yaw, pitch = key
         p = self.people[person]
+        if p.camera is None:  # a photo: 2D keypoints, lifted to 3D inside synthesize
+            return self.synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible)
         return self.synth.synthesize(p.image, p.joints3d, yaw=yaw, pitch=pitch, camera=p.camera)
 
     def _compute(self, key: tuple[int, float, float]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:

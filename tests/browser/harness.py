@@ -9,6 +9,7 @@ runtime and settings folders in a temporary directory (autosave off), and is sto
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -140,12 +141,16 @@ def jupyterlab(tmp: Path, notebooks: list[str]) -> Iterator[Server]:
     work.mkdir(parents=True, exist_ok=True)
     for name in notebooks:
         shutil.copy(ROOT / "notebooks" / name, work / name)
-    settings = tmp / "settings" / "@jupyterlab" / "docmanager-extension"
-    settings.mkdir(parents=True, exist_ok=True)
-    (settings / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
-    news = tmp / "settings" / "@jupyterlab" / "apputils-extension"
-    news.mkdir(parents=True, exist_ok=True)
-    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    # JupyterLab's own settings (as scripts/lab.sh gives them: widget state saved with the notebook), autosave off
+    settings = tmp / "settings"
+    for plugin, values in json.loads(WIDGET_SETTINGS.read_text()).items():
+        package, name = plugin.split(":")
+        folder = settings / package
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(values))
+    docmanager = settings / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True, exist_ok=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
     token, port = secrets.token_hex(16), free_port()
     cmd = [
         sys.executable,
@@ -175,7 +180,7 @@ def posegen_app(tmp: Path, *extra: str) -> Iterator[Server]:
     cmd = [
         sys.executable,
         "-m",
-        "posegen_lite.cli",
+        "posegen_lite.app.cli",
         "app",
         "--port",
         str(port),
@@ -184,7 +189,8 @@ def posegen_app(tmp: Path, *extra: str) -> Iterator[Server]:
         "--no-browser",
         *extra,
     ]
-    with serve(cmd, tmp, "api/status", token, port) as server:
+    # a static file as the ready signal: requesting the page itself would start a kernel
+    with serve(cmd, tmp, "voila/static/voila.js", token, port, timeout=180) as server:
         yield server
 
 
@@ -223,3 +229,98 @@ def browser_page(tmp: Path, width: int = 1400, height: int = 1000):
             yield page, log
         finally:
             context.close()
+
+
+# --- JupyterLab and widget actions ----------------------------------------------------------------------------
+
+ARTIFACTS = Path(os.environ.get("POSEGEN_BROWSER_ARTIFACTS", ROOT / "outputs" / "browser"))
+WIDGET_SETTINGS = ROOT / "scripts" / "jupyterlab_overrides.json"  # what scripts/lab.sh gives JupyterLab too
+
+
+def shot(page, name: str) -> Path:
+    """A full-page screenshot in ``ARTIFACTS`` (outputs/browser/ unless POSEGEN_BROWSER_ARTIFACTS is set)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+_KERNEL_IDLE = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle' && k.connectionStatus === 'connected'; }"""
+
+_ALL_RUN = """() => { const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
+  return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim())); }"""
+
+
+def open_notebook(page, server: Server, name: str, timeout_s: float = 90) -> None:
+    """Open ``name`` in JupyterLab and wait until its kernel is idle."""
+    page.goto(server.page_url(f"lab/tree/{name}"))
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout_s * 1000)
+    page.wait_for_function(_KERNEL_IDLE, timeout=timeout_s * 1000)
+
+
+def run_all(page, timeout_s: float = 150) -> float:
+    """Clear every output, "Run All Cells", and wait until each code cell has its execution number (JupyterLab
+    stops at the first error, so a failing cell times out here); returns the seconds it took."""
+    commands = "(c) => window.jupyterapp.commands.execute(c)"
+    page.evaluate(commands, "notebook:clear-all-cell-outputs")
+    page.wait_for_function(f"() => !({_ALL_RUN})()", timeout=10_000)
+    t0 = time.monotonic()
+    page.evaluate(commands, "notebook:run-all-cells")
+    page.wait_for_function(_ALL_RUN, timeout=timeout_s * 1000, polling=250)
+    page.wait_for_function(_KERNEL_IDLE, timeout=timeout_s * 1000)
+    return time.monotonic() - t0
+
+
+def error_outputs(page) -> list[str]:
+    """Texts of error outputs, and of widgets that failed to display."""
+    found = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output')]
+        .map(o => o.textContent).filter(t => /Traceback|Error displaying widget|model not found/.test(t))""")
+    return [t[:500] for t in found]
+
+
+# The widget's panels are <img> elements carrying the CSS classes ViewpointWidget gives them.
+_WATCH = """(root) => {
+  const pg = window.__posegen = {key: null, changes: {}};
+  document.addEventListener('keydown', () => { pg.key = performance.now(); }, true);
+  for (const img of root.querySelectorAll('img[class*="posegen-panel-"]')) {
+    const name = [...img.classList].find(c => c.startsWith('posegen-panel-'));
+    pg.changes[name] = [];
+    new MutationObserver(() => pg.changes[name].push(performance.now()))
+      .observe(img, {attributes: true, attributeFilter: ['src']});
+  }
+  return Object.keys(pg.changes);
+}"""
+
+
+def watch_panels(page, root_selector: str = ".posegen-viewpoint") -> list[str]:
+    """Start recording, in the page, when each panel image of the (first) viewpoint widget changes."""
+    root = page.locator(root_selector).first
+    root.wait_for(timeout=60_000)
+    page.wait_for_function(f"() => document.querySelectorAll('{root_selector} img[src^=\"blob:\"]').length >= 6",
+                           timeout=60_000)  # fmt: skip
+    return root.evaluate(_WATCH)
+
+
+def panel_sources(page, root_selector: str = ".posegen-viewpoint") -> dict[str, str]:
+    return page.locator(root_selector).first.evaluate(
+        """(root) => Object.fromEntries([...root.querySelectorAll('img[class*="posegen-panel-"]')]
+             .map(img => [[...img.classList].find(c => c.startsWith('posegen-panel-')), img.src]))""")  # fmt: skip
+
+
+def press_and_time(page, key: str, control: str = "yaw", panel: str = "posegen-panel-3d-pose",
+                   root_selector: str = ".posegen-viewpoint", timeout_s: float = 30) -> float:
+    """Focus the ``control`` slider's handle, press ``key``, and return the milliseconds from the key press to
+    the moment ``panel`` (the last panel the widget updates) shows a new image."""
+    handle = page.locator(f"{root_selector} .posegen-{control} .noUi-handle").first
+    handle.focus()
+    before = page.evaluate(f"() => window.__posegen.changes['{panel}'].length")
+    page.keyboard.press(key)
+    page.wait_for_function(f"() => window.__posegen.changes['{panel}'].length > {before}", timeout=timeout_s * 1000,
+                           polling="raf")  # fmt: skip
+    return page.evaluate(f"() => window.__posegen.changes['{panel}'][{before}] - window.__posegen.key")
+
+
+def slider_value(page, control: str = "yaw", root_selector: str = ".posegen-viewpoint") -> str:
+    return page.locator(f"{root_selector} .posegen-{control} .widget-readout").first.inner_text().strip()
