@@ -191,9 +191,14 @@ class ViewpointWidget:
         self.people.append(p)
         index = len(self.people) - 1
         current = self.person.value
-        with self.person.hold_trait_notifications():
+        self.person.unobserve(self._on_change, names="value")  # new options reset the value: not a user's choice
+        try:
             self.person.options = [(q.name, i) for i, q in enumerate(self.people)]
-            self.person.value = index if select else current
+            self.person.value = current
+        finally:
+            self.person.observe(self._on_change, names="value")
+        if select:
+            self.person.value = index  # shows the person and starts its turntable
         return index
 
     # --- model side -----------------------------------------------------------------------------------------

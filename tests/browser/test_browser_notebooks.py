@@ -38,10 +38,13 @@ def test_notebook_01_runs_clean_and_shows_the_whole_plotly_skeleton(lab, page_an
     plot = page.locator(".js-plotly-plot").first
     plot.wait_for(timeout=30_000)
     plot.scroll_into_view_if_needed()
-    scene = plot.evaluate("(gd) => gd._fullLayout.scene")  # what plotly.js drew with
+    scene = plot.evaluate(  # what plotly.js drew with
+        """(gd) => { const s = gd._fullLayout.scene; return {aspectmode: s.aspectmode,
+             ranges: ['xaxis', 'yaxis', 'zaxis'].map(a => s[a].range.slice())}; }""")
     assert scene["aspectmode"] == "cube"
-    lengths = [scene[f"{a}axis"]["range"][1] - scene[f"{a}axis"]["range"][0] for a in "xyz"]
+    lengths = [hi - lo for lo, hi in scene["ranges"]]
     assert max(lengths) - min(lengths) < 1e-6
+    page.wait_for_timeout(1000)  # plotly draws its WebGL scene after the element appears
     harness.ARTIFACTS.mkdir(parents=True, exist_ok=True)
     plot.screenshot(path=str(harness.ARTIFACTS / "01_plotly_skeleton.png"))
 
