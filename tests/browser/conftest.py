@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -12,6 +13,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # the harness module next to thi
 import harness  # noqa: E402
 
 MISSING = harness.missing_requirements()
+
+# A SIGTERM (e.g. from `timeout`) becomes SystemExit, so the harness's finally blocks stop the servers they started.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def pytest_report_header(config) -> str:

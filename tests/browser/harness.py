@@ -148,9 +148,12 @@ def jupyterlab(tmp: Path, notebooks: list[str]) -> Iterator[Server]:
         folder = settings / package
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(values))
-    docmanager = settings / "@jupyterlab" / "docmanager-extension"
-    docmanager.mkdir(parents=True, exist_ok=True)
-    (docmanager / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
+    # autosave off (the copies stay as the test leaves them); every cell in the DOM (no virtual scrolling), so the
+    # page can be checked cell by cell
+    for folder, name, values in (("docmanager-extension", "plugin", {"autosave": False}),
+                                 ("notebook-extension", "tracker", {"windowingMode": "none"})):  # fmt: skip
+        (settings / "@jupyterlab" / folder).mkdir(parents=True, exist_ok=True)
+        (settings / "@jupyterlab" / folder / f"{name}.jupyterlab-settings").write_text(json.dumps(values))
     token, port = secrets.token_hex(16), free_port()
     cmd = [
         sys.executable,
@@ -222,6 +225,7 @@ def browser_page(tmp: Path, width: int = 1400, height: int = 1000):
             viewport={"width": width, "height": height},
         )
         try:
+            context.set_default_timeout(60_000)
             page = context.new_page()
             page.on("pageerror", lambda e: log.add(f"page error: {e}"))
             page.on("console", lambda m: m.type == "error" and log.add(f"console: {m.text}", m.location.get("url", "")))
@@ -260,14 +264,19 @@ def open_notebook(page, server: Server, name: str, timeout_s: float = 90) -> Non
     page.wait_for_function(_KERNEL_IDLE, timeout=timeout_s * 1000)
 
 
+def run_command(page, command: str) -> None:
+    """Start a JupyterLab command without waiting for it (a command can open a dialog and never finish; every
+    wait in this module is bounded instead)."""
+    page.evaluate("(c) => { window.jupyterapp.commands.execute(c); }", command)
+
+
 def run_all(page, timeout_s: float = 150) -> float:
     """Clear every output, "Run All Cells", and wait until each code cell has its execution number (JupyterLab
     stops at the first error, so a failing cell times out here); returns the seconds it took."""
-    commands = "(c) => window.jupyterapp.commands.execute(c)"
-    page.evaluate(commands, "notebook:clear-all-cell-outputs")
+    run_command(page, "notebook:clear-all-cell-outputs")
     page.wait_for_function(f"() => !({_ALL_RUN})()", timeout=10_000)
     t0 = time.monotonic()
-    page.evaluate(commands, "notebook:run-all-cells")
+    run_command(page, "notebook:run-all-cells")
     page.wait_for_function(_ALL_RUN, timeout=timeout_s * 1000, polling=250)
     page.wait_for_function(_KERNEL_IDLE, timeout=timeout_s * 1000)
     return time.monotonic() - t0

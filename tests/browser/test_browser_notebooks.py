@@ -38,11 +38,12 @@ def test_notebook_01_runs_clean_and_shows_the_whole_plotly_skeleton(lab, page_an
     plot = page.locator(".js-plotly-plot").first
     plot.wait_for(timeout=30_000)
     plot.scroll_into_view_if_needed()
-    scene = plot.evaluate(  # what plotly.js drew with
-        """(gd) => { const s = gd._fullLayout.scene; return {aspectmode: s.aspectmode,
-             ranges: ['xaxis', 'yaxis', 'zaxis'].map(a => s[a].range.slice())}; }""")
-    assert scene["aspectmode"] == "cube"
-    lengths = [hi - lo for lo, hi in scene["ranges"]]
+    # what plotly.js draws with: a cube of equal ranges (the body whole, equal scales)
+    page.wait_for_function("""() => { const gd = document.querySelector('.js-plotly-plot');
+        return gd && gd._fullLayout && gd._fullLayout.scene && gd._fullLayout.scene.aspectmode === 'cube'; }""",
+                           timeout=30_000)  # fmt: skip
+    ranges = plot.evaluate("(gd) => ['xaxis', 'yaxis', 'zaxis'].map(a => gd._fullLayout.scene[a].range.slice())")
+    lengths = [hi - lo for lo, hi in ranges]
     assert max(lengths) - min(lengths) < 1e-6
     page.wait_for_timeout(1000)  # plotly draws its WebGL scene after the element appears
     harness.ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -69,9 +70,10 @@ def test_notebook_05_widget_answers_the_keyboard_and_survives_a_reopen(lab, page
     print("key press → new view (ms):", [round(x) for x in latencies])
 
     # saved and reopened later (kernel gone): the widget is drawn from the state saved with the notebook
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    harness.run_command(page, "docmanager:save")
     page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
-    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.sessionContext.shutdown(); }")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=30_000)
     harness.open_notebook(page, lab, "05_viewpoint_widget.ipynb")
     page.locator(".posegen-viewpoint img").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
