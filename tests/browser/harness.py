@@ -9,6 +9,7 @@ runtime and settings folders in a temporary directory (autosave off), and is sto
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -58,7 +59,7 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> N
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, http.client.HTTPException):  # not up yet, or still starting
             with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
                     return
