@@ -259,8 +259,9 @@ _ALL_RUN = """() => { const prompts = [...document.querySelectorAll('.jp-Noteboo
 
 
 def open_notebook(page, server: Server, name: str, timeout_s: float = 90) -> None:
-    """Open ``name`` in JupyterLab and wait until its kernel is idle."""
-    page.goto(server.page_url(f"lab/tree/{name}"))
+    """Open ``name`` in JupyterLab, alone (``?reset``: no tabs restored from an earlier page), and wait until
+    its kernel is idle."""
+    page.goto(server.page_url(f"lab/tree/{name}?reset"))
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout_s * 1000)
     page.wait_for_function(_KERNEL_IDLE, timeout=timeout_s * 1000)
 
