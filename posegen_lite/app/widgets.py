@@ -112,9 +112,8 @@ class ViewpointWidget:
         zoom: display enlargement of the image panels. cache_size: remembered (person, yaw, pitch) views.
         precompute: compute the current person's turntable (every slider step, at the current pitch) in a
             background thread, so scrubbing over it is instant.
+        yaw_step: the yaw slider's step in degrees (the turntable has 360 / yaw_step + 1 views).
     """
-
-    YAW_STEP = 5
 
     def __init__(
         self,
@@ -125,6 +124,7 @@ class ViewpointWidget:
         zoom: int = 3,
         cache_size: int = 512,
         precompute: bool = True,
+        yaw_step: int = 5,
     ) -> None:
         import ipywidgets as w
 
@@ -152,9 +152,7 @@ class ViewpointWidget:
         self._job: tuple[threading.Thread, threading.Event, tuple[int, float]] | None = None
 
         # continuous_update: while dragging, every step the slider passes is sent — cached steps show at once
-        self.yaw = w.IntSlider(
-            value=yaw, min=-180, max=180, step=self.YAW_STEP, description="yaw °", continuous_update=True
-        )
+        self.yaw = w.IntSlider(value=yaw, min=-180, max=180, step=yaw_step, description="yaw °", continuous_update=True)
         self.pitch = w.IntSlider(value=pitch, min=-30, max=30, step=5, description="pitch °", continuous_update=False)
         self.person = w.Dropdown(
             options=[(p.name, i) for i, p in enumerate(self.people)], value=0, description="person"

@@ -320,8 +320,14 @@ def panel_sources(page, root_selector: str = ".posegen-viewpoint") -> dict[str, 
              .map(img => [[...img.classList].find(c => c.startsWith('posegen-panel-')), img.src]))""")  # fmt: skip
 
 
-def press_and_time(page, key: str, control: str = "yaw", panel: str = "posegen-panel-3d-pose",
-                   root_selector: str = ".posegen-viewpoint", timeout_s: float = 30) -> float:
+def press_and_time(
+    page,
+    key: str,
+    control: str = "yaw",
+    panel: str = "posegen-panel-3d-pose",
+    root_selector: str = ".posegen-viewpoint",
+    timeout_s: float = 30,
+) -> float:
     """Focus the ``control`` slider's handle, press ``key``, and return the milliseconds from the key press to
     the moment ``panel`` (the last panel the widget updates) shows a new image."""
     handle = page.locator(f"{root_selector} .posegen-{control} .noUi-handle").first
