@@ -50,10 +50,36 @@ def test_skeleton_3d_plotly():
     fig = viz.skeleton_3d_plotly(pose, title="reference")
     lines = [t for t in fig.data if t.mode == "lines"]
     assert len(lines) == 17 and len(fig.data) == 18
-    assert fig.layout.scene.camera.up.y == 1 and fig.layout.scene.aspectmode == "data"
+    assert fig.layout.scene.camera.up.y == 1
     pose[0] = np.nan  # without the nose its three limbs disappear
     assert len([t for t in viz.skeleton_3d_plotly(pose).data if t.mode == "lines"]) == 14
     with pytest.raises(ValueError):
         viz.skeleton_3d_plotly(np.full((18, 3), np.nan))
     with pytest.raises(ValueError):
         viz.skeleton_3d_plotly(np.zeros((18, 2)))
+
+
+@pytest.mark.parametrize("height", [1.0, 1.8, 2.4])
+def test_skeleton_3d_plotly_frames_the_whole_body(height):
+    """Head and feet in view: equal ranges (a cube, equal scales) that hold every joint, camera far enough."""
+    pose = reference_pose()
+    pose = (pose - pose.mean(axis=0)) * height / np.ptp(pose[:, 1]) + np.array([0.3, 0.9, -0.2])
+    scene = viz.skeleton_3d_plotly(pose).layout.scene
+    assert scene.aspectmode == "cube"
+    ranges = [scene.xaxis.range, scene.yaxis.range, scene.zaxis.range]
+    lengths = [hi - lo for lo, hi in ranges]
+    np.testing.assert_allclose(lengths, lengths[0])  # one metre is as long on every axis
+    for axis, (lo, hi) in enumerate(ranges):
+        assert lo < pose[:, axis].min() and pose[:, axis].max() < hi, "a joint falls outside the plotted box"
+    assert lengths[0] <= np.ptp(pose, axis=0).max() + 0.2  # … and the body fills it (no tiny figure)
+    eye = scene.camera.eye
+    assert np.linalg.norm([eye.x, eye.y, eye.z]) >= viz.PLOTLY_MIN_EYE_DISTANCE
+    assert eye.z > abs(eye.x) and eye.z > abs(eye.y)  # from the front of the body
+    assert (scene.camera.center.x, scene.camera.center.y, scene.camera.center.z) == (0, 0, 0)
+
+
+def test_skeleton_3d_ranges_are_equal_and_centred():
+    pts = np.array([[0.0, 0.0, 0.0], [0.2, 1.7, 0.1]])
+    ranges = viz.skeleton_3d_ranges(pts, margin=0.1)
+    np.testing.assert_allclose(ranges[1], (-0.1, 1.8))
+    np.testing.assert_allclose(ranges[0], (0.1 - 0.95, 0.1 + 0.95))

@@ -33,7 +33,7 @@ def people():
 
 
 def test_sliders_drive_the_panels_and_match_synthesize(synth, people):
-    app = ViewpointWidget(synth, people, zoom=2)
+    app = ViewpointWidget(synth, people, zoom=2, precompute=False)
     before = {name: app.displayed(name) for name in PANELS}
     app.yaw.value = 90
     after = {name: app.displayed(name) for name in PANELS}
@@ -50,7 +50,7 @@ def test_sliders_drive_the_panels_and_match_synthesize(synth, people):
 
 
 def test_pitch_and_person_selector(synth, people):
-    app = ViewpointWidget(synth, people, zoom=1)
+    app = ViewpointWidget(synth, people, zoom=1, precompute=False)
     app.pitch.value = 15
     p = people[0]
     expected = synth.synthesize(p.image, p.joints3d, yaw=0, pitch=15, camera=p.camera)
@@ -64,7 +64,7 @@ def test_pitch_and_person_selector(synth, people):
 
 
 def test_going_back_to_an_angle_uses_the_cache(synth, people):
-    app = ViewpointWidget(synth, people[:1])
+    app = ViewpointWidget(synth, people[:1], precompute=False)
     app.yaw.value = 45
     app.yaw.value = 0
     n = app.updates
@@ -76,7 +76,7 @@ def test_going_back_to_an_angle_uses_the_cache(synth, people):
 
 
 def test_scenes_are_accepted_and_figure_renders(synth):
-    app = ViewpointWidget(synth, [Scene.held_out(3, SIZE)])
+    app = ViewpointWidget(synth, [Scene.held_out(3, SIZE)], precompute=False)
     assert app.people[0].name == "test-00003"
     fig = app.figure()
     assert len(fig.axes) == len(PANELS) - 1
@@ -107,3 +107,60 @@ def test_turntable_figure_has_a_truth_row_per_person(synth, people):
     assert len(fig.axes) == 2 * len(people) * 4  # (synthesized + truth) rows × (input + 3 yaws)
     labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
     assert labels == ["test-00000\nsynthesized", "ground truth", "test-00001\nsynthesized", "ground truth"]
+
+
+def test_precompute_fills_the_turntable_and_scrubbing_computes_nothing(synth, people):
+    app = ViewpointWidget(synth, people, zoom=1, yaw_step=30)  # 13 views per turntable keeps the test short
+    assert app.wait_precomputed(timeout=120), "the turntable did not finish"
+    yaws = list(range(-180, 181, 30))
+    assert sorted(app.turntable_yaws()) == yaws
+    assert all(app.is_cached(y) for y in yaws)
+    assert app.precomputed == len(yaws) - 1  # the initial view was computed on demand
+    assert app.precompute_seconds is not None and "turntable ready" in app.progress.value
+    n = app.updates
+    for y in (30, 60, 90, -150, 180):  # a scrub over computed angles: no new computation
+        app.yaw.value = y
+    assert app.updates == n
+    p = people[0]
+    expected = synth.synthesize(p.image, p.joints3d, yaw=180, camera=p.camera)  # the precomputed view is exact
+    np.testing.assert_array_equal(app.displayed("G1"), expected.coarse)
+    np.testing.assert_array_equal(app.displayed("G2"), expected.refined)
+    # a new person starts that person's turntable; the first one stays cached
+    app.person.value = 1
+    assert app.wait_precomputed(timeout=120)
+    assert all(app.is_cached(y, person=1) for y in yaws) and app.is_cached(90, person=0)
+    app.stop_precompute()
+
+
+def test_turntable_order_is_nearest_first(synth, people):
+    app = ViewpointWidget(synth, people[:1], yaw=170, precompute=False)
+    order = app.turntable_yaws()
+    assert order[:6] == [170, 165, 175, -180, 160, 180]  # -180 is 10° away (across the ±180 seam), like 160
+    assert not app.is_cached(175) and app.wait_precomputed(0)
+
+
+def test_display_bundle_has_the_live_widget_and_a_static_picture(synth, people):
+    import base64
+
+    app = ViewpointWidget(synth, people, zoom=2, precompute=False)
+    bundle = app._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == app.view.model_id
+    assert "run the notebook" in bundle["text/plain"] and "VBox" not in bundle["text/plain"]
+    picture = decode_png(base64.b64decode(bundle["image/png"]))
+    assert picture.shape[1] > 5 * SIZE[1] * 2 and picture.shape[0] > SIZE[0] * 2
+    # the picture holds the panels as displayed: the G1 panel appears in it pixel for pixel
+    g1 = decode_png(app.images["G1"].value)
+    found = any(
+        np.array_equal(picture[r : r + g1.shape[0], c : c + g1.shape[1]], g1)
+        for r in range(0, 40)
+        for c in range(picture.shape[1] - g1.shape[1] + 1)
+    )
+    assert found
+
+
+def test_widget_css_handles_for_browser_tests(synth, people):
+    app = ViewpointWidget(synth, people, precompute=False)
+    assert "posegen-viewpoint" in app.view._dom_classes
+    assert "posegen-yaw" in app.yaw._dom_classes and app.yaw.continuous_update
+    assert "posegen-panel-g1" in app.images["G1"]._dom_classes
+    assert "posegen-panel-3d-pose" in app.images["3D pose"]._dom_classes

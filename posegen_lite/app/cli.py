@@ -2,6 +2,7 @@
 
 posegen demo            the main job: novel views of held-out people (grid PNG + turntable GIF);
                         --crowd: scenes of 2–6 people (group grid PNG + group turntable GIF)
+posegen app             the viewpoint widget as a web page (Voilà), for a demo without code cells
 posegen stage1-figure   Stage I figure: skeleton, pose maps and mask at several yaws
 posegen synth           render a split of the embedded dataset to disk (PNG + manifest)
 posegen train           Stage II (--stage 2) or Stage III (--stage 3) training; works under torchrun
@@ -261,6 +262,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_app(args: argparse.Namespace) -> int:
+    from posegen_lite.app.viewpoint_app import AppConfig, app_main
+
+    config = AppConfig(weights=args.weights, people=args.people, precompute=not args.no_precompute,
+                       photos=not args.no_photos)  # fmt: skip
+    return app_main(config, port=args.port, token=args.token, open_browser=not args.no_browser, ip=args.ip)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="posegen", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -281,6 +290,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crowd", action="store_true", help="scenes of 2–6 people: group grid PNG + group turntable GIF")
     p.add_argument("--scenes", type=int, default=2, help="held-out crowd scenes in the group grid (with --crowd)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("app", help="the viewpoint widget as a web page (Voilà): sliders, no code cells")
+    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--ip", default="127.0.0.1", help="address to listen on (0.0.0.0: the whole network)")
+    p.add_argument("--token", help="require this token in the address (default: none, local use)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("--weights", help="checkpoint or run dir (default: the demo weights)")
+    p.add_argument("--people", type=int, default=4, help="held-out people in the selector")
+    p.add_argument("--no-precompute", action="store_true", help="compute each view only when asked")
+    p.add_argument("--no-photos", action="store_true", help="no photo upload (it needs MediaPipe)")
+    p.set_defaults(func=_cmd_app)
 
     p = sub.add_parser("stage1-figure", help="Stage I figure (skeleton, pose maps, mask at 0/90/180/270°)")
     p.add_argument("--out", default="outputs/stage1.png")

@@ -125,18 +125,46 @@ def skeleton_3d_plotly(joints3d: np.ndarray, title: str | None = None):
             hovertemplate="%{text}<br>x %{x:.2f} y %{y:.2f} z %{z:.2f}<extra></extra>",
         )
     )
+    ranges = skeleton_3d_ranges(j[ok])
     fig.update_layout(
         title=title,
+        height=560,
         scene={
-            "aspectmode": "data",
+            "aspectmode": "cube",
             "xaxis_title": "x (m)",
             "yaxis_title": "y (m, up)",
             "zaxis_title": "z (m)",
-            "camera": {"up": {"x": 0, "y": 1, "z": 0}, "eye": {"x": 0.3, "y": 0.4, "z": 2.0}},
+            **{f"{axis}axis": {"range": list(r), "autorange": False} for axis, r in zip("xyz", ranges, strict=True)},
+            "camera": {
+                "up": {"x": 0, "y": 1, "z": 0},
+                "center": {"x": 0, "y": 0, "z": 0},
+                "eye": dict(zip("xyz", PLOTLY_EYE, strict=True)),
+            },
         },
         margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0},
     )
     return fig
+
+
+# The plotly camera: in front of the body (+z), a little to its side and above. Why not plotly's framing of
+# ``aspectmode="data"``: plotly scales that box to unit geometric mean, so a 1.7 m tall, 0.5 m wide body becomes
+# a box ~2.7 scene units tall that a camera ~2 units away crops at head and feet (seen in headless Chromium).
+# Equal ranges in a cube keep one metre equally long on every axis *and* give a box of fixed size; looked at in
+# Chromium at the figure's 560 px height, the whole box is in view from 2.1 units away (from 1.6 its front
+# edge is cut).
+PLOTLY_EYE = (0.55, 0.4, 2.0)
+PLOTLY_MIN_EYE_DISTANCE = 2.0
+
+
+def skeleton_3d_ranges(points: np.ndarray, margin: float = 0.08) -> tuple[tuple[float, float], ...]:
+    """Equal-length axis ranges ``((x0, x1), (y0, y1), (z0, z1))`` in metres, centred on the points'
+    bounding box, that hold every point of ``(N, 3)`` ``points`` with ``margin`` metres to spare — so a
+    cube-shaped plot keeps one metre the same length along every axis."""
+    p = np.asarray(points, dtype=np.float64)
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    half = float((hi - lo).max()) / 2 + margin
+    centre = (lo + hi) / 2
+    return tuple((float(c - half), float(c + half)) for c in centre)
 
 
 def render_stage1_figure(

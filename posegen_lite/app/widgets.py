@@ -7,20 +7,30 @@
     app.current_images()     # {"input", "target pose", "G1", "G2", "ground truth", "3D pose"} as uint8 arrays
 
 Every panel is an ``ipywidgets.Image`` holding PNG bytes (enlarged ``zoom``× with nearest-neighbour so small
-images stay crisp) — no plotting frontend or extra setup needed. Each change costs one ``synthesize`` call,
-one small matplotlib 3D render and (at pitch 0) one ground-truth render; results are cached per
-(person, yaw, pitch), so going back to an angle is instant. It is fast enough on a CPU at 64×64.
+images stay crisp) — no plotting frontend or extra setup needed. A view costs one ``synthesize`` call, one
+small matplotlib 3D render and (at pitch 0) one ground-truth render, about 0.1 s on a CPU at 64×64.
+
+Why scrubbing is instant: views are cached per (person, yaw, pitch) as ready PNGs, and once a person (or a
+pitch) is chosen a background thread computes the whole turntable at the slider's 5° steps, nearest angles
+first (``precompute=True``; ``wait_precomputed()`` blocks until it is done). Moving the slider over computed
+angles then only swaps PNGs; an angle not computed yet is computed on the spot, as before.
+
+Displayed in a notebook, the widget's output also carries a static PNG of its panels: what a notebook viewer
+without a live kernel shows (GitHub, or JupyterLab before the notebook is trusted) instead of widget text.
 """
 
 from __future__ import annotations
 
+import base64
 import io
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from posegen_lite.app.synthesizer import NovelViewSynthesizer, SynthesisResult
 from posegen_lite.app.viz import skeleton_3d_image
@@ -33,14 +43,23 @@ PANELS = ("input", "target pose", "G1", "G2", "ground truth", "3D pose")
 
 @dataclass(frozen=True)
 class ViewpointPerson:
-    """One input person: their image at the input view, its 3D joints (world frame) and camera; ``scene``
-    (optional) renders the ground truth at any yaw."""
+    """One input person: their image at the input view and either its 3D joints (world frame) and camera, or
+    — for a photo — its 2D keypoints, which the synthesizer lifts to 3D; ``scene`` (optional) renders the
+    ground truth at any yaw."""
 
     name: str
     image: np.ndarray  # (H, W, 3) uint8
-    joints3d: np.ndarray  # (18, 3) metres, y up
-    camera: Camera
+    joints3d: np.ndarray | None  # (18, 3) metres, y up; None for a 2D (photo) person
+    camera: Camera | None  # the camera of ``image``; None for a 2D person
     scene: Scene | None = None
+    keypoints: np.ndarray | None = None  # (18, 2) pixels of ``image``, NaN where missing (2D person)
+    visible: np.ndarray | None = None  # (18,) bool (2D person)
+
+    def __post_init__(self) -> None:
+        if self.camera is None and self.keypoints is None:
+            raise ValueError(f"{self.name}: a person needs 3D joints and a camera, or 2D keypoints")
+        if self.camera is not None and self.joints3d is None:
+            raise ValueError(f"{self.name}: a camera without 3D joints")
 
     @classmethod
     def from_scene(cls, scene: Scene) -> ViewpointPerson:
@@ -91,6 +110,9 @@ class ViewpointWidget:
         people: ``ViewpointPerson``s or ``Scene``s (the input view is the scene at yaw 0).
         yaw, pitch: initial angles in degrees (body rotation about its vertical axis / tilt; camera.py).
         zoom: display enlargement of the image panels. cache_size: remembered (person, yaw, pitch) views.
+        precompute: compute the current person's turntable (every slider step, at the current pitch) in a
+            background thread, so scrubbing over it is instant.
+        yaw_step: the yaw slider's step in degrees (the turntable has 360 / yaw_step + 1 views).
     """
 
     def __init__(
@@ -100,7 +122,9 @@ class ViewpointWidget:
         yaw: int = 0,
         pitch: int = 0,
         zoom: int = 3,
-        cache_size: int = 256,
+        cache_size: int = 512,
+        precompute: bool = True,
+        yaw_step: int = 5,
     ) -> None:
         import ipywidgets as w
 
@@ -113,74 +137,202 @@ class ViewpointWidget:
             if p.image.shape[:2] != size:
                 raise ValueError(f"{p.name}: image is {p.image.shape[:2]}, the synthesizer makes {size}")
         self.zoom = int(zoom)
-        self._cache: OrderedDict[tuple[int, float, float], dict[str, np.ndarray]] = OrderedDict()
+        self._h, self._w = size
+        # key (person, yaw, pitch) → (panels as arrays, panels as display PNGs); shared with the precompute thread
+        self._cache: OrderedDict[tuple[int, float, float], tuple[dict[str, np.ndarray], dict[str, bytes]]] = (
+            OrderedDict()
+        )
         self._cache_size = cache_size
-        self.updates = 0  # synthesize calls made (cache misses); the tests read it
+        self._cache_lock = threading.Lock()
+        self._compute_lock = threading.Lock()  # one view at a time: torch and matplotlib work, never interleaved
+        self.updates = 0  # views computed on demand (cache misses of the sliders); the tests read it
+        self.precompute = precompute
+        self.precomputed = 0  # views the background thread computed
+        self.precompute_seconds: float | None = None  # how long the last finished turntable took
+        self._job: tuple[threading.Thread, threading.Event, tuple[int, float]] | None = None
 
-        self.yaw = w.IntSlider(value=yaw, min=-180, max=180, step=5, description="yaw °", continuous_update=False)
+        # continuous_update: while dragging, every step the slider passes is sent — cached steps show at once
+        self.yaw = w.IntSlider(value=yaw, min=-180, max=180, step=yaw_step, description="yaw °", continuous_update=True)
         self.pitch = w.IntSlider(value=pitch, min=-30, max=30, step=5, description="pitch °", continuous_update=False)
         self.person = w.Dropdown(
             options=[(p.name, i) for i, p in enumerate(self.people)], value=0, description="person"
         )
-        h, wd = size
         self.images = {name: w.Image(format="png") for name in PANELS}
         self.status = w.HTML()
+        self.progress = w.HTML()
         boxes = [
             w.VBox([w.HTML(f"<b>{name}</b>"), self.images[name]], layout=w.Layout(align_items="center"))
             for name in PANELS
         ]
-        self.view = w.VBox([w.HBox([self.person, self.yaw, self.pitch]), w.HBox(boxes), self.status])
+        self.view = w.VBox(
+            [w.HBox([self.person, self.yaw, self.pitch]), w.HBox(boxes), w.HBox([self.status, self.progress])]
+        )
+        # CSS classes: stable handles for the browser tests (tests/browser/) and for styling
+        self.view.add_class("posegen-viewpoint")
+        for name, control in (("yaw", self.yaw), ("pitch", self.pitch), ("person", self.person)):
+            control.add_class(f"posegen-{name}")
+        for name, image in self.images.items():
+            image.add_class("posegen-panel-" + name.replace(" ", "-").lower())
+        self.status.add_class("posegen-status")
+        self.progress.add_class("posegen-progress")
         for control in (self.yaw, self.pitch, self.person):
             control.observe(self._on_change, names="value")
-        self._h, self._w = h, wd
         self.update()
+        self._start_precompute()
+
+    def add_person(self, person: ViewpointPerson | Scene, select: bool = True) -> int:
+        """Add a person to the selector (e.g. an uploaded photo); returns its index and, with ``select``,
+        shows it (which starts its turntable)."""
+        p = person if isinstance(person, ViewpointPerson) else ViewpointPerson.from_scene(person)
+        if p.image.shape[:2] != (self._h, self._w):
+            raise ValueError(f"{p.name}: image is {p.image.shape[:2]}, the synthesizer makes {(self._h, self._w)}")
+        self.people.append(p)
+        index = len(self.people) - 1
+        current = self.person.value
+        self.person.unobserve(self._on_change, names="value")  # new options reset the value: not a user's choice
+        try:
+            self.person.options = [(q.name, i) for i, q in enumerate(self.people)]
+            self.person.value = current
+        finally:
+            self.person.observe(self._on_change, names="value")
+        if select:
+            self.person.value = index  # shows the person and starts its turntable
+        return index
 
     # --- model side -----------------------------------------------------------------------------------------
     def synthesize(self) -> SynthesisResult:
         """The ``synthesize`` call behind the current slider values (no caching, no display)."""
-        p = self.people[self.person.value]
-        return self.synth.synthesize(
-            p.image, p.joints3d, yaw=float(self.yaw.value), pitch=float(self.pitch.value), camera=p.camera
-        )
+        return self._synthesize(self._key())
 
-    def _compute(self) -> dict[str, np.ndarray]:
-        p = self.people[self.person.value]
-        res = self.synthesize()
-        self.updates += 1
+    def _key(self) -> tuple[int, float, float]:
+        return int(self.person.value), float(self.yaw.value), float(self.pitch.value)
+
+    def _synthesize(self, key: tuple[int, float, float]) -> SynthesisResult:
+        person, yaw, pitch = key
+        p = self.people[person]
+        if p.camera is None:  # a photo: 2D keypoints, lifted to 3D inside synthesize
+            return self.synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible)
+        return self.synth.synthesize(p.image, p.joints3d, yaw=yaw, pitch=pitch, camera=p.camera)
+
+    def _compute(self, key: tuple[int, float, float]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+        """The panels of view ``key`` = (person, yaw, pitch), as arrays and as the PNGs the widget shows."""
+        person, yaw, pitch = key
+        p = self.people[person]
         h, w = self._h, self._w
-        if p.scene is not None and self.pitch.value == 0:
-            truth = p.scene.render(float(self.yaw.value)).image
-        else:  # the scene's orbit camera has no pitch: no ground truth to show
-            truth = _placeholder(h, w)
-        cam = p.camera
-        return {
-            "input": p.image,
-            "target pose": draw_skeleton(res.keypoints, res.visible, h, w),
-            "G1": res.coarse,
-            "G2": res.refined if res.refined is not None else _placeholder(h, w),
-            "ground truth": truth,
-            "3D pose": skeleton_3d_image(res.joints3d, camera=cam, size_px=h * self.zoom),
-        }
+        with self._compute_lock:
+            res = self._synthesize(key)
+            if p.scene is not None and pitch == 0:
+                truth = p.scene.render(yaw).image
+            else:  # the scene's orbit camera has no pitch: no ground truth to show
+                truth = _placeholder(h, w)
+            panels = {
+                "input": p.image,
+                "target pose": draw_skeleton(res.keypoints, res.visible, h, w),
+                "G1": res.coarse,
+                "G2": res.refined if res.refined is not None else _placeholder(h, w),
+                "ground truth": truth,
+                "3D pose": skeleton_3d_image(res.joints3d, camera=p.camera, size_px=h * self.zoom),
+            }
+            pngs = {name: png_bytes(img, 1 if name == "3D pose" else self.zoom) for name, img in panels.items()}
+        return panels, pngs
+
+    def _cached(self, key: tuple[int, float, float]) -> tuple[dict[str, np.ndarray], dict[str, bytes]] | None:
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        return None
+
+    def _store(self, key: tuple[int, float, float], value) -> None:
+        with self._cache_lock:
+            self._cache[key] = value
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    def _view(self, key: tuple[int, float, float]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+        value = self._cached(key)
+        if value is None:
+            value = self._compute(key)
+            self.updates += 1
+            self._store(key, value)
+        return value
+
+    def is_cached(self, yaw: float, pitch: float | None = None, person: int | None = None) -> bool:
+        """Whether the view at ``yaw`` (and ``pitch``/``person``, default: the current ones) is ready."""
+        key = (
+            int(self.person.value if person is None else person),
+            float(yaw),
+            float(self.pitch.value if pitch is None else pitch),
+        )
+        with self._cache_lock:
+            return key in self._cache
 
     def current_images(self) -> dict[str, np.ndarray]:
         """The panels for the current slider values, ``{name: (H, W, 3) uint8}`` at model resolution (the 3D
         pose at display size); computed once per (person, yaw, pitch) and cached."""
-        key = (int(self.person.value), float(self.yaw.value), float(self.pitch.value))
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        panels = self._compute()
-        self._cache[key] = panels
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return panels
+        return self._view(self._key())[0]
+
+    # --- the background turntable ---------------------------------------------------------------------------
+    def turntable_yaws(self) -> list[int]:
+        """Every yaw the slider can take, nearest to its current value first (the order of the precompute)."""
+        here = int(self.yaw.value)
+        yaws = range(self.yaw.min, self.yaw.max + 1, self.yaw.step)
+        return sorted(yaws, key=lambda y: (min(abs(y - here), 360 - abs(y - here)), y))
+
+    def _start_precompute(self) -> None:
+        """(Re)start the background turntable for the current person and pitch, unless it runs already."""
+        if not self.precompute:
+            return
+        target = (int(self.person.value), float(self.pitch.value))
+        if self._job is not None:
+            thread, stop, job_target = self._job
+            if job_target == target and not stop.is_set():
+                return  # running, or done: the turntable of this person and pitch is there
+            stop.set()
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._precompute, args=(target, self.turntable_yaws(), stop), name="posegen-turntable", daemon=True
+        )
+        self._job = (thread, stop, target)
+        self.precompute_seconds = None
+        thread.start()
+
+    def _precompute(self, target: tuple[int, float], yaws: list[int], stop: threading.Event) -> None:
+        person, pitch = target
+        t0 = time.perf_counter()
+        todo = [(person, float(y), pitch) for y in yaws]
+        for i, key in enumerate(todo):
+            if stop.is_set():
+                return
+            if self._cached(key) is None:
+                self._store(key, self._compute(key))
+                self.precomputed += 1
+            if i % 12 == 11:
+                self.progress.value = f"&nbsp;· turntable {i + 1}/{len(todo)}"
+        self.precompute_seconds = time.perf_counter() - t0
+        if not stop.is_set():
+            self.progress.value = f"&nbsp;· turntable ready: {len(todo)} views in {self.precompute_seconds:.1f} s"
+
+    def wait_precomputed(self, timeout: float = 120.0) -> bool:
+        """Block until the current turntable is computed (True) or ``timeout`` seconds passed (False)."""
+        if self._job is None:
+            return not self.precompute
+        thread = self._job[0]
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def stop_precompute(self) -> None:
+        """Stop the background thread (it finishes the view it is on)."""
+        if self._job is not None:
+            self._job[1].set()
+            self._job[0].join()
 
     # --- view side ------------------------------------------------------------------------------------------
     def update(self) -> dict[str, np.ndarray]:
         """Recompute (or fetch) the panels for the current values and put their PNGs into the image widgets."""
-        panels = self.current_images()
-        for name, img in panels.items():
-            self.images[name].value = png_bytes(img, 1 if name == "3D pose" else self.zoom)
+        panels, pngs = self._view(self._key())
+        for name, data in pngs.items():
+            self.images[name].value = data
         p = self.people[self.person.value]
         notes = ([] if self.pitch.value == 0 else ["ground truth only at pitch 0"]) + (
             [] if self.synth.g2 is not None else ["these weights have no G2"]
@@ -196,6 +348,7 @@ class ViewpointWidget:
 
     def _on_change(self, change) -> None:  # noqa: ARG002 - ipywidgets callback signature
         self.update()
+        self._start_precompute()  # a new person or pitch: start its turntable
 
     def figure(self):
         """A static matplotlib snapshot of the current panels (for places where widgets do not render, such
@@ -210,10 +363,37 @@ class ViewpointWidget:
             title=f"{self.people[self.person.value].name}, yaw {self.yaw.value}°, pitch {self.pitch.value}°",
         )
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    def snapshot(self) -> np.ndarray:
+        """The widget as a static picture ``(H', W', 3)`` uint8: the panels at display size side by side under
+        their names, the status line below (PIL only, so it is cheap enough for every display)."""
+        _, pngs = self._view(self._key())
+        tiles = [np.asarray(Image.open(io.BytesIO(pngs[name])).convert("RGB")) for name in PANELS]
+        gap, head, foot = 8, 16, 18
+        height = max(t.shape[0] for t in tiles)
+        width = sum(t.shape[1] for t in tiles) + gap * (len(tiles) + 1)
+        canvas = Image.new("RGB", (width, head + height + foot + gap), "white")
+        draw = ImageDraw.Draw(canvas)
+        x = gap
+        for name, tile in zip(PANELS, tiles, strict=True):
+            draw.text((x, 2), name, fill=(0, 0, 0))
+            canvas.paste(Image.fromarray(tile), (x, head))
+            x += tile.shape[1] + gap
+        draw.text(
+            (gap, head + height + 4),
+            f"{self.status.value}  (static picture: run the notebook to turn the person with the sliders)",
+            fill=(60, 60, 60),
+        )
+        return np.asarray(canvas)
 
-        display(self.view)
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """The live widget plus, for viewers without its kernel, a PNG ``snapshot`` and a one-line text."""
+        bundle = dict(self.view._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["image/png"] = base64.b64encode(png_bytes(self.snapshot())).decode("ascii")
+        bundle["text/plain"] = (
+            f"ViewpointWidget({len(self.people)} people, yaw {self.yaw.value}°, pitch "
+            f"{self.pitch.value}°): run the notebook to use the sliders"
+        )
+        return bundle
 
 
 def turntable_figure(
