@@ -1,0 +1,21 @@
+"""Classroom assignments: the check functions the exercise notebooks call, and building/grading them.
+
+The assignment notebooks (``notebooks/assignments/*.ipynb``) are otter-grader master notebooks: each holds
+2–4 functions to write between solution markers, a public check after each, hidden checks for grading and
+written questions (docs/teaching.md). The checks live here so that a test can reach them:
+
+* ``checks``      — the shared machinery: "not done yet" detection, comparisons with teaching messages;
+* ``stage1``      — rotate the 3D joints, project them, draw pose maps;
+* ``stage2``      — the pose-masked L1, one G1 step, overfitting one batch;
+* ``stage3``      — discriminator/generator losses, the alternating GAN update, D separating real from fake;
+* ``evaluation``  — the body box, SSIM inside it, the metric ablation;
+* ``reference``   — stored reference values the checks compare against (and how they were computed);
+* ``build``       — ``posegen assignments build`` (otter assign) and ``posegen assignments grade``.
+
+Only the standard library and the package are imported here; otter-grader (the ``assignments`` extra) is
+needed by ``build`` and by the student notebooks' ``grader.check`` cells.
+"""
+
+from .checks import NotDoneYet, skip_if_todo
+
+__all__ = ["NotDoneYet", "skip_if_todo"]

@@ -1,0 +1,175 @@
+"""Checks of assignment 4 (evaluation): the body box, SSIM inside it, and a metric ablation.
+
+The student writes
+
+* ``body_box(mask) -> (top, bottom, left, right)`` — the bounding box of a ``(H, W)`` {0, 1} mask's
+  pixels, bottom/right exclusive (so ``image[top:bottom, left:right]`` is the crop); ``None`` if empty;
+* ``box_ssim(pred, target, mask) -> float`` — SSIM (the protocol's ``ssim``) of the two uint8 images cropped
+  to the body box, grown to at least 11 px a side with the given ``grow_box`` so SSIM's window fits;
+* ``run_ablation(predictors, batch) -> dict`` — ``{name: {"mask_ssim", "box_ssim", "masked_l1"}}``: the
+  mean of each metric over the batch for each predictor.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from ..images import to_uint8
+from ..metrics import SSIM_WINDOW, bbox_ssim, mask_bbox, mask_ssim, masked_l1, ssim
+from .checks import assert_close, attempt
+from .reference import reference_values
+
+METRICS = ("mask_ssim", "box_ssim", "masked_l1")
+
+
+def grow_box(box: tuple[int, int, int, int], height: int, width: int, min_size: int = SSIM_WINDOW
+             ) -> tuple[int, int, int, int]:
+    """Grow ``(top, bottom, left, right)`` about its centre to at least ``min_size`` per side, inside the image."""
+    top, bottom, left, right = box
+    grown = np.zeros((height, width), bool)
+    grown[top:bottom, left:right] = True
+    return mask_bbox(grown, min_size=min_size)
+
+
+def _example_mask() -> np.ndarray:
+    m = np.zeros((20, 30), np.uint8)
+    m[4:9, 10:22] = 1
+    m[12, 3] = 1
+    return m
+
+
+def check_body_box(body_box) -> None:
+    """Public check: a box counted by hand, the exclusive ends, and an empty mask."""
+    box = attempt(body_box, _example_mask())
+    try:
+        box = tuple(int(v) for v in box)
+    except TypeError:
+        raise AssertionError(f"body_box should return (top, bottom, left, right), got {box!r}") from None
+    if box == (4, 12, 3, 21):
+        raise AssertionError("bottom and right must be exclusive (one past the last pixel), so that "
+                             "mask[top:bottom, left:right] holds every mask pixel")
+    if box == (3, 21, 4, 12) or box == (3, 22, 4, 13):
+        raise AssertionError("you returned (left, right, top, bottom): rows (y) first — (top, bottom, left, right)")
+    if box != (4, 13, 3, 22):
+        raise AssertionError(f"the mask has pixels in rows 4–12 and columns 3–21, so the box is (4, 13, 3, 22); "
+                             f"got {box}")
+    try:
+        empty = body_box(np.zeros((5, 5), np.uint8))
+    except NotImplementedError:
+        raise
+    except Exception as e:  # noqa: BLE001 — the message names what went wrong
+        raise AssertionError(f"an empty mask should give None, but body_box raised {type(e).__name__}: {e}") from None
+    if empty is not None:
+        raise AssertionError(f"an empty mask has no box: return None, got {empty!r}")
+
+
+def hidden_body_box(body_box, seed: int = 10) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        m = (rng.random((24, 17)) > 0.97).astype(np.uint8)
+        m[rng.integers(24), rng.integers(17)] = 1
+        box = tuple(int(v) for v in attempt(body_box, m))
+        if box != mask_bbox(m):
+            raise AssertionError(f"wrong box for a random mask: got {box}, expected {mask_bbox(m)}")
+
+
+def _example_images(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    target = rng.integers(0, 256, (40, 32, 3), dtype=np.uint8)
+    pred = np.clip(target.astype(int) + rng.integers(-40, 41, target.shape), 0, 255).astype(np.uint8)
+    mask = np.zeros((40, 32), np.uint8)
+    mask[10:30, 12:17] = 1  # 5 px wide: the box must be grown to 11 px
+    return pred, target, mask
+
+
+def check_box_ssim(box_ssim) -> None:
+    """Public check: identical images, invariance to pixels outside the box, and the reference value."""
+    pred, target, mask = _example_images()
+    same = float(attempt(box_ssim, target, target.copy(), mask))
+    assert_close(same, 1.0, 1e-6, "identical images must score exactly 1")
+    got = float(attempt(box_ssim, pred, target, mask))
+    outside = pred.copy()
+    outside[:, :4] = 0  # columns 0–3 lie outside the grown box (columns 9–19)
+    moved = float(attempt(box_ssim, outside, target, mask))
+    if abs(moved - got) > 1e-9:
+        raise AssertionError("the score changed when only pixels outside the body box changed: crop both images "
+                             "to the (grown) box before SSIM")
+    if abs(got - ssim(pred, target)) < 1e-9:
+        raise AssertionError("you computed SSIM on the whole image: crop to the body box first")
+    assert_close(got, bbox_ssim(pred, target, mask), 1e-6,
+                 "wrong value: crop to body_box(mask) grown with grow_box(box, H, W) (here a 5-px-wide box is "
+                 "grown to 11 px so SSIM's 11×11 window fits), then ssim(pred_crop, target_crop)")
+
+
+def hidden_box_ssim(box_ssim, seed: int = 11) -> None:
+    for s in (seed, seed + 1):
+        pred, target, mask = _example_images(s)
+        mask = np.roll(mask, s % 7, axis=1)
+        assert_close(float(attempt(box_ssim, pred, target, mask)), bbox_ssim(pred, target, mask), 1e-6,
+                     "wrong value on another image pair")
+
+
+# --- the ablation -------------------------------------------------------------------------------------------
+
+def reference_ablation(predictors: dict, batch: dict) -> dict[str, dict[str, float]]:
+    """What ``run_ablation`` should return, computed with the package's metrics."""
+    out = {}
+    targets = to_uint8(batch["image_b"])
+    masks = batch["mask_b"][:, 0].numpy().astype(np.uint8)
+    for name, predict in predictors.items():
+        preds = to_uint8(predict(batch))
+        rows = {k: [] for k in METRICS}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for p, t, m in zip(preds, targets, masks, strict=True):
+                rows["mask_ssim"].append(mask_ssim(p, t, m))
+                rows["box_ssim"].append(bbox_ssim(p, t, m))
+                rows["masked_l1"].append(masked_l1(p, t, m))
+        out[name] = {k: float(np.nanmean(v)) for k, v in rows.items()}
+    return out
+
+
+def check_ablation(table, predictors: dict, batch: dict) -> None:
+    """Public check: the table's shape, the stored reference for the identity baseline, every other row."""
+    if not isinstance(table, dict) or set(table) != set(predictors):
+        raise AssertionError(f"run_ablation should return one entry per predictor {sorted(predictors)}, got "
+                             f"{sorted(table) if isinstance(table, dict) else type(table).__name__}")
+    for name, row in table.items():
+        if not isinstance(row, dict) or set(row) != set(METRICS):
+            raise AssertionError(f"table[{name!r}] should have exactly the keys {METRICS}")
+    stored = reference_values()["evaluation"]
+    n = int(batch["image_b"].shape[0])
+    if "identity" in table and n == stored["samples"]:
+        for metric in METRICS:
+            assert_close(table["identity"][metric], stored["identity"][metric], 2e-3,
+                         f"the identity baseline's {metric} does not match the stored reference value "
+                         f"{stored['identity'][metric]:.4f}")
+    want = reference_ablation(predictors, batch)
+    for name in predictors:
+        for metric in METRICS:
+            assert_close(table[name][metric], want[name][metric], 1e-4,
+                         f"{name}: the mean {metric} over the batch is off (convert with to_uint8, take the "
+                         "target's mask, and average over the samples)")
+
+
+def pose_ablated(predictor):
+    """A predictor that sees no target pose: P_B replaced by empty maps (all −1)."""
+
+    def predict(batch: dict) -> torch.Tensor:
+        return predictor({**batch, "pose_b": torch.full_like(batch["pose_b"], -1.0)})
+
+    return predict
+
+
+ABLATION_SAMPLES = 8  # the stored reference values are for this many pairs
+
+
+def ablation_batch(n: int = ABLATION_SAMPLES) -> dict:
+    """The first ``n`` test pairs (64×64, the demo weights' size) of a fixed synthetic set, collated."""
+    from ..datasets import DataSpec, build_dataset
+    from ..notebook import fixed_batch
+
+    return fixed_batch(build_dataset(DataSpec(size=(64, 64), people=80, views=8, seed=0), "test"), n)
