@@ -21,8 +21,9 @@ if [ ! -f "$STAMP" ]; then
   if ! "$PY" -c "import torch" 2>/dev/null; then
     "$PY" -m pip install -q "torch==2.13.0"
   fi
-  # browser: JupyterLab (scripts/lab.sh), Voilà (posegen app) and Playwright (the browser tests)
-  "$PY" -m pip install -q -e "$ROOT[test,photo,browser]"
+  # browser: JupyterLab (scripts/lab.sh), Voilà (posegen app) and Playwright (the browser tests);
+  # assignments: otter-grader (posegen assignments build|grade, tests/test_assignments.py)
+  "$PY" -m pip install -q -e "$ROOT[test,photo,browser,assignments]"
   # MediaPipe's metadata pins numpy<2; 0.10.14 works with numpy 2, so install it without its pins.
   "$PY" -m pip install -q --no-deps "mediapipe==0.10.14"
   rm -f "$VENV"/.posegen-*

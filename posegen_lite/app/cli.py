@@ -10,6 +10,7 @@ posegen evaluate        the evaluation table for checkpoints and baselines
 posegen export          inference-only weights of a checkpoint (what ships in assets/)
 posegen check-data      validate a real dataset's folder layout
 posegen train-lifter    retrain the learned 2D→3D lifter shipped in assets/lifter.pt
+posegen assignments     classroom assignments: build student notebooks and autograders, grade submissions
 """
 
 from __future__ import annotations
@@ -375,6 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train-lifter", help="retrain the learned 2D→3D lifter")
     p.add_argument("--out", default=str(lifter_weights()))
     p.set_defaults(func=_cmd_lifter)
+
+    from posegen_lite.assignments.commands import add_parser as add_assignments_parser
+
+    add_assignments_parser(sub)
     return parser
 
 

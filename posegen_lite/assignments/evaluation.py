@@ -6,7 +6,7 @@ The student writes
   pixels, bottom/right exclusive (so ``image[top:bottom, left:right]`` is the crop); ``None`` if empty;
 * ``box_ssim(pred, target, mask) -> float`` — SSIM (the protocol's ``ssim``) of the two uint8 images cropped
   to the body box, grown to at least 11 px a side with the given ``grow_box`` so SSIM's window fits;
-* ``run_ablation(predictors, batch) -> dict`` — ``{name: {"mask_ssim", "box_ssim", "masked_l1"}}``: the
+* ``run_ablation(predictors, batch) -> dict`` — ``{name: {"mask_ssim", "box_ssim", "l1_in_mask"}}``: the
   mean of each metric over the batch for each predictor.
 """
 
@@ -18,11 +18,11 @@ import numpy as np
 import torch
 
 from ..images import to_uint8
-from ..metrics import SSIM_WINDOW, bbox_ssim, mask_bbox, mask_ssim, masked_l1, ssim
+from ..evaluation.metrics import SSIM_WINDOW, bbox_ssim, l1_in_mask, mask_bbox, mask_ssim, ssim
 from .checks import assert_close, attempt
 from .reference import reference_values
 
-METRICS = ("mask_ssim", "box_ssim", "masked_l1")
+METRICS = ("mask_ssim", "box_ssim", "l1_in_mask")
 
 
 def grow_box(box: tuple[int, int, int, int], height: int, width: int, min_size: int = SSIM_WINDOW
@@ -127,7 +127,7 @@ def reference_ablation(predictors: dict, batch: dict) -> dict[str, dict[str, flo
             for p, t, m in zip(preds, targets, masks, strict=True):
                 rows["mask_ssim"].append(mask_ssim(p, t, m))
                 rows["box_ssim"].append(bbox_ssim(p, t, m))
-                rows["masked_l1"].append(masked_l1(p, t, m))
+                rows["l1_in_mask"].append(l1_in_mask(p, t, m))
         out[name] = {k: float(np.nanmean(v)) for k, v in rows.items()}
     return out
 
@@ -169,7 +169,9 @@ ABLATION_SAMPLES = 8  # the stored reference values are for this many pairs
 
 def ablation_batch(n: int = ABLATION_SAMPLES) -> dict:
     """The first ``n`` test pairs (64×64, the demo weights' size) of a fixed synthetic set, collated."""
-    from ..datasets import DataSpec, build_dataset
-    from ..notebook import fixed_batch
+    from torch.utils.data import default_collate
 
-    return fixed_batch(build_dataset(DataSpec(size=(64, 64), people=80, views=8, seed=0), "test"), n)
+    from ..data.datasets import DataSpec, build_dataset
+
+    dataset = build_dataset(DataSpec(size=(64, 64), people=80, views=8, seed=0), "test")
+    return default_collate([dataset[i] for i in range(n)])

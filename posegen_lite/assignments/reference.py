@@ -22,8 +22,8 @@ def reference_values() -> dict:
 
 def compute_reference_values() -> dict:
     """Recompute every stored value from the package (a few seconds: renders 8 synthetic pairs)."""
-    from ..evaluate import IdentityBaseline
-    from ..skeleton import reference_pose
+    from ..evaluation import IdentityBaseline
+    from ..geometry.skeleton import reference_pose
     from . import evaluation, stage1
 
     xy, _ = stage1._test_camera().project(reference_pose(), within_image=False)
@@ -39,6 +39,6 @@ def compute_reference_values() -> dict:
 def write_reference_values(path: str | Path = REFERENCE_FILE) -> Path:
     """Recompute and store the values (run after a deliberate change of the package's conventions)."""
     path = Path(path)
-    path.write_text(json.dumps(compute_reference_values(), indent=1) + "\n")
+    path.write_text(json.dumps(compute_reference_values(), indent=1) + "\n")  # re-compact by hand if you like
     reference_values.cache_clear()
     return path

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..camera import framing_camera, rotate_about_body_axis
-from ..posemaps import pose_maps
-from ..skeleton import JOINT_INDEX, hip_centre, reference_pose
+from ..geometry.camera import framing_camera, rotate_about_body_axis
+from ..geometry.posemaps import pose_maps
+from ..geometry.skeleton import JOINT_INDEX, hip_centre, reference_pose
 from .checks import assert_close, attempt, check_shape
 from .reference import reference_values
 

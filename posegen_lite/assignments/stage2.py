@@ -16,7 +16,7 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from ..losses import masked_l1 as reference_masked_l1
+from ..training.losses import masked_l1 as reference_masked_l1
 from ..models.g1 import G1, G1Config
 from .checks import assert_close, attempt, scalar_tensor
 

@@ -17,8 +17,8 @@ import math
 
 import torch
 
-from ..losses import discriminator_loss, generator_adversarial_loss
-from ..losses import masked_l1 as reference_masked_l1
+from ..training.losses import discriminator_loss, generator_adversarial_loss
+from ..training.losses import masked_l1 as reference_masked_l1
 from ..models.discriminator import Discriminator, DiscriminatorConfig
 from ..models.g2 import G2, G2Config
 from .checks import assert_close, attempt, scalar_tensor
