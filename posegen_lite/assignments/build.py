@@ -38,8 +38,9 @@ def _otter():
     try:
         import otter  # noqa: F401
     except ImportError as e:
-        raise RuntimeError("the assignments need otter-grader: pip install -e '.[assignments]' "
-                           "(scripts/setup_env.sh installs it)") from e
+        raise RuntimeError(
+            "the assignments need otter-grader: pip install -e '.[assignments]' (scripts/setup_env.sh installs it)"
+        ) from e
 
 
 @contextlib.contextmanager
@@ -91,8 +92,14 @@ class Built:
     solution: Path
 
 
-def build(out: str | Path, source: str | Path = MASTERS_DIR, names: Iterable[str] | None = None,
-          run_tests: bool = False, fast: bool = True, verbose: bool = False) -> list[Built]:
+def build(
+    out: str | Path,
+    source: str | Path = MASTERS_DIR,
+    names: Iterable[str] | None = None,
+    run_tests: bool = False,
+    fast: bool = True,
+    verbose: bool = False,
+) -> list[Built]:
     """Run ``otter assign`` on each master and lay the results out under ``out`` (module docstring).
 
     ``run_tests``: let otter execute each solution notebook and run every check against it (slow: the whole
@@ -132,6 +139,7 @@ def build(out: str | Path, source: str | Path = MASTERS_DIR, names: Iterable[str
 
 
 # --- grading ------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Grade:
@@ -226,16 +234,24 @@ def find_submissions(paths: Iterable[str | Path]) -> list[Path]:
     return sorted(found)
 
 
-def grade(submissions: Iterable[str | Path], autograders: str | Path, csv_path: str | Path, fast: bool = True,
-          verbose: bool = False, progress: bool = True) -> list[Grade]:
+def grade(
+    submissions: Iterable[str | Path],
+    autograders: str | Path,
+    csv_path: str | Path,
+    fast: bool = True,
+    verbose: bool = False,
+    progress: bool = True,
+) -> list[Grade]:
     """Grade every submitted notebook and write ``csv_path`` (and the written answers beside it)."""
     from tqdm.auto import tqdm
 
     paths = find_submissions(submissions)
     if not paths:
         raise FileNotFoundError("no .ipynb submissions found")
-    grades = [grade_one(p, autograders, fast=fast, verbose=verbose)
-              for p in tqdm(paths, desc="grading", unit="notebook", disable=not progress)]
+    grades = [
+        grade_one(p, autograders, fast=fast, verbose=verbose)
+        for p in tqdm(paths, desc="grading", unit="notebook", disable=not progress)
+    ]
     write_csv(grades, csv_path)
     answers = Path(csv_path).with_name(Path(csv_path).stem + "_answers")
     answers.mkdir(parents=True, exist_ok=True)
@@ -255,6 +271,15 @@ def write_csv(grades: list[Grade], csv_path: str | Path) -> Path:
         writer = csv.writer(f)
         writer.writerow(["submission", "assignment", *questions, "total", "possible", "first_failure", "error"])
         for g in grades:
-            writer.writerow([str(g.submission), g.assignment, *[g.scores.get(q, "") for q in questions],
-                             g.total, g.total_possible, g.first_failure, g.error])
+            writer.writerow(
+                [
+                    str(g.submission),
+                    g.assignment,
+                    *[g.scores.get(q, "") for q in questions],
+                    g.total,
+                    g.total_possible,
+                    g.first_failure,
+                    g.error,
+                ]
+            )
     return csv_path

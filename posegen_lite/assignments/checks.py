@@ -30,8 +30,10 @@ def attempt(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) ->
     try:
         out = fn(*args, **kwargs)
     except NotImplementedError as e:
-        raise NotDoneYet(f"not done yet: {name} still raises NotImplementedError — write it between the "
-                         f"BEGIN/END markers and run its cell again ({e})") from None
+        raise NotDoneYet(
+            f"not done yet: {name} still raises NotImplementedError — write it between the "
+            f"BEGIN/END markers and run its cell again ({e})"
+        ) from None
     if out is None:
         raise NotDoneYet(f"not done yet: {name} returned None — did you forget the `return`?")
     return out
@@ -87,9 +89,12 @@ def assert_close(got: Any, want: Any, tol: float, message: str) -> None:
 def scalar_tensor(value: Any, name: str) -> torch.Tensor:
     """``value`` must be a 0-dim torch tensor (a loss autograd can differentiate)."""
     if not isinstance(value, torch.Tensor):
-        raise AssertionError(f"{name} should return a torch tensor (autograd needs one to call .backward()); "
-                             f"got {type(value).__name__} — did you call .item() or use numpy?")
+        raise AssertionError(
+            f"{name} should return a torch tensor (autograd needs one to call .backward()); "
+            f"got {type(value).__name__} — did you call .item() or use numpy?"
+        )
     if value.dim() != 0:
-        raise AssertionError(f"{name} should return a single number (a 0-dim tensor), got shape "
-                             f"{tuple(value.shape)} — take the mean")
+        raise AssertionError(
+            f"{name} should return a single number (a 0-dim tensor), got shape {tuple(value.shape)} — take the mean"
+        )
     return value

@@ -15,16 +15,20 @@ def add_parser(sub) -> None:
     b.add_argument("--out", default="dist", help="output folder (default dist/)")
     b.add_argument("--source", help="folder of master notebooks (default notebooks/assignments/)")
     b.add_argument("--only", nargs="+", help="build only these assignments (e.g. stage1_pose)")
-    b.add_argument("--run-tests", action="store_true",
-                   help="also execute each solution notebook and run every check on it (slow)")
+    b.add_argument(
+        "--run-tests", action="store_true", help="also execute each solution notebook and run every check on it (slow)"
+    )
     b.set_defaults(func=_cmd_build)
 
     g = inner.add_parser("grade", help="grade submitted notebooks into a CSV of scores (local, no Docker)")
     g.add_argument("submissions", nargs="+", help="submitted .ipynb files or folders of them")
     g.add_argument("--autograders", default="dist/autograder", help="folder of <assignment>.zip (from build)")
     g.add_argument("--csv", default="scores.csv", help="the scores table to write (default scores.csv)")
-    g.add_argument("--full", action="store_true",
-                   help="run the notebooks at full size (default: POSEGEN_FAST=1, the checks do not need more)")
+    g.add_argument(
+        "--full",
+        action="store_true",
+        help="run the notebooks at full size (default: POSEGEN_FAST=1, the checks do not need more)",
+    )
     g.add_argument("--verbose", action="store_true", help="show otter's own output")
     g.set_defaults(func=_cmd_grade)
 

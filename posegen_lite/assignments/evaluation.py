@@ -17,16 +17,17 @@ import warnings
 import numpy as np
 import torch
 
-from ..images import to_uint8
 from ..evaluation.metrics import SSIM_WINDOW, bbox_ssim, l1_in_mask, mask_bbox, mask_ssim, ssim
+from ..images import to_uint8
 from .checks import assert_close, attempt
 from .reference import reference_values
 
 METRICS = ("mask_ssim", "box_ssim", "l1_in_mask")
 
 
-def grow_box(box: tuple[int, int, int, int], height: int, width: int, min_size: int = SSIM_WINDOW
-             ) -> tuple[int, int, int, int]:
+def grow_box(
+    box: tuple[int, int, int, int], height: int, width: int, min_size: int = SSIM_WINDOW
+) -> tuple[int, int, int, int]:
     """Grow ``(top, bottom, left, right)`` about its centre to at least ``min_size`` per side, inside the image."""
     top, bottom, left, right = box
     grown = np.zeros((height, width), bool)
@@ -49,13 +50,16 @@ def check_body_box(body_box) -> None:
     except TypeError:
         raise AssertionError(f"body_box should return (top, bottom, left, right), got {box!r}") from None
     if box == (4, 12, 3, 21):
-        raise AssertionError("bottom and right must be exclusive (one past the last pixel), so that "
-                             "mask[top:bottom, left:right] holds every mask pixel")
+        raise AssertionError(
+            "bottom and right must be exclusive (one past the last pixel), so that "
+            "mask[top:bottom, left:right] holds every mask pixel"
+        )
     if box == (3, 21, 4, 12) or box == (3, 22, 4, 13):
         raise AssertionError("you returned (left, right, top, bottom): rows (y) first — (top, bottom, left, right)")
     if box != (4, 13, 3, 22):
-        raise AssertionError(f"the mask has pixels in rows 4–12 and columns 3–21, so the box is (4, 13, 3, 22); "
-                             f"got {box}")
+        raise AssertionError(
+            f"the mask has pixels in rows 4–12 and columns 3–21, so the box is (4, 13, 3, 22); got {box}"
+        )
     try:
         empty = body_box(np.zeros((5, 5), np.uint8))
     except NotImplementedError:
@@ -95,24 +99,35 @@ def check_box_ssim(box_ssim) -> None:
     outside[:, :4] = 0  # columns 0–3 lie outside the grown box (columns 9–19)
     moved = float(attempt(box_ssim, outside, target, mask))
     if abs(moved - got) > 1e-9:
-        raise AssertionError("the score changed when only pixels outside the body box changed: crop both images "
-                             "to the (grown) box before SSIM")
+        raise AssertionError(
+            "the score changed when only pixels outside the body box changed: crop both images "
+            "to the (grown) box before SSIM"
+        )
     if abs(got - ssim(pred, target)) < 1e-9:
         raise AssertionError("you computed SSIM on the whole image: crop to the body box first")
-    assert_close(got, bbox_ssim(pred, target, mask), 1e-6,
-                 "wrong value: crop to body_box(mask) grown with grow_box(box, H, W) (here a 5-px-wide box is "
-                 "grown to 11 px so SSIM's 11×11 window fits), then ssim(pred_crop, target_crop)")
+    assert_close(
+        got,
+        bbox_ssim(pred, target, mask),
+        1e-6,
+        "wrong value: crop to body_box(mask) grown with grow_box(box, H, W) (here a 5-px-wide box is "
+        "grown to 11 px so SSIM's 11×11 window fits), then ssim(pred_crop, target_crop)",
+    )
 
 
 def hidden_box_ssim(box_ssim, seed: int = 11) -> None:
     for s in (seed, seed + 1):
         pred, target, mask = _example_images(s)
         mask = np.roll(mask, s % 7, axis=1)
-        assert_close(float(attempt(box_ssim, pred, target, mask)), bbox_ssim(pred, target, mask), 1e-6,
-                     "wrong value on another image pair")
+        assert_close(
+            float(attempt(box_ssim, pred, target, mask)),
+            bbox_ssim(pred, target, mask),
+            1e-6,
+            "wrong value on another image pair",
+        )
 
 
 # --- the ablation -------------------------------------------------------------------------------------------
+
 
 def reference_ablation(predictors: dict, batch: dict) -> dict[str, dict[str, float]]:
     """What ``run_ablation`` should return, computed with the package's metrics."""
@@ -135,8 +150,10 @@ def reference_ablation(predictors: dict, batch: dict) -> dict[str, dict[str, flo
 def check_ablation(table, predictors: dict, batch: dict) -> None:
     """Public check: the table's shape, the stored reference for the identity baseline, every other row."""
     if not isinstance(table, dict) or set(table) != set(predictors):
-        raise AssertionError(f"run_ablation should return one entry per predictor {sorted(predictors)}, got "
-                             f"{sorted(table) if isinstance(table, dict) else type(table).__name__}")
+        raise AssertionError(
+            f"run_ablation should return one entry per predictor {sorted(predictors)}, got "
+            f"{sorted(table) if isinstance(table, dict) else type(table).__name__}"
+        )
     for name, row in table.items():
         if not isinstance(row, dict) or set(row) != set(METRICS):
             raise AssertionError(f"table[{name!r}] should have exactly the keys {METRICS}")
@@ -144,15 +161,23 @@ def check_ablation(table, predictors: dict, batch: dict) -> None:
     n = int(batch["image_b"].shape[0])
     if "identity" in table and n == stored["samples"]:
         for metric in METRICS:
-            assert_close(table["identity"][metric], stored["identity"][metric], 2e-3,
-                         f"the identity baseline's {metric} does not match the stored reference value "
-                         f"{stored['identity'][metric]:.4f}")
+            assert_close(
+                table["identity"][metric],
+                stored["identity"][metric],
+                2e-3,
+                f"the identity baseline's {metric} does not match the stored reference value "
+                f"{stored['identity'][metric]:.4f}",
+            )
     want = reference_ablation(predictors, batch)
     for name in predictors:
         for metric in METRICS:
-            assert_close(table[name][metric], want[name][metric], 1e-4,
-                         f"{name}: the mean {metric} over the batch is off (convert with to_uint8, take the "
-                         "target's mask, and average over the samples)")
+            assert_close(
+                table[name][metric],
+                want[name][metric],
+                1e-4,
+                f"{name}: the mean {metric} over the batch is off (convert with to_uint8, take the "
+                "target's mask, and average over the samples)",
+            )
 
 
 def pose_ablated(predictor):

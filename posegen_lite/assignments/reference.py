@@ -31,8 +31,10 @@ def compute_reference_values() -> dict:
     identity = evaluation.reference_ablation({"identity": IdentityBaseline()}, batch)["identity"]
     return {
         "stage1": {"projected_reference_pose": [[round(float(v), 4) for v in p] for p in xy]},
-        "evaluation": {"samples": evaluation.ABLATION_SAMPLES,
-                       "identity": {k: round(v, 5) for k, v in identity.items()}},
+        "evaluation": {
+            "samples": evaluation.ABLATION_SAMPLES,
+            "identity": {k: round(v, 5) for k, v in identity.items()},
+        },
     }
 
 

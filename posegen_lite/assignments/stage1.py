@@ -40,6 +40,7 @@ def random_pose(seed: int, missing: int = 0) -> np.ndarray:
 
 # --- rotate_yaw ---------------------------------------------------------------------------------------------
 
+
 def check_rotate_yaw(rotate_yaw) -> None:
     """Public check: pivot, heights, direction of turn, and the body/camera duality."""
     pose = reference_pose() + np.array([0.5, 0.0, -0.3], np.float32)  # not at the origin, on purpose
@@ -47,20 +48,33 @@ def check_rotate_yaw(rotate_yaw) -> None:
     out = check_shape(attempt(rotate_yaw, pose, 90.0), (18, 3), "rotate_yaw(joints3d, 90)")
     if not np.array_equal(pose, before):
         raise AssertionError("rotate_yaw modified its input array in place: return a new array")
-    assert_close(hip_centre(out), hip_centre(pose), 1e-4,
-                 "the hip centre moved: turn about the vertical axis *through the hip centre* (subtract it, "
-                 "rotate, add it back), not about the world origin")
-    assert_close(out[:, 1], pose[:, 1], 1e-4,
-                 "the heights (y) changed: a yaw turns about the vertical y axis, so every y stays the same")
+    assert_close(
+        hip_centre(out),
+        hip_centre(pose),
+        1e-4,
+        "the hip centre moved: turn about the vertical axis *through the hip centre* (subtract it, "
+        "rotate, add it back), not about the world origin",
+    )
+    assert_close(
+        out[:, 1],
+        pose[:, 1],
+        1e-4,
+        "the heights (y) changed: a yaw turns about the vertical y axis, so every y stays the same",
+    )
     # The person faces +z, towards a camera in front of them on +z; +90° turns them to face +x.
     if not out[_R_SHOULDER, 2] > out[_L_SHOULDER, 2]:
         raise AssertionError(
             "your yaw turns the body the wrong way: a positive yaw is counter-clockwise seen from above "
             "(+z turns towards +x), so at +90° the right shoulder should move toward the camera in front of "
-            "the person (larger z) and the left shoulder away from it — check the sign of sin in your matrix")
-    assert_close(out, rotate_about_body_axis(pose, 90.0), 1e-4,
-                 "heights and pivot are right but the turned joints are not where a 90° turn puts them "
-                 "(is the angle in degrees converted to radians?)")
+            "the person (larger z) and the left shoulder away from it — check the sign of sin in your matrix"
+        )
+    assert_close(
+        out,
+        rotate_about_body_axis(pose, 90.0),
+        1e-4,
+        "heights and pivot are right but the turned joints are not where a 90° turn puts them "
+        "(is the angle in degrees converted to radians?)",
+    )
     _check_duality(rotate_yaw, pose, (30.0, -75.0, 160.0))
 
 
@@ -71,9 +85,13 @@ def _check_duality(rotate_yaw, pose: np.ndarray, yaws) -> None:
         turned = attempt(rotate_yaw, pose.copy(), yaw)
         seen_turned, _ = cam.project(np.asarray(turned, np.float64), within_image=False)
         seen_orbit, _ = cam.orbited(-yaw, pivot=hip_centre(pose)).project(pose, within_image=False)
-        assert_close(seen_turned, seen_orbit, 1e-2,
-                     f"turning the body by {yaw:+g}° should look exactly like moving the camera by {-yaw:+g}° "
-                     "around it, but the projected joints differ")
+        assert_close(
+            seen_turned,
+            seen_orbit,
+            1e-2,
+            f"turning the body by {yaw:+g}° should look exactly like moving the camera by {-yaw:+g}° "
+            "around it, but the projected joints differ",
+        )
 
 
 def hidden_rotate_yaw(rotate_yaw, seed: int = 1) -> None:
@@ -84,16 +102,23 @@ def hidden_rotate_yaw(rotate_yaw, seed: int = 1) -> None:
         yaw = float(rng.uniform(-180, 180))
         out = check_shape(attempt(rotate_yaw, pose.copy(), yaw), (18, 3), f"rotate_yaw(pose, {yaw:.1f})")
         if not np.array_equal(np.isnan(out).any(axis=1), np.isnan(pose).any(axis=1)):
-            raise AssertionError("missing joints (NaN) must stay NaN and no present joint may become NaN "
-                                 "(take the hip centre from the two hips, which are always present here)")
+            raise AssertionError(
+                "missing joints (NaN) must stay NaN and no present joint may become NaN "
+                "(take the hip centre from the two hips, which are always present here)"
+            )
         assert_close(out, rotate_about_body_axis(pose, yaw), 1e-4, f"wrong result for a random pose at {yaw:.1f}°")
         twice = attempt(rotate_yaw, attempt(rotate_yaw, pose.copy(), yaw), 37.0)
-        assert_close(twice, rotate_about_body_axis(pose, yaw + 37.0), 1e-3,
-                     "turning by θ then by 37° should equal one turn by θ + 37°")
+        assert_close(
+            twice,
+            rotate_about_body_axis(pose, yaw + 37.0),
+            1e-3,
+            "turning by θ then by 37° should equal one turn by θ + 37°",
+        )
     _check_duality(rotate_yaw, random_pose(seed), (float(rng.uniform(-180, 180)),))
 
 
 # --- project ------------------------------------------------------------------------------------------------
+
 
 def _test_camera():
     pose = reference_pose()
@@ -108,23 +133,42 @@ def check_project(project) -> None:
     out = check_shape(attempt(project, pts, K, R, t), (2, 2), "project(2 points, K, R, t)")
     if np.allclose(out[1], [14.0, 37.0], atol=1e-3) or np.allclose(out[0], [24.0, 32.0], atol=1e-3):
         raise AssertionError("x and y are swapped: return (x, y) = (column, row), x first")
-    assert_close(out[0], [32.0, 24.0], 1e-3,
-                 "a point on the optical axis must land on the principal point (K[0, 2], K[1, 2]) = (32, 24)")
+    assert_close(
+        out[0],
+        [32.0, 24.0],
+        1e-3,
+        "a point on the optical axis must land on the principal point (K[0, 2], K[1, 2]) = (32, 24)",
+    )
     if np.allclose(out[1], [32.0 + 100 * 0.1, 24.0 - 100 * 0.2], atol=1e-3):
-        raise AssertionError("you forgot the perspective division: divide x and y by the depth z before "
-                             "applying K (a point twice as far away looks half as far from the centre)")
-    assert_close(out[1], [37.0, 14.0], 1e-3,
-                 "(0.1, −0.2, 2) m should land at x = 100·0.1/2 + 32 = 37, y = 100·(−0.2)/2 + 24 = 14")
+        raise AssertionError(
+            "you forgot the perspective division: divide x and y by the depth z before "
+            "applying K (a point twice as far away looks half as far from the centre)"
+        )
+    assert_close(
+        out[1],
+        [37.0, 14.0],
+        1e-3,
+        "(0.1, −0.2, 2) m should land at x = 100·0.1/2 + 32 = 37, y = 100·(−0.2)/2 + 24 = 14",
+    )
     cam = _test_camera()
     want = np.asarray(reference_values()["stage1"]["projected_reference_pose"], np.float64)
-    got = check_shape(attempt(project, reference_pose().astype(np.float64), cam.K, cam.R, cam.t), (18, 2),
-                      "project(reference pose, camera)")
+    got = check_shape(
+        attempt(project, reference_pose().astype(np.float64), cam.K, cam.R, cam.t),
+        (18, 2),
+        "project(reference pose, camera)",
+    )
     wrong_r, _ = _project_with(cam.K, cam.R.T, cam.t, reference_pose())
     if np.allclose(got, wrong_r, atol=1e-2):
-        raise AssertionError("you used R.T: R maps world to camera coordinates, X_cam = R @ X + t "
-                             "(for rows of points: X @ R.T + t)")
-    assert_close(got, want, 1e-2, "the reference pose seen by a camera at azimuth 35°, elevation 12° does not "
-                 "land on the stored reference pixels (X_cam = R·X + t, then divide by z, then K)")
+        raise AssertionError(
+            "you used R.T: R maps world to camera coordinates, X_cam = R @ X + t (for rows of points: X @ R.T + t)"
+        )
+    assert_close(
+        got,
+        want,
+        1e-2,
+        "the reference pose seen by a camera at azimuth 35°, elevation 12° does not "
+        "land on the stored reference pixels (X_cam = R·X + t, then divide by z, then K)",
+    )
 
 
 def _project_with(K, R, t, pts):
@@ -138,14 +182,16 @@ def hidden_project(project, seed: int = 2) -> None:
     rng = np.random.default_rng(seed)
     for k in range(3):
         pose = random_pose(seed * 10 + k)
-        cam = framing_camera(pose, 64, 64, azimuth_deg=float(rng.uniform(-180, 180)),
-                             elevation_deg=float(rng.uniform(-10, 30)))
+        cam = framing_camera(
+            pose, 64, 64, azimuth_deg=float(rng.uniform(-180, 180)), elevation_deg=float(rng.uniform(-10, 30))
+        )
         want, _ = cam.project(pose, within_image=False)
         got = check_shape(attempt(project, pose.astype(np.float64), cam.K, cam.R, cam.t), (18, 2), "project")
         assert_close(got, want, 1e-2, "wrong pixels for a random camera")
 
 
 # --- draw_pose_maps -----------------------------------------------------------------------------------------
+
 
 def check_draw_pose_maps(draw_pose_maps) -> None:
     """Public check: a disc counted by hand, x/y order, background, and missing joints."""
@@ -165,11 +211,14 @@ def check_draw_pose_maps(draw_pose_maps) -> None:
         raise AssertionError("the pixel under the joint (row 7, column 5) should be lit (+1)")
     lit = int((maps[0] == 1.0).sum())
     if lit != 13:
-        raise AssertionError(f"a disc of radius 2 covers 13 pixels (those with dx² + dy² ≤ 4: 1 + 4 + 4 + 4), "
-                             f"yours lit {lit} — use the squared distance ≤ radius²")
+        raise AssertionError(
+            f"a disc of radius 2 covers 13 pixels (those with dx² + dy² ≤ 4: 1 + 4 + 4 + 4), "
+            f"yours lit {lit} — use the squared distance ≤ radius²"
+        )
     if (maps[3] != -1.0).any():
-        raise AssertionError("joint 3 is not visible: its channel must stay all −1 (nothing drawn), "
-                             "whatever its coordinates say")
+        raise AssertionError(
+            "joint 3 is not visible: its channel must stay all −1 (nothing drawn), whatever its coordinates say"
+        )
     if (maps[1:3] != -1.0).any() or (maps[4:] != -1.0).any():
         raise AssertionError("only the nose is given: every other channel must be all −1")
 
@@ -187,5 +236,7 @@ def hidden_draw_pose_maps(draw_pose_maps, seed: int = 3) -> None:
         want = pose_maps(xy, visible, h, w, kind="disc", radius=radius)
         bad = int((got != want).sum())
         if bad:
-            raise AssertionError(f"{bad} pixels differ from the reference disc maps for a projected pose "
-                                 f"({h}×{w}, radius {radius:.2f}; joints outside the image draw nothing)")
+            raise AssertionError(
+                f"{bad} pixels differ from the reference disc maps for a projected pose "
+                f"({h}×{w}, radius {radius:.2f}; joints outside the image draw nothing)"
+            )

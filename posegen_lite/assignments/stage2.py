@@ -16,8 +16,8 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from ..training.losses import masked_l1 as reference_masked_l1
 from ..models.g1 import G1, G1Config
+from ..training.losses import masked_l1 as reference_masked_l1
 from .checks import assert_close, attempt, scalar_tensor
 
 # --- masked_l1 ----------------------------------------------------------------------------------------------
@@ -39,20 +39,30 @@ def check_masked_l1(masked_l1) -> None:
     for value, message in diagnoses.items():
         if abs(got - value) < 1e-5:
             raise AssertionError(f"masked_l1 gave {got:g} on the 2×2 example (expected 0.875): {message}")
-    assert_close(got, 0.875, 1e-5, "on the 2×2 example |d| = [1, 1, 0.5, 0] with weights [2, 1, 1, 2] the "
-                 "loss is (2 + 1 + 0.5 + 0) / 4 = 0.875")
+    assert_close(
+        got,
+        0.875,
+        1e-5,
+        "on the 2×2 example |d| = [1, 1, 0.5, 0] with weights [2, 1, 1, 2] the loss is (2 + 1 + 0.5 + 0) / 4 = 0.875",
+    )
     g = torch.Generator().manual_seed(0)
     pred = torch.rand(2, 3, 4, 5, generator=g) * 2 - 1
     target = torch.rand(2, 3, 4, 5, generator=g) * 2 - 1
     mask = (torch.rand(2, 1, 4, 5, generator=g) > 0.5).float()
     pred.requires_grad_(True)
     loss = scalar_tensor(attempt(masked_l1, pred, target, mask), "masked_l1")
-    assert_close(float(loss.detach()), float(reference_masked_l1(pred.detach(), target, mask)), 1e-5,
-                 "wrong value on a (2, 3, 4, 5) batch: the (B, 1, H, W) mask must weight all 3 colour channels "
-                 "(broadcasting), and the mean runs over B·C·H·W")
+    assert_close(
+        float(loss.detach()),
+        float(reference_masked_l1(pred.detach(), target, mask)),
+        1e-5,
+        "wrong value on a (2, 3, 4, 5) batch: the (B, 1, H, W) mask must weight all 3 colour channels "
+        "(broadcasting), and the mean runs over B·C·H·W",
+    )
     if not loss.requires_grad:
-        raise AssertionError("the loss does not depend on pred for autograd: stay in torch (no .item(), "
-                             "no numpy, no .detach()) so that .backward() can reach G1")
+        raise AssertionError(
+            "the loss does not depend on pred for autograd: stay in torch (no .item(), "
+            "no numpy, no .detach()) so that .backward() can reach G1"
+        )
     loss.backward()
     want = torch.sign(pred.detach() - target) * (1 + mask) / pred.numel()
     assert_close(pred.grad, want, 1e-6, "the gradient d loss / d pred should be sign(pred − target)·(1 + M_B)/N")
@@ -65,14 +75,20 @@ def hidden_masked_l1(masked_l1, seed: int = 4) -> None:
         pred, target = torch.randn(*shape, generator=g), torch.randn(*shape, generator=g)
         mask = (torch.rand(shape[0], 1, *shape[2:], generator=g) > 0.3).float()
         got = scalar_tensor(attempt(masked_l1, pred, target, mask), "masked_l1")
-        assert_close(float(got), float(reference_masked_l1(pred, target, mask)), 1e-5,
-                     f"wrong value on a random {shape} batch")
+        assert_close(
+            float(got), float(reference_masked_l1(pred, target, mask)), 1e-5, f"wrong value on a random {shape} batch"
+        )
         empty = scalar_tensor(attempt(masked_l1, pred, target, torch.zeros_like(mask)), "masked_l1")
-        assert_close(float(empty), float((pred - target).abs().mean()), 1e-5,
-                     "with an all-zero mask the loss must be the plain L1")
+        assert_close(
+            float(empty),
+            float((pred - target).abs().mean()),
+            1e-5,
+            "with an all-zero mask the loss must be the plain L1",
+        )
 
 
 # --- g1_step ------------------------------------------------------------------------------------------------
+
 
 def tiny_batch(size: tuple[int, int] = (16, 16), n: int = 2, seed: int = 0) -> dict[str, torch.Tensor]:
     """A random batch in the sample format (images in [-1, 1], pose maps in {−1, 1}, mask in {0, 1})."""
@@ -118,20 +134,32 @@ def check_g1_step(g1_step, seed: int = 0) -> None:
     try:
         loss = float(loss)
     except (TypeError, ValueError):
-        raise AssertionError(f"g1_step should return the loss as a number (loss.item()), got {type(loss).__name__}"
-                             ) from None
+        raise AssertionError(
+            f"g1_step should return the loss as a number (loss.item()), got {type(loss).__name__}"
+        ) from None
     want = _reference_step(ref, opt_r, batch)
-    assert_close(loss, want, 1e-4, "the returned loss should be masked_l1(G1(image_a, pose_b), image_b, mask_b) "
-                 "computed before the update")
+    assert_close(
+        loss,
+        want,
+        1e-4,
+        "the returned loss should be masked_l1(G1(image_a, pose_b), image_b, mask_b) computed before the update",
+    )
     if torch.equal(_params(student), start):
         raise AssertionError("the weights did not change: call loss.backward() and then optimizer.step()")
-    assert_close(_params(student), _params(ref), 1e-5, "after one step the weights differ from one SGD step on "
-                 "the masked L1 (did you step on a different loss, or call backward twice?)")
+    assert_close(
+        _params(student),
+        _params(ref),
+        1e-5,
+        "after one step the weights differ from one SGD step on "
+        "the masked L1 (did you step on a different loss, or call backward twice?)",
+    )
     attempt(g1_step, student, opt_s, batch)
     _reference_step(ref, opt_r, batch)
     if (_params(student) - _params(ref)).abs().max() > 1e-5:
-        raise AssertionError("the first step is right but the second is not: gradients piled up from the "
-                             "previous step — call optimizer.zero_grad() at the start of every step")
+        raise AssertionError(
+            "the first step is right but the second is not: gradients piled up from the "
+            "previous step — call optimizer.zero_grad() at the start of every step"
+        )
 
 
 def hidden_g1_step(g1_step, seed: int = 5) -> None:
@@ -167,7 +195,8 @@ def check_overfit(losses, steps: int = OVERFIT_STEPS, target: float = OVERFIT_TA
         raise AssertionError(
             f"on ONE batch the loss should fall below {target:g}× its start within {steps} steps, but it went "
             f"{losses[0]:.3f} → {losses[-1]:.3f}. A network that cannot memorise a single batch has a bug: "
-            "check zero_grad, that you step the optimizer, the learning rate, and the loss itself")
+            "check zero_grad, that you step the optimizer, the learning rate, and the loss itself"
+        )
 
 
 def hidden_overfit(overfit_one_batch, seed: int = 6) -> None:

@@ -17,10 +17,10 @@ import math
 
 import torch
 
-from ..training.losses import discriminator_loss, generator_adversarial_loss
-from ..training.losses import masked_l1 as reference_masked_l1
 from ..models.discriminator import Discriminator, DiscriminatorConfig
 from ..models.g2 import G2, G2Config
+from ..training.losses import discriminator_loss, generator_adversarial_loss
+from ..training.losses import masked_l1 as reference_masked_l1
 from .checks import assert_close, attempt, scalar_tensor
 from .stage2 import tiny_batch
 
@@ -29,27 +29,40 @@ LOG2 = math.log(2.0)
 
 # --- losses -------------------------------------------------------------------------------------------------
 
+
 def check_d_loss(d_loss) -> None:
     """Public check: hand-computed values, which half is which, and stability at extreme logits."""
     zeros = torch.zeros(4)
     got = float(scalar_tensor(attempt(d_loss, zeros, zeros), "d_loss"))
-    assert_close(got, 2 * LOG2, 1e-5, "a discriminator that cannot tell (all logits 0, σ = ½) has loss "
-                 "−log ½ − log ½ = 2·log 2 ≈ 1.386: sum the real and the fake halves, each a mean")
+    assert_close(
+        got,
+        2 * LOG2,
+        1e-5,
+        "a discriminator that cannot tell (all logits 0, σ = ½) has loss "
+        "−log ½ − log ½ = 2·log 2 ≈ 1.386: sum the real and the fake halves, each a mean",
+    )
     sure = float(scalar_tensor(attempt(d_loss, torch.full((3,), 20.0), torch.full((3,), -20.0)), "d_loss"))
     if sure > 1e-3:
         if float(attempt(d_loss, torch.full((3,), -20.0), torch.full((3,), 20.0))) < 1e-3:
-            raise AssertionError("real and fake are swapped: real pairs should have large *positive* logits "
-                                 "(σ → 1) for a small loss, fake pairs large negative ones")
-        raise AssertionError(f"a discriminator that is right and sure (real logits +20, fake −20) should have "
-                             f"a loss near 0, yours gives {sure:.3g}")
+            raise AssertionError(
+                "real and fake are swapped: real pairs should have large *positive* logits "
+                "(σ → 1) for a small loss, fake pairs large negative ones"
+            )
+        raise AssertionError(
+            f"a discriminator that is right and sure (real logits +20, fake −20) should have "
+            f"a loss near 0, yours gives {sure:.3g}"
+        )
     r, f = torch.tensor([1.0, -0.5]), torch.tensor([0.3, -2.0])
     want = -(torch.log(torch.sigmoid(r)).mean() + torch.log(1 - torch.sigmoid(f)).mean())
-    assert_close(float(attempt(d_loss, r, f)), float(want), 1e-5, "wrong value for real logits [1, −0.5] and fake "
-                 "[0.3, −2]")
+    assert_close(
+        float(attempt(d_loss, r, f)), float(want), 1e-5, "wrong value for real logits [1, −0.5] and fake [0.3, −2]"
+    )
     extreme = attempt(d_loss, torch.tensor([-200.0, 200.0]), torch.tensor([200.0, -200.0]))
     if not torch.isfinite(extreme):
-        raise AssertionError("the loss is inf/NaN at logits ±200: log(sigmoid(x)) underflows — use "
-                             "F.logsigmoid or F.binary_cross_entropy_with_logits, which are stable")
+        raise AssertionError(
+            "the loss is inf/NaN at logits ±200: log(sigmoid(x)) underflows — use "
+            "F.logsigmoid or F.binary_cross_entropy_with_logits, which are stable"
+        )
     assert_close(float(extreme), 200.0, 1e-2, "at logits ±200 (one wrong each side) the loss is 100 + 100 = 200")
 
 
@@ -57,41 +70,52 @@ def hidden_d_loss(d_loss, seed: int = 7) -> None:
     g = torch.Generator().manual_seed(seed)
     for n, m in ((5, 5), (4, 8)):  # PG2's variant shows D more fakes than reals
         r, f = torch.randn(n, generator=g) * 3, torch.randn(m, generator=g) * 3
-        assert_close(float(attempt(d_loss, r, f)), float(discriminator_loss(r, f)), 1e-5,
-                     f"wrong value for {n} real and {m} fake logits (each half is its own mean)")
+        assert_close(
+            float(attempt(d_loss, r, f)),
+            float(discriminator_loss(r, f)),
+            1e-5,
+            f"wrong value for {n} real and {m} fake logits (each half is its own mean)",
+        )
 
 
 def check_g_adv_loss(g_adv_loss) -> None:
     """Public check: value at 0, and that the gradient does not vanish when D rejects the fake confidently."""
     got = float(scalar_tensor(attempt(g_adv_loss, torch.zeros(3)), "g_adv_loss"))
     if abs(got + LOG2) < 1e-5:
-        raise AssertionError("you returned mean(log(1 − σ(f))), the saturating minimax form (and negative): "
-                             "the generator minimises −mean(log σ(f)), which is log 2 ≈ 0.693 at logit 0")
+        raise AssertionError(
+            "you returned mean(log(1 − σ(f))), the saturating minimax form (and negative): "
+            "the generator minimises −mean(log σ(f)), which is log 2 ≈ 0.693 at logit 0"
+        )
     assert_close(got, LOG2, 1e-5, "at logit 0 (σ = ½) the generator loss is −log ½ = log 2 ≈ 0.693")
     f = torch.tensor([-8.0, -8.0], requires_grad=True)
     loss = scalar_tensor(attempt(g_adv_loss, f), "g_adv_loss")
     if float(loss) < 0:
-        raise AssertionError("this is minimised by the generator: −mean(log σ(f)) is ≥ 0 (you may have "
-                             "returned log(1 − σ(f)), the saturating form)")
+        raise AssertionError(
+            "this is minimised by the generator: −mean(log σ(f)) is ≥ 0 (you may have "
+            "returned log(1 − σ(f)), the saturating form)"
+        )
     loss.backward()
     if f.grad is None or float(f.grad.abs().mean()) < 0.1:
         raise AssertionError(
             "your generator loss saturates: when D confidently rejects the fake (logit −8) its gradient is almost "
             "0, so G2 stops learning exactly when it is worst. Use the non-saturating −mean(log σ(f)) instead "
-            "of mean(log(1 − σ(f)))")
+            "of mean(log(1 − σ(f)))"
+        )
     assert_close(float(loss), float(generator_adversarial_loss(f.detach())), 1e-4, "wrong value at logit −8")
 
 
 def hidden_g_adv_loss(g_adv_loss, seed: int = 8) -> None:
     f = torch.randn(6, generator=torch.Generator().manual_seed(seed)) * 4
-    assert_close(float(attempt(g_adv_loss, f)), float(generator_adversarial_loss(f)), 1e-5,
-                 "wrong value on random logits")
+    assert_close(
+        float(attempt(g_adv_loss, f)), float(generator_adversarial_loss(f)), 1e-5, "wrong value on random logits"
+    )
     big = attempt(g_adv_loss, torch.tensor([-300.0, 300.0]))
     if not torch.isfinite(big):
         raise AssertionError("the loss is inf/NaN at logits ±300: use F.logsigmoid / BCE-with-logits")
 
 
 # --- the alternating update ---------------------------------------------------------------------------------
+
 
 def tiny_gan(size: tuple[int, int] = (16, 16), seed: int = 0) -> tuple[G2, Discriminator]:
     """A tiny G2 and a tiny discriminator without batch norm (so D's output does not depend on how the
@@ -135,8 +159,10 @@ def _run_gan_step(gan_step, g2, disc, batch, coarse, lam, lr: float = 0.05):
         out = attempt(gan_step, g2, disc, opt_g, opt_d, batch, coarse, lam)
     except RuntimeError as e:
         if "backward through the graph a second time" in str(e):
-            raise AssertionError("the discriminator's backward went through G2 and freed its graph, so the "
-                                 "generator's backward failed: use fake.detach() in D's loss") from None
+            raise AssertionError(
+                "the discriminator's backward went through G2 and freed its graph, so the "
+                "generator's backward failed: use fake.detach() in D's loss"
+            ) from None
         raise
     finally:
         handle.remove()
@@ -155,20 +181,40 @@ def check_gan_step(gan_step, seed: int = 0, lam: float = 10.0) -> None:
     opt_g, opt_d = torch.optim.SGD(g2_ref.parameters(), lr=0.05), torch.optim.SGD(disc_ref.parameters(), lr=0.05)
     want = reference_gan_step(g2_ref, disc_ref, opt_g, opt_d, batch, coarse, lam)
     if calls > 1:
-        raise AssertionError(f"G2's weights received gradients from {calls} backward passes: the discriminator's "
-                             "loss must not reach G2 — use fake.detach() in D's loss (otherwise D's update also "
-                             "pushes G2, in the direction that helps D)")
+        raise AssertionError(
+            f"G2's weights received gradients from {calls} backward passes: the discriminator's "
+            "loss must not reach G2 — use fake.detach() in D's loss (otherwise D's update also "
+            "pushes G2, in the direction that helps D)"
+        )
     if calls == 0:
         raise AssertionError("G2 received no gradient: backpropagate g_adv + lam · g_l1 and step opt_g")
-    assert_close(float(out["d"]), want["d"], 1e-4, "the returned D loss should be d_loss(disc(I_A, I_B), "
-                 "disc(I_A, fake.detach())) before D's update")
-    assert_close(_params(disc), _params(disc_ref), 1e-5, "D's weights differ from one D step on d_loss "
-                 "(zero D's gradients first; step opt_d once, before the generator's update)")
-    assert_close(float(out["g_adv"]), want["g_adv"], 1e-4, "g_adv should be g_adv_loss(disc(I_A, fake)) computed "
-                 "with the *updated* D (the alternating update: D first, then G2 against the new D)")
+    assert_close(
+        float(out["d"]),
+        want["d"],
+        1e-4,
+        "the returned D loss should be d_loss(disc(I_A, I_B), disc(I_A, fake.detach())) before D's update",
+    )
+    assert_close(
+        _params(disc),
+        _params(disc_ref),
+        1e-5,
+        "D's weights differ from one D step on d_loss "
+        "(zero D's gradients first; step opt_d once, before the generator's update)",
+    )
+    assert_close(
+        float(out["g_adv"]),
+        want["g_adv"],
+        1e-4,
+        "g_adv should be g_adv_loss(disc(I_A, fake)) computed "
+        "with the *updated* D (the alternating update: D first, then G2 against the new D)",
+    )
     assert_close(float(out["g_l1"]), want["g_l1"], 1e-4, "g_l1 should be masked_l1(fake, I_B, M_B)")
-    assert_close(_params(g2), _params(g2_ref), 1e-5, "G2's weights differ from one step on g_adv + lam · g_l1 "
-                 "(zero G's gradients before its backward)")
+    assert_close(
+        _params(g2),
+        _params(g2_ref),
+        1e-5,
+        "G2's weights differ from one step on g_adv + lam · g_l1 (zero G's gradients before its backward)",
+    )
 
 
 def hidden_gan_step(gan_step, seed: int = 9) -> None:
@@ -177,6 +223,7 @@ def hidden_gan_step(gan_step, seed: int = 9) -> None:
 
 
 # --- a short run --------------------------------------------------------------------------------------------
+
 
 @torch.no_grad()
 def d_separation(disc, image_a: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
@@ -194,8 +241,12 @@ def d_separation(disc, image_a: torch.Tensor, real: torch.Tensor, fake: torch.Te
 def check_separation(stats: dict[str, float], min_accuracy: float = 0.75) -> None:
     """Public check on the short run: D should now tell real pairs from generated ones."""
     if not stats["p_real"] > stats["p_fake"]:
-        raise AssertionError(f"D rates generated pairs as real as real ones (mean σ {stats['p_fake']:.2f} vs "
-                             f"{stats['p_real']:.2f}): check the labels in d_loss and that opt_d steps")
+        raise AssertionError(
+            f"D rates generated pairs as real as real ones (mean σ {stats['p_fake']:.2f} vs "
+            f"{stats['p_real']:.2f}): check the labels in d_loss and that opt_d steps"
+        )
     if not stats["accuracy"] >= min_accuracy:
-        raise AssertionError(f"D separates real from generated pairs on only {stats['accuracy']:.0%} of the "
-                             f"held-out batch (want ≥ {min_accuracy:.0%}); train longer or check gan_step")
+        raise AssertionError(
+            f"D separates real from generated pairs on only {stats['accuracy']:.0%} of the "
+            f"held-out batch (want ≥ {min_accuracy:.0%}); train longer or check gan_step"
+        )
