@@ -171,14 +171,12 @@ def assignment_of(notebook: str | Path) -> str:
 
 
 def _first_failure(results) -> str:
+    """``"<question>: <the first failing check's last message line>"`` (public checks come first)."""
     for test_name in results.test_files:
-        result = results.get_result(test_name)
-        if result.score < result.possible:
-            text = result.summary() if hasattr(result, "summary") else str(result)
-            lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-            # otter's summary ends with the exception line: "AssertionError: <the check's message>"
-            message = next((ln for ln in reversed(lines) if "Error" in ln.split(":")[0]), lines[-1] if lines else "")
-            return f"{test_name}: {message}"
+        for case in results.get_result(test_name).test_case_results:
+            if not case.passed:
+                lines = [ln.strip() for ln in (case.message or "").splitlines() if ln.strip()]
+                return f"{test_name}: {lines[-1] if lines else 'failed'}"
     return ""
 
 
@@ -214,7 +212,8 @@ def written_answers(notebook: str | Path) -> str:
     for cell in cells:
         source = "".join(cell.get("source", ""))
         if cell["cell_type"] == "markdown" and "<!-- BEGIN QUESTION -->" in source:
-            prompt = source.replace("<!-- BEGIN QUESTION -->", "").strip()
+            # otter may put the previous question's end marker in the same cell as this prompt
+            prompt = source.split("<!-- BEGIN QUESTION -->", 1)[1].strip()
         elif cell["cell_type"] == "markdown" and "otter_answer_cell" in cell.get("metadata", {}).get("tags", []):
             parts.append(f"### {prompt or 'Question'}\n\n{source.strip()}\n")
             prompt = None
@@ -283,3 +282,56 @@ def write_csv(grades: list[Grade], csv_path: str | Path) -> Path:
                 ]
             )
     return csv_path
+
+
+# --- running a notebook (tests, timing) ---------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """A notebook executed top to bottom: the notebook with outputs, its wall time, the check cells' texts."""
+
+    notebook: dict
+    seconds: float
+    checks: dict[str, str]
+
+
+def _cell_text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        parts.append("".join(out.get("text", "")))
+        data = out.get("data", {})
+        parts.append("".join(data.get("text/plain", "")))
+        if out.get("output_type") == "error":
+            parts.append(f"{out.get('ename')}: {out.get('evalue')}")
+    return "\n".join(p for p in parts if p)
+
+
+def run_notebook(path: str | Path, fast: bool = True, timeout: int = 900, save: str | Path | None = None) -> Run:
+    """Execute ``path`` in a fresh kernel in its own folder (where ``tests/`` is), like a student would.
+
+    Raises nbclient's ``CellExecutionError`` if a cell fails. ``checks`` maps each question name to the text
+    its ``grader.check("…")`` cell printed. ``save``: also write the executed notebook there.
+    """
+    import re
+    import time
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    book = nbformat.read(path, as_version=4)
+    with _environ(POSEGEN_FAST="1" if fast else None, MPLBACKEND="Agg"):
+        t0 = time.monotonic()
+        NotebookClient(
+            book, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent.resolve())}}
+        ).execute()
+        seconds = time.monotonic() - t0
+    checks = {}
+    for cell in book.cells:
+        m = re.match(r'grader\.check\("([^"]+)"\)', cell.source.strip()) if cell.cell_type == "code" else None
+        if m:
+            checks[m.group(1)] = _cell_text(cell)
+    if save is not None:
+        nbformat.write(book, save)
+    return Run(book, seconds, checks)
