@@ -200,3 +200,40 @@ def ablation_batch(n: int = ABLATION_SAMPLES) -> dict:
 
     dataset = build_dataset(DataSpec(size=(64, 64), people=80, views=8, seed=0), "test")
     return default_collate([dataset[i] for i in range(n)])
+
+
+def attempt_ablation(run_ablation, predictors: dict, batch: dict):
+    """The student's table (``NotDoneYet`` while the stub is there)."""
+    return attempt(run_ablation, predictors, batch)
+
+
+def hidden_ablation(run_ablation, seed: int = 12) -> None:
+    """Hidden check: a random batch and two simple predictors, against ``reference_ablation``."""
+    g = torch.Generator().manual_seed(seed)
+    n, h, w = 3, 32, 24
+    mask = torch.zeros(n, 1, h, w)
+    mask[:, :, 6:26, 8:16] = 1.0
+    batch = {
+        "image_a": torch.rand(n, 3, h, w, generator=g) * 2 - 1,
+        "image_b": torch.rand(n, 3, h, w, generator=g) * 2 - 1,
+        "mask_b": mask,
+    }
+    noise = torch.rand(n, 3, h, w, generator=g) * 0.4 - 0.2
+    predictors = {"identity": lambda b: b["image_a"], "noisy target": lambda b: (b["image_b"] + noise).clamp(-1, 1)}
+    table = attempt(run_ablation, predictors, batch)
+    if not isinstance(table, dict) or set(table) != set(predictors):
+        raise AssertionError("run_ablation should return one entry per predictor")
+    want = reference_ablation(predictors, batch)
+    for name in predictors:
+        for metric in METRICS:
+            assert_close(
+                table[name][metric], want[name][metric], 1e-4, f"{name}: wrong mean {metric} on a random batch"
+            )
+
+
+def markdown(table: dict[str, dict[str, float]]) -> str:
+    """The ablation table as markdown: one row per predictor (mask-SSIM ↑, box-SSIM ↑, L1 in mask ↓)."""
+    lines = ["| predictor | mask-SSIM ↑ | box-SSIM ↑ | L1 in mask ↓ |", "|---|---|---|---|"]
+    for name, row in table.items():
+        lines.append(f"| {name} | {row['mask_ssim']:.3f} | {row['box_ssim']:.3f} | {row['l1_in_mask']:.4f} |")
+    return "\n".join(lines)

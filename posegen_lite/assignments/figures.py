@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import default_collate
 
 from ..app.viz import image_row_figure, pose_maps_rgb
 
@@ -55,35 +55,36 @@ def short_gan_run(
     g1: torch.nn.Module,
     g2: torch.nn.Module,
     disc: torch.nn.Module,
-    dataset,
+    samples: Sequence[dict],
     steps: int,
     batch_size: int,
     lam: float = 10.0,
-    lr: float = 2e-4,
+    lr: float = 1e-3,
     seed: int = 0,
     progress: bool = True,
 ) -> list[dict[str, float]]:
-    """``steps`` calls of the student's ``gan_step`` on shuffled batches of ``dataset``, G1 frozen (its output
-    is the coarse input of G2). Adam with DCGAN's betas (0.5, 0.999). Returns the per-step loss dicts."""
+    """``steps`` calls of the student's ``gan_step`` on shuffled minibatches of ``samples`` (a list of
+    rendered pairs). G1 is frozen, so its output (G2's coarse input) is computed once for every sample.
+    Adam with DCGAN's betas (0.5, 0.999); ``lr`` is higher than DCGAN's 2e-4 so that a short run shows D
+    learning. Returns the per-step loss dicts."""
     from tqdm.auto import tqdm
 
     g1.eval().requires_grad_(False)
     g2.train()
     disc.train()
+    batch = default_collate(list(samples))
+    with torch.no_grad():
+        coarse_all = torch.cat(
+            [g1(batch["image_a"][i : i + 16], batch["pose_b"][i : i + 16]) for i in range(0, len(samples), 16)]
+        )
     opt_g = torch.optim.Adam(g2.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999))
-    loader = DataLoader(
-        dataset, batch_size=batch_size, shuffle=True, drop_last=True, generator=torch.Generator().manual_seed(seed)
-    )
+    gen = torch.Generator().manual_seed(seed)
+    keys = ("image_a", "image_b", "pose_b", "mask_b")
     history: list[dict[str, float]] = []
-    bar = tqdm(total=steps, desc="GAN steps", disable=not progress)
-    while len(history) < steps:
-        for batch in loader:
-            with torch.no_grad():
-                coarse = g1(batch["image_a"], batch["pose_b"])
-            history.append({k: float(v) for k, v in gan_step(g2, disc, opt_g, opt_d, batch, coarse, lam).items()})
-            bar.update()
-            if len(history) == steps:
-                break
-    bar.close()
+    for _ in tqdm(range(steps), desc="GAN steps", disable=not progress):
+        idx = torch.randperm(len(samples), generator=gen)[:batch_size]
+        minibatch = {k: batch[k][idx] for k in keys}
+        losses = gan_step(g2, disc, opt_g, opt_d, minibatch, coarse_all[idx], lam)
+        history.append({k: float(v) for k, v in losses.items()})
     return history

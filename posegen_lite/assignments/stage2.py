@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ..models.g1 import G1, G1Config
 from ..training.losses import masked_l1 as reference_masked_l1
-from .checks import assert_close, attempt, scalar_tensor
+from .checks import NotDoneYet, assert_close, attempt, scalar_tensor
 
 # --- masked_l1 ----------------------------------------------------------------------------------------------
 
@@ -177,15 +177,15 @@ def hidden_g1_step(g1_step, seed: int = 5) -> None:
 
 # --- overfit one batch --------------------------------------------------------------------------------------
 
-OVERFIT_STEPS = 60
+OVERFIT_STEPS = 100
 OVERFIT_LR = 3e-3
-OVERFIT_TARGET = 0.3  # the last loss must be below this fraction of the first (measured: 0.08–0.25)
+OVERFIT_TARGET = 0.3  # last loss / first loss must fall below this (measured 0.1–0.3 after 60 steps)
 
 
 def check_overfit(losses, steps: int = OVERFIT_STEPS, target: float = OVERFIT_TARGET) -> None:
     """Public check on the student's run: one loss per step, finite, and a fall to ``target`` × the first."""
     if losses is None:
-        raise AssertionError("not done yet: overfit_one_batch returned None")
+        raise NotDoneYet("not done yet: there are no losses — write overfit_one_batch and run the cell that calls it")
     losses = [float(v) for v in losses]
     if len(losses) != steps:
         raise AssertionError(f"expected one loss per step ({steps}), got {len(losses)}")

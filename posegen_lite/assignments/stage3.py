@@ -21,7 +21,7 @@ from ..models.discriminator import Discriminator, DiscriminatorConfig
 from ..models.g2 import G2, G2Config
 from ..training.losses import discriminator_loss, generator_adversarial_loss
 from ..training.losses import masked_l1 as reference_masked_l1
-from .checks import assert_close, attempt, scalar_tensor
+from .checks import NotDoneYet, assert_close, attempt, scalar_tensor
 from .stage2 import tiny_batch
 
 LOG2 = math.log(2.0)
@@ -227,26 +227,38 @@ def hidden_gan_step(gan_step, seed: int = 9) -> None:
 
 @torch.no_grad()
 def d_separation(disc, image_a: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
-    """How well D tells real from generated pairs: mean σ on each, and the accuracy at σ = ½."""
+    """How well D tells real from generated pairs (D in eval mode): the mean σ on each, and the **ranking
+    accuracy** — the fraction of (real, generated) pairs of the batch that D scores real > generated (the area
+    under the ROC curve: 0.5 is chance, 1 is perfect). Ranking, not a fixed σ = ½ threshold, because early in
+    training D's bias drifts while its ordering is already right."""
     was_training = disc.training
     disc.eval()
     try:
-        p_real, p_fake = torch.sigmoid(disc(image_a, real)), torch.sigmoid(disc(image_a, fake))
+        real_logits, fake_logits = disc(image_a, real), disc(image_a, fake)
     finally:
         disc.train(was_training)
-    acc = 0.5 * ((p_real > 0.5).float().mean() + (p_fake < 0.5).float().mean())
-    return {"p_real": float(p_real.mean()), "p_fake": float(p_fake.mean()), "accuracy": float(acc)}
+    ranking = (real_logits[:, None] > fake_logits[None, :]).float().mean()
+    return {
+        "p_real": float(torch.sigmoid(real_logits).mean()),
+        "p_fake": float(torch.sigmoid(fake_logits).mean()),
+        "ranking": float(ranking),
+    }
 
 
-def check_separation(stats: dict[str, float], min_accuracy: float = 0.75) -> None:
-    """Public check on the short run: D should now tell real pairs from generated ones."""
-    if not stats["p_real"] > stats["p_fake"]:
+def check_separation(stats: dict[str, float] | None, min_ranking: float = 0.6, min_gap: float = 0.05) -> None:
+    """Public check on the short run: D should rate real pairs higher than generated ones, and rank them above
+    generated ones clearly more often than chance (measured with the reference ``gan_step``, 40 steps:
+    ranking 0.63–0.77 and σ gap 0.07–0.13 over three seeds)."""
+    if stats is None:
+        raise NotDoneYet("not done yet: no statistics — finish gan_step and run the short-run cell")
+    gap = stats["p_real"] - stats["p_fake"]
+    if not gap >= min_gap:
         raise AssertionError(
-            f"D rates generated pairs as real as real ones (mean σ {stats['p_fake']:.2f} vs "
-            f"{stats['p_real']:.2f}): check the labels in d_loss and that opt_d steps"
+            f"D rates generated pairs about as real as real ones (mean σ {stats['p_fake']:.2f} vs "
+            f"{stats['p_real']:.2f}, want a gap ≥ {min_gap:g}): check the labels in d_loss and that opt_d steps"
         )
-    if not stats["accuracy"] >= min_accuracy:
+    if not stats["ranking"] >= min_ranking:
         raise AssertionError(
-            f"D separates real from generated pairs on only {stats['accuracy']:.0%} of the "
-            f"held-out batch (want ≥ {min_accuracy:.0%}); train longer or check gan_step"
+            f"D ranks a real pair above a generated one in only {stats['ranking']:.0%} of the held-out pairs "
+            f"(chance is 50%, want ≥ {min_ranking:.0%}); check gan_step"
         )
