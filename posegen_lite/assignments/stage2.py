@@ -113,7 +113,7 @@ def _reference_step(g1, opt, batch) -> float:
     loss = reference_masked_l1(g1(batch["image_a"], batch["pose_b"]), batch["image_b"], batch["mask_b"])
     loss.backward()
     opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def _params(model) -> torch.Tensor:
