@@ -138,6 +138,28 @@ def build(
     return built
 
 
+def ensure_tests(name: str, folder: str | Path = ".", source: str | Path = MASTERS_DIR) -> Path:
+    """Make sure ``folder/tests/`` holds the public checks of assignment ``name`` (what ``grader.check`` reads).
+
+    Distributed student folders already have it (no-op). Where only the notebook arrived — typically Colab,
+    whose first cell installs this repository — the public checks are rebuilt from the master in the
+    installed repository. Raises ``FileNotFoundError`` if neither is there (then upload ``tests/``)."""
+    tests = Path(folder) / "tests"
+    if tests.is_dir() and any(tests.glob("*.py")):
+        return tests
+    try:
+        masters(source, [name])
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"no {tests}/ next to the notebook and no master notebook to rebuild it from: upload the tests/ "
+            "folder you were given next to this notebook"
+        ) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        build(tmp, source=source, names=[name])
+        shutil.copytree(Path(tmp) / "student" / name / "tests", tests, dirs_exist_ok=True)
+    return tests
+
+
 # --- grading ------------------------------------------------------------------------------------------------
 
 
