@@ -339,3 +339,14 @@ def test_cli_builds(tmp_path, capsys):
     assert main(["assignments", "build", "--out", str(tmp_path), "--only", "stage1_pose"]) == 0
     assert "stage1_pose: student" in capsys.readouterr().out
     assert json.loads((tmp_path / "student" / "stage1_pose" / "stage1_pose.ipynb").read_text())["metadata"]["otter"]
+
+
+def test_ensure_tests_rebuilds_public_checks_only(tmp_path):
+    from posegen_lite.assignments.build import ensure_tests
+
+    tests = ensure_tests("stage2_g1", folder=tmp_path)
+    assert sorted(p.name for p in tests.glob("*.py")) == ["q1_masked_l1.py", "q2_g1_step.py", "q3_overfit.py"]
+    assert "hidden=True" not in "".join(p.read_text() for p in tests.glob("*.py"))
+    assert ensure_tests("stage2_g1", folder=tmp_path) == tests  # already there: nothing rebuilt
+    with pytest.raises(FileNotFoundError, match="upload the tests/"):
+        ensure_tests("stage2_g1", folder=tmp_path / "elsewhere", source=tmp_path)
