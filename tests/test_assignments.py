@@ -20,6 +20,17 @@ from posegen_lite.evaluation.metrics import ssim
 # otter-grader (the `assignments` extra, installed by scripts/setup_env.sh) is needed from "the pipeline" on;
 # without it build() raises and says which extra to install.
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The checks train tiny networks: one thread (as the notebooks use in fast mode) avoids threads spinning
+    against each other on a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # --- reference answers (what a student should write) -------------------------------------------------------
 
 
@@ -127,7 +138,6 @@ def test_stubs_are_not_done_yet(check, answer):
 
 
 def test_overfit_check_on_the_reference_run():
-    torch.set_num_threads(1)
     stage2.hidden_overfit(overfit_one_batch)
     with pytest.raises(NotDoneYet):
         stage2.check_overfit(None)
