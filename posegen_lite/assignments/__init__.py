@@ -10,7 +10,9 @@ written questions (docs/teaching.md). The checks live here so that a test can re
 * ``stage3``      — discriminator/generator losses, the alternating GAN update, D separating real from fake;
 * ``evaluation``  — the body box, SSIM inside it, the metric ablation;
 * ``reference``   — stored reference values the checks compare against (and how they were computed);
-* ``build``       — ``posegen assignments build`` (otter assign) and ``posegen assignments grade``.
+* ``figures``     — the pictures and the short GAN run the notebooks make with the student's functions;
+* ``build``       — building (otter assign), running and grading the notebooks; ``commands`` — the CLI layer
+  (``posegen assignments build|grade``). docs/teaching.md is the teacher's guide.
 
 Only the standard library and the package are imported here; otter-grader (the ``assignments`` extra) is
 needed by ``build`` and by the student notebooks' ``grader.check`` cells.

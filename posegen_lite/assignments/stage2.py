@@ -179,7 +179,9 @@ def hidden_g1_step(g1_step, seed: int = 5) -> None:
 
 OVERFIT_STEPS = 100
 OVERFIT_LR = 3e-3
-OVERFIT_TARGET = 0.3  # last loss / first loss must fall below this (measured 0.1–0.3 after 60 steps)
+# The last loss must fall below OVERFIT_TARGET × the first. Measured with the reference answer after only 60 steps:
+# 0.08–0.11 on the hidden check's problem, 0.19 on a real 64×64 batch, 0.29 on a real 128×64 batch.
+OVERFIT_TARGET = 0.3
 
 
 def check_overfit(losses, steps: int = OVERFIT_STEPS, target: float = OVERFIT_TARGET) -> None:
