@@ -1,15 +1,20 @@
-"""Rewrite every notebook's "Open in Colab" badge and Colab install cell from posegen_lite.app.notebook.REPO_URL.
+"""Point the notebooks at a repository and ref: rewrite every notebook's "Open in Colab" badge and Colab install
+cell from posegen_lite/app/colab.py's REPO_URL and REF — the one place they are configured.
 
-    python scripts/make_badges.py           # rewrite in place
-    python scripts/make_badges.py --check   # exit 1 if any notebook disagrees with the constant
+    python scripts/make_badges.py                                   # rewrite from the configured repo/ref
+    python scripts/make_badges.py --repo https://github.com/me/fork --ref v1.0   # configure, then rewrite
+    python scripts/make_badges.py --check                           # exit 1 if a notebook disagrees
 
-The badge is the first line of each notebook's first (markdown) cell; the install cell is the first code cell
-and holds ``REPO_URL = "..."``. Only those two lines change; outputs are left alone.
+``--repo``/``--ref`` first store the new values in colab.py (so the package, the tests and every later run
+agree), then rewrite the notebooks. The badge is the first line of each notebook's first (markdown) cell; the
+install cell is the first code cell, generated whole by ``colab.install_cell``. Outputs are left alone.
+``--root`` works on another checkout (the tests use a copy).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -17,47 +22,85 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from posegen_lite.app.notebook import NOTEBOOKS, REPO_URL, colab_badge  # noqa: E402
-
 BADGE_RE = re.compile(r"^\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)$", re.M)
-REPO_RE = re.compile(r'^REPO_URL = "[^"]*"$', re.M)
+CONSTANT_RE = {name: re.compile(rf'^{name} = "[^"]*"$', re.M) for name in ("REPO_URL", "REF")}
 
 
-def fix(path: Path) -> bool:
-    """Rewrite ``path``'s badge and install-cell address; True if anything changed. ``ValueError`` if the
-    notebook lacks either place."""
+def load_colab(root: Path):
+    """The ``colab`` module of the checkout at ``root`` (read from its file, not whatever is installed)."""
+    spec = importlib.util.spec_from_file_location("_posegen_colab", root / "posegen_lite" / "app" / "colab.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def configure(root: Path, repo: str | None, ref: str | None) -> None:
+    """Store ``repo``/``ref`` (those given) as REPO_URL/REF in ``root``'s colab.py; validates them first."""
+    colab = load_colab(root)
+    colab.install_cell(colab.NOTEBOOKS[0], repo or colab.REPO_URL, ref or colab.REF)  # ValueError if unusable
+    path = root / "posegen_lite" / "app" / "colab.py"
+    text = path.read_text()
+    for name, value in (("REPO_URL", repo), ("REF", ref)):
+        if value is not None:
+            text, n = CONSTANT_RE[name].subn(f'{name} = "{value}"', text, count=1)
+            if n != 1:
+                raise ValueError(f'{path}: no `{name} = "..."` line to rewrite')
+    path.write_text(text)
+
+
+def expected(colab, name: str) -> tuple[str, str]:
+    """``(badge line, install cell source)`` that notebook ``name`` should hold."""
+    return colab.colab_badge(name), colab.install_cell(name)
+
+
+def first_cells(book) -> tuple:
+    md = next((c for c in book.cells if c.cell_type == "markdown"), None)
+    code = next((c for c in book.cells if c.cell_type == "code"), None)
+    if md is None or code is None or not BADGE_RE.search(md.source):
+        raise ValueError("no Colab badge in the first markdown cell, or no code cell")
+    return md, code
+
+
+def fix(path: Path, colab) -> bool:
+    """Rewrite ``path``'s badge and install cell; True if anything changed."""
     book = nbformat.read(path, as_version=4)
-    first_md = next(c for c in book.cells if c.cell_type == "markdown")
-    first_code = next(c for c in book.cells if c.cell_type == "code")
-    if not BADGE_RE.search(first_md.source) or not REPO_RE.search(first_code.source):
-        raise ValueError(f"{path}: no Colab badge in the first markdown cell or no REPO_URL in the first code cell")
-    md = BADGE_RE.sub(colab_badge(path.name), first_md.source, count=1)
-    code = REPO_RE.sub(f'REPO_URL = "{REPO_URL}"', first_code.source, count=1)
-    changed = (md, code) != (first_md.source, first_code.source)
+    md, code = first_cells(book)
+    badge, install = expected(colab, path.name)
+    new_md = BADGE_RE.sub(badge, md.source, count=1)
+    changed = (new_md, install) != (md.source, code.source)
     if changed:
-        first_md.source, first_code.source = md, code
+        md.source, code.source = new_md, install
         nbformat.write(book, path)
     return changed
+
+
+def is_current(path: Path, colab) -> bool:
+    md, code = first_cells(nbformat.read(path, as_version=4))
+    badge, install = expected(colab, path.name)
+    return md.source.splitlines()[0] == badge and code.source == install
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only report notebooks that would change")
+    parser.add_argument("--repo", help="GitHub address to install from, e.g. https://github.com/OWNER/NAME")
+    parser.add_argument("--ref", help="branch or tag the install cell clones (a tag pins the code for a course)")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to work on (default: this one)")
     args = parser.parse_args(argv)
+    if args.check and (args.repo or args.ref):
+        parser.error("--check does not change the configuration; drop --repo/--ref")
+    if args.repo or args.ref:
+        configure(args.root, args.repo, args.ref)
+    colab = load_colab(args.root)
     stale = []
-    for name in NOTEBOOKS:
-        path = ROOT / "notebooks" / name
-        if args.check:
-            book = nbformat.read(path, as_version=4)
-            md = next(c for c in book.cells if c.cell_type == "markdown").source
-            code = next(c for c in book.cells if c.cell_type == "code").source
-            if colab_badge(name) not in md or f'REPO_URL = "{REPO_URL}"' not in code:
-                stale.append(name)
-        elif fix(path):
+    for name in colab.NOTEBOOKS:
+        path = args.root / "notebooks" / name
+        if (not is_current(path, colab)) if args.check else fix(path, colab):
             stale.append(name)
     for name in stale:
         print(("stale: " if args.check else "rewrote: ") + name)
+    if not args.check:
+        print(f"notebooks install {colab.REPO_URL} at {colab.REF}")
     return 1 if args.check and stale else 0
 
 

@@ -1,5 +1,6 @@
-"""Notebook helpers: the size switch, the one repository address (badges + install cells), device pick,
-the live-plot callback, and the shape of every notebook (first cells, no stray logic, size)."""
+"""Notebook helpers: the size switch, the one repository address and ref (badges + install cells), device pick,
+the live-plot callback, resuming a notebook run, and the shape of every notebook (first cells, teaching cells,
+no stray logic, size)."""
 
 from __future__ import annotations
 
@@ -69,13 +70,27 @@ def test_setup_picks_the_device_and_seeds(monkeypatch):
 
 
 def test_colab_url_and_badge():
-    url = nb.colab_url("00_quickstart.ipynb")
-    assert url == (
-        "https://colab.research.google.com/github/posegen-lite/posegen_lite/blob/main/notebooks/00_quickstart.ipynb"
-    )
-    assert nb.colab_badge("00_quickstart.ipynb") == f"[![Open In Colab]({nb.COLAB_BADGE_SVG})]({url})"
+    url = nb.colab_url("00_quickstart.ipynb", repo_url="https://github.com/course/fork", ref="v1.2")
+    assert url == "https://colab.research.google.com/github/course/fork/blob/v1.2/notebooks/00_quickstart.ipynb"
+    badge = nb.colab_badge("00_quickstart.ipynb", repo_url="https://github.com/course/fork", ref="v1.2")
+    assert badge == f"[![Open In Colab]({nb.COLAB_BADGE_SVG})]({url})"
+    assert nb.colab_url("x.ipynb") == nb.colab_url("x.ipynb", nb.REPO_URL, nb.REF)  # defaults: the configured ones
     with pytest.raises(ValueError, match="GitHub"):
         nb.colab_url("x.ipynb", repo_url="https://gitlab.com/a/b")
+
+
+def test_install_cell_clones_the_ref_and_installs_what_the_notebook_needs():
+    from posegen_lite.app import colab
+
+    cell = colab.install_cell("06_real_datasets.ipynb", "https://github.com/course/fork", "v1.2")
+    compile(cell, "install", "exec")  # valid Python
+    assert 'REPO_URL = "https://github.com/course/fork"' in cell and 'REF = "v1.2"' in cell
+    assert '"--branch", REF, REPO_URL' in cell
+    assert "./posegen_lite[photo]" in cell and colab.MEDIAPIPE in cell  # notebook 06 needs the photo extra
+    assert "tensorboard" in colab.install_cell("02_stage2_unet.ipynb")
+    assert "[" not in colab.install_cell("00_quickstart.ipynb").split("-e")[1].split("]")[0]
+    with pytest.raises(ValueError):
+        colab.install_cell("00_quickstart.ipynb", ref='main"; rm -rf /')
 
 
 def test_every_notebook_exists_and_is_listed():
@@ -84,11 +99,13 @@ def test_every_notebook_exists_and_is_listed():
 
 @pytest.mark.parametrize("name", nb.NOTEBOOKS)
 def test_badge_and_install_cell_use_the_one_address(name):
+    from posegen_lite.app import colab
+
     cells = _cells(name)
     assert cells[0]["cell_type"] == "markdown"
     assert _source(cells[0]).splitlines()[0] == nb.colab_badge(name)
     install = _source(next(c for c in cells if c["cell_type"] == "code"))
-    assert f'REPO_URL = "{nb.REPO_URL}"' in install
+    assert install == colab.install_cell(name)
     # the Colab install runs before posegen_lite is imported, with plain subprocess calls
     assert install.index("subprocess.run") < install.index("from posegen_lite")
     assert "nb.setup()" in install
@@ -96,6 +113,21 @@ def test_badge_and_install_cell_use_the_one_address(name):
     everywhere = "".join(_source(c) for c in cells)
     assert len(re.findall(re.escape(nb.REPO_URL), everywhere)) == 1
     assert (NOTEBOOK_DIR / name).stat().st_size < 1_500_000
+
+
+@pytest.mark.parametrize("name", nb.NOTEBOOKS[:7])  # 00–06: the course (07, crowds, is an extension)
+def test_every_notebook_teaches(name):
+    """Equations, shown library source, a check-your-understanding and a try-this cell in every notebook."""
+    cells = _cells(name)
+    markdown = "".join(_source(c) for c in cells if c["cell_type"] == "markdown")
+    code = "".join(_source(c) for c in cells if c["cell_type"] == "code")
+    assert "$$" in markdown, "no displayed equation"
+    assert "nb.show_source(" in code, "no library source shown"
+    assert "### Check your understanding" in markdown and "<details>" in markdown
+    assert "### Try this" in markdown
+    if name in ("02_stage2_unet.ipynb", "03_stage3_gan.ipynb"):
+        assert "architecture_figure(" in code
+        assert "nb.run_training(" in code and "nb.train_config(" in code  # resumable, TensorBoard-logged runs
 
 
 @pytest.mark.parametrize("name", nb.NOTEBOOKS)
@@ -115,6 +147,100 @@ def test_make_badges_check_passes():
         [sys.executable, str(nb.ROOT / "scripts" / "make_badges.py"), "--check"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_make_badges_configures_repo_and_ref(tmp_path):
+    """``make_badges.py --repo URL --ref TAG`` on a copy: the constants and every badge and install cell follow."""
+    import shutil
+    import subprocess
+    import sys
+
+    (tmp_path / "posegen_lite" / "app").mkdir(parents=True)
+    shutil.copy(nb.ROOT / "posegen_lite" / "app" / "colab.py", tmp_path / "posegen_lite" / "app" / "colab.py")
+    shutil.copytree(NOTEBOOK_DIR, tmp_path / "notebooks")
+    script = [sys.executable, str(nb.ROOT / "scripts" / "make_badges.py"), "--root", str(tmp_path)]
+    repo, ref = "https://github.com/course/fork", "v1.2"
+    done = subprocess.run([*script, "--repo", repo, "--ref", ref], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = (tmp_path / "posegen_lite" / "app" / "colab.py").read_text()
+    assert f'REPO_URL = "{repo}"' in text and f'REF = "{ref}"' in text
+    for name in nb.NOTEBOOKS:
+        cells = json.loads((tmp_path / "notebooks" / name).read_text())["cells"]
+        assert _source(cells[0]).splitlines()[0] == nb.colab_badge(name, repo, ref)
+        install = _source(next(c for c in cells if c["cell_type"] == "code"))
+        assert f'REPO_URL = "{repo}"' in install and f'REF = "{ref}"' in install
+        assert nb.REPO_URL not in "".join(_source(c) for c in cells) or nb.REPO_URL == repo
+    assert subprocess.run([*script, "--check"], capture_output=True).returncode == 0
+    # the checkout itself was not touched
+    assert subprocess.run(script[:2] + ["--check"], capture_output=True).returncode == 0
+    bad = subprocess.run([*script, "--repo", "https://gitlab.com/a/b"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "GitHub" in bad.stderr
+
+
+def test_notebook_run_resumes_after_a_disconnect(tiny_pairs, tmp_path, monkeypatch, capsys):
+    """A notebook's training cell, run again after an interruption, continues from the newest checkpoint in the
+    runs folder the user chose (``POSEGEN_RUNS``), and writes TensorBoard events."""
+    import dataclasses
+
+    from torch.utils.data import default_collate
+
+    from posegen_lite.models.g1 import G1Config
+
+    monkeypatch.setenv(nb.RUNS_ENV, str(tmp_path / "drive"))
+    sizes = dataclasses.replace(nb.FAST_SIZES, steps2=4, checkpoint_every=2, batch=2, workers=0)
+    env = nb.NotebookEnv(torch.device("cpu"), colab=False, fast=True, sizes=sizes, seed=0, tier="fast")
+    g1 = G1Config(16, 16, base_channels=4, z_dim=8)
+    batch = default_collate([tiny_pairs[i] for i in range(2)])
+    cfg = nb.train_config(env, 2, "nbtest", g1=g1, precision="fp32")
+    assert cfg.resume and cfg.run_dir == str(tmp_path / "drive" / "nbtest_fast") and cfg.checkpoint_every == 2
+    first = nb.run_training(cfg, tiny_pairs, batch=batch, every=2, show=False)
+    assert first.step == 4 and nb.resume_step(cfg) == 4
+    assert list((tmp_path / "drive" / "nbtest_fast" / "tb").glob("events.out.tfevents.*"))
+    # the session comes back with a longer budget: the same cell resumes at step 4
+    cfg2 = nb.train_config(env, 2, "nbtest", g1=g1, precision="fp32", steps=6)
+    capsys.readouterr()
+    second = nb.run_training(cfg2, tiny_pairs, batch=batch, every=2, show=False)
+    assert "from its checkpoint at step 4 of 6" in capsys.readouterr().out
+    assert second.step == 6 and [h["step"] for h in second.history] == list(range(1, 7))
+    # a third run of a finished training trains nothing and still has the curve to draw
+    third = nb.run_training(cfg2, tiny_pairs, batch=batch, every=2, show=False)
+    assert third.step == 6 and len(third.history) == 6
+    assert nb.resume_step(dataclasses.replace(cfg2, resume=False)) == 0
+
+
+def test_runs_root_and_weight_sources(monkeypatch, tmp_path):
+    monkeypatch.delenv(nb.RUNS_ENV, raising=False)
+    assert nb.runs_root() == nb.ROOT / "runs" and nb.run_dir("x") == nb.ROOT / "runs" / "x"
+    assert nb.runs_root({nb.RUNS_ENV: str(tmp_path)}) == tmp_path
+    assert nb.g1_source({nb.G1_ENV: str(tmp_path / "nb02_g1_colab")}) == tmp_path / "nb02_g1_colab"
+    monkeypatch.delenv(nb.WEIGHTS_ENV, raising=False)
+    shipped = nb.demo_weights()
+    assert nb.g1_source({}) == shipped
+    monkeypatch.setenv(nb.WEIGHTS_ENV, str(tmp_path / "mine"))
+    assert nb.demo_weights() == tmp_path / "mine"
+    with pytest.raises(ValueError, match="tier"):
+        nb.execute_notebook(NOTEBOOK_DIR / nb.NOTEBOOKS[0], tier="huge")
+    with pytest.raises(RuntimeError, match="Colab"):
+        nb.use_drive()
+
+
+def test_stage3_settings_and_predictions_come_from_the_weights():
+    from posegen_lite.data.datasets import DataSpec, build_dataset
+    from posegen_lite.models.g1 import G1Config
+
+    weights = nb.demo_weights()
+    trained = nb.trained_with(weights)
+    g1 = nb.g1_config_of(weights)
+    settings = nb.stage3_settings(g1, weights)
+    assert settings["lambda_l1"] == trained["lambda_l1"]
+    assert (settings["disc"].height, settings["disc"].width) == (g1.height, g1.width)
+    assert settings["g2"].base_channels == g1.base_channels
+    other = nb.stage3_settings(G1Config(128, 64, base_channels=8), weights)
+    assert (other["disc"].height, other["disc"].width, other["g2"].base_channels) == (128, 64, 8)
+    data = build_dataset(DataSpec(size=(g1.height, g1.width), people=16, views=2, seed=0), "val")
+    out = nb.predict_with(weights, nb.fixed_batch(data, 2))
+    assert set(out) == {"G1", "G1+G2"} and out["G1"].shape == (2, 3, g1.height, g1.width)
+    assert (out["G1+G2"] - out["G1"]).abs().mean() > 0.005  # the shipped G2 visibly changes G1's picture
 
 
 def test_live_plot_collects_and_draws(tiny_pairs):
@@ -189,6 +315,7 @@ def test_fixed_batch_and_data_root(tiny_pairs, monkeypatch):
     assert nb.data_root("market", "fixtures") == nb.Path("fixtures")
     monkeypatch.setenv("POSEGEN_DATA_MARKET", "/data/market")
     assert str(nb.data_root("market", "fixtures")) == "/data/market"
+    assert nb.is_fixture(nb.ROOT / "tests" / "fixtures" / "pg2") and not nb.is_fixture("/data/market")
 
 
 def test_notebook_figures_from_viz():

@@ -49,7 +49,8 @@ def autocast_context(device: torch.device, precision: str) -> AbstractContextMan
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """``"auto"``: bf16 where the hardware has fast bf16 kernels, fp16 on older CUDA GPUs, else fp32.
+    """``"auto"``: bf16 where the hardware has fast bf16 kernels (CUDA compute capability ≥ 8, see
+    ``cuda_has_native_bf16``), fp16 with loss scaling on older CUDA GPUs (a Colab T4), else fp32.
 
     On a CPU with AVX512-BF16/AMX, bf16 autocast trained G1 1.7–1.8× faster (DESIGN.md §8); on a CPU without
     them (e.g. AVX2-only AMD EPYC) oneDNN falls back to reference kernels and bf16 is many times *slower*,
@@ -61,10 +62,20 @@ def resolve_precision(precision: str, device: torch.device) -> str:
             raise ValueError("fp16 autocast needs a CUDA device (use bf16 on the CPU)")
         return precision
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if cuda_has_native_bf16(device) else "fp16"
     if device.type == "cpu" and torch.backends.mkldnn.is_available() and _cpu_has_fast_bf16():
         return "bf16"
     return "fp32"
+
+
+def cuda_has_native_bf16(device: torch.device) -> bool:
+    """True when the GPU runs bf16 convolutions natively: compute capability ≥ 8 (Ampere and newer).
+
+    Not ``torch.cuda.is_bf16_supported()``: that also says yes on a T4 (capability 7.5), where bf16 is
+    emulated and the convolutions leave cuDNN's tensor-core kernels — fp16 with loss scaling is the fast
+    choice there."""
+    major, _minor = torch.cuda.get_device_capability(device)
+    return major >= 8
 
 
 def _cpu_has_fast_bf16() -> bool:

@@ -1,0 +1,31 @@
+"""The architecture drawing is measured from the networks: level shapes match the configs."""
+
+from __future__ import annotations
+
+import pytest
+
+from posegen_lite.app.architecture import architecture_figure, network_layout
+from posegen_lite.models.discriminator import DiscriminatorConfig
+from posegen_lite.models.g1 import G1Config
+from posegen_lite.models.g2 import G2Config
+
+
+def test_layouts_follow_the_configs():
+    g1 = network_layout(G1Config(64, 64, base_channels=16))
+    assert g1.encoder == [(16, 64, 64), (32, 32, 32), (48, 16, 16), (64, 8, 8)]
+    # decoder levels, finest first: skip-concatenated widths 2c(i+1); the deepest sees bottleneck c + deepest 4c
+    assert g1.decoder == [(32, 64, 64), (64, 32, 32), (96, 16, 16), (80, 8, 8)]
+    assert "z (64)" in g1.bottleneck
+    g2 = network_layout(G2Config(128, 64, base_channels=8))
+    assert [s[1:] for s in g2.encoder] == [(128, 64), (64, 32), (32, 16)] and "no FC" in g2.bottleneck
+    d = network_layout(DiscriminatorConfig(64, 64, base_channels=32))
+    assert d.encoder == [(32, 32, 32), (64, 16, 16), (128, 8, 8), (256, 4, 4)] and d.decoder == []
+    assert g1.parameters > 0 and d.parameters > 0
+    with pytest.raises(TypeError):
+        network_layout(object())
+
+
+def test_architecture_figure_has_three_panels():
+    fig = architecture_figure(G1Config(64, 64, base_channels=8))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 3 and titles[0].startswith("G1") and titles[2].startswith("D")
