@@ -39,6 +39,8 @@ centre at the origin; missing joints (and joints whose chain to the neck is brok
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from posegen_lite.geometry.skeleton import JOINT_INDEX, JOINT_NAMES, LIMBS, NUM_JOINTS, check_keypoints, hip_centre
@@ -150,6 +152,141 @@ def _pick(candidates: list[np.ndarray], *scores) -> np.ndarray:
     return candidates[0]
 
 
+@dataclass
+class _Lift:
+    """The lift in progress: image-plane positions in metres and the joints placed so far."""
+
+    uv: np.ndarray  # (18, 2) float64 metres, x right, y up (the neck stands in when missing)
+    visible: np.ndarray  # (18,) bool
+    lengths: np.ndarray  # (17,) bone lengths in metres, skeleton.LIMBS order
+    root_visible: bool  # False: the neck is the shoulders' mid-point and is NaN in the answer
+    out: np.ndarray  # (18, 3) float64 metres, camera-aligned; NaN until placed
+    placed: np.ndarray  # (18,) bool
+
+    def candidates(self, parent: int, child: int) -> list[np.ndarray]:
+        """The child's two possible 3D positions (Taylor's ±dz from its placed parent), towards-the-camera
+        first."""
+        d = self.uv[child] - self.uv[parent]
+        length = self.lengths[LIMBS.index((parent, child))]
+        dz = np.sqrt(max(length**2 - float(d @ d), 0.0))
+        z = self.out[parent, 2]
+        return [np.array([*self.uv[child], z + dz]), np.array([*self.uv[child], z - dz])]
+
+    def place(self, joint: int, position: np.ndarray) -> None:
+        self.out[joint] = position
+        self.placed[joint] = True
+
+
+def _start(coords: np.ndarray, vis: np.ndarray, lengths: np.ndarray, scale: float) -> _Lift:
+    """Keypoints in pixels → the image plane in metres (y up), with the root (the neck) placed at depth 0.
+    Without the neck, the shoulders' mid-point stands in for it."""
+    neck, r_sh, l_sh = _J["neck"], _J["r_shoulder"], _J["l_shoulder"]
+    uv = np.stack([coords[:, 0], -coords[:, 1]], axis=1).astype(np.float64) / scale
+    root_visible = bool(vis[neck])
+    if not root_visible:
+        if not (vis[r_sh] and vis[l_sh]):
+            raise ValueError("too few joints to lift: need the neck or both shoulders")
+        uv[neck] = (uv[r_sh] + uv[l_sh]) / 2
+    lift = _Lift(uv, vis, lengths, root_visible, np.full((NUM_JOINTS, 3), np.nan), np.zeros(NUM_JOINTS, bool))
+    lift.place(neck, np.array([*uv[neck], 0.0]))
+    return lift
+
+
+def _facing_sign(lift: _Lift) -> float:
+    """Rule 1's face cue: +1 when the person faces image-right (or no cue), −1 when image-left — the nose lies
+    in front of the eyes/ears (else the neck), so its horizontal offset from them points the way they face."""
+    uv, vis, nose = lift.uv, lift.visible, _J["nose"]
+    face = [i for i in (_J["l_eye"], _J["r_eye"], _J["l_ear"], _J["r_ear"]) if vis[i]]
+    cue = 0.0
+    if vis[nose]:
+        ref = uv[face].mean(axis=0) if face else (uv[_J["neck"]] if lift.root_visible else None)
+        if ref is not None and abs(uv[nose, 0] - ref[0]) > _FACE_CUE_MIN:
+            cue = float(np.sign(uv[nose, 0] - ref[0]))
+    return 1.0 if cue >= 0 else -1.0
+
+
+def _place_torso(lift: _Lift, toward: float) -> None:
+    """Rule 1: the shoulder line's sign from the facing direction, the hips turned like the shoulders.
+
+    forward = up × right has x-component right_z: facing image-right (``toward`` = +1) means the right
+    shoulder is nearer the camera."""
+    neck, r_sh, l_sh, r_hip, l_hip = _J["neck"], _J["r_shoulder"], _J["l_shoulder"], _J["r_hip"], _J["l_hip"]
+    if lift.visible[r_sh] and lift.visible[l_sh]:
+        lift.place(r_sh, lift.candidates(neck, r_sh)[0 if toward > 0 else 1])
+        lift.place(l_sh, lift.candidates(neck, l_sh)[1 if toward > 0 else 0])
+    if not (lift.visible[r_hip] and lift.visible[l_hip]):
+        return
+    cr, cl = lift.candidates(neck, r_hip), lift.candidates(neck, l_hip)
+    if lift.placed[r_sh]:
+        shoulder_line = _unit(lift.out[r_sh] - lift.out[l_sh])
+
+        def alignment(pair):  # a torso does not twist by 90°: the hip line most parallel to the shoulders
+            line = _unit(pair[0] - pair[1])
+            return -np.inf if line is None else float(line @ shoulder_line)
+
+        best = max([(a, b) for a in cr for b in cl], key=alignment)
+    else:
+        best = (cr[0], cl[1]) if toward > 0 else (cr[1], cl[0])
+    lift.place(r_hip, best[0])
+    lift.place(l_hip, best[1])
+
+
+def _body_frame(lift: _Lift) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The body's ``right`` (left → right shoulder, else hip) and ``forward = up × right`` unit vectors;
+    None where the torso is not placed."""
+    right = None
+    for a, b in ((_J["r_shoulder"], _J["l_shoulder"]), (_J["r_hip"], _J["l_hip"])):
+        if lift.placed[a] and lift.placed[b]:
+            right = _unit(lift.out[a] - lift.out[b])
+            if right is not None:
+                break
+    forward = None if right is None else _unit(np.cross([0.0, 1.0, 0.0], right))
+    return right, forward
+
+
+def _choose_child(lift: _Lift, parent: int, child: int, right: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Rules 2–5 for one bone: which of the child's two candidates is plausible in the body frame."""
+    cands = lift.candidates(parent, child)
+    p = lift.out[parent]
+    name = JOINT_NAMES[child]
+    side = 1.0 if name.startswith("r_") else -1.0 if name.startswith("l_") else 0.0
+
+    def outward(c):  # a left/right part lies on its own side of its parent
+        return side * float((c - p) @ right)
+
+    if (parent, child) in _FOREARMS or (parent, child) in _SHINS:
+        upper = p - lift.out[_PARENT[parent]]
+        bend = 1.0 if (parent, child) in _FOREARMS else -1.0  # elbows flex forward, knees backward
+
+        def flexion(c):
+            return bend * float(np.cross(upper, c - p) @ right)
+
+        def straightness(c):  # a straight limb: the straighter candidate
+            return float((c - p) @ upper)
+
+        return _pick(cands, flexion, straightness)
+    # Eyes sit behind the nose and ears behind the eyes; the nose, upper arms, thighs (and a shoulder or hip
+    # without its partner) sit in front of their parent.
+    ahead = -1.0 if (parent, child) in _EYES or (parent, child) in _EARS else 1.0
+
+    def in_front(c):
+        return ahead * float((c - p) @ forward)
+
+    return _pick(cands, in_front, outward)
+
+
+def _place_limbs(lift: _Lift, right: np.ndarray | None, forward: np.ndarray | None) -> None:
+    """Walk the rest of the tree (``LIMBS`` lists parents before children); without a body frame every child
+    goes towards the camera."""
+    for parent, child in LIMBS:
+        if lift.placed[child] or not lift.visible[child] or not lift.placed[parent]:
+            continue
+        if forward is None or right is None:
+            lift.place(child, lift.candidates(parent, child)[0])
+        else:
+            lift.place(child, _choose_child(lift, parent, child, right, forward))
+
+
 def lift_pose(
     xy: np.ndarray,
     visible: np.ndarray | None = None,
@@ -178,103 +315,14 @@ def lift_pose(
     if not np.isfinite(s) or s <= 0:
         raise ValueError(f"scale must be positive, got {s}")
 
-    neck, nose = _J["neck"], _J["nose"]
-    r_sh, l_sh, r_hip, l_hip = _J["r_shoulder"], _J["l_shoulder"], _J["r_hip"], _J["l_hip"]
-    # Image plane in metres, y up. The neck is the root; without it, the shoulder mid-point stands in.
-    uv = np.stack([coords[:, 0], -coords[:, 1]], axis=1).astype(np.float64) / s
-    root_visible = bool(vis[neck])
-    if not root_visible:
-        if not (vis[r_sh] and vis[l_sh]):
-            raise ValueError("too few joints to lift: need the neck or both shoulders")
-        uv[neck] = (uv[r_sh] + uv[l_sh]) / 2
-    placed = np.zeros(NUM_JOINTS, bool)
-    placed[neck] = True
-    out = np.full((NUM_JOINTS, 3), np.nan)
-    out[neck] = (*uv[neck], 0.0)
+    lift = _start(coords, vis, lengths, s)
+    _place_torso(lift, _facing_sign(lift))
+    _place_limbs(lift, *_body_frame(lift))
 
-    def candidates(parent: int, child: int) -> list[np.ndarray]:
-        """The child's two possible 3D positions, towards-the-camera first."""
-        d = uv[child] - uv[parent]
-        length = lengths[LIMBS.index((parent, child))]
-        dz = np.sqrt(max(length**2 - float(d @ d), 0.0))
-        return [np.array([*uv[child], out[parent, 2] + dz]), np.array([*uv[child], out[parent, 2] - dz])]
-
-    # 1. The torso: shoulder line sign from the face cue, hips turned like the shoulders.
-    face = [i for i in (_J["l_eye"], _J["r_eye"], _J["l_ear"], _J["r_ear"]) if vis[i]]
-    cue = 0.0
-    if vis[nose]:
-        ref = uv[face].mean(axis=0) if face else (uv[neck] if root_visible else None)
-        if ref is not None and abs(uv[nose, 0] - ref[0]) > _FACE_CUE_MIN:
-            cue = float(np.sign(uv[nose, 0] - ref[0]))  # the person faces image-right (+1) or image-left (−1)
-    # forward = up × right has x-component right_z: facing image-right means the right shoulder is nearer.
-    toward = 1.0 if cue >= 0 else -1.0
-    if vis[r_sh] and vis[l_sh]:
-        out[r_sh] = candidates(neck, r_sh)[0 if toward > 0 else 1]
-        out[l_sh] = candidates(neck, l_sh)[1 if toward > 0 else 0]
-        placed[[r_sh, l_sh]] = True
-    if vis[r_hip] and vis[l_hip]:
-        cr, cl = candidates(neck, r_hip), candidates(neck, l_hip)
-        pairs = [(a, b) for a in cr for b in cl]
-        if placed[r_sh]:
-            shoulder_line = out[r_sh] - out[l_sh]
-
-            def alignment(pair):
-                line = _unit(pair[0] - pair[1])
-                return -np.inf if line is None else float(line @ _unit(shoulder_line))
-
-            best = max(pairs, key=alignment)
-        else:
-            best = (cr[0], cl[1]) if toward > 0 else (cr[1], cl[0])
-        out[r_hip], out[l_hip] = best
-        placed[[r_hip, l_hip]] = True
-
-    # The body frame: right from the shoulders (else hips), forward = up × right.
-    right = None
-    for a, b in ((r_sh, l_sh), (r_hip, l_hip)):
-        if placed[a] and placed[b]:
-            right = _unit(out[a] - out[b])
-            if right is not None:
-                break
-    forward = None if right is None else _unit(np.cross([0.0, 1.0, 0.0], right))
-
-    # 2. Walk the rest of the tree (LIMBS lists parents before children).
-    for parent, child in LIMBS:
-        if placed[child] or not vis[child] or not placed[parent]:
-            continue
-        cands = candidates(parent, child)
-        p = out[parent]
-        side = 1.0 if JOINT_NAMES[child].startswith("r_") else -1.0 if JOINT_NAMES[child].startswith("l_") else 0.0
-
-        def outward(c, p=p, side=side):  # a left/right part lies on its own side of its parent
-            return side * float((c - p) @ right)
-
-        if forward is None or right is None:
-            out[child] = cands[0]
-        elif (parent, child) in _FOREARMS or (parent, child) in _SHINS:
-            upper = p - out[_PARENT[parent]]
-            bend = 1.0 if (parent, child) in _FOREARMS else -1.0  # elbows flex forward, knees backward
-
-            def flexion(c, p=p, upper=upper, bend=bend):
-                return bend * float(np.cross(upper, c - p) @ right)
-
-            def straightness(c, p=p, upper=upper):  # a straight limb: the straighter candidate
-                return float((c - p) @ upper)
-
-            out[child] = _pick(cands, flexion, straightness)
-        else:
-            # Eyes sit behind the nose and ears behind the eyes; the nose, upper arms, thighs (and a shoulder
-            # or hip without its partner) sit in front of their parent.
-            ahead = -1.0 if (parent, child) in _EYES or (parent, child) in _EARS else 1.0
-
-            def in_front(c, p=p, ahead=ahead):
-                return ahead * float((c - p) @ forward)
-
-            out[child] = _pick(cands, in_front, outward)
-        placed[child] = True
-
-    if not root_visible:
-        out[neck] = np.nan
-    out[~vis] = np.nan
+    out = lift.out
+    if not lift.root_visible:
+        out[_J["neck"]] = np.nan
+    out[~vis] = np.nan  # joints whose chain to the neck is broken were never placed: NaN already
     return (out - hip_centre(out)).astype(np.float32)
 
 
