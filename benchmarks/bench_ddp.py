@@ -1,6 +1,6 @@
 """Stage II training steps per second with 1 vs 2 processes (DistributedDataParallel, gloo, CPU).
 
-Each configuration runs ``train.train`` for a few steps in freshly spawned processes, the way ``torchrun``
+Each configuration runs ``training.loop.train`` for a few steps in freshly spawned processes, the way ``torchrun``
 would launch them (``RANK`` / ``WORLD_SIZE`` / ``MASTER_*`` on the loopback interface; a single process gets
 no ``WORLD_SIZE`` and takes the plain path). A callback stamps the time of every step on rank 0; the rate is
 measured after two warm-up steps, so process start, process-group setup and the final checkpoint are
@@ -29,7 +29,7 @@ import torch.multiprocessing as mp
 from torch.utils.data import Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_info, write_json  # noqa: E402
+from _machine import machine_info, write_json
 
 WARMUP_STEPS = 2
 

@@ -29,14 +29,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_info, write_json  # noqa: E402
+from _machine import machine_info, write_json
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer  # noqa: E402
-from posegen_lite.data.synthetic.scenes import Scene  # noqa: E402
-from posegen_lite.geometry.posemaps import body_mask, pose_maps  # noqa: E402
-from posegen_lite.images import to_tensor  # noqa: E402
-from posegen_lite.models.g1 import G1, G1Config  # noqa: E402
-from posegen_lite.models.g2 import G2, G2Config  # noqa: E402
+from posegen_lite.app.synthesizer import NovelViewSynthesizer
+from posegen_lite.data.synthetic.scenes import Scene
+from posegen_lite.geometry.posemaps import body_mask, pose_maps
+from posegen_lite.images import to_tensor
+from posegen_lite.models.g1 import G1, G1Config
+from posegen_lite.models.g2 import G2, G2Config
 
 GOAL_MS = 100.0
 

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_info, write_json  # noqa: E402
+from _machine import machine_info, write_json
 
 MiB = 1024 * 1024
 

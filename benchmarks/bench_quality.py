@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_info, write_json  # noqa: E402
+from _machine import machine_info, write_json
 
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS  # noqa: E402
-from posegen_lite.data.datasets import DataSpec, build_dataset  # noqa: E402
-from posegen_lite.evaluation import (  # noqa: E402
+from posegen_lite.app.synthesizer import DEMO_WEIGHTS
+from posegen_lite.data.datasets import DataSpec, build_dataset
+from posegen_lite.evaluation import (
     IdentityBaseline,
     MeanImageBaseline,
     WarpBaseline,
@@ -31,7 +31,7 @@ from posegen_lite.evaluation import (  # noqa: E402
     refinement_report,
     write_results,
 )
-from posegen_lite.models.checkpoints import resolve_checkpoint  # noqa: E402
+from posegen_lite.models.checkpoints import resolve_checkpoint
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             f"\nG1 → G1+G2 on {rep['split']}: sharpness ratio {rep['sharpness_coarse']:.3f} → "
             f"{rep['sharpness_refined']:.3f} (refined sharper on {100 * rep['fraction_refined_sharper']:.0f}% "
             f"of samples); mask-SSIM {rep['mask_ssim_coarse']:.4f} → {rep['mask_ssim_refined']:.4f}; "
-            f"issue 5 criterion {'met' if rep['passes'] else 'not met'}"
+            f"refinement criterion (docs/evaluation.md) {'met' if rep['passes'] else 'not met'}"
         )
     text = "\n".join(lines) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)

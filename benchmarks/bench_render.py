@@ -23,14 +23,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_info, write_json  # noqa: E402
+from _machine import machine_info, write_json
 
-from posegen_lite.data.synthetic.body import pose_body, sample_person  # noqa: E402
+from posegen_lite.data.synthetic.body import pose_body, sample_person
 from posegen_lite.data.synthetic.dataset import SyntheticPairs
-from posegen_lite.data.synthetic.framing import person_camera  # noqa: E402
+from posegen_lite.data.synthetic.framing import person_camera
 from posegen_lite.data.synthetic.pairs import SyntheticConfig, render_pairs
-from posegen_lite.data.synthetic.poses import sample_pose  # noqa: E402
-from posegen_lite.data.synthetic.render import render_views  # noqa: E402
+from posegen_lite.data.synthetic.poses import sample_pose
+from posegen_lite.data.synthetic.render import render_views
 
 SIZES = ((64, 64), (128, 64), (256, 256))
 

@@ -1,6 +1,6 @@
 """Training throughput of Stage II (G1) and Stage III (G2 + D) per image size, and which settings help.
 
-For each case (network, size, width, batch) one real training step (``stages.Stage2/Stage3.train_step``:
+For each case (network, size, width, batch) one real training step (``training.steps.Stage2/Stage3.train_step``:
 forward, masked L1 / adversarial loss, backward, Adam) is timed on a fixed batch of synthetic pairs (the
 renderer's own speed is ``bench_render.py``), under each setting:
 
@@ -34,15 +34,15 @@ from torch.utils.data import default_collate
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_info, write_json  # noqa: E402
+from _machine import machine_info, write_json
 
 from posegen_lite.data.synthetic.dataset import SyntheticPairs
 from posegen_lite.data.synthetic.pairs import SyntheticConfig
-from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig  # noqa: E402
-from posegen_lite.models.g1 import G1, G1Config, count_parameters  # noqa: E402
-from posegen_lite.models.g2 import G2, G2Config  # noqa: E402
-from posegen_lite.training.distributed import DistContext  # noqa: E402
-from posegen_lite.training.steps import Stage2, Stage3  # noqa: E402
+from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig
+from posegen_lite.models.g1 import G1, G1Config, count_parameters
+from posegen_lite.models.g2 import G2, G2Config
+from posegen_lite.training.distributed import DistContext
+from posegen_lite.training.steps import Stage2, Stage3
 
 
 @dataclass(frozen=True)

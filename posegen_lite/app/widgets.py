@@ -346,7 +346,7 @@ class ViewpointWidget:
         """What panel ``name`` shows right now, decoded from its PNG at model resolution."""
         return decode_png(self.images[name].value, 1 if name == "3D pose" else self.zoom)
 
-    def _on_change(self, change) -> None:  # noqa: ARG002 - ipywidgets callback signature
+    def _on_change(self, change) -> None:  # ipywidgets passes the change; unused
         self.update()
         self._start_precompute()  # a new person or pitch: start its turntable
 

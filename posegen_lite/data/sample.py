@@ -1,4 +1,4 @@
-"""The pair sample: the one dict every dataset — synthetic or real — yields (DESIGN.md §3).
+"""The pair sample: the one dict every dataset — synthetic or real — yields.
 
 Keys, shapes and ranges (``H × W`` is the dataset's image size):
 

@@ -1,4 +1,4 @@
-"""Image-quality metrics: the one evaluation protocol of posegen_lite (issue 7).
+"""Image-quality metrics: the one evaluation protocol of posegen_lite (docs/evaluation.md).
 
 Protocol, stated once:
 
@@ -14,7 +14,7 @@ Protocol, stated once:
   11 px on a side are rejected (``bbox_ssim`` grows small boxes to 11 px instead).
 * **mask-SSIM** as PG2 defines it: both images multiplied by the *target* body mask, then SSIM. It is
   reported for comparability with PG2, but it saturates (most of a masked image is identical zeros;
-  DESIGN §8: the identity baseline already scores 0.91). Judge models by the measures that do not:
+  the identity baseline already scores 0.91, benchmarks/README.md). Judge models by the measures that do not:
 * **masked L1** (L1 inside the target body mask only), **bbox-SSIM** (SSIM over the person's bounding
   box, from the mask), **region L1** over boxes around the joints that carry detail (face, hands, feet,
   torso — the shirt print), and the **sharpness ratio** (G2 should be sharper than G1).

@@ -1,4 +1,4 @@
-"""The evaluation protocol: every model and every baseline measured by the same code (issue 7).
+"""The evaluation protocol: every model and every baseline measured by the same code.
 
 Protocol, stated once (the metric definitions themselves live in ``metrics.py``):
 
@@ -7,14 +7,14 @@ Protocol, stated once (the metric definitions themselves live in ``metrics.py``)
   (``images.to_uint8``). Masks and keypoints are the *target's* (``mask_b``, ``keypoints_b``).
 * **SSIM** parameters: scikit-image, 11×11 Gaussian window with σ = 1.5, ``data_range = 255``, population
   statistics, per channel then averaged — Wang et al.'s settings (``metrics.py`` says why).
-* **Which numbers lead.** On this kind of data mask-SSIM saturates (DESIGN.md §8: the identity baseline
-  already scores ≈ 0.91), so the table leads with the measures that do not: **L1 inside the target body
-  mask**, **SSIM over the person's bounding box**, **L1 in the detail regions** (face, torso/shirt print,
+* **Which numbers lead.** On this kind of data mask-SSIM saturates (the identity baseline already scores
+  ≈ 0.91: benchmarks/README.md), so the table leads with the measures that do not: **L1 inside the target
+  body mask**, **SSIM over the person's bounding box**, **L1 in the detail regions** (face, torso/shirt print,
   hands, feet) and the **sharpness ratio** (edge energy relative to the target; 1 is ideal, G1 is blurry
   at < 1). Mask-SSIM (PG2's definition), whole-image SSIM, PSNR and L1 follow, for comparability with PG2.
 * **Which samples.** Synthetic data: the ``test`` split (held-out people, any viewpoint change) and
   ``test_hard`` (held-out people, 150–180° changes: the unseen side). Both are drawn from person seeds that
-  training never uses (``data/synthetic.py``), so every evaluated person is new to the model. ``limit``
+  training never uses (``data/synthetic/pairs.py``), so every evaluated person is new to the model. ``limit``
   takes that many samples *evenly spaced* over the split, so a short evaluation still sees every person.
 * **Undefined values** (an empty mask, a region with no visible joint) are NaN in the per-sample CSV and
   counted in the summary (``"nan"``); means leave them out (``metrics.summarize``).

@@ -14,13 +14,13 @@ from torch.utils.data import Dataset, default_collate
 from posegen_lite.evaluation.predictors import Predictor
 from posegen_lite.evaluation.protocol import PROTOCOL, TABLE_COLUMNS, EvalResult, check_prediction
 
-# --- the G1 vs G1+G2 comparison (issue 5) ---------------------------------------------------------------
+# --- the G1 vs G1+G2 comparison (docs/evaluation.md, "Does G2 help?") -----------------------------------
 
 
 def refinement_report(
     result: EvalResult, coarse: str = "G1", refined: str = "G1+G2", max_mask_ssim_drop: float = 0.02
 ) -> dict[str, float | bool]:
-    """Does G2 sharpen G1's output without losing structure? Issue 5's criterion, on one split:
+    """Does G2 sharpen G1's output without losing structure? The criterion of docs/evaluation.md, on one split:
 
     ``sharper``: the refined sharpness ratio (gradient energy / target's, inside the target mask) is above
     the coarse one; ``mask_ssim_drop`` = coarse − refined mask-SSIM must be ≤ ``max_mask_ssim_drop``.

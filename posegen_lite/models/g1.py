@@ -45,8 +45,7 @@ Works with ``channels_last`` inputs/weights and under ``torch.autocast`` (bf16 o
 CUDA); the output is whatever dtype autocast produces (the losses cast to float32 themselves).
 bf16 on a CPU only pays off where oneDNN has bf16 kernels (AVX512-BF16 / AMX;
 ``torch.ops.mkldnn._is_mkldnn_bf16_supported()``). Elsewhere PyTorch falls back to a reference
-convolution: on this project's AVX2-only AMD EPYC dev machine one training step at 64×64, width 16 ran
-about 20× *slower* in bf16 than in float32 (measured, 1 thread, under load: 1 vs 21 images/s).
+convolution that is many times *slower* in bf16 than float32 (figures in benchmarks/README.md).
 """
 
 from __future__ import annotations

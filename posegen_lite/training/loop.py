@@ -19,7 +19,7 @@ Guarantees (each is a test in ``tests/test_train.py``):
 * **Ctrl-C** (SIGINT) finishes the current step, saves a checkpoint and returns with ``interrupted=True``.
 
 Learning rate: PG2 uses Adam(2e-5, β1 = 0.5). On the small CPU demo 2e-4 learned and 2e-5 barely beat the
-identity baseline within 90 s (DESIGN.md §8), so the default is 2e-4; pass ``lr=2e-5`` for PG2's setting.
+identity baseline within 90 s (docs/architecture.md), so the default is 2e-4; pass ``lr=2e-5`` for PG2's setting.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     seed: int = 0
     device: str = "auto"
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (see stages.resolve_precision)
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (see steps.resolve_precision)
     channels_last: bool = True  # faster convolutions on CPU and on tensor cores
     num_workers: int = 0
     checkpoint_every: int = 500
@@ -235,7 +235,7 @@ class _SigintFlag:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
-    def _handle(self, signum, frame) -> None:  # noqa: ARG002 - signal handler signature
+    def _handle(self, signum, frame) -> None:  # the signal module passes both; unused
         if self.raised:  # a second Ctrl-C: the user really wants out now
             raise KeyboardInterrupt
         self.raised = True

@@ -1,6 +1,6 @@
 """What one training step of Stage II and of Stage III does — the part of training that is the PG2 method.
 
-The loop in ``train.py`` (progress, checkpoints, resume, NaN guard, DDP) is the same for both stages; a stage
+The loop in ``loop.py`` (progress, checkpoints, resume, NaN guard, DDP) is the same for both stages; a stage
 object owns its networks and optimizers and knows how to take one step on a batch.
 
 GAN hygiene of Stage III, in one place:
@@ -52,9 +52,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     """``"auto"``: bf16 where the hardware has fast bf16 kernels (CUDA compute capability ≥ 8, see
     ``cuda_has_native_bf16``), fp16 with loss scaling on older CUDA GPUs (a Colab T4), else fp32.
 
-    On a CPU with AVX512-BF16/AMX, bf16 autocast trained G1 1.7–1.8× faster (DESIGN.md §8); on a CPU without
-    them (e.g. AVX2-only AMD EPYC) oneDNN falls back to reference kernels and bf16 is many times *slower*,
-    so "auto" asks oneDNN whether it has bf16 kernels (see benchmarks/bench_train.py for the figures)."""
+    bf16 autocast pays off on a CPU only where oneDNN has bf16 kernels (AVX512-BF16/AMX); without them it
+    falls back to reference kernels and bf16 is many times *slower* (benchmarks/README.md), so "auto" asks
+    oneDNN whether it has bf16 kernels."""
     if precision != "auto":
         if precision not in ("fp32", "bf16", "fp16"):
             raise ValueError(f"precision must be auto, fp32, bf16 or fp16; got {precision!r}")

@@ -1,4 +1,4 @@
-"""Readers and writers of the real datasets' on-disk formats (DESIGN.md §5).
+"""Readers and writers of the real datasets' on-disk formats (docs/datasets.md).
 
 * **PG2 annotation CSV** (Market-1501, DeepFashion, as PG2 / pose-gan / PATN publish them): ``:``-separated,
   header ``name:keypoints_y:keypoints_x``, each coordinate column a JSON list of 18 ints in OpenPose/COCO-18

@@ -7,15 +7,15 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-from posegen_lite.data.synthetic.body import pose_body  # noqa: E402
-from posegen_lite.data.synthetic.framing import check_size, person_camera  # noqa: E402
-from posegen_lite.data.synthetic.pairs import SyntheticConfig, person_of  # noqa: E402
-from posegen_lite.data.synthetic.poses import sample_pose  # noqa: E402
-from posegen_lite.data.synthetic.render import render_views  # noqa: E402
+from posegen_lite.data.synthetic.body import pose_body
+from posegen_lite.data.synthetic.framing import check_size, person_camera
+from posegen_lite.data.synthetic.pairs import SyntheticConfig, person_of
+from posegen_lite.data.synthetic.poses import sample_pose
+from posegen_lite.data.synthetic.render import render_views
 
 
 def gallery_images(

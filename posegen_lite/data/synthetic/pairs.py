@@ -1,4 +1,4 @@
-"""The embedded multi-view person dataset: pairs of views of procedural people (DESIGN.md §4).
+"""The embedded multi-view person dataset: pairs of views of procedural people.
 
 A miniature CMU Panoptic studio: every sample is one person (``body.Person``) in one pose (``poses``), seen by
 two cameras on an orbit around them (``framing``), rendered by ``render``. Everything is derived from seeds:
