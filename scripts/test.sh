@@ -7,6 +7,7 @@ source "$ROOT/scripts/setup_env.sh"
 cd "$ROOT"
 export POSEGEN_FAST=1          # the one switch that keeps notebooks (and anything else) small
 export MPLBACKEND=Agg
+ruff format --check posegen_lite tests benchmarks scripts
 ruff check posegen_lite tests benchmarks
 CHROMIUM="${POSEGEN_CHROMIUM:-/usr/bin/chromium}"
 if [ -x "$CHROMIUM" ]; then
