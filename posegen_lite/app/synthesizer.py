@@ -1,6 +1,6 @@
 """The end-to-end object: one image of a person + their keypoints + a viewpoint change → the novel view.
 
-    synth = NovelViewSynthesizer.from_checkpoint("assets/demo_64.pt")
+    synth = NovelViewSynthesizer.from_checkpoint()  # the shipped demo weights (or a checkpoint / run dir)
     result = synth.synthesize(image, joints3d, camera=camera, yaw=90)      # 3D keypoints + their camera
     result = synth.synthesize(image, keypoints2d, visible=visible, yaw=90)  # 2D keypoints: lifted first
     result.image                                                            # (H, W, 3) uint8
