@@ -11,7 +11,7 @@ split into its parts:
 
 The networks are untrained (latency does not depend on the weights' values) unless ``--checkpoint`` is
 given. Demo width: G1 and G2 with 16 base channels (what the CPU demo trains); PG2's width (128) at 128×64
-is timed with fewer repeats for comparison. The issue's goal: under 100 ms at 128×64 on 2 CPU cores.
+is timed with fewer repeats for comparison. The goal: under 100 ms at 128×64 on 2 CPU cores.
 
 Run: ``python benchmarks/bench_latency.py [--quick] [--device cpu|cuda] [--checkpoint PATH]``; prints a
 table, writes ``benchmarks/results/bench_latency.json``.
