@@ -18,6 +18,7 @@ import site
 import subprocess
 import sys
 import sysconfig
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,13 @@ print(json.dumps({
 """
 
 
+def _has_setuptools(major: int) -> bool:
+    try:
+        return int(version("setuptools").split(".")[0]) >= major
+    except (PackageNotFoundError, ValueError):
+        return False
+
+
 def _dependency_dirs() -> list[str]:
     """The running interpreter's site-packages folders (where torch, numpy, ... are installed)."""
     dirs = {*site.getsitepackages(), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
@@ -72,10 +80,11 @@ def installed(tmp_path_factory) -> dict[str, Path]:
         shutil.copy2(REPO / name, src / name)
     shutil.copytree(REPO / "posegen_lite", src / "posegen_lite", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
-    # build offline with this environment's setuptools (an isolated build would have to fetch it)
+    # build with this environment's setuptools when it is new enough for pyproject.toml (fast, offline); else
+    # let pip fetch the build requirements into an isolated build environment
     dist = root / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-          "-w", dist, src], cwd=root)  # fmt: skip
+    isolation = ["--no-build-isolation", "--no-index"] if _has_setuptools(77) else []
+    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation, "-w", dist, src], cwd=root)
     (wheel,) = dist.glob("posegen_lite-*.whl")
 
     venv = root / "venv"
