@@ -57,9 +57,10 @@ def _has_setuptools(major: int) -> bool:
 
 
 def _dependency_dirs() -> list[str]:
-    """The running interpreter's site-packages folders (where torch, numpy, ... are installed)."""
+    """The running interpreter's site-packages folders (where torch, numpy, ... are installed). Added after the
+    fresh environment's own site-packages, they cannot shadow the wheel's copy of posegen_lite."""
     dirs = {*site.getsitepackages(), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    return sorted(d for d in dirs if Path(d).is_dir() and not (Path(d) / "posegen_lite").exists())
+    return sorted(d for d in dirs if Path(d).is_dir())
 
 
 def _run(args: list, cwd: Path, timeout: float = 300) -> str:
