@@ -37,23 +37,23 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_info  # noqa: E402
+from _machine import machine_info
 
-from posegen_lite.data.datasets import DataSpec, synthetic_config  # noqa: E402
-from posegen_lite.data.synthetic.dataset import SyntheticPairs  # noqa: E402
-from posegen_lite.evaluation.grids import comparison_rows, image_grid  # noqa: E402
-from posegen_lite.evaluation.predictors import (  # noqa: E402
+from posegen_lite.data.datasets import DataSpec, synthetic_config
+from posegen_lite.data.synthetic.dataset import SyntheticPairs
+from posegen_lite.evaluation.grids import comparison_rows, image_grid
+from posegen_lite.evaluation.predictors import (
     G1G2Predictor,
     G1Predictor,
     IdentityBaseline,
     WarpBaseline,
 )
-from posegen_lite.evaluation.protocol import evaluate  # noqa: E402
-from posegen_lite.evaluation.reports import markdown_table  # noqa: E402
-from posegen_lite.images import save_image  # noqa: E402
-from posegen_lite.models.g1 import G1Config  # noqa: E402
-from posegen_lite.training.loop import TrainConfig, train  # noqa: E402
-from posegen_lite.training.losses import DEFAULT_PART_WEIGHTS  # noqa: E402
+from posegen_lite.evaluation.protocol import evaluate
+from posegen_lite.evaluation.reports import markdown_table
+from posegen_lite.images import save_image
+from posegen_lite.models.g1 import G1Config
+from posegen_lite.training.loop import TrainConfig, train
+from posegen_lite.training.losses import DEFAULT_PART_WEIGHTS
 
 RUNS = ("PG2 G1", "+ warp", "+ warp + parts")
 

@@ -29,16 +29,16 @@ import numpy as np
 from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import write_json  # noqa: E402
+from _machine import write_json
 
-from posegen_lite.app.crowd import CrowdSynthesizer  # noqa: E402
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer  # noqa: E402
-from posegen_lite.data.synthetic.crowds import CrowdScene  # noqa: E402
-from posegen_lite.data.synthetic.framing import ELEVATION_RANGE  # noqa: E402
-from posegen_lite.data.synthetic.scenes import Scene  # noqa: E402
-from posegen_lite.evaluation.crowds import occlusion_order_accuracy, person_l1_in_body, scene_bbox_ssim  # noqa: E402
-from posegen_lite.evaluation.metrics import l1_in_mask  # noqa: E402
-from posegen_lite.geometry.posemaps import body_mask  # noqa: E402
+from posegen_lite.app.crowd import CrowdSynthesizer
+from posegen_lite.app.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
+from posegen_lite.data.synthetic.crowds import CrowdScene
+from posegen_lite.data.synthetic.framing import ELEVATION_RANGE
+from posegen_lite.data.synthetic.scenes import Scene
+from posegen_lite.evaluation.crowds import occlusion_order_accuracy, person_l1_in_body, scene_bbox_ssim
+from posegen_lite.evaluation.metrics import l1_in_mask
+from posegen_lite.geometry.posemaps import body_mask
 
 
 def alone_reference(synth: NovelViewSynthesizer, scene: CrowdScene, k: int, yaw: float) -> float:

@@ -26,12 +26,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import write_json  # noqa: E402
+from _machine import write_json
 
-from posegen_lite.data.synthetic.pairs import SyntheticConfig, plan_pair, render_pairs  # noqa: E402
-from posegen_lite.geometry.proxy import build_proxy, correspond, ray_cameras  # noqa: E402
-from posegen_lite.geometry.warp import proxy_flow, warp_image  # noqa: E402
-from posegen_lite.images import to_tensor  # noqa: E402
+from posegen_lite.data.synthetic.pairs import SyntheticConfig, plan_pair, render_pairs
+from posegen_lite.geometry.proxy import build_proxy, correspond, ray_cameras
+from posegen_lite.geometry.warp import proxy_flow, warp_image
+from posegen_lite.images import to_tensor
 
 BUCKETS = ((0, 15), (15, 30), (30, 60), (60, 90), (90, 120), (120, 150), (150, 181))
 GOAL_MS = 2.0

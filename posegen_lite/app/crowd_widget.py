@@ -151,11 +151,11 @@ class CrowdViewpointWidget:
         """What panel ``name`` shows right now, decoded from its PNG."""
         return decode_png(self.images[name].value, self.zoom)
 
-    def _on_scene(self, change) -> None:  # noqa: ARG002 - ipywidgets callback signature
+    def _on_scene(self, change) -> None:  # ipywidgets passes the change; unused
         self._pivot_options()  # may trigger _on_change itself when the value changes
         self.update()
 
-    def _on_change(self, change) -> None:  # noqa: ARG002 - ipywidgets callback signature
+    def _on_change(self, change) -> None:  # ipywidgets passes the change; unused
         self.update()
 
     def figure(self):
