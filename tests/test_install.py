@@ -42,6 +42,7 @@ from2d = synth.synthesize(view.image, view.keypoints, visible=view.visible, yaw=
 print(json.dumps({
     "package": posegen_lite.__file__,
     "weights": [str(demo_weights()), str(lifter_weights())],
+    "size": [synth.height, synth.width],
     "shapes": [list(from3d.image.shape), list(from2d.image.shape)],
     "dtypes": [str(from3d.image.dtype), str(from2d.image.dtype)],
     "differs_from_input": bool(np.abs(from3d.image.astype(int) - view.image.astype(int)).mean() > 1),
@@ -115,7 +116,7 @@ def test_installed_package_synthesizes_a_view(installed):
     assert Path(out["package"]).resolve().is_relative_to(purelib), f"imported from {out['package']}, not the wheel"
     for weights in out["weights"]:
         assert Path(weights).resolve().is_relative_to(purelib) and Path(weights).is_file()
-    assert out["shapes"] == [[64, 64, 3], [64, 64, 3]] and out["dtypes"] == ["uint8", "uint8"]
+    assert out["shapes"] == [[*out["size"], 3]] * 2 and out["dtypes"] == ["uint8", "uint8"]
     assert out["differs_from_input"]
 
 
