@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the harness module next to this file
 
-import harness  # noqa: E402
+import harness
 
 MISSING = harness.missing_requirements()
 
