@@ -20,9 +20,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import write_json  # noqa: E402
+from _machine import write_json
 
-from posegen_lite.assignments.build import ASSIGNMENTS, build, run_notebook  # noqa: E402
+from posegen_lite.assignments.build import ASSIGNMENTS, build, run_notebook
 
 
 def _children_cpu() -> float:
