@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import write_json  # noqa: E402
+from _machine import write_json
 
 from posegen_lite.app import notebook as nb
 from posegen_lite.data.datasets import DataSpec, build_dataset
