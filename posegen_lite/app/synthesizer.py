@@ -384,9 +384,8 @@ class NovelViewSynthesizer:
         min_joints: int | None = None,
     ) -> SynthesisResult:
         """One novel view; see ``synthesize_many``."""
-        return self.synthesize_many(image, keypoints, [_angle(yaw, "yaw")], pitch, camera, visible, lifted, min_joints)[
-            0
-        ]
+        yaws = [_angle(yaw, "yaw")]  # checked here too: a yaw of "90" must not become the list ["9", "0"]
+        return self.synthesize_many(image, keypoints, yaws, pitch, camera, visible, lifted, min_joints)[0]
 
     # --- from a photo ---------------------------------------------------------------------------------------
     def prepare_photo(self, photo: np.ndarray, estimator: PoseEstimator | None = None) -> PhotoInput:
