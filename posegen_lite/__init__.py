@@ -54,7 +54,9 @@ _export("evaluation", "EvalResult", "G1G2Predictor", "G1Predictor", "IdentityBas
         "write_results")  # fmt: skip
 _export("training.losses", "discriminator_loss", "generator_adversarial_loss", "masked_l1", "part_weighted_l1")
 _export("training.loop", "NonFiniteLossError", "TrainConfig", "TrainResult", "train")
+_export("training.loop", "NonFiniteWeightsError")
 _export("app.synthesizer", "NovelViewSynthesizer", "SynthesisResult")
+_export("app.synthesizer", "TooFewJointsError")
 _export("app.crowd", "CrowdResult", "CrowdSynthesizer")
 
 __all__ = sorted(_EXPORTS)

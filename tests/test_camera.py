@@ -184,3 +184,11 @@ def test_bad_cameras_and_poses_raise():
         cm.rotate_about_body_axis(np.zeros((18, 2)), 30.0)
     with pytest.raises(ValueError):
         cm.Camera(K, R, t, 64, 64).to_camera(np.zeros((3,)))
+
+
+@pytest.mark.parametrize("angles", [(float("nan"), 0.0), (0.0, float("inf"))])
+def test_non_finite_viewpoint_angles_are_refused(angles):
+    joints = np.zeros((18, 3))
+    joints[:, 1] = np.linspace(0, 1.7, 18)
+    with pytest.raises(ValueError, match="finite number of degrees"):
+        cm.rotate_about_body_axis(joints, *angles)

@@ -81,3 +81,88 @@ def test_synth_writes_a_split(tmp_path, capsys):
         == 0
     )
     assert (tmp_path / "val" / "manifest.json").is_file()
+
+
+# --- hardening: every project error is one line; resume keeps the run's options --------------------------------
+
+
+def _one_line_error(capsys, command: str, *phrases: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith(f"posegen {command}: error:"), err
+    for phrase in phrases:
+        assert phrase in err, err
+    return err
+
+
+def test_bad_checkpoints_are_one_clear_line(tmp_path, capsys):
+    text = tmp_path / "notes.pt"
+    text.write_text("not weights\n")
+    truncated = tmp_path / "half.pt"
+    truncated.write_bytes(b"PK\x03\x04" + b"\x00" * 60)
+    for path, phrase in ((tmp_path / "nothing.pt", "no such checkpoint"), (text, "not a torch checkpoint")):
+        assert main(["export", str(path), "--out", str(tmp_path / "out.pt")]) == 2
+        _one_line_error(capsys, "export", phrase)
+    assert main(["export", str(truncated), "--out", str(tmp_path / "out.pt")]) == 2
+    _one_line_error(capsys, "export", "truncated or corrupted")
+    assert main(["evaluate", str(text), "--size", "32x32", "--people", "8", "--views", "1"]) == 2
+    _one_line_error(capsys, "evaluate", "not a torch checkpoint")
+    args = ["train", "--stage", "3", "--run-dir", str(tmp_path / "s3"), "--steps", "1", "--size", "32x32"]
+    assert main([*args, "--g1-checkpoint", str(tmp_path / "nothing")]) == 2
+    _one_line_error(capsys, "train", "no such checkpoint")
+
+
+def test_debug_flag_and_env_show_the_traceback(tmp_path, monkeypatch):
+    from posegen_lite.models.checkpoints import CheckpointError
+
+    with pytest.raises(CheckpointError):
+        main(["--debug", "export", str(tmp_path / "nothing.pt"), "--out", str(tmp_path / "o.pt")])
+    monkeypatch.setenv("POSEGEN_DEBUG", "1")
+    with pytest.raises(CheckpointError):
+        main(["export", str(tmp_path / "nothing.pt"), "--out", str(tmp_path / "o.pt")])
+
+
+def test_a_diverged_training_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    from posegen_lite.training import loop
+
+    def diverging(*args, **kwargs):
+        raise loop.NonFiniteLossError("loss l1 became NaN/inf at step 6; training stopped before the update")
+
+    monkeypatch.setattr(loop, "train", diverging)
+    args = ["train", "--run-dir", str(tmp_path / "r"), "--size", "32x32", "--people", "8", "--views", "1"]
+    assert main(args) == 1
+    _one_line_error(capsys, "train", "NaN/inf at step 6")
+
+
+@pytest.mark.parametrize("lr", ["nan", "inf", "-inf"])
+def test_non_finite_lr_is_rejected_by_the_parser(tmp_path, capsys, lr):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--run-dir", str(tmp_path / "r"), f"--lr={lr}"])
+    assert exc.value.code == 2
+    assert "--lr: must be a finite number" in capsys.readouterr().err
+
+
+def test_out_of_range_options_are_one_line(tmp_path, capsys):
+    assert main(["train", "--run-dir", str(tmp_path / "r"), "--lr", "1e6", "--size", "32x32"]) == 2
+    _one_line_error(capsys, "train", "lr must be a finite number in (0, 1]")
+    with pytest.raises(SystemExit):
+        main(["train", "--run-dir", str(tmp_path / "r"), "--people", "0"])
+    assert "--people: must be ≥ 1" in capsys.readouterr().err
+
+
+def test_resume_keeps_the_runs_options_and_applies_an_explicit_lr(tmp_path, capsys):
+    run = str(tmp_path / "g1")
+    data = ["--people", "8", "--views", "1"]
+    first = ["train", "--run-dir", run, "--steps", "2", "--size", "32x32", "--width", "4", "--lr", "1e-3"]
+    assert main([*first, "--batch-size", "4", "--precision", "fp32", *data]) == 0
+    # Resuming with only --steps: size, width, lr and batch size are the run's, not the defaults.
+    assert main(["train", "--run-dir", run, "--steps", "3", *data]) == 0
+    state = load_latest(run)[1]
+    assert state["step"] == 3 and state["config"]["lr"] == 1e-3 and state["config"]["batch_size"] == 4
+    assert state["optimizers"]["g"]["param_groups"][0]["lr"] == 1e-3
+    assert f"resumed from step 2 of run {run}" in capsys.readouterr().out
+    # An explicit --lr on resume is applied to the restored optimizer and recorded.
+    assert main(["train", "--run-dir", run, "--steps", "4", "--lr", "1e-4", *data]) == 0
+    state = load_latest(run)[1]
+    assert state["config"]["lr"] == 1e-4 and state["optimizers"]["g"]["param_groups"][0]["lr"] == 1e-4
+    assert "lr 0.001 → 0.0001" in capsys.readouterr().out

@@ -88,3 +88,8 @@ def test_spectral_norm_discriminator_runs_and_exposes_features():
     assert len(feats) == d.config.resolved_levels()
     assert feats[0].shape == (2, 4, 16, 16)
     assert any("parametrizations" in name for name, _ in d.named_parameters())
+
+
+def test_a_size_the_discriminator_cannot_be_built_for_names_valid_sizes():
+    with pytest.raises(ValueError, match=r"multiples of 16.*the nearest to 30x30 is 32x32"):
+        Discriminator(DiscriminatorConfig(30, 30, base_channels=4))

@@ -149,3 +149,9 @@ def test_plain_g1_config_loads_without_the_warp_field():
     assert "warp" not in repr(cfg) and "warp='skip'" in repr(G1Config(16, 16, warp="skip"))
     with pytest.raises(ValueError, match="warp"):
         G1(G1Config(16, 16, warp="bogus"))
+
+
+@pytest.mark.parametrize("size", [(63, 64), (64, 63), (8, 8)])
+def test_a_size_g1_cannot_be_built_for_says_which_sizes_are_valid(size):
+    with pytest.raises(ValueError, match=r"multiples of 16, e\.g\. 64x64, 128x64.*the nearest to"):
+        G1(G1Config(*size, base_channels=4))

@@ -73,3 +73,10 @@ def test_shipped_weights_are_small_and_lift_held_out_poses():
     kp, vis, target = synthetic_lifting_data(100, 4242, views=1)
     pred = np.stack([lift_pose_mlp(k, v, model) for k, v in zip(kp, vis, strict=True)])
     assert mean_joint_error(pred, target) < 0.1  # 10 cm; the report gives the measured value
+
+
+def test_a_file_that_is_not_lifter_weights_is_a_clear_error(tmp_path):
+    bad = tmp_path / "lifter.pt"
+    bad.write_text("not weights")
+    with pytest.raises(ValueError, match="not a lifter weights file"):
+        load_lifter(bad)

@@ -13,7 +13,7 @@ import torch
 from posegen_lite.data.real.panoptic import PanopticConfig, PanopticDataset, crop_square, viewpoint_yaw
 from posegen_lite.data.real.panoptic_format import read_panoptic_bodies
 from posegen_lite.data.real.pg2 import PG2Config, PG2Dataset, find_pg2_files, scale_keypoints
-from posegen_lite.data.real.pg2_format import FormatError, write_pg2_annotations
+from posegen_lite.data.real.pg2_format import FormatError, write_pg2_annotations, write_pg2_pairs
 from posegen_lite.data.sample import SAMPLE_KEYS
 from posegen_lite.geometry.camera import orbit_camera, rotate_about_body_axis
 from posegen_lite.geometry.skeleton import JOINT_INDEX, NUM_JOINTS
@@ -117,9 +117,33 @@ def test_wrong_size_image_is_resized_with_keypoints_or_rejected(tmp_path):
 def test_keypoint_outside_its_image_names_csv_and_row(tmp_path):
     images = {"0004_c1_a.jpg": PG2 / "market" / "0001_c1s1_000151_01.jpg"}
     root = _market_copy(tmp_path, images, {"0004_c1_a.jpg": _kp({"nose": (64, 10)})})  # x = width
-    ds = PG2Dataset(PG2Config(root, kind="market", split="test", pairs="annotations"))
+    # Found when the dataset is built, not when the pair is first loaded.
     with pytest.raises(FormatError, match=re.escape(f"{root / 'market-annotation-test.csv'}:2:") + ".*outside"):
-        ds.load_view("0004_c1_a.jpg")
+        PG2Dataset(PG2Config(root, kind="market", split="test", pairs="annotations"))
+
+
+@pytest.mark.parametrize("pairs", ["annotations", "csv"])
+def test_rows_with_a_joint_outside_the_image_are_skipped_at_construction_when_not_strict(tmp_path, pairs):
+    src = PG2 / "market" / "0001_c1s1_000151_01.jpg"  # 64×128
+    names = ["0006_c1_a.jpg", "0006_c2_b.jpg", "0006_c3_c.jpg"]
+    bad = _kp({**SHOULDERS_AND_HIPS, "r_ankle": (30, 200)})  # y = 200 in a 128-high image
+    root = _market_copy(
+        tmp_path,
+        dict.fromkeys(names, src),
+        {names[0]: _kp(SHOULDERS_AND_HIPS), names[1]: bad, names[2]: _kp(SHOULDERS_AND_HIPS)},
+    )
+    write_pg2_pairs(root / "market-pairs-test.csv", [(names[0], names[1]), (names[0], names[2]), (names[1], names[2])])
+    with pytest.warns(UserWarning) as caught:
+        ds = PG2Dataset(PG2Config(root, kind="market", split="test", pairs=pairs, strict=False))
+    messages = [str(w.message) for w in caught]
+    assert any(re.search(r"market-annotation-test.csv:3:.*outside the 64×128 image", m) for m in messages)
+    if pairs == "csv":
+        assert any("skipping 2 pair(s) whose image row was skipped" in m for m in messages)
+    assert names[1] not in ds.annotations
+    assert all(names[1] not in p for p in ds.pairs) and len(ds) >= 1
+    for i in range(len(ds)):  # nothing from the bad row is ever drawn
+        s = ds[i]
+        assert (s["keypoints_b"][s["visible_b"]] < torch.tensor([64.0, 128.0])).all()
 
 
 @pytest.mark.parametrize("bad", ["truncated.jpg", "not_an_image.jpg"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
+from posegen_lite.app.synthesizer import NovelViewSynthesizer, TooFewJointsError
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
@@ -115,3 +115,131 @@ def test_a_warping_g1_gets_the_proxy_flow_from_3d_and_from_2d_keypoints(scene):
         assert r.image.shape == (h, w, 3) and r.image.dtype == np.uint8
     with pytest.raises(ValueError, match="warp"):
         synth.generate(view.image, [view.keypoints], [view.visible])
+
+
+# --- hardening: bad angles, wrong units, poses outside the image, yaw 0, photos --------------------------------
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"yaw": float("nan")}, "yaw must be a finite number"),
+        ({"yaw": float("inf")}, "yaw must be a finite number"),
+        ({"pitch": float("nan")}, "pitch must be a finite number"),
+        ({"yaw": "90"}, r"yaw must be a number of degrees, got '90' \(str\)"),
+        ({"pitch": 120}, "pitch must be within ±90°"),
+        ({"pitch": -91}, "pitch must be within ±90°"),
+    ],
+)
+def test_bad_angles_are_clear_errors(synth, scene, kw, message):
+    view = scene.input_view
+    with pytest.raises(ValueError, match=message):
+        synth.synthesize(view.image, view.joints3d, camera=view.camera, **kw)
+    with pytest.raises(ValueError, match=message):
+        synth.synthesize(view.image, view.keypoints, visible=view.visible, **kw)
+
+
+def test_empty_or_string_yaw_lists_are_clear_errors(synth, scene):
+    view = scene.input_view
+    with pytest.raises(ValueError, match="yaws is empty"):
+        synth.synthesize_many(view.image, view.joints3d, [], camera=view.camera)
+    with pytest.raises(ValueError, match="list of angles"):
+        synth.synthesize_many(view.image, view.joints3d, "90", camera=view.camera)
+
+
+def test_millimetre_joints_are_refused(synth, scene):
+    view = scene.input_view
+    with pytest.raises(ValueError, match="must be metres"):
+        synth.synthesize(view.image, view.joints3d * 1000, camera=view.camera, yaw=30)
+
+
+def test_a_pose_outside_the_image_raises_naming_how_many_joints_were_left(synth, scene):
+    view = scene.input_view
+    far = view.joints3d + np.array([40.0, 0.0, 0.0], np.float32)  # 40 m to the side: out of the picture
+    with pytest.raises(TooFewJointsError, match="only 0 of 18 target joints"):
+        synth.synthesize(view.image, far, camera=view.camera, yaw=0)
+    behind = 2 * view.camera.center - view.joints3d  # the person mirrored behind the camera
+    with pytest.raises(TooFewJointsError, match="only 0 of 18"):
+        synth.synthesize(view.image, behind, camera=view.camera, yaw=0)
+    allowed = synth.synthesize(view.image, far, camera=view.camera, yaw=0, min_joints=0)
+    assert allowed.visible.sum() == 0
+
+
+def test_2d_keypoints_outside_the_image_are_refused(synth, scene):
+    view = scene.input_view
+    with pytest.raises(ValueError, match="outside the 32×32 image"):
+        synth.synthesize(view.image, view.keypoints + 100, visible=view.visible, yaw=30)
+
+
+def test_yaw_zero_gives_back_the_2d_input_pose_exactly(synth, scene):
+    view = scene.input_view
+    for lifter in ("mlp", "closed_form"):
+        s = NovelViewSynthesizer(synth.g1, synth.g2, device="cpu", lifter=lifter)
+        res = s.synthesize(view.image, view.keypoints, visible=view.visible, yaw=0)
+        np.testing.assert_array_equal(res.visible, view.visible)
+        np.testing.assert_array_equal(res.keypoints[res.visible], view.keypoints[view.visible])
+
+
+class _FixedEstimator:
+    """A pose estimator that returns a known pose (the person of ``scene`` pasted into a bigger photo)."""
+
+    def __init__(self, pose):
+        self.pose = pose
+
+    def estimate(self, image):
+        return self.pose
+
+
+def _photo_of(view, offset=(60, 25), zoom=3):
+    from posegen_lite.geometry.lifter import lift_pose_mlp
+    from posegen_lite.geometry.photo import PhotoPose
+
+    big = np.repeat(np.repeat(view.image, zoom, axis=0), zoom, axis=1)
+    photo = np.full((200, 160, 3), 90, np.uint8)
+    photo[offset[0] : offset[0] + big.shape[0], offset[1] : offset[1] + big.shape[1]] = big
+    kp = (view.keypoints + 0.5) * zoom - 0.5 + np.array([offset[1], offset[0]], np.float32)
+    joints3d = lift_pose_mlp(view.keypoints, view.visible)  # camera-aligned metres, as MediaPipe's
+    return photo, PhotoPose(joints3d=joints3d, keypoints=kp.astype(np.float32), visible=view.visible.copy())
+
+
+def test_synthesize_photo_crops_scales_and_keeps_the_pose(synth, scene):
+    view = scene.input_view
+    photo, pose = _photo_of(view)
+    est = _FixedEstimator(pose)
+    res = synth.synthesize_photo(photo, yaw=0, estimator=est)
+    assert res.input_image.shape == (*SIZE, 3) and res.image.shape == (*SIZE, 3)
+    inp = synth.prepare_photo(photo, est)
+    np.testing.assert_array_equal(res.keypoints[res.visible], inp.keypoints[inp.visible])  # yaw 0: unchanged
+    assert res.visible.sum() == view.visible.sum()
+    # The crop is around the person: its keypoints span most of the image height.
+    ys = inp.keypoints[inp.visible, 1]
+    assert ys.max() - ys.min() > 0.5 * SIZE[0]
+    turned = synth.synthesize_photo(photo, yaw=90, estimator=est)
+    assert turned.visible.sum() >= 4 and not np.allclose(
+        turned.keypoints[turned.visible], res.keypoints[turned.visible]
+    )
+
+
+def test_synthesize_photo_without_a_person_is_a_clear_error(synth):
+    from posegen_lite.geometry.photo import NoPersonFoundError
+
+    class Nobody:
+        def estimate(self, image):
+            raise NoPersonFoundError("no person found in the 160×200 image")
+
+    with pytest.raises(NoPersonFoundError, match="no person found"):
+        synth.synthesize_photo(np.zeros((200, 160, 3), np.uint8), yaw=30, estimator=Nobody())
+
+
+def test_synthesize_photo_with_mediapipe_on_the_astronaut(synth):
+    pytest.importorskip("mediapipe")
+    skdata = pytest.importorskip("skimage.data")
+    from posegen_lite.geometry.photo import MediaPipeEstimator, NoPersonFoundError
+
+    with MediaPipeEstimator() as est:
+        res = synth.synthesize_photo(skdata.astronaut(), yaw=0, estimator=est)
+        assert res.image.shape == (*SIZE, 3) and res.visible.sum() >= 8  # head, shoulders, arms, hips
+        turned = synth.synthesize_photo(skdata.astronaut(), yaw=60, estimator=est)
+        assert turned.visible.sum() >= 4
+        with pytest.raises(NoPersonFoundError):
+            synth.synthesize_photo(np.zeros((128, 96, 3), np.uint8), yaw=30, estimator=est)

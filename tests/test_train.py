@@ -180,3 +180,101 @@ def test_validation_writes_a_picture_and_metrics(tmp_path, tiny_pairs):
     res = train(_cfg(tmp_path, steps=2, val_every=2), tiny_pairs, val_set=tiny_pairs, progress=False)
     assert (tmp_path / "run" / "val_00000002.png").is_file()
     assert "val_ssim" in res.history[-1] and 0.0 <= res.history[-1]["val_ssim"] <= 1.0
+
+
+# --- hardening: divergence, resume semantics, bad options, stale files ------------------------------------------
+
+
+def _all_finite(state: dict) -> bool:
+    tensors = [v for m in state["models"].values() for v in m.values()]
+    tensors += [v for o in state["optimizers"].values() for s in o["state"].values() for v in s.values()]
+    return all(torch.isfinite(t).all() for t in tensors if isinstance(t, torch.Tensor) and t.is_floating_point())
+
+
+def test_update_that_blows_up_the_weights_never_reaches_a_checkpoint(tmp_path, tiny_pairs):
+    # From step 4 on the update itself writes inf into a weight (as a far too large step does): the loss of
+    # step 4 is still finite — it is computed before the update — but the weights after it are not.
+    def absurd_lr(step, losses, stage):
+        if step == 3:
+            opt = stage.optimizers["g"]
+            real_step = opt.step
+
+            def blowing_up_step(*args, **kwargs):
+                out = real_step(*args, **kwargs)
+                with torch.no_grad():
+                    opt.param_groups[0]["params"][0].fill_(float("inf"))
+                return out
+
+            opt.step = blowing_up_step
+
+    cfg = _cfg(tmp_path, steps=10, checkpoint_every=2)
+    with pytest.raises(NonFiniteLossError, match="step 3 was the last finite one"):
+        train(cfg, tiny_pairs, callbacks=[absurd_lr], progress=False)
+    path, state = load_latest(cfg.run_dir)
+    assert state["step"] == 2 and _all_finite(state)
+    assert all(_all_finite(load_checkpoint(p)) for p in list_checkpoints(cfg.run_dir))
+
+
+def test_resume_applies_a_changed_lr_and_records_it(tmp_path, tiny_pairs, capsys):
+    train(_cfg(tmp_path, steps=3, lr=1e-3), tiny_pairs, progress=False)
+    capsys.readouterr()
+    res = train(_cfg(tmp_path, steps=6, lr=1e-4), tiny_pairs, progress=False)
+    assert res.resumed_from == 3
+    assert [g["lr"] for g in res.stage.optimizers["g"].param_groups] == [1e-4]
+    assert load_latest(tmp_path / "run")[1]["config"]["lr"] == 1e-4
+    out = capsys.readouterr().out
+    assert f"resumed from step 3 of run {tmp_path / 'run'}" in out and "lr 0.001 → 0.0001" in out
+
+
+def test_resume_refuses_changed_networks_naming_the_options(tmp_path, tiny_pairs):
+    train(_cfg(tmp_path, steps=3), tiny_pairs, progress=False)
+    with pytest.raises(ValueError, match=r"g1\.base_channels 4 → 8.*--no-resume"):
+        train(_cfg(tmp_path, steps=6, g1=G1Config(16, 16, base_channels=8, z_dim=8)), tiny_pairs, progress=False)
+
+
+def test_nan_advice_lower_the_lr_works_in_the_same_run_dir(tmp_path, tiny_pairs):
+    def poison(step, losses, stage):
+        if step == 5:
+            tiny_pairs.poisoned = True
+
+    cfg = _cfg(tmp_path, steps=10, checkpoint_every=2, lr=2e-3)
+    with pytest.raises(NonFiniteLossError, match=r"same run directory.*--lr 0\.0002") as err:
+        train(cfg, tiny_pairs, callbacks=[poison], progress=False)
+    assert "ckpt_00000004.pt" in str(err.value)
+    tiny_pairs.poisoned = False
+    res = train(_cfg(tmp_path, steps=10, checkpoint_every=2, lr=2e-4), tiny_pairs, progress=False)
+    assert res.resumed_from == 4 and res.step == 10
+    assert res.stage.optimizers["g"].param_groups[0]["lr"] == 2e-4
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"lr": float("inf")},
+        {"lr": float("nan")},
+        {"lr": 1e6},
+        {"lr": "0.1"},
+        {"d_lr": float("nan")},
+        {"betas": (1.0, 0.999)},
+        {"lambda_l1": float("nan")},
+        {"max_minutes": float("inf")},
+        {"real_label": float("nan")},
+        {"steps": 2.5},
+        {"num_workers": -1},
+    ],
+)
+def test_non_finite_or_out_of_range_options_are_rejected_up_front(tmp_path, option):
+    name = next(iter(option))
+    with pytest.raises(ValueError, match=name):
+        _cfg(tmp_path, **option)
+
+
+def test_stale_temporary_files_are_removed_on_the_next_start(tmp_path, tiny_pairs):
+    cfg = _cfg(tmp_path, steps=3)
+    train(cfg, tiny_pairs, progress=False)
+    stale = tmp_path / "run" / "ckpt_00000006.pt.x1y2z3.tmp"  # what a kill -9 during a write leaves
+    stale.write_bytes(b"PK\x03\x04 half")
+    other = tmp_path / "run" / "notes.tmp"  # not ours: left alone
+    other.write_text("keep")
+    train(_cfg(tmp_path, steps=4), tiny_pairs, progress=False)
+    assert not stale.exists() and other.exists()

@@ -11,11 +11,15 @@ posegen export          inference-only weights of a checkpoint (what ships in as
 posegen check-data      validate a real dataset's folder layout
 posegen train-lifter    retrain the learned 2D→3D lifter shipped in assets/lifter.pt
 posegen assignments     classroom assignments: build student notebooks and autograders, grade submissions
+
+A project error (bad option, missing or damaged checkpoint or dataset file, a diverged training) is one line
+on stderr and a non-zero exit status; `posegen --debug ...` or POSEGEN_DEBUG=1 shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -34,7 +38,40 @@ def parse_size(text: str) -> tuple[int, int]:
     return h, w
 
 
-def _add_data_args(p: argparse.ArgumentParser) -> None:
+def positive_int(text: str) -> int:
+    """An integer ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer ≥ 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """A finite number (``nan`` and ``inf``, which ``float()`` accepts, are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def _add_data_args(p: argparse.ArgumentParser, size_default: tuple[int, int] | None = (64, 64)) -> None:
     p.add_argument(
         "--data",
         default="synthetic",
@@ -42,64 +79,100 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
         help="dataset (default: the embedded synthetic one)",
     )
     p.add_argument("--root", help="dataset root for real datasets (see docs/datasets.md)")
-    p.add_argument("--size", type=parse_size, default=(64, 64), help="image size HEIGHTxWIDTH (default 64x64)")
-    p.add_argument("--people", type=int, default=400, help="synthetic: training people")
-    p.add_argument("--views", type=int, default=8, help="synthetic: pairs per person")
+    p.add_argument("--size", type=parse_size, default=size_default, help="image size HEIGHTxWIDTH (default 64x64)")
+    p.add_argument("--people", type=positive_int, default=400, help="synthetic: training people")
+    p.add_argument("--views", type=positive_int, default=8, help="synthetic: pairs per person")
     p.add_argument("--data-seed", type=int, default=0, help="synthetic: dataset seed")
     p.add_argument("--cache", help="synthetic: render once into this folder and read from it")
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from posegen_lite.data.datasets import build_dataset, spec_from_args
+# `posegen train` options → (TrainConfig field, default for a new run). Their parser default is None, so that
+# on resume an option the user does not repeat keeps the run's recorded value instead of snapping back to
+# the default (which would, e.g., silently undo an --lr given when the run started).
+_TRAIN_OPTIONS = {
+    "stage": ("stage", 2),
+    "steps": ("steps", 2000),
+    "batch_size": ("batch_size", 16),
+    "lr": ("lr", 2e-4),
+    "seed": ("seed", 0),
+    "precision": ("precision", "auto"),
+    "checkpoint_every": ("checkpoint_every", 500),
+    "val_every": ("val_every", 500),
+    "g1_checkpoint": ("g1_checkpoint", None),
+    "finetune_g1": ("finetune_g1", False),
+    "lambda_l1": ("lambda_l1", 10.0),
+    "adv_loss": ("adv_loss", "bce"),
+    "d_steps": ("d_steps_per_g", 1),
+    "real_label": ("real_label", 1.0),
+    "condition_fake": ("condition_fake", False),
+    "part_fm": ("lambda_part_fm", 0.0),
+    "mask_difference": ("mask_difference", False),
+    "d_spectral_norm": ("d_spectral_norm", False),
+}
+_NEW_RUN_MODEL = {"size": (64, 64), "width": 16, "d_width": 64}
+
+
+def _train_config(args: argparse.Namespace):
+    """The ``TrainConfig`` of ``posegen train``: the options given, the rest from the run's newest checkpoint
+    when resuming (else the defaults). Fills ``args.size`` for the data too."""
     from posegen_lite.models.discriminator import DiscriminatorConfig
     from posegen_lite.models.g1 import G1Config
-    from posegen_lite.training.loop import TrainConfig, train
+    from posegen_lite.training.loop import TrainConfig, saved_config
 
+    saved = None if args.no_resume else saved_config(args.run_dir)
+    values = {}
+    for option, (field, default) in _TRAIN_OPTIONS.items():
+        given = getattr(args, option)
+        values[field] = given if given is not None else (saved.get(field, default) if saved else default)
+    if saved and saved.get("g1"):
+        model = {"size": (saved["g1"]["height"], saved["g1"]["width"]), "width": saved["g1"]["base_channels"]}
+        model["d_width"] = (saved.get("disc") or {}).get("base_channels", _NEW_RUN_MODEL["d_width"])
+    else:
+        model = dict(_NEW_RUN_MODEL)
+    for option in model:
+        if getattr(args, option) is not None:
+            model[option] = getattr(args, option)
+    args.size = tuple(model["size"])
     h, w = args.size
-    if args.warp is None:  # Stage III takes G1's warp mode from its checkpoint; otherwise PG2's plain G1
-        args.warp = _checkpoint_warp(args.g1_checkpoint) if args.stage == 3 and args.g1_checkpoint else "none"
+    if args.warp is not None:
+        warp = args.warp
+    elif saved and saved.get("g1"):
+        warp = saved["g1"].get("warp", "none")
+    else:  # Stage III takes G1's warp mode from its checkpoint; otherwise PG2's plain G1
+        warp = _checkpoint_warp(values["g1_checkpoint"]) if values["stage"] == 3 and values["g1_checkpoint"] else "none"
+    if args.part_loss is not None:
+        values["part_weights"] = _part_weights(args.part_loss)
+    else:
+        values["part_weights"] = saved.get("part_weights") if saved else None
+    spectral = values["d_spectral_norm"]
     cfg = TrainConfig(
-        stage=args.stage,
         run_dir=args.run_dir,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
         device=args.device,
-        precision=args.precision,
         num_workers=args.workers,
-        checkpoint_every=args.checkpoint_every,
-        val_every=args.val_every,
         max_minutes=args.max_minutes,
         resume=not args.no_resume,
-        g1=G1Config(h, w, base_channels=args.width, warp=args.warp),
-        g1_checkpoint=args.g1_checkpoint,
-        finetune_g1=args.finetune_g1,
-        lambda_l1=args.lambda_l1,
-        adv_loss=args.adv_loss,
-        d_steps_per_g=args.d_steps,
-        real_label=args.real_label,
-        condition_fake=args.condition_fake,
+        g1=G1Config(h, w, base_channels=model["width"], warp=warp),
         disc=DiscriminatorConfig(
-            h,
-            w,
-            base_channels=args.d_width,
-            norm="none" if args.d_spectral_norm else "batch",
-            spectral_norm=args.d_spectral_norm,
+            h, w, base_channels=model["d_width"], norm="none" if spectral else "batch", spectral_norm=spectral
         ),
-        part_weights=_part_weights(args.part_loss),
-        lambda_part_fm=args.part_fm,
-        mask_difference=args.mask_difference,
-        d_spectral_norm=args.d_spectral_norm,
+        **values,
     )
     # The proxy flow and part maps travel with the samples when anything needs them.
-    args.extras = args.warp != "none" or cfg.part_weights is not None or args.part_fm > 0
+    args.extras = warp != "none" or cfg.part_weights is not None or cfg.lambda_part_fm > 0
+    return cfg
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from posegen_lite.data.datasets import build_dataset, spec_from_args
+    from posegen_lite.training.loop import train
+
+    cfg = _train_config(args)
     spec = spec_from_args(args)
     train_set = build_dataset(spec, "train")
     val_set = build_dataset(spec, "val")
     result = train(cfg, train_set, val_set)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, only rank 0 reports (it wrote the checkpoint)
-        print(f"stage {args.stage}: {result.step} steps ({result.stopped}); checkpoint: {result.checkpoint}")
+        print(f"stage {cfg.stage}: {result.step} steps ({result.stopped}); checkpoint: {result.checkpoint}")
     return 0
 
 
@@ -275,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="posegen", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (or POSEGEN_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="novel views of held-out people: grid PNG + turntable GIF")
@@ -286,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="train from scratch for this many minutes instead of loading the demo weights",
     )
-    p.add_argument("--people", type=int, default=4, help="held-out people in the grid")
+    p.add_argument("--people", type=positive_int, default=4, help="held-out people in the grid")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--crowd", action="store_true", help="scenes of 2–6 people: group grid PNG + group turntable GIF")
     p.add_argument("--scenes", type=int, default=2, help="held-out crowd scenes in the group grid (with --crowd)")
@@ -311,34 +385,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--split", default="train", choices=["train", "val", "test", "test_hard"])
     p.add_argument("--size", type=parse_size, default=(128, 64))
-    p.add_argument("--people", type=int, default=100)
-    p.add_argument("--views", type=int, default=8)
+    p.add_argument("--people", type=positive_int, default=100)
+    p.add_argument("--views", type=positive_int, default=8)
     p.add_argument("--data-seed", type=int, default=0)
     p.set_defaults(func=_cmd_synth)
 
-    p = sub.add_parser("train", help="train Stage II (G1) or Stage III (G2 + D); also under torchrun")
-    p.add_argument("--stage", type=int, choices=[2, 3], default=2)
+    p = sub.add_parser(
+        "train",
+        help="train Stage II (G1) or Stage III (G2 + D); also under torchrun",
+        description="Train Stage II or III. A run directory with checkpoints is resumed: options you give now "
+        "apply from the resumed step on (e.g. a lower --lr), options you leave out keep the run's values; "
+        "options that define the networks (stage, size, widths, --finetune-g1) cannot change.",
+    )
+    p.add_argument("--stage", type=int, choices=[2, 3], default=None, help="2 (G1) or 3 (G2 + D); default 2")
     p.add_argument("--run-dir", required=True, help="checkpoints and validation images go here")
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=16, help="per process")
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--width", type=int, default=16, help="base channels of G1 (PG2: 128)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=positive_int, default=None, help="total steps (default 2000)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="per process (default 16)")
+    p.add_argument("--lr", type=finite_float, default=None, help="Adam learning rate in (0, 1] (default 2e-4)")
+    p.add_argument("--width", type=positive_int, default=None, help="base channels of G1 (default 16; PG2: 128)")
+    p.add_argument("--seed", type=int, default=None)
     p.add_argument("--device", default="auto")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--checkpoint-every", type=int, default=500)
-    p.add_argument("--val-every", type=int, default=500)
-    p.add_argument("--max-minutes", type=float, default=None, help="stop and save after this long")
+    p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--workers", type=non_negative_int, default=0, help="DataLoader worker processes")
+    p.add_argument("--checkpoint-every", type=positive_int, default=None, help="default 500")
+    p.add_argument("--val-every", type=positive_int, default=None, help="default 500")
+    p.add_argument("--max-minutes", type=finite_float, default=None, help="stop and save after this long")
     p.add_argument("--no-resume", action="store_true", help="start over even if run-dir has checkpoints")
     p.add_argument("--g1-checkpoint", help="stage 3: the Stage II checkpoint or run dir")
-    p.add_argument("--finetune-g1", action="store_true")
-    p.add_argument("--lambda-l1", type=float, default=10.0)
-    p.add_argument("--adv-loss", default="bce", choices=["bce", "hinge"])
-    p.add_argument("--d-steps", type=int, default=1)
-    p.add_argument("--real-label", type=float, default=1.0)
-    p.add_argument("--condition-fake", action="store_true")
-    p.add_argument("--d-width", type=int, default=64, help="stage 3: discriminator base channels (DCGAN: 64)")
+    p.add_argument("--finetune-g1", action="store_true", default=None)
+    p.add_argument("--lambda-l1", type=finite_float, default=None, help="default 10")
+    p.add_argument("--adv-loss", default=None, choices=["bce", "hinge"])
+    p.add_argument("--d-steps", type=positive_int, default=None, help="default 1")
+    p.add_argument("--real-label", type=finite_float, default=None, help="default 1.0")
+    p.add_argument("--condition-fake", action="store_true", default=None)
+    p.add_argument(
+        "--d-width", type=positive_int, default=None, help="stage 3: discriminator base channels (default 64)"
+    )
     p.add_argument(
         "--warp",
         default=None,
@@ -347,18 +429,24 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: PG2's 'none'; stage 3: the G1 checkpoint's)",
     )
     p.add_argument("--part-loss", help="extra L1 weight per body region: 'default', 'none' or 'head=3,hands=2'")
-    p.add_argument("--part-fm", type=float, default=0.0, help="stage 3: weight of D-feature matching on face/torso")
-    p.add_argument("--mask-difference", action="store_true", help="stage 3: keep G2's edits inside the body mask")
-    p.add_argument("--d-spectral-norm", action="store_true", help="stage 3: spectral norm on D (and no batch norm)")
-    _add_data_args(p)
+    p.add_argument(
+        "--part-fm", type=finite_float, default=None, help="stage 3: weight of D-feature matching on face/torso"
+    )
+    p.add_argument(
+        "--mask-difference", action="store_true", default=None, help="stage 3: keep G2's edits inside the body mask"
+    )
+    p.add_argument(
+        "--d-spectral-norm", action="store_true", default=None, help="stage 3: spectral norm on D (and no batch norm)"
+    )
+    _add_data_args(p, size_default=None)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluation table of checkpoints and baselines")
     p.add_argument("checkpoints", nargs="*", help="checkpoints or run dirs (default: the demo weights)")
     p.add_argument("--splits", nargs="+", default=["test", "test_hard"])
     p.add_argument("--out", default="outputs/eval", help="per-sample CSV and summary JSON go here")
-    p.add_argument("--limit", type=int, default=None, help="evaluate at most this many samples per split")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--limit", type=positive_int, default=None, help="evaluate at most this many samples per split")
+    p.add_argument("--batch-size", type=positive_int, default=32)
     _add_data_args(p)
     p.set_defaults(func=_cmd_evaluate)
 
@@ -383,14 +471,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _project_errors() -> tuple[type[BaseException], ...]:
+    """What a user can cause and fix: bad options and files (ValueError covers FormatError, ImageError and
+    NoPersonFoundError), missing files and disks (OSError), damaged checkpoints, a diverged training, a
+    missing optional extra. Anything else is a bug and keeps its traceback."""
+    from posegen_lite.models.checkpoints import CheckpointError
+
+    return (ValueError, OSError, CheckpointError, FloatingPointError, ImportError)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.debug or os.environ.get("POSEGEN_DEBUG", "") not in ("", "0"):
+        return int(args.func(args) or 0)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as err:
+    except _project_errors() as err:
         # Bad input deserves a one-line message, not a traceback.
-        print(f"posegen {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"posegen {args.command}: error: {message} (--debug shows the traceback)", file=sys.stderr)
+        return 1 if isinstance(err, FloatingPointError) else 2
 
 
 if __name__ == "__main__":

@@ -3,7 +3,16 @@
     synth = NovelViewSynthesizer.from_checkpoint()  # the shipped demo weights (or a checkpoint / run dir)
     result = synth.synthesize(image, joints3d, camera=camera, yaw=90)      # 3D keypoints + their camera
     result = synth.synthesize(image, keypoints2d, visible=visible, yaw=90)  # 2D keypoints: lifted first
+    result = synth.synthesize_photo(photo, yaw=90)                          # any photo: MediaPipe pose, crop
     result.image                                                            # (H, W, 3) uint8
+
+What bad input gets (each a ``ValueError`` with a message that names the problem, never an empty pose):
+
+* a yaw or pitch that is not a finite number (NaN, inf, the string ``"90"``), a pitch beyond ±90°, an empty
+  list of yaws;
+* 3D joints whose span is not a person's in metres (e.g. millimetres), 2D keypoints outside the image;
+* a target pose with fewer than ``min_joints`` joints inside the image (joints behind or far off the camera,
+  a wrong camera): ``TooFewJointsError`` says how many were left; ``min_joints=0`` allows it.
 
 Stage I (rotate the 3D pose about the body axis, project, pose maps) runs in numpy; Stage II and III are one
 batched forward pass of G1 and (if present) G2. ``synthesize_many`` does several viewpoints in one batch —
@@ -12,6 +21,8 @@ what the turntable and the widget use.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +33,72 @@ import torch
 from posegen_lite.device import pick_device
 from posegen_lite.geometry.camera import Camera, rotate_about_body_axis
 from posegen_lite.geometry.lifting import orthographic_projection
+from posegen_lite.geometry.photo import NoPersonFoundError, PoseEstimator
 from posegen_lite.geometry.posemaps import body_mask, pose_maps
 from posegen_lite.geometry.skeleton import NUM_JOINTS, check_keypoints, hip_centre
-from posegen_lite.images import ensure_rgb, to_tensor, to_uint8
+from posegen_lite.images import ensure_rgb, resize_image, to_tensor, to_uint8
 from posegen_lite.resources import demo_weights
 
 DEMO_WEIGHTS = demo_weights()
+MAX_PITCH = 90.0  # degrees: beyond it the body would be seen upside down, which nothing was trained on
+MIN_JOINTS = 4  # fewer target joints in the image than this give a pose map with next to no person in it
+BODY_SPAN_M = (0.05, 3.0)  # the extent of a person's 3D joints, metres: outside it they are not metres
+
+
+class TooFewJointsError(ValueError):
+    """The target pose has too few joints inside the image to draw a person (it would give a ghost image)."""
+
+
+def _angle(value: object, name: str) -> float:
+    """A finite angle in degrees; strings, bools, NaN and inf are refused with a clear message."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number of degrees, got {value!r} ({type(value).__name__})")
+    angle = float(value)
+    if not math.isfinite(angle):
+        raise ValueError(f"{name} must be a finite number of degrees, got {angle}")
+    return angle
+
+
+def _pitch(value: object) -> float:
+    pitch = _angle(value, "pitch")
+    if abs(pitch) > MAX_PITCH:
+        raise ValueError(f"pitch must be within ±{MAX_PITCH:g}° (positive shows the body from above), got {pitch:g}")
+    return pitch
+
+
+def _yaws(yaws: Sequence[float]) -> list[float]:
+    if isinstance(yaws, (str, bytes)) or np.ndim(yaws) != 1:
+        raise ValueError(f"yaws must be a list of angles in degrees (synthesize(yaw=...) for one), got {yaws!r}")
+    if len(yaws) == 0:
+        raise ValueError("yaws is empty: give at least one angle in degrees")
+    return [_angle(y, "yaw") for y in yaws]
+
+
+def _check_metres(joints3d: np.ndarray) -> None:
+    """Refuse 3D joints whose span cannot be a person's in metres (millimetres or centimetres, typically)."""
+    finite = joints3d[np.isfinite(joints3d).all(axis=1)]
+    if len(finite) < 2:
+        raise ValueError(f"need at least two finite 3D joints, got {len(finite)}")
+    span = float((finite.max(axis=0) - finite.min(axis=0)).max())
+    low, high = BODY_SPAN_M
+    if not low <= span <= high:
+        raise ValueError(
+            f"the 3D joints span {span:g} units, a person spans about 0.3–2 m: 3D joints must be metres "
+            f"(within {low:g}–{high:g} m; millimetres or centimetres must be converted)"
+        )
+
+
+def _check_inside(keypoints: np.ndarray, visible: np.ndarray, height: int, width: int) -> None:
+    """Refuse visible 2D keypoints outside the image (pixel centres at integers: ``[-0.5, W - 0.5)``)."""
+    x, y = keypoints[:, 0], keypoints[:, 1]
+    outside = visible & ~((x >= -0.5) & (x < width - 0.5) & (y >= -0.5) & (y < height - 0.5))
+    if outside.any():
+        j = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"{int(outside.sum())} of {int(visible.sum())} visible 2D keypoints lie outside the {width}×{height} "
+            f"image (joint {j} at x={x[j]:g}, y={y[j]:g}); keypoints must be pixels of the image given "
+            "(resize them with it, or use synthesize_photo, which crops and scales both)"
+        )
 
 
 @dataclass
@@ -44,6 +115,7 @@ class SynthesisResult:
     mask: np.ndarray  # (1, H, W) float32 in {0, 1}
     yaw: float
     pitch: float
+    input_image: np.ndarray | None = None  # synthesize_photo: the crop of the photo the networks saw
 
 
 def _fit_orthographic(joints3d: np.ndarray, xy: np.ndarray, visible: np.ndarray) -> tuple[float, np.ndarray]:
@@ -70,6 +142,7 @@ class NovelViewSynthesizer:
         device: str | torch.device = "auto",
         pose_kind: str = "disc",
         lifter: str = "mlp",
+        min_joints: int = MIN_JOINTS,
     ) -> None:
         self.device = pick_device(device) if isinstance(device, str) else device
         self.g1 = g1.to(self.device).eval()
@@ -79,6 +152,9 @@ class NovelViewSynthesizer:
         if lifter not in ("mlp", "closed_form"):
             raise ValueError(f"lifter must be 'mlp' or 'closed_form', got {lifter!r}")
         self.lifter = lifter
+        if min_joints < 0:
+            raise ValueError(f"min_joints must be ≥ 0, got {min_joints}")
+        self.min_joints = min_joints  # a target pose with fewer joints in the image raises TooFewJointsError
 
     @classmethod
     def from_checkpoint(
@@ -101,7 +177,8 @@ class NovelViewSynthesizer:
             raise ValueError(
                 f"camera sees {camera.height}×{camera.width} images, the model makes {self.height}×{self.width}"
             )
-        rotated = rotate_about_body_axis(joints3d, yaw, pitch, camera)
+        _check_metres(np.asarray(joints3d, np.float64))
+        rotated = rotate_about_body_axis(joints3d, _angle(yaw, "yaw"), _pitch(pitch), camera)
         xy, vis = camera.project(rotated)
         return xy, vis, rotated
 
@@ -115,17 +192,47 @@ class NovelViewSynthesizer:
 
         return lift_pose(keypoints, visible)
 
+    def _observed_3d(
+        self, kp: np.ndarray, vis: np.ndarray, lifted: np.ndarray | None
+    ) -> tuple[np.ndarray, float, np.ndarray]:
+        """The observed 2D pose in 3D: ``(joints (18, 3), scale, offset)`` of the scaled orthographic camera fitted
+        to the lifted joints; x, y are the pixels back-projected, only the depth is the lifter's (or ``lifted``)."""
+        _check_inside(kp, vis, self.height, self.width)
+        if lifted is None:
+            lifted = self._lift(kp, vis)
+        else:
+            lifted = np.asarray(lifted, np.float32)
+            if lifted.shape != (NUM_JOINTS, 3):
+                raise ValueError(f"lifted 3D joints must be ({NUM_JOINTS}, 3), got {lifted.shape}")
+            _check_metres(lifted)
+        scale, offset = _fit_orthographic(lifted, kp, vis)  # raises if fewer than two joints were lifted
+        observed = np.stack([(kp[:, 0] - offset[0]) / scale, -(kp[:, 1] - offset[1]) / scale, lifted[:, 2]], axis=1)
+        observed[~(vis & np.isfinite(lifted).all(axis=1))] = np.nan
+        return observed.astype(np.float32), scale, offset
+
     def target_pose_2d(
-        self, keypoints: np.ndarray, visible: np.ndarray | None, yaw: float, pitch: float = 0.0
+        self,
+        keypoints: np.ndarray,
+        visible: np.ndarray | None,
+        yaw: float,
+        pitch: float = 0.0,
+        lifted: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The same for 2D keypoints: lift to 3D (camera-aligned), rotate about the hip axis, and project
-        with the scaled orthographic camera fitted to the input keypoints."""
+        with the scaled orthographic camera fitted to the input keypoints.
+
+        ``lifted``: the keypoints' 3D joints if known (metres, y up, camera-aligned, e.g. MediaPipe's);
+        default: the lifter's. Only their depth is used: x and y are the observed keypoints, so a zero
+        viewpoint change gives back the input keypoints exactly (a lifter's x, y are off by a few pixels).
+        """
+        yaw, pitch = _angle(yaw, "yaw"), _pitch(pitch)
         kp, vis = check_keypoints(keypoints, visible)
-        lifted = self._lift(kp, vis)
-        scale, offset = _fit_orthographic(lifted, kp, vis)  # raises if fewer than two joints were lifted
-        pivot = hip_centre(lifted)
-        rotated = rotate_about_body_axis(lifted - pivot, yaw, pitch) + pivot
+        observed, scale, offset = self._observed_3d(kp, vis, lifted)
+        pivot = hip_centre(observed)
+        rotated = rotate_about_body_axis(observed - pivot, yaw, pitch) + pivot
         xy, ok = orthographic_projection(rotated, scale, tuple(offset))
+        if yaw % 360.0 == 0.0 and pitch == 0.0:  # no viewpoint change: the input pose itself, bit for bit
+            xy = np.where(ok[:, None], kp, np.nan).astype(np.float32)
         inside = (
             ok
             & (xy[:, 0] >= -0.5)
@@ -157,6 +264,7 @@ class NovelViewSynthesizer:
         targets: Sequence[np.ndarray],
         camera: Camera | None = None,
         visible: np.ndarray | None = None,
+        lifted: np.ndarray | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Body-proxy flow and visibility ``((N, 2, H, W), (N, 1, H, W))`` from the input pose to each of the
         rotated 3D poses ``targets`` (``SynthesisResult.joints3d``): 3D keypoints with their ``camera``, or 2D
@@ -169,8 +277,7 @@ class NovelViewSynthesizer:
             source, cam = kp, camera
         else:
             kp2, vis = check_keypoints(kp, visible)
-            source = self._lift(kp2, vis)
-            scale, offset = _fit_orthographic(source, kp2, vis)
+            source, scale, offset = self._observed_3d(kp2, vis, lifted)  # the frame target_pose_2d rotates in
             cam = OrthoCamera(scale, (float(offset[0]), float(offset[1])), self.width, self.height)
         n = len(targets)
         flow, vis, _ = proxy_flow(np.stack([source] * n), np.stack(targets), [cam] * n, [cam] * n)
@@ -215,22 +322,36 @@ class NovelViewSynthesizer:
         pitch: float = 0.0,
         camera: Camera | None = None,
         visible: np.ndarray | None = None,
+        lifted: np.ndarray | None = None,
+        min_joints: int | None = None,
     ) -> list[SynthesisResult]:
         """Novel views of the person in ``image`` for each of ``yaws`` (degrees, body rotation; camera.py).
 
-        ``keypoints``: ``(18, 3)`` 3D joints in the world frame of ``camera`` (required then), or ``(18, 2)``
-        2D keypoints in pixels (+ ``visible``), which are lifted to 3D first.
+        ``keypoints``: ``(18, 3)`` 3D joints in metres in the world frame of ``camera`` (required then), or
+        ``(18, 2)`` 2D keypoints in pixels of ``image`` (+ ``visible``), lifted to 3D first (or given their 3D
+        joints as ``lifted``). ``pitch`` within ±90°. Raises ``TooFewJointsError`` when a target pose has
+        fewer than ``min_joints`` (default: the synthesizer's, 4) joints inside the image.
         """
+        yaws, pitch = _yaws(yaws), _pitch(pitch)
         kp = np.asarray(keypoints, dtype=np.float32)
         if kp.shape == (NUM_JOINTS, 3):
             if camera is None:
                 raise ValueError("3D keypoints need the camera of the input image (camera=...)")
             poses = [self.target_pose(kp, camera, y, pitch) for y in yaws]
         elif kp.shape == (NUM_JOINTS, 2):
-            poses = [self.target_pose_2d(kp, visible, y, pitch) for y in yaws]
+            poses = [self.target_pose_2d(kp, visible, y, pitch, lifted) for y in yaws]
         else:
             raise ValueError(f"keypoints must be (18, 3) 3D joints or (18, 2) pixels, got {kp.shape}")
-        warp = self.proxy_flow(kp, [p[2] for p in poses], camera, visible) if self.warps else None
+        need = self.min_joints if min_joints is None else min_joints
+        for y, (_, vis, _) in zip(yaws, poses, strict=True):
+            if vis.sum() < need:
+                raise TooFewJointsError(
+                    f"only {int(vis.sum())} of {NUM_JOINTS} target joints land inside the {self.width}×{self.height} "
+                    f"image at yaw {y:g}°, pitch {pitch:g}° (at least {need} needed): the novel view would show no "
+                    "person. Are the 3D joints metres in the camera's world frame, in front of it? "
+                    "(min_joints=0 allows it)"
+                )
+        warp = self.proxy_flow(kp, [p[2] for p in poses], camera, visible, lifted) if self.warps else None
         coarse, refined, maps, masks = self.generate(image, [p[0] for p in poses], [p[1] for p in poses], warp)
         out = []
         for i, (xy, vis, rotated) in enumerate(poses):
@@ -245,8 +366,8 @@ class NovelViewSynthesizer:
                     joints3d=rotated,
                     pose_maps=maps[i],
                     mask=masks[i],
-                    yaw=float(yaws[i]),
-                    pitch=float(pitch),
+                    yaw=yaws[i],
+                    pitch=pitch,
                 )
             )
         return out
@@ -259,6 +380,83 @@ class NovelViewSynthesizer:
         pitch: float = 0.0,
         camera: Camera | None = None,
         visible: np.ndarray | None = None,
+        lifted: np.ndarray | None = None,
+        min_joints: int | None = None,
     ) -> SynthesisResult:
         """One novel view; see ``synthesize_many``."""
-        return self.synthesize_many(image, keypoints, [yaw], pitch, camera, visible)[0]
+        yaws = [_angle(yaw, "yaw")]  # checked here too: a yaw of "90" must not become the list ["9", "0"]
+        return self.synthesize_many(image, keypoints, yaws, pitch, camera, visible, lifted, min_joints)[0]
+
+    # --- from a photo ---------------------------------------------------------------------------------------
+    def prepare_photo(self, photo: np.ndarray, estimator: PoseEstimator | None = None) -> PhotoInput:
+        """Estimate the pose in ``photo`` (any size; MediaPipe by default), crop a box of the model's aspect
+        ratio around the person and scale it to the model's size: what ``synthesize_photo`` feeds the
+        networks. Raises ``NoPersonFoundError`` when there is no person."""
+        from posegen_lite.geometry.photo import estimate_pose
+
+        rgb = ensure_rgb(photo, convert=True)
+        pose = estimate_pose(rgb, estimator)
+        vis = pose.visible & np.isfinite(pose.keypoints).all(axis=1)
+        if vis.sum() < 2:
+            raise NoPersonFoundError(f"only {int(vis.sum())} joint(s) of a person found in the photo; need 2")
+        top, left, box_h, box_w = person_box(pose.keypoints[vis], self.height, self.width)
+        crop = crop_padded(rgb, top, left, box_h, box_w)
+        image = resize_image(crop, self.height, self.width).copy()
+        scale = np.array([self.width / box_w, self.height / box_h])
+        kp = ((pose.keypoints - [left, top] + 0.5) * scale - 0.5).astype(np.float32)
+        kp[~vis] = np.nan
+        joints3d = np.where(vis[:, None], pose.joints3d, np.nan).astype(np.float32)
+        return PhotoInput(image=image, keypoints=kp, visible=vis, joints3d=joints3d)
+
+    def synthesize_photo(
+        self,
+        photo: np.ndarray,
+        yaw: float = 0.0,
+        pitch: float = 0.0,
+        estimator: PoseEstimator | None = None,
+        min_joints: int | None = None,
+    ) -> SynthesisResult:
+        """A novel view of the person in a photo, in one call: pose (MediaPipe's 2D keypoints and 3D
+        landmarks), crop and scale around the person (``prepare_photo``), then Stage I–III with the observed
+        keypoints and MediaPipe's depth. ``result.input_image`` is the crop the networks saw."""
+        inp = self.prepare_photo(photo, estimator)
+        result = self.synthesize(
+            inp.image, inp.keypoints, yaw, pitch, visible=inp.visible, lifted=inp.joints3d, min_joints=min_joints
+        )
+        result.input_image = inp.image
+        return result
+
+
+@dataclass
+class PhotoInput:
+    """A photo made ready for the networks: ``image`` ``(H, W, 3)`` uint8 at the model's size, ``keypoints``
+    ``(18, 2)`` pixels of it (NaN where missing), ``visible`` ``(18,)``, ``joints3d`` ``(18, 3)`` metres."""
+
+    image: np.ndarray
+    keypoints: np.ndarray
+    visible: np.ndarray
+    joints3d: np.ndarray
+
+
+PERSON_MARGIN = 0.2  # of the keypoints' extent, added on each side: joints are not the silhouette (head, feet)
+
+
+def person_box(keypoints: np.ndarray, height: int, width: int, margin: float = PERSON_MARGIN) -> tuple[int, ...]:
+    """``(top, left, box_height, box_width)`` pixels: a box of aspect ``height : width`` around ``(N, 2)``
+    keypoints with ``margin`` of their extent on each side (it may reach past the photo's border)."""
+    lo, hi = keypoints.min(axis=0), keypoints.max(axis=0)
+    centre = (lo + hi) / 2
+    extent = np.maximum(hi - lo, 1.0) * (1 + 2 * margin)
+    box_h = max(extent[1], extent[0] * height / width)
+    box_w = box_h * width / height
+    top, left = round(centre[1] - box_h / 2), round(centre[0] - box_w / 2)
+    return top, left, max(1, round(box_h)), max(1, round(box_w))
+
+
+def crop_padded(image: np.ndarray, top: int, left: int, box_h: int, box_w: int) -> np.ndarray:
+    """``image[top:top+box_h, left:left+box_w]``, padded by repeating the border where the box leaves it."""
+    h, w = image.shape[:2]
+    pad = ((max(0, -top), max(0, top + box_h - h)), (max(0, -left), max(0, left + box_w - w)), (0, 0))
+    padded = np.pad(image, pad, mode="edge")
+    t, lft = top + pad[0][0], left + pad[1][0]
+    return padded[t : t + box_h, lft : lft + box_w]

@@ -237,7 +237,11 @@ def orbit_camera(
 
 def viewpoint_rotation(yaw_deg: float, pitch_deg: float = 0.0, camera: Camera | None = None) -> np.ndarray:
     """The ``(3, 3)`` rotation that turns the body by ``yaw_deg`` about world y, then tilts it by
-    ``pitch_deg`` about the horizontal axis (the camera's right axis made horizontal, else world x)."""
+    ``pitch_deg`` about the horizontal axis (the camera's right axis made horizontal, else world x).
+    Raises ``ValueError`` for a NaN/inf angle (it would turn every joint into NaN: an empty pose)."""
+    for name, angle in (("yaw", yaw_deg), ("pitch", pitch_deg)):
+        if not np.isfinite(float(angle)):
+            raise ValueError(f"{name} must be a finite number of degrees, got {angle}")
     rot = rotation_y(yaw_deg)
     if pitch_deg:
         axis = np.array([1.0, 0.0, 0.0])

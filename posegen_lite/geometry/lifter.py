@@ -133,7 +133,12 @@ def load_lifter(path: str | Path = DEFAULT_WEIGHTS) -> MLPLifter:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no lifter weights; train them with `posegen train-lifter`")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises IndexError, RuntimeError, UnpicklingError... for a bad file
+        raise ValueError(f"{path}: not a lifter weights file, or a truncated one ({type(err).__name__})") from err
+    if not isinstance(blob, dict) or not {"config", "state_dict"} <= blob.keys():
+        raise ValueError(f"{path}: not a lifter weights file (saved by save_lifter / posegen train-lifter)")
     model = MLPLifter(LifterConfig(**blob["config"]))
     model.load_state_dict(blob["state_dict"])
     return model.eval()

@@ -23,13 +23,26 @@ def level_channels(base_channels: int, level: int) -> int:
     return base_channels * (level + 1)
 
 
+SIZE_MULTIPLE = 16  # G1, G2 and the discriminator (4 stride-2 levels) can all be built when both sides are one
+
+
+def valid_sizes_hint(height: int, width: int) -> str:
+    """The sentence that says which image sizes work, with the nearest one to ``height × width``."""
+    near = [max(SIZE_MULTIPLE, SIZE_MULTIPLE * round(v / SIZE_MULTIPLE)) for v in (height, width)]
+    return (
+        f"sizes that work for G1, G2 and the discriminator have both sides multiples of {SIZE_MULTIPLE}, e.g. "
+        f"64x64, 128x64 (Market), 256x256 (DeepFashion), 256x176; the nearest to {height}x{width} is "
+        f"{near[0]}x{near[1]}"
+    )
+
+
 def check_divisible(height: int, width: int, levels: int, name: str) -> None:
     """Raise ``ValueError`` unless ``levels - 1`` halvings of ``height × width`` stay whole numbers."""
     factor = 2 ** (levels - 1)
     if height % factor or width % factor:
         raise ValueError(
             f"{name}: {height}×{width} is not divisible by 2**(levels-1) = {factor} "
-            f"({levels} levels); choose fewer levels or a size that halves evenly"
+            f"({levels} levels); choose fewer levels, or a size that halves evenly: {valid_sizes_hint(height, width)}"
         )
 
 

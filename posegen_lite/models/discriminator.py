@@ -34,6 +34,8 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
+from posegen_lite.models.blocks import valid_sizes_hint
+
 NORMS = ("batch", "instance", "none")
 IMAGE_CHANNELS = 3
 DCGAN_LEVELS = 4  # 64-128-256-512
@@ -86,7 +88,7 @@ class DiscriminatorConfig:
         if self.height % factor or self.width % factor:
             raise ValueError(
                 f"DiscriminatorConfig: {self.height}×{self.width} is not divisible by 2**levels = "
-                f"{factor} ({levels} levels)"
+                f"{factor} ({levels} levels); " + valid_sizes_hint(self.height, self.width)
             )
 
 

@@ -56,7 +56,7 @@ import torch
 from torch import nn
 
 from posegen_lite.geometry.warp import warp_features, warp_image
-from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels
+from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels, valid_sizes_hint
 
 IMAGE_CHANNELS = 3
 WARP_MODES = ("none", "input", "skip")
@@ -118,7 +118,11 @@ class G1Config:
             raise ValueError(f"G1Config.warp must be one of {WARP_MODES}, got {self.warp!r}")
         levels = self.resolved_levels()
         if levels < 2:
-            raise ValueError(f"G1 needs at least 2 levels, got {levels} for {self.height}×{self.width}")
+            raise ValueError(
+                f"G1 needs at least 2 levels, got {levels} for {self.height}×{self.width} (it must halve the image "
+                f"at least once: height above {MIN_DEEPEST_HEIGHT} px, both sides even); "
+                + valid_sizes_hint(self.height, self.width)
+            )
         check_divisible(self.height, self.width, levels, "G1Config")
 
 

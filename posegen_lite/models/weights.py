@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from posegen_lite.models.checkpoints import FORMAT, resolve_checkpoint, save_atomic
+from posegen_lite.models.checkpoints import FORMAT, resolve_checkpoint, save_atomic, state_checksum
 from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
@@ -48,4 +48,6 @@ def export_weights(
         },
         "meta": meta or {},
     }
-    return save_atomic({"format": FORMAT, **slim}, out)
+    slim = {"format": FORMAT, **slim}
+    slim["checksum"] = state_checksum(slim)
+    return save_atomic(slim, out)

@@ -14,8 +14,16 @@ Guarantees (each is a test in ``tests/test_train.py``):
   ``set_epoch`` — and a checkpoint stores step, weights, optimizer, grad-scaler and RNG state. Training N
   steps, stopping, and resuming for N more gives the same weights as 2N steps in one go (CPU).
 * **Crash-safe checkpoints** (see ``checkpoints.py``): atomic writes, the last ``keep_last`` kept.
-* **NaN guard.** A non-finite loss stops training *before* the update with ``NonFiniteLossError``; no checkpoint
-  is written after it, so the last good one is untouched.
+* **NaN guard.** A non-finite loss stops training *before* the update with ``NonFiniteLossError``; an update
+  that leaves weights or optimizer state non-finite (a far too large learning rate) stops it with
+  ``NonFiniteWeightsError`` naming the last finite step. No checkpoint is written after either, so the last
+  good one is untouched — and never holds a NaN/inf tensor.
+* **Resume means: continue this run, with the options you give now.** Weights, optimizer moments, step and
+  RNG come from the newest checkpoint; the configuration passed now is applied from the resumed step on and is
+  what later checkpoints record (a changed ``lr`` is applied to the restored optimizer, so "lower the
+  learning rate" works in the same run directory). Options that define the networks (stage, model configs,
+  ``finetune_g1``) cannot change: that is refused with a message naming them. Stale ``*.tmp`` files of a
+  write killed mid-way are removed.
 * **Ctrl-C** (SIGINT) finishes the current step, saves a checkpoint and returns with ``interrupted=True``.
 
 Learning rate: PG2 uses Adam(2e-5, β1 = 0.5). On the small CPU demo 2e-4 learned and 2e-5 barely beat the
@@ -24,6 +32,7 @@ identity baseline within 90 s (docs/architecture.md), so the default is 2e-4; pa
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -36,14 +45,16 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
-from posegen_lite.models.checkpoints import load_latest, resolve_checkpoint, save_checkpoint
+from posegen_lite.models.checkpoints import load_latest, remove_temporary_files, resolve_checkpoint, save_checkpoint
 from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
 from posegen_lite.training.distributed import DistContext
-from posegen_lite.training.steps import NonFiniteLossError, Stage, Stage2, Stage3
+from posegen_lite.training.steps import NonFiniteLossError, NonFiniteWeightsError, Stage, Stage2, Stage3
 
-__all__ = ["TrainConfig", "TrainResult", "train", "NonFiniteLossError"]
+__all__ = ["TrainConfig", "TrainResult", "train", "NonFiniteLossError", "NonFiniteWeightsError", "saved_config"]
+
+MAX_LR = 1.0  # Adam moves each weight by about lr per step: beyond 1 a run only diverges
 
 
 @dataclass
@@ -90,17 +101,34 @@ class TrainConfig:
     d_spectral_norm: bool = False  # Stage III: spectral norm on every layer of D (with norm "none")
 
     def __post_init__(self) -> None:
+        # Every option is checked here, up front: a NaN or inf learning rate would otherwise train "fine"
+        # for a step and leave a poisoned checkpoint behind.
         if self.stage not in (2, 3):
             raise ValueError(f"stage must be 2 or 3, got {self.stage}")
-        for name in ("steps", "batch_size", "checkpoint_every", "keep_last", "val_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
-        if self.lr <= 0 or (self.d_lr is not None and self.d_lr <= 0):
-            raise ValueError("learning rates must be positive")
+        counts = ("steps", "batch_size", "checkpoint_every", "keep_last", "val_every", "val_samples", "d_steps_per_g")
+        for name in counts:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+        if isinstance(self.num_workers, bool) or not isinstance(self.num_workers, int) or self.num_workers < 0:
+            raise ValueError(f"num_workers must be an integer ≥ 0, got {self.num_workers!r}")
+        for name in ("lr", "d_lr"):
+            value = getattr(self, name)
+            if value is not None and not (_is_number(value) and 0 < value <= MAX_LR):
+                raise ValueError(f"{name} must be a finite number in (0, {MAX_LR:g}], got {value!r}")
+        if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        for name in ("lambda_l1", "lambda_part_fm"):
+            if not (_is_number(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be a finite number ≥ 0, got {getattr(self, name)!r}")
+        if self.part_weights is not None and not all(_is_number(w) and w >= 0 for w in self.part_weights.values()):
+            raise ValueError(f"part_weights must be finite numbers ≥ 0, got {self.part_weights!r}")
+        if self.max_minutes is not None and not (_is_number(self.max_minutes) and self.max_minutes >= 0):
+            raise ValueError(f"max_minutes must be a finite number ≥ 0, got {self.max_minutes!r}")
         if self.adv_loss not in ("bce", "hinge"):
             raise ValueError(f"adv_loss must be 'bce' or 'hinge', got {self.adv_loss!r}")
-        if not 0.5 < self.real_label <= 1.0:
-            raise ValueError(f"real_label must be in (0.5, 1], got {self.real_label}")
+        if not (_is_number(self.real_label) and 0.5 < self.real_label <= 1.0):
+            raise ValueError(f"real_label must be in (0.5, 1], got {self.real_label!r}")
         self.betas = tuple(self.betas)
 
     def g2_config(self) -> G2Config:
@@ -130,6 +158,54 @@ class TrainConfig:
         return cls(**kw)
 
 
+def _is_number(value: object) -> bool:
+    """A real, finite number (not a bool, not a string, not NaN/inf)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# Options that define the networks and their optimizers' parameter groups: a resumed run cannot change them.
+_FIXED_ON_RESUME = ("stage", "finetune_g1")
+# Options that only steer this invocation; a change is neither reported nor refused.
+_INVOCATION = ("run_dir", "resume", "steps", "max_minutes", "device", "num_workers")
+
+
+def saved_config(run_dir: str | Path) -> dict | None:
+    """The ``TrainConfig`` dict recorded in the newest loadable checkpoint of ``run_dir`` (None: no checkpoint).
+    The CLI fills the options a user does not repeat on resume from it."""
+    found = load_latest(run_dir)
+    return None if found is None else dict(found[1]["config"])
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _flat(d: dict, prefix: str = "") -> dict[str, object]:
+    out = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": _plain(v)})
+    return out
+
+
+def _resume_changes(state: dict, cfg: TrainConfig, path: Path) -> dict[str, tuple[object, object]]:
+    """The options ``cfg`` changes against the checkpoint's recorded config, ``{name: (old, new)}``.
+
+    Raises ``ValueError`` naming every differing option that defines the networks."""
+    saved_models, now_models = _flat(_with_defaults(state["model_configs"])), _flat(_model_configs(cfg))
+    saved, now = state.get("config", {}), cfg.to_dict()
+    fixed = {k: (saved_models.get(k), now_models.get(k)) for k in saved_models.keys() | now_models.keys()}
+    fixed.update({k: (state["stage"] if k == "stage" else saved.get(k), now[k]) for k in _FIXED_ON_RESUME})
+    fixed = {k: v for k, v in sorted(fixed.items()) if v[0] != v[1]}
+    if fixed:
+        listed = ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in fixed.items())
+        raise ValueError(
+            f"{path} belongs to a different stage or model configuration ({listed}); these cannot change when "
+            "resuming: repeat the run's values, or use another run_dir or resume=False (--no-resume)"
+        )
+    skip = set(_INVOCATION) | set(_FIXED_ON_RESUME) | {"g1", "g2", "disc"}
+    return {k: (saved.get(k), now[k]) for k in now if k not in skip and _plain(saved.get(k, now[k])) != _plain(now[k])}
+
+
 @dataclass
 class TrainResult:
     """What ``train`` returns: the stage (its ``models``/``predict``), the loss history, the last checkpoint
@@ -140,6 +216,7 @@ class TrainResult:
     history: list[dict]
     checkpoint: Path | None
     stopped: str = "done"
+    resumed_from: int | None = None  # the checkpoint step training continued from (None: started fresh)
 
     @property
     def interrupted(self) -> bool:
@@ -294,6 +371,28 @@ def _checkpoint(stage: Stage, cfg: TrainConfig, ctx: DistContext, step: int, his
     return path
 
 
+def _divergence_advice(cfg: TrainConfig, last_ckpt: Path | None) -> str:
+    kept = f"the last good checkpoint ({last_ckpt}) is untouched" if last_ckpt else "no checkpoint was written"
+    return (
+        f"{kept}. To lower the learning rate, train again in the same run directory with a smaller one "
+        f"(e.g. lr={cfg.lr / 10:g}; CLI: the same command with --lr {cfg.lr / 10:g}): resuming keeps the weights and "
+        "optimizer state and applies the new rate. Or try precision='fp32', or check the data for NaN"
+    )
+
+
+def _check_state_finite(stage: Stage, ctx: DistContext, cfg: TrainConfig, step: int, last_ckpt: Path | None) -> None:
+    """Raise ``NonFiniteWeightsError`` if the update of ``step`` left any weight or optimizer state NaN/inf — so
+    a checkpoint never holds one (a finite loss does not prove finite weights: lr=1e6 gives finite losses
+    for a step or two while the weights blow up)."""
+    bad = stage.non_finite_tensors()
+    if ctx.all_flags(bool(bad)):
+        where = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "") or "(on another rank)"
+        raise NonFiniteWeightsError(
+            f"the update of step {step} made weights or optimizer state NaN/inf ({where}); step {step - 1} was "
+            f"the last finite one and nothing after it was saved. {_divergence_advice(cfg, last_ckpt)}"
+        )
+
+
 def train(
     cfg: TrainConfig,
     train_set: Dataset,
@@ -304,28 +403,34 @@ def train(
     """Train Stage II or III as ``cfg`` says; returns a ``TrainResult``.
 
     ``callbacks`` are called after every step as ``cb(step, losses, stage)`` on every rank — the notebooks
-    use one to draw the live loss curve. Raises ``NonFiniteLossError`` if the loss diverges.
+    use one to draw the live loss curve. Raises ``NonFiniteLossError`` if the loss diverges (its subclass
+    ``NonFiniteWeightsError`` if the weights do), ``ValueError`` if ``run_dir`` holds a run of other networks.
+    Prints ``resumed from step N of run DIR`` (and any changed options) when it continues a run.
     """
     ctx = DistContext.from_env(cfg.device)
     run_dir = Path(cfg.run_dir)
     try:
+        if ctx.is_main:
+            remove_temporary_files(run_dir)  # left by a process killed while writing a checkpoint
         stage = _build_stage(cfg, ctx)
-        start, history, last_ckpt = 0, [], None
+        start, history, last_ckpt, resumed_from = 0, [], None, None
         if cfg.resume:
             found = load_latest(run_dir, map_location=ctx.device)
             if found is not None:
                 last_ckpt, state = found
-                if state["stage"] != cfg.stage or _with_defaults(state["model_configs"]) != _model_configs(cfg):
-                    raise ValueError(
-                        f"{last_ckpt} belongs to a different stage or model configuration; "
-                        "use another run_dir or resume=False"
-                    )
+                changes = _resume_changes(state, cfg, last_ckpt)
                 stage.load_state_dict(state)
+                # The restored optimizers carry the old run's lr/betas: the configuration given now is the truth.
+                stage.set_hyperparameters(cfg.lr, cfg.betas, cfg.d_lr or cfg.lr)
                 _set_rng_state(state["rng"])
                 start, history = int(state["step"]), list(state["history"])
+                resumed_from = start
+                if ctx.is_main:
+                    changed = "; ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in changes.items())
+                    print(f"resumed from step {start} of run {run_dir}" + (f" (changed: {changed})" if changed else ""))
         if start >= cfg.steps:
             stage.release()
-            return TrainResult(stage, start, history, last_ckpt)
+            return TrainResult(stage, start, history, last_ckpt, resumed_from=resumed_from)
         val_batch = None
         if val_set is not None and ctx.is_main:
             # Evenly spaced samples, so the grid shows several people rather than one person's views.
@@ -343,13 +448,17 @@ def train(
         )
         with _SigintFlag() as sigint, bar:
             while step < cfg.steps:
-                losses = stage.train_step(next(batches), step)
+                try:
+                    losses = stage.train_step(next(batches), step)
+                except NonFiniteLossError as err:
+                    raise NonFiniteLossError(f"{err}. {_divergence_advice(cfg, last_ckpt)}") from None
                 step += 1
                 history.append({"step": step, **losses})
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4f}" for k, v in losses.items()})
                 for cb in callbacks:
                     cb(step, losses, stage)
+                _check_state_finite(stage, ctx, cfg, step, last_ckpt)
                 if val_batch is not None and step % cfg.val_every == 0:
                     history[-1].update(_validate(stage, val_batch, run_dir, step))
                 over_time = cfg.max_minutes is not None and time.monotonic() - t0 > 60.0 * cfg.max_minutes
@@ -363,6 +472,6 @@ def train(
                     break
         stage.eval()
         stage.release()
-        return TrainResult(stage, step, history, last_ckpt, stopped)
+        return TrainResult(stage, step, history, last_ckpt, stopped, resumed_from)
     finally:
         ctx.close()

@@ -40,6 +40,11 @@ class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or inf; training stops before the bad update touches the weights."""
 
 
+class NonFiniteWeightsError(NonFiniteLossError):
+    """An update made weights or optimizer state NaN/inf (the loss was still finite); training stops before a
+    checkpoint could hold them."""
+
+
 def autocast_context(device: torch.device, precision: str) -> AbstractContextManager:
     """Mixed precision for the forward pass: ``"bf16"``/``"fp16"`` autocast, ``"fp32"`` none."""
     if precision == "fp32":
@@ -91,8 +96,7 @@ def _check_finite(losses: dict[str, torch.Tensor], ctx: DistContext, step: int) 
     if ctx.all_flags(bool(bad)):
         raise NonFiniteLossError(
             f"loss {', '.join(bad) or '(on another rank)'} became NaN/inf at step {step + 1}; training stopped "
-            "before the update, the last good checkpoint is untouched. Lower the learning rate, try "
-            "precision='fp32', or check the data for NaN."
+            "before the update"
         )
 
 
@@ -165,6 +169,30 @@ class Stage:
             o.load_state_dict(state["optimizers"][k])
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
+
+    def set_hyperparameters(self, lr: float, betas: tuple[float, float], d_lr: float | None = None) -> None:
+        """Apply learning rates and betas to the optimizers — after ``load_state_dict``, which restores the
+        checkpoint's values, so that a resumed run trains with the configuration it records."""
+        for name, opt in self.optimizers.items():
+            for group in opt.param_groups:
+                group["lr"] = d_lr if (name == "d" and d_lr is not None) else lr
+                group["betas"] = tuple(betas)
+
+    def non_finite_tensors(self) -> list[str]:
+        """Names of weights, buffers and optimizer-state tensors holding NaN/inf (empty when all are finite)."""
+        named = [(f"{k}.{n}", t) for k, m in self.models.items() for n, t in unwrap(m).state_dict().items()]
+        for k, opt in self.optimizers.items():
+            for i, st in enumerate(opt.state.values()):
+                named += [(f"optimizer {k}: param {i} {n}", t) for n, t in st.items() if isinstance(t, torch.Tensor)]
+        named = [(n, t) for n, t in named if t.is_floating_point()]
+        if not named:
+            return []
+        # Fast path, run every step: a sum is NaN/inf when any element is (and it is ~25× cheaper than
+        # isfinite(t).all() on a CPU); one device sync for all tensors. Only then look tensor by tensor.
+        sums = torch.stack([t.detach().float().sum().to(self.device) for _, t in named])
+        if bool(torch.isfinite(sums).all()):
+            return []
+        return [n for n, t in named if not bool(torch.isfinite(t).all())]
 
     def train(self) -> None:
         for m in self.models.values():

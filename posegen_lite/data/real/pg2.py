@@ -14,7 +14,10 @@ Documented behaviours (tests prove them):
 * PG2 keypoints are in the pixel frame of the image file they annotate. An image whose size differs from the
   dataset's ``image_size`` is resized to it with its keypoints scaled by the same factors
   (``wrong_size="resize"``, the default) or rejected with ``ImageError`` (``wrong_size="error"``). A keypoint
-  outside its image raises ``FormatError`` naming the CSV and row.
+  outside its image is found when the dataset is built — each row is checked against its image file's size
+  (read from the file's header; the dataset's ``image_size`` if the file is missing) — and raises
+  ``FormatError`` naming the CSV and row, or with ``strict=False`` is warned about and the row skipped together
+  with the pairs that use it. Such a joint is never drawn into a pose map or mask.
 * Pair building from annotations (``pairs="annotations"``) follows PG2: ordered pairs of distinct images of
   the same identity where both images have both shoulders and both hips. Images that fail are skipped with
   their reason logged (``logging``, logger ``posegen_lite.data.real``), never a crash.
@@ -23,6 +26,7 @@ Documented behaviours (tests prove them):
 from __future__ import annotations
 
 import logging
+import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +159,29 @@ class PG2Config:
     extras: bool = False
 
 
+def image_file_size(path: Path) -> tuple[int, int] | None:
+    """``(height, width)`` of an image file from its header (no decoding), or None if it cannot be read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return img.height, img.width
+    except (OSError, UnidentifiedImageError):
+        return None  # reported, naming the file, when the image is loaded
+
+
+def outside_reason(ann: PG2Annotation, size: tuple[int, int], path: Path) -> str | None:
+    """Why a row's visible joints do not fit its ``size`` (height, width) image, or None if they all do."""
+    kp = ann.keypoints
+    outside = ann.visible & ((kp[:, 0] >= size[1]) | (kp[:, 1] >= size[0]))
+    if not outside.any():
+        return None
+    j = int(np.flatnonzero(outside)[0])
+    return (
+        f"{ann.source}: joint {j} at (x={kp[j, 0]:g}, y={kp[j, 1]:g}) is outside the {size[1]}×{size[0]} image {path}"
+    )
+
+
 def scale_keypoints(keypoints: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
     """Map ``(N, 2)`` (x, y) pixels of a ``from_size`` (H, W) image onto the same image resized to ``to_size``.
 
@@ -185,17 +212,46 @@ class PG2Dataset(Dataset):
             tried = ", ".join(str(p) for p in files.candidates["image_dir"])
             raise FileNotFoundError(f"no image folder for split {config.split!r}; tried {tried}")
         self.image_dir = files.image_dir
-        # Coordinates are range-checked per image when it is loaded: they are in that file's own frame.
-        self.annotations = read_pg2_annotations(files.annotations, image_size=None, strict=config.strict)
+        # Coordinates are in each image file's own frame, so each row is range-checked against its file's size.
+        annotations = read_pg2_annotations(files.annotations, image_size=None, strict=config.strict)
+        self.annotations = self._inside_rows(annotations)
+        skipped = set(annotations) - set(self.annotations)
         if config.pairs == "csv":
             if files.pairs is None:
                 tried = ", ".join(str(p) for p in files.candidates["pairs"])
                 raise FileNotFoundError(
                     f"no pairs file for split {config.split!r}; tried {tried} (or use pairs='annotations')"
                 )
-            self.pairs = read_pg2_pairs(files.pairs, known_names=self.annotations)
+            if config.strict:
+                self.pairs = read_pg2_pairs(files.pairs, known_names=self.annotations)
+            else:
+                # A pair naming an image whose row was skipped goes with it (a name never annotated is still
+                # an error).
+                pairs = read_pg2_pairs(files.pairs, known_names=annotations)
+                self.pairs = [p for p in pairs if not skipped.intersection(p)]
+                if len(self.pairs) < len(pairs):
+                    warnings.warn(
+                        f"{files.pairs}: skipping {len(pairs) - len(self.pairs)} pair(s) whose image row was skipped",
+                        stacklevel=2,
+                    )
         else:
             self.pairs = build_pg2_pairs(self.annotations, config.kind, config.required_joints)
+
+    def _inside_rows(self, annotations: dict[str, PG2Annotation]) -> dict[str, PG2Annotation]:
+        """The rows whose visible joints lie inside their image; a row that does not raises ``FormatError``
+        (``strict``) or is warned about and left out."""
+        kept = {}
+        for name, ann in annotations.items():
+            path = self.image_dir / name
+            size = image_file_size(path) if path.is_file() else None
+            reason = outside_reason(ann, size or tuple(self.image_size), path)
+            if reason is None:
+                kept[name] = ann
+            elif self.config.strict:
+                raise FormatError(reason)
+            else:
+                warnings.warn(f"skipping row: {reason}", stacklevel=3)
+        return kept
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -209,13 +265,9 @@ class PG2Dataset(Dataset):
         image = load_image(path).copy()
         size = image.shape[:2]
         kp = ann.keypoints
-        outside = ann.visible & ((kp[:, 0] >= size[1]) | (kp[:, 1] >= size[0]))
-        if outside.any():
-            j = int(np.flatnonzero(outside)[0])
-            raise FormatError(
-                f"{ann.source}: joint {j} at (x={kp[j, 0]:g}, y={kp[j, 1]:g}) is outside the "
-                f"{size[1]}×{size[0]} image {path}"
-            )
+        reason = outside_reason(ann, size, path)  # checked at construction too; the file may have changed since
+        if reason is not None:
+            raise FormatError(reason)
         if size != tuple(self.image_size):
             if self.config.wrong_size == "error":
                 raise ImageError(
