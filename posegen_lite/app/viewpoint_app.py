@@ -28,6 +28,16 @@ from posegen_lite.app.synthesizer import NovelViewSynthesizer
 from posegen_lite.app.widgets import ViewpointPerson, ViewpointWidget, held_out_people
 
 APP_NOTEBOOK = Path(__file__).with_name("viewpoint_app.ipynb")
+# The front-end extensions the app needs: widgets (and Voilà's own manager for them), plotly, code colours.
+# Voilà loads every JupyterLab extension in the environment by default; some (e.g. ipylab and jupytext, which
+# otter-grader brings) fail to load in Voilà's page with "The getter for the shared module is not a function".
+VOILA_EXTENSIONS = (
+    "@voila-dashboards/widgets-manager8",
+    "@voila-dashboards/widgets-manager7",
+    "@jupyter-widgets/jupyterlab-manager",
+    "jupyterlab-plotly",
+    "jupyterlab_pygments",
+)
 JUPYTER_DIR = Path(__file__).with_name("jupyter")  # holds voila/templates/posegen; goes on JUPYTER_PATH
 ENV_PREFIX = "POSEGEN_APP_"
 
@@ -190,7 +200,8 @@ def voila_command(notebook: Path, port: int, token: str | None, open_browser: bo
     import sys
 
     cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}", f"--Voila.ip={ip}",
-           "--VoilaConfiguration.show_tracebacks=True", "--theme=light", "--template=posegen"]  # fmt: skip
+           "--VoilaConfiguration.show_tracebacks=True", "--theme=light", "--template=posegen",
+           f"--VoilaConfiguration.extension_allowlist={list(VOILA_EXTENSIONS)!r}"]  # fmt: skip
     if token:
         cmd.append(f"--token={token}")
     if not open_browser:
