@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+from conftest import tiny_synthesizer
 
 from posegen_lite.app.crowd import CrowdSynthesizer, keypoints_from_pg2_rows, people_from_photo
 from posegen_lite.app.synthesizer import NovelViewSynthesizer
@@ -14,18 +14,13 @@ from posegen_lite.data.synthetic.render import render_views
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.camera import Camera, orbit_camera
 from posegen_lite.geometry.scene import Window, crop, cylinder_distance, joint_cylinder
-from posegen_lite.models.g1 import G1, G1Config
-from posegen_lite.models.g2 import G2, G2Config
 
 SIZE = (32, 32)
 
 
 @pytest.fixture(scope="module")
 def synth() -> NovelViewSynthesizer:
-    torch.manual_seed(0)
-    return NovelViewSynthesizer(
-        G1(G1Config(*SIZE, base_channels=4, z_dim=8)), G2(G2Config(*SIZE, base_channels=4)), device="cpu"
-    )
+    return tiny_synthesizer(SIZE)
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_synthesizer
 
 from posegen_lite.app.synthesizer import NovelViewSynthesizer, TooFewJointsError
 from posegen_lite.data.synthetic.scenes import Scene
@@ -18,10 +19,7 @@ SIZE = (32, 32)
 
 @pytest.fixture(scope="module")
 def synth() -> NovelViewSynthesizer:
-    torch.manual_seed(0)
-    return NovelViewSynthesizer(
-        G1(G1Config(*SIZE, base_channels=4, z_dim=8)), G2(G2Config(*SIZE, base_channels=4)), device="cpu"
-    )
+    return tiny_synthesizer(SIZE)
 
 
 @pytest.fixture(scope="module")
