@@ -195,3 +195,17 @@ def test_dataloader_workers_give_the_same_bytes():
     loader = DataLoader(ds, batch_size=2, num_workers=2, shuffle=False)
     got = torch.cat([b["image_a"] for b in loader])
     torch.testing.assert_close(got, torch.stack(main), rtol=0, atol=0)
+
+
+def test_extras_are_kept_after_the_first_read_and_come_back_identical():
+    config = SyntheticConfig(size=(32, 32), train_people=2, views_per_person=2, seed=3)
+    ds = SyntheticPairs(config, "train", extras=True)
+    first = ds.__getitems__([0, 1])
+    assert set(ds._extras_memo) == {0, 1}
+    again = ds.__getitems__([1, 0])
+    for key in ("flow", "visibility", "proxy_parts_b", "parts_b", "print_b", "print_colours"):
+        for a, b in ((first[0], again[1]), (first[1], again[0])):
+            assert a[key].dtype == b[key].dtype, key
+            assert torch.equal(a[key], b[key]), key
+    again[0]["flow"].add_(1.0)  # a caller editing its copy does not touch the kept one
+    assert torch.equal(ds.__getitems__([1])[0]["flow"], first[1]["flow"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
@@ -20,6 +21,18 @@ from posegen_lite.data.synthetic.pairs import (
     plan_pair,
     render_pairs,
 )
+
+MEMO_LIMIT = 50_000  # pairs whose extras are kept (about 100 kB each at 128×64)
+_SMALL = {"visibility": torch.uint8, "print_b": torch.uint8, "parts_b": torch.int8, "proxy_parts_b": torch.int8}
+
+
+def _pack(extra: dict) -> dict:
+    """Store masks and part ids (−1…15, {0, 1}) in one byte each; exact, ``_unpack`` restores the dtypes."""
+    return {k: (v.to(_SMALL[k]), v.dtype) if k in _SMALL else v for k, v in extra.items()}
+
+
+def _unpack(packed: dict) -> dict:
+    return {k: v[0].to(v[1]) if k in _SMALL else (v.clone() if torch.is_tensor(v) else v) for k, v in packed.items()}
 
 
 class SyntheticPairs(Dataset):
@@ -51,6 +64,8 @@ class SyntheticPairs(Dataset):
         self.pose_kind = pose_kind
         self.cache_root = None if cache_dir is None else split_dir(cache_dir, split)
         self.records = None
+        # Extras are a pure function of the pair's plan, so each pair's are computed once and kept (compactly).
+        self._extras_memo: dict[int, dict] = {}
         if cache_dir is not None:
             self.records = load_cache(self.config, self.split, cache_dir, progress=progress)
 
@@ -74,10 +89,19 @@ class SyntheticPairs(Dataset):
                 for p in render_pairs(self.config, self.split, indices)
             ]
         if self.extras:
-            plans = [plan_pair(self.config, self.split, i) for i in indices]
-            for sample, extra in zip(samples, pair_extras(plans), strict=True):
+            for sample, extra in zip(samples, self._extras(indices), strict=True):
                 sample.update(extra)
         return samples
+
+    def _extras(self, indices: list[int]) -> list[dict]:
+        """``detail.pair_extras`` of the pairs, computed once per pair (up to ``MEMO_LIMIT`` pairs) and kept in
+        a compact form: the proxy flow costs as much as rendering the pair again."""
+        missing = sorted({i for i in indices if i not in self._extras_memo})
+        fresh = dict(zip(missing, pair_extras([plan_pair(self.config, self.split, i) for i in missing]), strict=True))
+        for i, extra in fresh.items():
+            if len(self._extras_memo) < MEMO_LIMIT:
+                self._extras_memo[i] = _pack(extra)
+        return [fresh[i] if i in fresh else _unpack(self._extras_memo[i]) for i in indices]
 
     def _cached(self, index: int) -> dict:
         rec = self.records[index]
