@@ -105,7 +105,10 @@ _TRAIN_OPTIONS = {
     "part_fm": ("lambda_part_fm", 0.0),
     "mask_difference": ("mask_difference", False),
     "d_spectral_norm": ("d_spectral_norm", False),
+    "kl_weight": ("kl_weight", 0.005),
+    "kl_warmup": ("kl_warmup", 250),
 }
+DEFAULT_LATENT_CHANNELS = 8  # --cvae
 _NEW_RUN_MODEL = {"size": (64, 64), "width": 16, "d_width": 64}
 
 
@@ -131,12 +134,24 @@ def _train_config(args: argparse.Namespace):
             model[option] = getattr(args, option)
     args.size = tuple(model["size"])
     h, w = args.size
+    # Stage III takes G1's warp mode and latent channels from its checkpoint
+    from_g1 = _checkpoint_g1(values["g1_checkpoint"]) if values["stage"] == 3 and values["g1_checkpoint"] else None
     if args.warp is not None:
         warp = args.warp
     elif saved and saved.get("g1"):
         warp = saved["g1"].get("warp", "none")
     else:  # Stage III takes G1's warp mode from its checkpoint; otherwise PG2's plain G1
-        warp = _checkpoint_warp(values["g1_checkpoint"]) if values["stage"] == 3 and values["g1_checkpoint"] else "none"
+        warp = (
+            _checkpoint_g1(values["g1_checkpoint"])[0] if values["stage"] == 3 and values["g1_checkpoint"] else "none"
+        )
+    if args.cvae:
+        latent = args.latent_channels or DEFAULT_LATENT_CHANNELS
+    elif saved and saved.get("g1"):
+        latent = saved["g1"].get("latent_channels", 0)
+    elif from_g1:
+        latent = from_g1[1]
+    else:
+        latent = 0
     if args.part_loss is not None:
         values["part_weights"] = _part_weights(args.part_loss)
     else:
@@ -148,7 +163,7 @@ def _train_config(args: argparse.Namespace):
         num_workers=args.workers,
         max_minutes=args.max_minutes,
         resume=not args.no_resume,
-        g1=G1Config(h, w, base_channels=model["width"], warp=warp),
+        g1=G1Config(h, w, base_channels=model["width"], warp=warp, latent_channels=latent),
         disc=DiscriminatorConfig(
             h, w, base_channels=model["d_width"], norm="none" if spectral else "batch", spectral_norm=spectral
         ),
@@ -187,12 +202,14 @@ def _part_weights(text: str | None) -> dict[str, float] | None:
         raise ValueError(f"--part-loss must be 'default', 'none' or 'region=weight,...'; got {text!r}") from err
 
 
-def _checkpoint_warp(path: str) -> str:
-    """The warp mode of a checkpoint's G1 (``G1Config.warp``; "none" for checkpoints from before it)."""
+def _checkpoint_g1(path: str) -> tuple[str, int]:
+    """The warp mode and latent channels of a checkpoint's G1 (``G1Config``; "none" and 0 for checkpoints
+    from before those options)."""
     from posegen_lite.models.checkpoints import resolve_checkpoint
 
     _, state = resolve_checkpoint(path)
-    return state["model_configs"]["g1"].get("warp", "none")
+    g1 = state["model_configs"]["g1"]
+    return g1.get("warp", "none"), g1.get("latent_channels", 0)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -435,6 +452,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--d-spectral-norm", action="store_true", default=None, help="stage 3: spectral norm on D (and no batch norm)"
     )
+    p.add_argument(
+        "--cvae",
+        action="store_true",
+        default=None,
+        help="G1 as a conditional VAE: samples the sides the input never saw (stage 2; stage 3 reads it from the "
+        "G1 checkpoint)",
+    )
+    p.add_argument(
+        "--latent-channels",
+        type=positive_int,
+        default=None,
+        help=f"--cvae: channels of z (default {DEFAULT_LATENT_CHANNELS})",
+    )
+    p.add_argument("--kl-weight", type=finite_float, default=None, help="--cvae: β of the KL term (default 0.005)")
+    p.add_argument("--kl-warmup", type=int_at_least(0), default=None, help="--cvae: steps of β warm-up (default 250)")
     _add_data_args(p, size_default=None)
     p.set_defaults(func=_cmd_train)
 

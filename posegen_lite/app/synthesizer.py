@@ -290,10 +290,12 @@ class NovelViewSynthesizer:
         keypoints: Sequence[np.ndarray],
         visible: Sequence[np.ndarray],
         warp: tuple[torch.Tensor, torch.Tensor] | None = None,
+        noise: torch.Tensor | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
         """Pose-guided generation for target poses given as 2D keypoints (one batch):
         ``(coarse (N, H, W, 3) uint8, refined or None, pose maps (N, 18, H, W), masks (N, 1, H, W))``.
-        ``warp``: ``(flow, visibility)`` for a G1 that warps (``proxy_flow``)."""
+        ``warp``: ``(flow, visibility)`` for a G1 that warps (``proxy_flow``); ``noise``: latent draws
+        ``G1.latent_shape(N)`` for a conditional-VAE G1 (``latent_noise``; ``None``: the prior's mean)."""
         a = self._image_tensor(image)
         maps = np.stack(
             [
@@ -309,6 +311,8 @@ class NovelViewSynthesizer:
             if warp is None:
                 raise ValueError("this G1 warps the input with the 3D body proxy: pass warp=(flow, visibility)")
             extras = {"flow": warp[0].to(self.device), "visibility": warp[1].to(self.device)}
+        if noise is not None:
+            extras["noise"] = noise.to(self.device)
         coarse = self.g1(image_a, pose_b, **extras).float()
         mask_b = torch.from_numpy(masks).to(self.device)
         refined = None if self.g2 is None else self.g2(image_a, coarse, mask_b).float()
@@ -324,13 +328,15 @@ class NovelViewSynthesizer:
         visible: np.ndarray | None = None,
         lifted: np.ndarray | None = None,
         min_joints: int | None = None,
+        noise: torch.Tensor | None = None,
     ) -> list[SynthesisResult]:
         """Novel views of the person in ``image`` for each of ``yaws`` (degrees, body rotation; camera.py).
 
         ``keypoints``: ``(18, 3)`` 3D joints in metres in the world frame of ``camera`` (required then), or
         ``(18, 2)`` 2D keypoints in pixels of ``image`` (+ ``visible``), lifted to 3D first (or given their 3D
         joints as ``lifted``). ``pitch`` within ±90°. Raises ``TooFewJointsError`` when a target pose has
-        fewer than ``min_joints`` (default: the synthesizer's, 4) joints inside the image.
+        fewer than ``min_joints`` (default: the synthesizer's, 4) joints inside the image. ``noise``: one latent
+        draw per yaw for a conditional-VAE G1 (``latent_noise``; default: the prior's mean).
         """
         yaws, pitch = _yaws(yaws), _pitch(pitch)
         kp = np.asarray(keypoints, dtype=np.float32)
@@ -352,7 +358,7 @@ class NovelViewSynthesizer:
                     "(min_joints=0 allows it)"
                 )
         warp = self.proxy_flow(kp, [p[2] for p in poses], camera, visible, lifted) if self.warps else None
-        coarse, refined, maps, masks = self.generate(image, [p[0] for p in poses], [p[1] for p in poses], warp)
+        coarse, refined, maps, masks = self.generate(image, [p[0] for p in poses], [p[1] for p in poses], warp, noise)
         out = []
         for i, (xy, vis, rotated) in enumerate(poses):
             ref = None if refined is None else refined[i]
@@ -382,10 +388,45 @@ class NovelViewSynthesizer:
         visible: np.ndarray | None = None,
         lifted: np.ndarray | None = None,
         min_joints: int | None = None,
-    ) -> SynthesisResult:
-        """One novel view; see ``synthesize_many``."""
+        samples: int | None = None,
+        seed: int = 0,
+        temperature: float = 1.0,
+    ) -> SynthesisResult | list[SynthesisResult]:
+        """One novel view; see ``synthesize_many``.
+
+        ``samples=k`` (a G1 trained as a conditional VAE, ``posegen train --cvae``): a list of ``k`` views
+        whose unseen parts are drawn from the learned prior, reproducible for ``seed``; ``temperature``
+        scales the prior's spread (0: every sample is the prior's mean). ``samples=None``: one view, the
+        prior's mean — the deterministic answer.
+        """
         yaws = [_angle(yaw, "yaw")]  # checked here too: a yaw of "90" must not become the list ["9", "0"]
-        return self.synthesize_many(image, keypoints, yaws, pitch, camera, visible, lifted, min_joints)[0]
+        if samples is None:
+            return self.synthesize_many(image, keypoints, yaws, pitch, camera, visible, lifted, min_joints)[0]
+        noise = self.latent_noise(samples, seed, temperature)
+        return self.synthesize_many(image, keypoints, yaws * samples, pitch, camera, visible, lifted, min_joints, noise)
+
+    @property
+    def samples(self) -> bool:
+        """Whether G1 can draw several answers (a conditional VAE, ``G1Config.latent_channels > 0``)."""
+        return getattr(self.g1.config, "latent_channels", 0) > 0
+
+    def latent_noise(self, samples: int, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
+        """``samples`` standard-normal latent draws ``G1.latent_shape(samples)`` × ``temperature``, from a CPU
+        generator seeded with ``seed`` (the same on every machine and device)."""
+        if not self.samples:
+            raise ValueError(
+                "this G1 is deterministic: samples need a G1 trained as a conditional VAE (posegen train --cvae)"
+            )
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise ValueError(f"samples must be an integer ≥ 1, got {samples!r}")
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, numbers.Real)
+            or not 0 <= temperature < math.inf
+        ):
+            raise ValueError(f"temperature must be a finite number ≥ 0, got {temperature!r}")
+        gen = torch.Generator().manual_seed(int(seed))
+        return torch.randn(self.g1.latent_shape(samples), generator=gen) * temperature
 
     # --- from a photo ---------------------------------------------------------------------------------------
     def prepare_photo(self, photo: np.ndarray, estimator: PoseEstimator | None = None) -> PhotoInput:

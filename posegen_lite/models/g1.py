@@ -21,6 +21,11 @@ I_A on its own and adds its features, warped by the flow and gated by the visibi
 every level (the deformable skip connections of Siarohin et al. 2018, here driven by the 3D proxy, so the
 front's print can never be copied onto a back: the back was not visible in I_A). ``warp="none"`` is PG2.
 
+The unseen side (``latent_channels > 0``, beyond PG2): G1 becomes a conditional VAE whose latent map ``z``
+enters the skips where the input was blind (``models/cvae.py``); ``forward(..., noise=...)`` draws a sample
+from the learned prior, ``noise=None`` gives the prior's mean (one deterministic answer), and in training
+``image_b=I_B`` takes ``z`` from the posterior instead.
+
 Why the fully connected bottleneck: a target view may need colour or texture from the opposite side of
 the image (a left arm that moves to the right); convolutions only see locally, the FC layer sees all of it.
 The cost is that the image size is fixed by the config (the FC layer's input size depends on it).
@@ -57,6 +62,7 @@ from torch import nn
 
 from posegen_lite.geometry.warp import warp_features, warp_image
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels, valid_sizes_hint
+from posegen_lite.models.cvae import LatentPath, Latents
 
 IMAGE_CHANNELS = 3
 WARP_MODES = ("none", "input", "skip")
@@ -88,7 +94,8 @@ class G1Config:
     ``base_channels`` is PG2's ``conv_hidden_num`` (128 in the paper; 16 is the CPU demo width);
     ``z_dim`` is the width of the FC bottleneck (PG2: 64), unused when ``fc_bottleneck`` is False;
     ``pose_channels`` is the number of pose maps (18 joints); ``warp`` is one of ``WARP_MODES`` (module
-    docstring; ``"none"`` = PG2's G1, whose forward needs no flow).
+    docstring; ``"none"`` = PG2's G1, whose forward needs no flow); ``latent_channels`` > 0 makes G1 a
+    conditional VAE with a ``(k, H/2^l, W/2^l)`` latent map (``models/cvae.py``; 0 = deterministic).
     """
 
     height: int = 128
@@ -99,10 +106,12 @@ class G1Config:
     z_dim: int = 64
     pose_channels: int = 18
     warp: str = "none"
+    latent_channels: int = 0
 
     def __repr__(self) -> str:
         # An option beyond PG2 shows only when it is set, so PG2's configuration reads as PG2's.
-        shown = [f for f in fields(self) if f.name != "warp" or self.warp != "none"]
+        beyond = {"warp": "none", "latent_channels": 0}
+        shown = [f for f in fields(self) if f.name not in beyond or getattr(self, f.name) != beyond[f.name]]
         return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
     def resolved_levels(self) -> int:
@@ -114,6 +123,9 @@ class G1Config:
         for name in ("height", "width", "base_channels", "z_dim", "pose_channels"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"G1Config.{name} must be positive, got {getattr(self, name)}")
+        k = self.latent_channels
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"G1Config.latent_channels must be an integer ≥ 0, got {self.latent_channels!r}")
         if self.warp not in WARP_MODES:
             raise ValueError(f"G1Config.warp must be one of {WARP_MODES}, got {self.warp!r}")
         levels = self.resolved_levels()
@@ -158,6 +170,9 @@ class G1(nn.Module):
             self.to_bottom = nn.Conv2d(deep, c, 1)
         # The decoder's deepest level sees the bottleneck output (c channels) next to the encoder's deepest
         # features (skip), so fine detail can bypass the bottleneck.
+        self.latent = None
+        if config.latent_channels:
+            self.latent = LatentPath(c, levels, config.latent_channels, IMAGE_CHANNELS + config.pose_channels)
         self.decoder = Decoder(c + deep, c, levels)
         self.to_image = nn.Conv2d(self.decoder.out_channels, IMAGE_CHANNELS, 3, padding=1)
 
@@ -190,18 +205,48 @@ class G1(nn.Module):
                 f"got {tuple(flow.shape)}, {tuple(visibility.shape)}"
             )
 
+    def latent_shape(self, batch: int) -> tuple[int, int, int, int]:
+        """Shape of the noise a conditional-VAE G1 takes: ``(batch, k, H/2^l, W/2^l)`` (``models/cvae.py``)."""
+        if self.latent is None:
+            raise ValueError("this G1 is deterministic (G1Config.latent_channels = 0): it has no latent map")
+        level = self.latent.level
+        return (batch, self.config.latent_channels, self.config.height >> level, self.config.width >> level)
+
+    def _check_latent_inputs(self, image_a: torch.Tensor, noise, image_b) -> None:
+        if self.latent is None:
+            if noise is not None or image_b is not None:
+                raise ValueError("noise/image_b are for a conditional-VAE G1 (G1Config.latent_channels > 0)")
+            return
+        if noise is not None and tuple(noise.shape) != self.latent_shape(image_a.shape[0]):
+            raise ValueError(f"G1: noise must be {self.latent_shape(image_a.shape[0])}, got {tuple(noise.shape)}")
+        if image_b is not None and tuple(image_b.shape) != tuple(image_a.shape):
+            raise ValueError(
+                f"G1: image_b must be shaped like image_a {tuple(image_a.shape)}, got {tuple(image_b.shape)}"
+            )
+
     def forward(
         self,
         image_a: torch.Tensor,
         pose_b: torch.Tensor,
         flow: torch.Tensor | None = None,
         visibility: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+        *,
+        noise: torch.Tensor | None = None,
+        image_b: torch.Tensor | None = None,
+        return_latents: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, Latents | None]:
         """``image_a (B, 3, H, W)`` in [-1, 1], ``pose_b (B, 18, H, W)`` in [-1, 1] (and, when the config
         warps, ``flow (B, 2, H, W)`` px and ``visibility (B, 1, H, W)`` in {0, 1}, ``geometry/warp.py``)
-        → coarse target view ``(B, 3, H, W)`` in [-1, 1]."""
+        → coarse target view ``(B, 3, H, W)`` in [-1, 1].
+
+        Conditional-VAE G1 only: ``noise`` ``latent_shape(B)`` standard normal draws ``z`` from the prior
+        (``None``: its mean); ``image_b`` (training) takes ``z`` from the posterior instead (``noise`` then
+        reparameterises the posterior; ``None`` draws it). ``return_latents``: also return ``Latents``
+        (``None`` for a deterministic G1).
+        """
         self._check_inputs(image_a, pose_b)
         self._check_warp(image_a, flow, visibility)
+        self._check_latent_inputs(image_a, noise, image_b)
         inputs = [image_a, pose_b]
         if self.config.warp != "none":
             flow, visibility = flow.to(image_a.dtype), visibility.to(image_a.dtype)
@@ -213,14 +258,26 @@ class G1(nn.Module):
                 f + mix(warp_features(s, flow, visibility))
                 for f, s, mix in zip(features, source, self.skip_mixers, strict=True)
             ]
+        latents = None
+        if self.latent is not None:
+            prior = self.latent.prior(features)
+            posterior = None
+            if image_b is None:  # inference: the posterior path is never touched
+                z = prior.sample(noise)
+            else:
+                posterior = self.latent.posterior(features, torch.cat([image_b, pose_b], dim=1))
+                z = posterior.sample(torch.randn_like(posterior.mean) if noise is None else noise)
+            features = self.latent.inject(features, z, visibility)
+            latents = Latents(prior, posterior)
         deepest = features[-1]
         if self.config.fc_bottleneck:
             h, w = self.bottom_size
-            z = self.to_z(deepest.flatten(1))
-            bottom = self.from_z(z).view(-1, self.config.base_channels, h, w)
+            z_fc = self.to_z(deepest.flatten(1))
+            bottom = self.from_z(z_fc).view(-1, self.config.base_channels, h, w)
             if deepest.is_contiguous(memory_format=torch.channels_last):
                 bottom = bottom.contiguous(memory_format=torch.channels_last)  # keep one memory format
         else:
             bottom = self.to_bottom(deepest)
         x = self.decoder(torch.cat([bottom, deepest], dim=1), features)
-        return torch.tanh(self.to_image(x))
+        out = torch.tanh(self.to_image(x))
+        return (out, latents) if return_latents else out

@@ -99,6 +99,9 @@ class TrainConfig:
     lambda_part_fm: float = 0.0  # Stage III: feature matching on D's features over face and torso
     mask_difference: bool = False  # Stage III: G2's difference kept inside the target body mask
     d_spectral_norm: bool = False  # Stage III: spectral norm on every layer of D (with norm "none")
+    # Stage II with a conditional-VAE G1 (g1.latent_channels > 0, models/cvae.py): β · mean KL(q ‖ p)
+    kl_weight: float = 0.005  # β per latent element; ≈ the ELBO's with a Laplace likelihood of scale 0.1
+    kl_warmup: int = 250  # steps over which β rises linearly from 0 (losses.kl_weight_at)
 
     def __post_init__(self) -> None:
         # Every option is checked here, up front: a NaN or inf learning rate would otherwise train "fine"
@@ -118,7 +121,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite number in (0, {MAX_LR:g}], got {value!r}")
         if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        for name in ("lambda_l1", "lambda_part_fm"):
+        if isinstance(self.kl_warmup, bool) or not isinstance(self.kl_warmup, int) or self.kl_warmup < 0:
+            raise ValueError(f"kl_warmup must be an integer ≥ 0, got {self.kl_warmup!r}")
+        for name in ("lambda_l1", "lambda_part_fm", "kl_weight"):
             if not (_is_number(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ValueError(f"{name} must be a finite number ≥ 0, got {getattr(self, name)!r}")
         if self.part_weights is not None and not all(_is_number(w) and w >= 0 for w in self.part_weights.values()):
@@ -242,7 +247,17 @@ def _build_stage(cfg: TrainConfig, ctx: DistContext) -> Stage:
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank (DDP also broadcasts rank 0's)
     g1 = G1(cfg.g1)
     if cfg.stage == 2:
-        return Stage2(g1, cfg.lr, cfg.betas, ctx, cfg.precision, cfg.channels_last, part_weights=cfg.part_weights)
+        return Stage2(
+            g1,
+            cfg.lr,
+            cfg.betas,
+            ctx,
+            cfg.precision,
+            cfg.channels_last,
+            part_weights=cfg.part_weights,
+            kl_weight=cfg.kl_weight,
+            kl_warmup=cfg.kl_warmup,
+        )
     if cfg.g1_checkpoint:
         _, state = resolve_checkpoint(cfg.g1_checkpoint)
         saved = G1Config(**state["model_configs"]["g1"])

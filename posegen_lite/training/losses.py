@@ -157,3 +157,30 @@ def part_feature_matching(
         diff = (f.float() - r.detach().float()).abs() * m
         total = total + diff.sum() / (m.sum() * f.shape[1]).clamp_min(1e-6)
     return total / len(fake_features)
+
+
+def gaussian_kl(
+    mean_q: torch.Tensor, logvar_q: torch.Tensor, mean_p: torch.Tensor, logvar_p: torch.Tensor
+) -> torch.Tensor:
+    """KL(q ‖ p) of two diagonal Gaussians, per element (nats), same shape as the inputs::
+
+        KL = ½ · ( log σ_p² − log σ_q² + (σ_q² + (μ_q − μ_p)²) / σ_p² − 1 )
+
+    The conditional VAE's term (``models/cvae.py``): the posterior q(z | I_B, P_B, I_A) against the learned
+    prior p(z | I_A, P_B). Zero when q = p; for p = N(0, 1) it is the VAE's familiar
+    ``½ (σ² + μ² − 1 − log σ²)``. Computed in float32; take ``.mean()`` for the loss (``kl_weight`` scales the
+    mean per latent element).
+    """
+    shapes = {tuple(t.shape) for t in (mean_q, logvar_q, mean_p, logvar_p)}
+    if len(shapes) != 1:
+        raise ValueError(f"gaussian_kl: all four tensors must have one shape, got {sorted(shapes)}")
+    mq, lq, mp, lp = (t.float() for t in (mean_q, logvar_q, mean_p, logvar_p))
+    return 0.5 * (lp - lq + (lq.exp() + (mq - mp) ** 2) / lp.exp() - 1.0)
+
+
+def kl_weight_at(step: int, weight: float, warmup: int) -> float:
+    """β at ``step`` (0-based): rises linearly from ``weight / warmup`` to ``weight`` over ``warmup`` steps
+    (Bowman et al. 2016's KL annealing: the decoder first learns to use ``z`` before the KL squeezes it)."""
+    if warmup <= 0:
+        return weight
+    return weight * min(1.0, (step + 1) / warmup)

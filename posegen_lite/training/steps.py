@@ -29,7 +29,9 @@ from posegen_lite.models.g2 import G2
 from posegen_lite.training.distributed import DistContext, unwrap
 from posegen_lite.training.losses import (
     discriminator_loss,
+    gaussian_kl,
     generator_adversarial_loss,
+    kl_weight_at,
     masked_l1,
     part_feature_matching,
     part_weighted_l1,
@@ -208,7 +210,10 @@ class Stage:
 
 
 class Stage2(Stage):
-    """G1 alone, trained with ``L_G1 = mean(|G1(I_A, P_B) − I_B| ⊙ (1 + M_B))``."""
+    """G1 alone, trained with ``L_G1 = mean(|G1(I_A, P_B) − I_B| ⊙ (1 + M_B))``.
+
+    A conditional-VAE G1 (``G1Config.latent_channels > 0``) takes ``z`` from its posterior (it sees I_B) and
+    adds ``β · mean KL(q ‖ p)``, β warming up over ``kl_warmup`` steps (``losses.kl_weight_at``)."""
 
     def __init__(
         self,
@@ -219,9 +224,13 @@ class Stage2(Stage):
         precision: str = "auto",
         channels_last: bool = True,
         part_weights: dict[str, float] | None = None,
+        kl_weight: float = 0.005,
+        kl_warmup: int = 250,
     ) -> None:
         super().__init__(ctx, precision, channels_last)
         self.part_weights = part_weights
+        self.kl_weight, self.kl_warmup = kl_weight, kl_warmup
+        self.cvae = g1.config.latent_channels > 0
         self.models["g1"] = ctx.wrap(self._place(g1))
         self.optimizers["g"] = torch.optim.Adam(self.models["g1"].parameters(), lr=lr, betas=betas)
 
@@ -230,12 +239,22 @@ class Stage2(Stage):
         opt = self.optimizers["g"]
         opt.zero_grad(set_to_none=True)
         extras = self._g1_extras(batch)
+        if self.cvae:
+            extras.update(image_b=image_b, return_latents=True)
         with self.autocast():
             fake = self.models["g1"](image_a, pose_b, **extras)
-        loss = self._l1(fake, batch, image_b, mask_b)  # the loss itself in fp32
-        _check_finite({"l1": loss}, self.ctx, step)
+        if not self.cvae:
+            loss = self._l1(fake, batch, image_b, mask_b)  # the loss itself in fp32
+            _check_finite({"l1": loss}, self.ctx, step)
+            self._backward_step(loss, opt)
+            return {"loss": loss.item()}
+        fake, (prior, posterior) = fake
+        l1 = self._l1(fake, batch, image_b, mask_b)
+        kl = gaussian_kl(posterior.mean, posterior.logvar, prior.mean, prior.logvar).mean()
+        loss = l1 + kl_weight_at(step, self.kl_weight, self.kl_warmup) * kl
+        _check_finite({"l1": l1, "kl": kl}, self.ctx, step)
         self._backward_step(loss, opt)
-        return {"loss": loss.item()}
+        return {"loss": loss.item(), "l1": l1.item(), "kl": kl.item()}
 
     @torch.no_grad()
     def predict(self, batch: dict) -> dict[str, torch.Tensor]:

@@ -1,0 +1,124 @@
+"""The unseen side as a guess: G1 as a conditional VAE (Sohn et al. 2015; Esser et al. 2018 for pose).
+
+Where the target view shows a side the input never saw (a back with its own pattern), the L1 loss teaches a
+deterministic G1 to paint the *average* of all possible backs: a smear. A conditional VAE paints one of
+them instead, chosen by a latent code ``z``:
+
+* a **posterior** encoder ``q(z | I_B, P_B, I_A)`` looks at the answer and says which back it is — used only
+  in training, where the answer exists;
+* a learned **prior** ``p(z | I_A, P_B)`` says which backs are plausible for this input — what inference
+  samples from (its *mean* gives one deterministic answer);
+* the loss adds ``β · KL(q ‖ p)`` (``training/losses.gaussian_kl``), so ``z`` carries only what the input
+  cannot tell, and the prior learns to propose it.
+
+``z`` is a *spatial* map ``(B, k, H/2^l, W/2^l)`` at level ``l = levels − 2`` of G1's U-Net (16×8 at 128×64),
+so it can say "this patch of the back is striped". It enters G1's skip connections at every level but the
+deepest (resized, through a 1×1 convolution that starts at zero), multiplied by ``1 − visibility`` when G1
+warps the input with the 3D body proxy: where the input saw the surface, the warped pixels are the answer
+and ``z`` has no say, so the variation goes where the input is blind.
+
+Shapes: ``prior``/``posterior`` return ``Gaussian(mean, logvar)`` with both ``(B, k, h, w)`` float32;
+``logvar`` is clamped to ``[LOGVAR_MIN, LOGVAR_MAX]`` so that ``exp`` stays finite.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from posegen_lite.models.blocks import Encoder, level_channels
+
+LOGVAR_MIN, LOGVAR_MAX = -8.0, 6.0
+
+
+class Gaussian(NamedTuple):
+    """A diagonal Gaussian over the latent map: ``mean`` and ``logvar`` (log σ²), both ``(B, k, h, w)``."""
+
+    mean: torch.Tensor
+    logvar: torch.Tensor
+
+    def sample(self, noise: torch.Tensor | None) -> torch.Tensor:
+        """``mean + σ · noise`` (the reparameterisation trick); ``noise=None`` gives the mean."""
+        if noise is None:
+            return self.mean
+        return self.mean + torch.exp(0.5 * self.logvar) * noise.to(self.mean.dtype)
+
+
+class Latents(NamedTuple):
+    """What ``G1(..., return_latents=True)`` returns beside the image: the prior, and the posterior (``None``
+    when no target image was given, i.e. at inference)."""
+
+    prior: Gaussian
+    posterior: Gaussian | None
+
+
+def latent_level(levels: int) -> int:
+    """The U-Net level the latent map lives at: one above the deepest (16×8 at 128×64, 16×16 at 64×64)."""
+    return max(levels - 2, 0)
+
+
+def _head(in_channels: int, hidden: int, latent_channels: int) -> nn.Sequential:
+    """3×3 conv, ReLU, 3×3 conv to ``2k`` channels (mean and log-variance). The last layer starts at zero:
+    every Gaussian starts as N(0, 1), so the KL term starts at zero and training begins as a plain G1."""
+    out = nn.Conv2d(hidden, 2 * latent_channels, 3, padding=1)
+    nn.init.zeros_(out.weight)
+    nn.init.zeros_(out.bias)
+    return nn.Sequential(nn.Conv2d(in_channels, hidden, 3, padding=1), nn.ReLU(inplace=True), out)
+
+
+def _gaussian(params: torch.Tensor) -> Gaussian:
+    mean, logvar = params.float().chunk(2, dim=1)
+    return Gaussian(mean, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX))
+
+
+class LatentPath(nn.Module):
+    """Prior, posterior and the injection of ``z`` into G1's skips (module docstring).
+
+    Args: ``base_channels`` and ``levels`` of G1, ``latent_channels`` k, ``target_channels`` of the
+    posterior's extra input (I_B and P_B: 3 + 18).
+    """
+
+    def __init__(self, base_channels: int, levels: int, latent_channels: int, target_channels: int) -> None:
+        super().__init__()
+        self.level = latent_level(levels)
+        self.latent_channels = latent_channels
+        feat = level_channels(base_channels, self.level)
+        # The posterior encodes (I_B, P_B) with a narrower encoder down to the latent level and reads I_A
+        # through G1's own features there.
+        small = max(base_channels // 2, 4)
+        self.target_encoder = Encoder(target_channels, small, self.level + 1)
+        self.prior_head = _head(feat, feat, latent_channels)
+        self.posterior_head = _head(feat + level_channels(small, self.level), feat, latent_channels)
+        # Skips at every level but the deepest (that one feeds the fully connected bottleneck, which would
+        # spread z over the whole image, visible parts included).
+        self.mixers = nn.ModuleList(
+            nn.Conv2d(latent_channels, level_channels(base_channels, i), 1) for i in range(levels - 1)
+        )
+        for mixer in self.mixers:
+            nn.init.zeros_(mixer.weight)
+            nn.init.zeros_(mixer.bias)
+
+    def prior(self, features: list[torch.Tensor]) -> Gaussian:
+        """``p(z | I_A, P_B)`` from G1's encoder features (the list of ``Encoder.forward``)."""
+        return _gaussian(self.prior_head(features[self.level]))
+
+    def posterior(self, features: list[torch.Tensor], target: torch.Tensor) -> Gaussian:
+        """``q(z | I_B, P_B, I_A)``: ``target`` is ``(B, 3 + 18, H, W)`` = (I_B, P_B)."""
+        encoded = self.target_encoder(target)[-1]
+        return _gaussian(self.posterior_head(torch.cat([features[self.level], encoded], dim=1)))
+
+    def inject(
+        self, features: list[torch.Tensor], z: torch.Tensor, visibility: torch.Tensor | None
+    ) -> list[torch.Tensor]:
+        """Add ``mixer_i(resize(z) · (1 − resize(visibility)))`` to skip ``i`` (all but the deepest level)."""
+        out = list(features)
+        for i, mixer in enumerate(self.mixers):
+            size = features[i].shape[-2:]
+            zi = F.interpolate(z, size=size, mode="bilinear", align_corners=False) if z.shape[-2:] != size else z
+            if visibility is not None:
+                zi = zi * (1.0 - F.adaptive_avg_pool2d(visibility.to(zi.dtype), size))
+            out[i] = features[i] + mixer(zi.to(features[i].dtype))
+        return out
