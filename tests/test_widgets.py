@@ -164,3 +164,36 @@ def test_widget_css_handles_for_browser_tests(synth, people):
     assert "posegen-yaw" in app.yaw._dom_classes and app.yaw.continuous_update
     assert "posegen-panel-g1" in app.images["G1"]._dom_classes
     assert "posegen-panel-3d-pose" in app.images["3D pose"]._dom_classes
+
+
+def test_new_sample_draws_seeded_guesses_and_prior_mean_goes_back(people):
+    torch.manual_seed(0)
+    g1 = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp="skip", latent_channels=2))
+    with torch.no_grad():  # trained heads are not zero (untrained ones are: z would change nothing)
+        for p in g1.latent.parameters():
+            p.normal_(0, 0.3)
+    cvae = NovelViewSynthesizer(g1, device="cpu")
+    app = ViewpointWidget(cvae, people, zoom=1, precompute=False, yaw=180)
+    assert app.new_sample.layout.display != "none"
+    mean = app.displayed("G1")
+    first = app.draw_sample()["G1"]
+    assert app.sample_seed == 1 and "sample 1" in app.status.value
+    np.testing.assert_array_equal(app.displayed("G1"), first)
+    p = people[0]
+    (expected,) = cvae.synthesize(p.image, p.joints3d, yaw=180, camera=p.camera, samples=1, seed=1)
+    np.testing.assert_array_equal(first, expected.coarse)
+    app.new_sample.click()  # the button does what draw_sample does
+    assert app.sample_seed == 2 and not np.array_equal(app.displayed("G1"), first)
+    app.prior_mean.click()
+    assert app.sample_seed is None and "prior mean" in app.status.value
+    np.testing.assert_array_equal(app.displayed("G1"), mean)
+    app.draw_sample()
+    app.person.value = 1  # another person starts from the deterministic answer
+    assert app.sample_seed is None
+
+
+def test_a_deterministic_g1_hides_the_sample_buttons(synth, people):
+    app = ViewpointWidget(synth, people, precompute=False)
+    assert app.new_sample.layout.display == "none" and app.prior_mean.layout.display == "none"
+    with pytest.raises(ValueError, match="--cvae"):
+        app.draw_sample()

@@ -113,6 +113,10 @@ class ViewpointWidget:
         precompute: compute the current person's turntable (every slider step, at the current pitch) in a
             background thread, so scrubbing over it is instant.
         yaw_step: the yaw slider's step in degrees (the turntable has 360 / yaw_step + 1 views).
+
+    With a G1 that samples (a conditional VAE, ``synthesizer.samples``), a "new sample" button draws another
+    guess of what the input never showed for the current view (seed 1, 2, …, kept while the sliders move) and
+    "prior mean" goes back to the deterministic answer; the precomputed turntable holds the prior mean.
     """
 
     def __init__(
@@ -139,7 +143,7 @@ class ViewpointWidget:
         self.zoom = int(zoom)
         self._h, self._w = size
         # key (person, yaw, pitch) → (panels as arrays, panels as display PNGs); shared with the precompute thread
-        self._cache: OrderedDict[tuple[int, float, float], tuple[dict[str, np.ndarray], dict[str, bytes]]] = (
+        self._cache: OrderedDict[tuple[int, float, float, int], tuple[dict[str, np.ndarray], dict[str, bytes]]] = (
             OrderedDict()
         )
         self._cache_size = cache_size
@@ -150,6 +154,8 @@ class ViewpointWidget:
         self.precomputed = 0  # views the background thread computed
         self.precompute_seconds: float | None = None  # how long the last finished turntable took
         self._job: tuple[threading.Thread, threading.Event, tuple[int, float]] | None = None
+        self.sample_seed: int | None = None  # the latent sample shown (None: the prior's mean)
+        self._seeds_drawn = 0
 
         # continuous_update: while dragging, every step the slider passes is sent — cached steps show at once
         self.yaw = w.IntSlider(value=yaw, min=-180, max=180, step=yaw_step, description="yaw °", continuous_update=True)
@@ -157,6 +163,13 @@ class ViewpointWidget:
         self.person = w.Dropdown(
             options=[(p.name, i) for i, p in enumerate(self.people)], value=0, description="person"
         )
+        self.new_sample = w.Button(description="new sample", tooltip="draw another guess of the unseen side")
+        self.prior_mean = w.Button(description="prior mean", tooltip="the deterministic answer")
+        if not synthesizer.samples:  # a deterministic G1 has one answer: no sampling controls
+            for button in (self.new_sample, self.prior_mean):
+                button.layout.display = "none"
+        self.new_sample.on_click(lambda _b: self.draw_sample())
+        self.prior_mean.on_click(lambda _b: self.show_prior_mean())
         self.images = {name: w.Image(format="png") for name in PANELS}
         self.status = w.HTML()
         self.progress = w.HTML()
@@ -165,11 +178,16 @@ class ViewpointWidget:
             for name in PANELS
         ]
         self.view = w.VBox(
-            [w.HBox([self.person, self.yaw, self.pitch]), w.HBox(boxes), w.HBox([self.status, self.progress])]
+            [
+                w.HBox([self.person, self.yaw, self.pitch, self.new_sample, self.prior_mean]),
+                w.HBox(boxes),
+                w.HBox([self.status, self.progress]),
+            ]
         )
         # CSS classes: stable handles for the browser tests (tests/browser/) and for styling
         self.view.add_class("posegen-viewpoint")
-        for name, control in (("yaw", self.yaw), ("pitch", self.pitch), ("person", self.person)):
+        controls = (("yaw", self.yaw), ("pitch", self.pitch), ("person", self.person), ("new-sample", self.new_sample))
+        for name, control in (*controls, ("prior-mean", self.prior_mean)):
             control.add_class(f"posegen-{name}")
         for name, image in self.images.items():
             image.add_class("posegen-panel-" + name.replace(" ", "-").lower())
@@ -204,19 +222,37 @@ class ViewpointWidget:
         """The ``synthesize`` call behind the current slider values (no caching, no display)."""
         return self._synthesize(self._key())
 
-    def _key(self) -> tuple[int, float, float]:
-        return int(self.person.value), float(self.yaw.value), float(self.pitch.value)
+    def draw_sample(self) -> dict[str, np.ndarray]:
+        """Show a new latent sample (the next seed) of the current view; returns its panels."""
+        if not self.synth.samples:
+            raise ValueError("this G1 is deterministic: samples need a G1 trained with posegen train --cvae")
+        self._seeds_drawn += 1
+        self.sample_seed = self._seeds_drawn
+        return self.update()
 
-    def _synthesize(self, key: tuple[int, float, float]) -> SynthesisResult:
-        person, yaw, pitch = key
+    def show_prior_mean(self) -> dict[str, np.ndarray]:
+        """Back to the prior's mean (the deterministic answer); returns its panels."""
+        self.sample_seed = None
+        return self.update()
+
+    def _key(self) -> tuple[int, float, float, int]:
+        seed = -1 if self.sample_seed is None else self.sample_seed
+        return int(self.person.value), float(self.yaw.value), float(self.pitch.value), seed
+
+    def _synthesize(self, key: tuple[int, float, float, int]) -> SynthesisResult:
+        person, yaw, pitch, seed = key
         p = self.people[person]
+        sampling = {} if seed < 0 else {"samples": 1, "seed": seed}
         if p.camera is None:  # a photo: 2D keypoints, lifted to 3D inside synthesize
-            return self.synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible)
-        return self.synth.synthesize(p.image, p.joints3d, yaw=yaw, pitch=pitch, camera=p.camera)
+            res = self.synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible, **sampling)
+        else:
+            res = self.synth.synthesize(p.image, p.joints3d, yaw=yaw, pitch=pitch, camera=p.camera, **sampling)
+        return res[0] if sampling else res
 
-    def _compute(self, key: tuple[int, float, float]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
-        """The panels of view ``key`` = (person, yaw, pitch), as arrays and as the PNGs the widget shows."""
-        person, yaw, pitch = key
+    def _compute(self, key: tuple[int, float, float, int]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+        """The panels of view ``key`` = (person, yaw, pitch, sample seed or −1 for the prior mean), as arrays
+        and as the PNGs the widget shows."""
+        person, yaw, pitch, _ = key
         p = self.people[person]
         h, w = self._h, self._w
         with self._compute_lock:
@@ -236,20 +272,20 @@ class ViewpointWidget:
             pngs = {name: png_bytes(img, 1 if name == "3D pose" else self.zoom) for name, img in panels.items()}
         return panels, pngs
 
-    def _cached(self, key: tuple[int, float, float]) -> tuple[dict[str, np.ndarray], dict[str, bytes]] | None:
+    def _cached(self, key: tuple[int, float, float, int]) -> tuple[dict[str, np.ndarray], dict[str, bytes]] | None:
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         return None
 
-    def _store(self, key: tuple[int, float, float], value) -> None:
+    def _store(self, key: tuple[int, float, float, int], value) -> None:
         with self._cache_lock:
             self._cache[key] = value
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
-    def _view(self, key: tuple[int, float, float]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+    def _view(self, key: tuple[int, float, float, int]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
         value = self._cached(key)
         if value is None:
             value = self._compute(key)
@@ -263,6 +299,7 @@ class ViewpointWidget:
             int(self.person.value if person is None else person),
             float(yaw),
             float(self.pitch.value if pitch is None else pitch),
+            -1 if self.sample_seed is None else self.sample_seed,
         )
         with self._cache_lock:
             return key in self._cache
@@ -300,7 +337,7 @@ class ViewpointWidget:
     def _precompute(self, target: tuple[int, float], yaws: list[int], stop: threading.Event) -> None:
         person, pitch = target
         t0 = time.perf_counter()
-        todo = [(person, float(y), pitch) for y in yaws]
+        todo = [(person, float(y), pitch, -1) for y in yaws]  # the prior mean (the deterministic answer)
         for i, key in enumerate(todo):
             if stop.is_set():
                 return
@@ -337,6 +374,8 @@ class ViewpointWidget:
         notes = ([] if self.pitch.value == 0 else ["ground truth only at pitch 0"]) + (
             [] if self.synth.g2 is not None else ["these weights have no G2"]
         )
+        if self.synth.samples:
+            notes.append("prior mean" if self.sample_seed is None else f"sample {self.sample_seed} of the unseen side")
         self.status.value = f"{p.name}: body turned by {self.yaw.value}°, tilted by {self.pitch.value}°" + (
             f" ({'; '.join(notes)})" if notes else ""
         )
@@ -346,7 +385,9 @@ class ViewpointWidget:
         """What panel ``name`` shows right now, decoded from its PNG at model resolution."""
         return decode_png(self.images[name].value, 1 if name == "3D pose" else self.zoom)
 
-    def _on_change(self, change) -> None:  # ipywidgets passes the change; unused
+    def _on_change(self, change) -> None:
+        if change is not None and change.get("owner") is self.person:
+            self.sample_seed = None  # another person: start from the deterministic answer
         self.update()
         self._start_precompute()  # a new person or pitch: start its turntable
 
