@@ -53,6 +53,7 @@ _export("evaluation", "EvalResult", "G1G2Predictor", "G1Predictor", "IdentityBas
         "WarpBaseline", "checkpoint_predictors", "evaluate", "markdown_table", "refinement_report",
         "write_results")  # fmt: skip
 _export("training.losses", "discriminator_loss", "generator_adversarial_loss", "masked_l1", "part_weighted_l1")
+_export("training.losses", "gaussian_kl")
 _export("training.loop", "NonFiniteLossError", "TrainConfig", "TrainResult", "train")
 _export("training.loop", "NonFiniteWeightsError")
 _export("app.synthesizer", "NovelViewSynthesizer", "SynthesisResult")

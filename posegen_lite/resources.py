@@ -1,4 +1,5 @@
-"""Files shipped inside the package (demo weights, the learned lifter), found through ``importlib.resources``.
+"""Files shipped inside the package (demo weights, the conditional-VAE G1, the learned lifter), found through
+``importlib.resources``.
 
 They live in ``posegen_lite/assets/`` and are package data, so an installed wheel finds them as well as a
 checkout does: never build their paths from ``__file__``.
@@ -11,6 +12,7 @@ from pathlib import Path
 
 DEMO_WEIGHTS_NAME = "demo_64x64.pt"
 LIFTER_WEIGHTS_NAME = "lifter.pt"
+CVAE_WEIGHTS_NAME = "cvae_128x64.pt"
 
 
 def asset_path(name: str) -> Path:
@@ -26,3 +28,8 @@ def demo_weights() -> Path:
 def lifter_weights() -> Path:
     """The learned 2D→3D lifter's weights."""
     return asset_path(LIFTER_WEIGHTS_NAME)
+
+
+def cvae_weights() -> Path:
+    """A G1 trained as a conditional VAE (``posegen train --cvae``): it samples the sides the input never saw."""
+    return asset_path(CVAE_WEIGHTS_NAME)

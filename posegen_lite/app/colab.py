@@ -20,12 +20,14 @@ COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 NOTEBOOKS = (
     "00_quickstart.ipynb", "01_stage1_pose.ipynb", "02_stage2_unet.ipynb", "03_stage3_gan.ipynb",
     "04_evaluation.ipynb", "05_viewpoint_widget.ipynb", "06_real_datasets.ipynb", "07_crowds.ipynb",
+    "08_unseen_side.ipynb",
 )  # fmt: skip
 # pyproject extras each notebook installs on Colab (tensorboard: the %tensorboard view of a training run)
 EXTRAS = {
     "02_stage2_unet.ipynb": "tensorboard",
     "03_stage3_gan.ipynb": "tensorboard",
     "06_real_datasets.ipynb": "photo",
+    "08_unseen_side.ipynb": "tensorboard",
 }
 # MediaPipe 0.10.14 ships its pose models in the wheel; its metadata pins an old numpy, so it goes in with
 # --no-deps next to the "photo" extra (the same as scripts/setup_env.sh does).

@@ -415,6 +415,30 @@ def refinement_figure(batch: dict, coarse, refined, gain: float = 4.0, panel_inc
     )
 
 
+def samples_figure(batch: dict, mean, samples, gain: float = 4.0, panel_inches: float = 1.0, title: str | None = None):
+    """ "The unseen side is a guess": per pair of a collated ``batch``, the input, the target, a G1's prior-mean
+    answer ``mean (B, 3, H, W)``, its ``samples (K, B, 3, H, W)`` (tensors in [-1, 1]) and where they
+    differ — the per-pixel spread across the samples, brightened ``gain``×, with the body proxy's
+    visibility outlined (``batch["visibility"]`` when present: the pixels the input saw)."""
+    from posegen_lite.evaluation.samples import spread_map
+    from posegen_lite.images import to_uint8
+
+    spread = (spread_map(samples) * gain).clamp(0, 1)[:, 0].numpy()
+    rows = []
+    for b in range(mean.shape[0]):
+        heat = np.repeat((spread[b] * 255).astype(np.uint8)[..., None], 3, axis=2)
+        if "visibility" in batch:  # seen pixels tinted blue: the samples should agree there
+            seen = batch["visibility"][b, 0].numpy() > 0.5
+            heat[seen, 2] = np.maximum(heat[seen, 2], 90)
+        rows.append(
+            [to_uint8(batch["image_a"][b]), to_uint8(batch["image_b"][b]), to_uint8(mean[b])]
+            + [to_uint8(s[b]) for s in samples]
+            + [heat]
+        )
+    titles = ["input", "target", "prior mean", *[f"sample {i + 1}" for i in range(len(samples))], f"spread ×{gain:g}"]
+    return image_table_figure(rows, col_titles=titles, panel_inches=panel_inches, title=title)
+
+
 # --- the 3D body-proxy warp -------------------------------------------------------------------------------
 
 

@@ -35,15 +35,21 @@ def draw_samples(g1: torch.nn.Module, batch: dict, k: int, seed: int = 0) -> tor
     return torch.stack(out)
 
 
+def spread_map(samples: torch.Tensor) -> torch.Tensor:
+    """Per-pixel standard deviation across the samples, averaged over RGB, in [0, 1] units:
+    ``(K ≥ 2, B, 3, H, W)`` in [-1, 1] → ``(B, 1, H, W)``."""
+    if samples.dim() != 5 or samples.shape[0] < 2:
+        raise ValueError(f"samples must be (K ≥ 2, B, 3, H, W), got {tuple(samples.shape)}")
+    return (samples.float() / 2).std(dim=0, unbiased=False).mean(dim=1, keepdim=True)
+
+
 def sample_spread(samples: torch.Tensor, mask_b: torch.Tensor, visibility: torch.Tensor) -> dict[str, float]:
     """Mean per-pixel standard deviation across the samples (over K, averaged over RGB; in [0, 1] units) on
     the target body's seen pixels (``mask_b · visibility``) and unseen ones (``mask_b · (1 − visibility)``).
 
     ``samples (K, B, 3, H, W)``, ``mask_b``/``visibility`` ``(B, 1, H, W)`` in {0, 1}. NaN for an empty set.
     """
-    if samples.dim() != 5 or samples.shape[0] < 2:
-        raise ValueError(f"samples must be (K ≥ 2, B, 3, H, W), got {tuple(samples.shape)}")
-    std = (samples.float() / 2).std(dim=0, unbiased=False).mean(dim=1, keepdim=True)  # (B, 1, H, W), [0, 1] units
+    std = spread_map(samples)
     body = mask_b.float() > 0.5
     seen = body & (visibility.float() > 0.5)
     unseen = body & ~seen
