@@ -19,6 +19,13 @@ Run it on a quiet machine (it trains for about 4 × budget minutes)::
     python benchmarks/bench_ablation.py --budget-minutes 20            # 128×64, G1 width 32, ~85 min
     python benchmarks/bench_ablation.py --quick                         # smoke test: 32×32, seconds per run
 
+or evaluate runs trained elsewhere at an equal budget (e.g. by ``posegen train`` with the same ``--steps``),
+one ``--use NAME=DIR`` per run (names: ``pg2``, ``warp``, ``warp_parts``, ``g2``; a run not given is trained,
+unless ``--skip NAME``)::
+
+    python benchmarks/bench_ablation.py --size 128x64 --width 16 --use pg2=runs/abl_pg2_g1 \\
+        --use warp=runs/abl_warp_g1 --use warp_parts=runs/demo128_g1 --use g2=runs/demo128_g2
+
 Writes ``<out>/ablation.md`` (the table), ``<out>/bench_ablation.json`` (machine, budget, steps, per-run
 summaries), ``<out>/ablation_grid.png`` and the runs' checkpoints under ``<out>/runs/`` (re-running resumes them).
 """
@@ -51,11 +58,23 @@ from posegen_lite.evaluation.predictors import (
 from posegen_lite.evaluation.protocol import evaluate
 from posegen_lite.evaluation.reports import markdown_table
 from posegen_lite.images import save_image
+from posegen_lite.models.checkpoints import resolve_checkpoint
 from posegen_lite.models.g1 import G1Config
 from posegen_lite.training.loop import TrainConfig, train
 from posegen_lite.training.losses import DEFAULT_PART_WEIGHTS
 
 RUNS = ("PG2 G1", "+ warp", "+ warp + parts")
+SHORT = {"pg2": "PG2 G1", "warp": "+ warp", "warp_parts": "+ warp + parts", "g2": "+ G2"}
+
+
+def _named_dirs(items: list[str], parser: argparse.ArgumentParser) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, _, folder = item.partition("=")
+        if name not in SHORT or not folder:
+            parser.error(f"--use takes NAME=DIR with NAME one of {', '.join(SHORT)}; got {item!r}")
+        out[SHORT[name]] = folder
+    return out
 
 
 def run_configs(args, h: int, w: int, runs_dir: Path) -> dict[str, TrainConfig]:
@@ -108,7 +127,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "ablation"))
     parser.add_argument("--quick", action="store_true", help="smoke run: 32×32, width 8, 8 people, ~10 s per run")
+    parser.add_argument("--use", action="append", default=[], help="NAME=DIR: evaluate this run, do not train it")
+    parser.add_argument("--skip", action="append", default=[], choices=sorted(SHORT), help="leave this run out")
     args = parser.parse_args()
+    used = _named_dirs(args.use, parser)
+    skipped = {SHORT[n] for n in args.skip}
     if args.quick:
         args.size, args.width, args.people, args.batch_size = "32x32", 8, 8, 4
         args.budget_minutes, args.eval_limit = min(args.budget_minutes, 0.15), 16
@@ -123,6 +146,13 @@ def main() -> None:
     steps, minutes = {}, {}
     cfgs = run_configs(args, h, w, runs_dir)
     for name, cfg in cfgs.items():
+        if name in skipped:
+            continue
+        if name in used:
+            _, state = resolve_checkpoint(used[name])
+            cfg.run_dir, steps[name], minutes[name] = used[name], int(state["step"]), None
+            print(f"{name}: {used[name]} at step {steps[name]} (trained elsewhere)", flush=True)
+            continue
         t0 = time.monotonic()
         result = train(cfg, train_set)
         steps[name], minutes[name] = result.step, (time.monotonic() - t0) / 60
@@ -132,19 +162,21 @@ def main() -> None:
 
     predictors = {"identity": IdentityBaseline(), "warp paste": WarpBaseline()}
     for name in RUNS:
-        predictors[name] = G1Predictor(load_models(cfgs[name].run_dir, device="cpu")["g1"])
-    final = load_models(cfgs["+ G2"].run_dir, device="cpu")
-    predictors["+ G2"] = G1G2Predictor(final["g1"], final["g2"])
+        if name not in skipped:
+            predictors[name] = G1Predictor(load_models(cfgs[name].run_dir, device="cpu")["g1"])
+    if "+ G2" not in skipped:
+        final = load_models(cfgs["+ G2"].run_dir, device="cpu")
+        predictors["+ G2"] = G1G2Predictor(final["g1"], final["g2"])
 
     results = []
     for split in ("test", "test_hard"):
         ds = SyntheticPairs(config, split, extras=True)
         results.append(evaluate(predictors, ds, batch_size=16, limit=args.eval_limit, split=split))
     table = markdown_table(results)
+    how = "trained elsewhere" if used else f"{args.budget_minutes:g} min of training per run on this machine"
     budget = (
-        f"Budget: {args.budget_minutes:g} min of training per run on this machine "
-        f"({', '.join(f'{k}: {v} steps' for k, v in steps.items())}; '+ G2' trains G2 for its own budget on "
-        f"'+ warp + parts''s G1). {h}×{w}, G1/G2 width {args.width}, batch {args.batch_size}, "
+        f"Budget: {how} ({', '.join(f'{k}: {v} steps' for k, v in steps.items())}; '+ G2' trains G2 for its own "
+        f"budget on '+ warp + parts''s G1). {h}×{w}, G1/G2 width {args.width}, batch {args.batch_size}, "
         f"{args.people} training people; {len(results[0])} pairs per split."
     )
     print("\n" + table + "\n\n" + budget)

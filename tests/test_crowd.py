@@ -53,6 +53,29 @@ def test_one_person_scene_is_the_single_person_path(synth):
     assert np.abs(crowd.image.astype(int) - expect).max() <= 1
 
 
+def test_a_warping_g1_gets_each_persons_proxy_flow_in_a_scene():
+    import torch
+
+    from posegen_lite.models.g1 import G1, G1Config
+    from posegen_lite.models.g2 import G2, G2Config
+
+    torch.manual_seed(0)
+    g1 = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp="skip"))
+    with torch.no_grad():  # trained skip mixers are not zero: the warped features must matter
+        for mixer in g1.skip_mixers:
+            mixer.weight.normal_(0, 0.5)
+    warping = NovelViewSynthesizer(g1, G2(G2Config(*SIZE, base_channels=4, mask_difference=True)), device="cpu")
+    scene = Scene.held_out(2, SIZE)
+    j = scene.body.joints3d
+    axis, r, lo, hi = joint_cylinder(j)
+    dist = cylinder_distance(r, lo, hi, 5.0, *SIZE, FOV_Y, MARGIN)
+    cam = orbit_camera(30, 5.0, dist, axis + [0, (lo + hi) / 2, 0], *SIZE[::-1], FOV_Y)
+    image = render_views([scene.person], [scene.body], [cam])[0].image
+    crowd = CrowdSynthesizer(warping).synthesize(image, [j], cam, yaw=60)
+    single = warping.synthesize(image, j, yaw=60, camera=cam)  # the window is the whole image: the same flow
+    np.testing.assert_array_equal(crowd.people[0].synthesis.coarse, single.coarse)
+
+
 def test_overlapping_people_are_pasted_back_to_front(synth, pair):
     view, joints, cam = pair
     crowd = CrowdSynthesizer(synth, background="inpaint")

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from scipy import ndimage
 
 from posegen_lite.app.synthesizer import NovelViewSynthesizer, SynthesisResult, _fit_orthographic
@@ -246,6 +247,21 @@ class CrowdSynthesizer:
         return crops, fill, windows
 
     # --- synthesis ----------------------------------------------------------------------------------------------
+    def _warp(self, joints: np.ndarray, window, camera: Camera, targets: list) -> tuple[torch.Tensor, torch.Tensor]:
+        """Body-proxy flow and visibility for a G1 that warps: from the person's input window to each of their
+        target windows (the scene's camera cropped to each window, as the crops are)."""
+        from posegen_lite.geometry.warp import proxy_flow
+
+        mh, mw = self.model_size
+        n = len(targets)
+        flow, vis, _ = proxy_flow(
+            np.stack([joints] * n),
+            np.stack([t.joints3d for t in targets]),
+            [window.crop_camera(camera, mh, mw)] * n,
+            [t.window.crop_camera(camera, mh, mw) for t in targets],
+        )
+        return flow, vis
+
     def synthesize_many(
         self,
         image: np.ndarray,
@@ -259,7 +275,7 @@ class CrowdSynthesizer:
         of ``yaws`` (degrees, the scene turned about the vertical axis through ``pivot``, default the group
         centre). Each person is synthesized for all viewpoints in one batch."""
         img, people = self._check(image, joints, camera)
-        crops, fill, _ = self.input_crops(img, people, camera)
+        crops, fill, windows = self.input_crops(img, people, camera)
         H, W, _ = img.shape
         mh, mw = self.model_size
         targets = [
@@ -277,13 +293,14 @@ class CrowdSynthesizer:
                 if not ok.any():
                     notes[v].append(f"person {k} has no joint inside their target window (yaw {yaws[v]:g}°): dropped")
                     continue
-                jobs[k].append((v, xy, ok))
+                jobs[k].append((v, xy, ok, t))
         made: dict[tuple[int, int], SynthesisResult] = {}
         for k, job in jobs.items():
             if not job:
                 continue
-            coarse, refined, maps, masks = self.synth.generate(crops[k], [j[1] for j in job], [j[2] for j in job])
-            for i, (v, xy, ok) in enumerate(job):
+            warp = self._warp(people[k], windows[k], camera, [j[3] for j in job]) if self.synth.warps else None
+            coarse, refined, maps, masks = self.synth.generate(crops[k], [j[1] for j in job], [j[2] for j in job], warp)
+            for i, (v, xy, ok, _) in enumerate(job):
                 ref = None if refined is None else refined[i]
                 made[(v, k)] = SynthesisResult(
                     image=coarse[i] if ref is None else ref,

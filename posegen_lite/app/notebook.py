@@ -204,16 +204,15 @@ def stage3_settings(g1_config, weights: str | Path) -> dict:
 @torch.no_grad()
 def predict_with(weights: str | Path, batch: dict, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """``{"G1": Î_B1, "G1+G2": Î_B2}`` (``(B, 3, H, W)`` in [-1, 1], on the CPU) of the networks in ``weights``
-    on ``batch`` (only ``"G1"`` for a Stage II checkpoint). The batch must have the weights' image size."""
+    on ``batch`` (only ``"G1"`` for a Stage II checkpoint). The batch must have the weights' image size (and,
+    for a G1 that warps with the body proxy, the ``flow``/``visibility`` of a dataset built with extras)."""
+    from posegen_lite.evaluation.predictors import G1G2Predictor, G1Predictor
     from posegen_lite.models.weights import load_models
 
     models = load_models(weights, device=device)
-    image_a, pose_b = batch["image_a"].to(device), batch["pose_b"].to(device)
-    coarse = models["g1"](image_a, pose_b)
-    out = {"G1": coarse.float().cpu()}
+    out = {"G1": G1Predictor(models["g1"])(batch)}
     if "g2" in models:
-        mask = batch["mask_b"].to(device) if "mask_b" in batch else None  # used by a G2 with mask_difference
-        out["G1+G2"] = models["g2"](image_a, coarse, mask).float().cpu()
+        out["G1+G2"] = G1G2Predictor(models["g1"], models["g2"])(batch)
     return out
 
 
