@@ -186,3 +186,29 @@ def test_dense_and_windowed_casts_agree(monkeypatch):
     hit = dense.part >= 0
     assert torch.allclose(dense.depth[hit], windowed.depth[hit], atol=1e-4)
     assert torch.allclose(dense.local[hit], windowed.local[hit], atol=1e-4)
+
+
+def _poses_with_gaps() -> np.ndarray:
+    """Synthetic poses, some with missing joints (NaN), one empty and one in centimetres."""
+    cfg = SyntheticConfig(size=(64, 32), test_people=2, views_per_person=4)
+    poses = [plan_pair(cfg, "test", i).body.joints3d.astype(np.float64) for i in range(8)]
+    gaps = [(), ("r_hip", "l_hip"), ("l_hip",), ("r_ear", "l_ear"), ("r_ear", "l_ear", "nose"), ("l_shoulder",),
+            ("neck",), ("r_wrist", "l_knee")]  # fmt: skip
+    for pose, names in zip(poses, gaps, strict=True):
+        for name in names:
+            pose[JOINT_INDEX[name]] = np.nan
+    return np.stack([*poses, np.full((18, 3), np.nan), poses[0] * 100.0])
+
+
+def test_batched_proxy_equals_one_pose_at_a_time():
+    poses = _poses_with_gaps()
+    batch = build_proxy(poses)
+    assert batch.enabled[1, PROXY_PARTS.index("chest")]  # missing hips: put under the neck
+    assert batch.enabled[2, PROXY_PARTS.index("l_thigh")]  # one missing hip: mirrored
+    assert not batch.enabled[6].any() and not batch.enabled[8].any()  # no neck / no joints: no body
+    assert not batch.enabled[7, PROXY_PARTS.index("r_hand")] and batch.enabled[7, PROXY_PARTS.index("l_hand")]
+    for i, pose in enumerate(poses):
+        one = build_proxy(pose)
+        for field in ("centre", "rot", "radii", "half", "enabled"):
+            assert torch.equal(getattr(batch, field)[i], getattr(one, field)[0]), (i, field)
+    assert torch.allclose(batch.centre[-1], 100.0 * batch.centre[0], rtol=1e-5)
