@@ -29,7 +29,7 @@ All functions are pure: inputs in, tensors out; nothing is cached between calls.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -452,16 +452,9 @@ class SurfaceHits:
     local: torch.Tensor
 
 
-def _gather_parts(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """``x (B, P, ...)`` at part ``k (B, N)`` → ``(B, N, ...)``."""
-    return torch.gather(x, 1, k.view(*k.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:]))
-
-
-_DENSE_LIMIT = 600_000  # ray–part tests below which every pixel is tested against every part at once
-
-
 def _cast_dense(posed: _Posed, cams: RayCameras, z0: torch.Tensor) -> SurfaceHits:
-    """``cast_view`` without screen boxes: all pixels against all parts in one go ``(B, P, N)``."""
+    """``cast_view`` the plain way: every pixel against every part in one go ``(B, P, N)``. About 10× slower
+    than ``_cast_packed`` even for one view; kept as the reference the tests check the packed cast against."""
     H, W = cams.height, cams.width
     ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
     px = (xs.reshape(1, -1) - cams.K[:, 0, 2, None]) / cams.K[:, 0, 0, None]  # (B, N)
@@ -492,65 +485,116 @@ def _cast_dense(posed: _Posed, cams: RayCameras, z0: torch.Tensor) -> SurfaceHit
     )
 
 
+def _box_rays(boxes: torch.Tensor, on: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every pixel of every live screen box, packed into one flat list of rays: for ``boxes (B, P, 4)`` and
+    ``on (B, P)`` bool, each ray's box (flat index ``b·P + k``) and its pixel column and row, all ``(R,)``
+    int64, ``R`` = the live boxes' total area; the rays of one box are contiguous, row-major."""
+    x0, x1, y0, y1 = boxes.reshape(-1, 4).T.contiguous()
+    w = (x1 - x0).clamp_min(0)
+    area = torch.where(on.reshape(-1), w * (y1 - y0).clamp_min(0), torch.zeros_like(w))
+    box = torch.repeat_interleave(torch.arange(len(area)), area)  # (R,)
+    # index_select: several times faster than x[index] on CPU.
+    i = torch.arange(len(box)) - (area.cumsum(0) - area).index_select(0, box)  # the ray's place in its box
+    wb = w.index_select(0, box)
+    row = torch.div(i, wb, rounding_mode="floor")
+    return box, x0.index_select(0, box) + (i - row * wb), y0.index_select(0, box) + row
+
+
+def _cast_packed(posed: _Posed, cams: RayCameras, z0: torch.Tensor, surface: bool = True) -> SurfaceHits:
+    """``cast_view`` for batches: each part is tested only against the pixels of its own screen box (about 3 %
+    of the image per part), all boxes of all bodies packed into one flat list of rays; a z-buffer
+    (``scatter_reduce`` min) keeps the nearest part, the lowest part id on ties. ``surface=False``: the depth
+    map only (``part`` stays −1 and ``local`` 0)."""
+    B, P = posed.h.shape
+    H, W = cams.height, cams.width
+    box, x, y = _box_rays(_screen_boxes(posed, cams), posed.enabled)
+    depth = torch.full((B * H * W,), float("inf"))
+    if len(box) == 0 or not surface:
+        part, local = torch.full((B * H * W,), -1, dtype=torch.int64), torch.zeros(B * H * W, 3)
+    if len(box) == 0:
+        return SurfaceHits(depth.view(B, H * W), part.view(B, H * W), local.view(B, H * W, 3))
+    # Rays: pinhole from the origin along (px, py, 1); orthographic from (px, py, z0) along (0, 0, 1); in the
+    # part's normalised frame o = M·(origin − centre), d = M·direction. Everything a ray needs is one column
+    # per (body, part) of a table (F, B·P), gathered once per ray into (F, R).
+    m, c = posed.M, posed.centre
+    cam = torch.stack([cams.K[:, 0, 2], cams.K[:, 0, 0], cams.K[:, 1, 2], cams.K[:, 1, 1]], -1)[:, None].expand(B, P, 4)
+    pinhole = not bool(cams.ortho.any())
+    if pinhole:  # every ray starts at the camera centre: o is one vector per (body, part), not one per ray
+        rel = [-c[..., 0], -c[..., 1], z0[:, None] - c[..., 2]]
+        c = torch.stack([m[..., i, 0] * rel[0] + m[..., i, 1] * rel[1] + m[..., i, 2] * rel[2] for i in range(3)], -1)
+        columns = [m.reshape(B, P, 9), c, posed.h[..., None], cam]
+    else:
+        offset = torch.where(cams.ortho, z0, torch.zeros_like(z0))  # ray parameter → depth
+        per_body = torch.stack([cams.ortho.float(), z0, offset], -1)[:, None].expand(B, P, 3)
+        columns = [m.reshape(B, P, 9), c, posed.h[..., None], cam, per_body]
+    f = torch.cat(columns, -1).view(B * P, -1).T.contiguous().index_select(1, box)  # (F, R)
+    m, c, h, (cx, fx, cy, fy) = f[:9].view(3, 3, -1), f[9:12], f[12], f[13:17]
+    px, py = (x.float() - cx) / fx, (y.float() - cy) / fy
+    if pinhole:
+        o, dx, dy = list(c), px, py
+    else:
+        ortho, z_start, z_offset = f[17:]
+        rel = [ortho * px - c[0], ortho * py - c[1], z_start - c[2]]
+        o = [m[i, 0] * rel[0] + m[i, 1] * rel[1] + m[i, 2] * rel[2] for i in range(3)]
+        dx, dy = (1 - ortho) * px, (1 - ortho) * py
+    d = [m[i, 0] * dx + m[i, 1] * dy + m[i, 2] for i in range(3)]
+    t = _capsule_t(o, d, h)  # never NaN: a miss is inf
+    z = t if pinhole else t + z_offset  # depth of the hit
+    b = torch.div(box, P, rounding_mode="floor")
+    pix = b * (H * W) + y * W + x
+    depth.scatter_reduce_(0, pix, z, "amin")
+    if not surface:
+        return SurfaceHits(depth.view(B, H * W), part.view(B, H * W), local.view(B, H * W, 3))
+    # The part at each pixel: the lowest part id among the rays that reach the pixel's depth.
+    k = box - b * P
+    at_depth = (z == depth.index_select(0, pix)) & torch.isfinite(z)
+    part = torch.full((B * H * W,), P, dtype=torch.int64)
+    part.scatter_reduce_(0, pix, torch.where(at_depth, k, torch.full_like(k, P)), "amin")
+    win = torch.nonzero(at_depth & (k == part.index_select(0, pix))).squeeze(1)  # one ray per covered pixel
+    part.masked_fill_(part == P, -1)
+    t = t.index_select(0, win)
+    local = torch.zeros(B * H * W, 3)
+    local.index_copy_(
+        0,
+        pix.index_select(0, win),
+        torch.stack([o[i].index_select(0, win) + t * d[i].index_select(0, win) for i in range(3)], -1),
+    )
+    return SurfaceHits(depth.view(B, H * W), part.view(B, H * W), local.view(B, H * W, 3))
+
+
+# Pixels cast in one go. Larger batches go in slices of bodies: the packed ray arrays then stay around 0.2 MB
+# each, which the caches and the allocator handle much better than a few MB (about 10 % faster at batch 64).
+_CHUNK_PIXELS = 16 * 128 * 64
+
+
+def _rows(batch, s: slice):
+    """Bodies ``s`` of a batch dataclass (``Primitives``, ``RayCameras``): tensor fields sliced, sizes kept."""
+    return type(batch)(
+        **{f.name: (v[s] if isinstance(v := getattr(batch, f.name), torch.Tensor) else v) for f in fields(batch)}
+    )
+
+
+def _slices(batch: int, pixels: int) -> list[slice]:
+    step = max(1, _CHUNK_PIXELS // pixels)
+    return [slice(i, i + step) for i in range(0, batch, step)]
+
+
+def _cast(prims: Primitives, cams: RayCameras, surface: bool = True) -> SurfaceHits:
+    if len(prims) != len(cams):
+        raise ValueError(f"{len(prims)} bodies but {len(cams)} cameras")
+    if len(chunks := _slices(len(prims), cams.height * cams.width)) > 1:
+        hits = [_cast(_rows(prims, s), _rows(cams, s), surface) for s in chunks]
+        return SurfaceHits(*(torch.cat([getattr(h, f.name) for h in hits]) for f in fields(SurfaceHits)))
+    posed = _in_camera(prims, cams)
+    return _cast_packed(posed, cams, _ray_origin_z(posed, cams.ortho), surface)
+
+
 def cast_view(prims: Primitives, cams: RayCameras) -> SurfaceHits:
     """Ray-cast ``prims`` (world frame) through every pixel centre of ``cams`` (one camera per body).
 
-    Each part is tested only against the pixels of its screen box (one window size per part for the whole
-    batch, shifted per image), with a z-buffer keeping the nearest part — about 20× fewer ray tests than
-    testing every pixel against every part."""
-    if len(prims) != len(cams):
-        raise ValueError(f"{len(prims)} bodies but {len(cams)} cameras")
-    B, P, H, W = len(prims), prims.centre.shape[1], cams.height, cams.width
-    posed = _in_camera(prims, cams)
-    z0 = _ray_origin_z(posed, cams.ortho)  # (B,)
-    if B * P * H * W <= _DENSE_LIMIT:  # small batches (the widget's one view): fewer, larger tensor ops win
-        return _cast_dense(posed, cams, z0)
-    boxes = _screen_boxes(posed, cams)
-    live = posed.enabled & (boxes[..., 1] > boxes[..., 0]) & (boxes[..., 3] > boxes[..., 2])
-    fx, fy, cx, cy = cams.K[:, 0, 0], cams.K[:, 1, 1], cams.K[:, 0, 2], cams.K[:, 1, 2]
-    ortho = cams.ortho.float()[:, None, None]
-    zbuf = torch.full((B * H * W,), float("inf"))
-    ids = torch.full((B * H * W,), -1, dtype=torch.int64)
-    local = torch.zeros(3, B * H * W)  # the winning hit in its part's normalised frame: o' + t·d'
-    base = (torch.arange(B) * H * W)[:, None, None]
-    for k in range(P):
-        on = live[:, k]
-        if not bool(on.any()):
-            continue
-        bx = boxes[:, k]
-        ww = int((bx[:, 1] - bx[:, 0])[on].max())
-        wh = int((bx[:, 3] - bx[:, 2])[on].max())
-        wx = torch.minimum(bx[:, 0], torch.tensor(W - ww)).clamp_min(0)
-        wy = torch.minimum(bx[:, 2], torch.tensor(H - wh)).clamp_min(0)
-        xs = (wx[:, None] + torch.arange(ww)).float()  # (B, ww) pixel columns of the window
-        ys = (wy[:, None] + torch.arange(wh)).float()
-        px = ((xs - cx[:, None]) / fx[:, None])[:, None, :]  # (B, 1, ww)
-        py = ((ys - cy[:, None]) / fy[:, None])[:, :, None]  # (B, wh, 1)
-        # Rays: pinhole from the origin along (px, py, 1); orthographic from (px, py, z0) along (0, 0, 1).
-        ox, oy = ortho * px, ortho * py
-        dx, dy = (1 - ortho) * px, (1 - ortho) * py
-        m = posed.M[:, k, :, :, None, None]  # (B, 3, 3, 1, 1)
-        c = posed.centre[:, k]
-        rel = [ox - c[:, 0, None, None], oy - c[:, 1, None, None], (z0 - c[:, 2])[:, None, None]]
-        o = [m[:, i, 0] * rel[0] + m[:, i, 1] * rel[1] + m[:, i, 2] * rel[2] for i in range(3)]
-        d = [m[:, i, 0] * dx + m[:, i, 1] * dy + m[:, i, 2] for i in range(3)]
-        t = _capsule_t(o, d, posed.h[:, k, None, None])
-        t = torch.where(on[:, None, None], t, torch.full_like(t, float("inf")))
-        z = t + torch.where(cams.ortho, z0, torch.zeros_like(z0))[:, None, None]  # depth of the hit
-        idx = (
-            base + (wy[:, None, None] + torch.arange(wh)[:, None]) * W + (wx[:, None, None] + torch.arange(ww))
-        ).view(-1)
-        cur = zbuf[idx]
-        z = z.reshape(-1)
-        nearer = z < cur
-        win = idx[nearer]
-        zbuf[win] = z[nearer]
-        ids[win] = k
-        t = t.reshape(-1)[nearer]
-        for i in range(3):
-            local[i, win] = o[i].expand_as(d[i]).reshape(-1)[nearer] + t * d[i].reshape(-1)[nearer]
-    depth, part = zbuf.view(B, H * W), ids.view(B, H * W)
-    return SurfaceHits(depth, part, local.T.reshape(B, H * W, 3))
+    Each part is tested only against the pixels of its screen box (``_cast_packed``): about 30× fewer ray
+    tests than every pixel against every part (``_cast_dense``, the plain version the tests compare with)."""
+    return _cast(prims, cams)
 
 
 def project(cams: RayCameras, points: torch.Tensor) -> torch.Tensor:
@@ -597,32 +641,53 @@ def correspond(
         raise ValueError("source, target and both camera batches must have the same length")
     if source.centre.shape[1] != target.centre.shape[1]:
         raise ValueError("source and target proxies must have the same parts")
-    B, H, W = len(target), target_cams.height, target_cams.width
-    hits = cast_view(target, target_cams)
-    hit = hits.part >= 0
-    k = hits.part.clamp_min(0)
+    B, P, H, W = len(target), target.centre.shape[1], target_cams.height, target_cams.width
+    if len(chunks := _slices(B, H * W)) > 1:
+        parts = [
+            correspond(_rows(source, s), _rows(target, s), _rows(source_cams, s), _rows(target_cams, s), tolerance)
+            for s in chunks
+        ]
+        return Correspondence(*(torch.cat([getattr(c, f.name) for c in parts]) for f in fields(Correspondence)))
+    hits = _cast(target, target_cams)
     src = _in_camera(source, source_cams)
-    tgt_h = target.half / target.radii[..., 1].clamp_min(1e-9)
-    local = hits.local.clone()
+    # Only the target's body pixels need the source view: their flat indices into (B·H·W,), picked once.
+    # (index_select rather than x[index]: several times faster on CPU.)
+    on = torch.nonzero(hits.part.view(-1) >= 0).squeeze(1)  # (n,)
+    body = torch.div(on, H * W, rounding_mode="floor")
+    bk = body * P + hits.part.view(-1).index_select(0, on)  # (n,) flat (body, part) index
+    local = hits.local.view(-1, 3).index_select(0, on)  # (n, 3)
     # Stretch along the bone when the two poses' segments differ in length (the identity if they are alike).
-    local[..., 1] = local[..., 1] * (_gather_parts(src.h, k) + 1.0) / (_gather_parts(tgt_h, k) + 1.0)
-    p_src = (_gather_parts(src.Minv, k) @ local[..., None])[..., 0] + _gather_parts(src.centre, k)
-    xy = project(source_cams, p_src)  # (B, N, 2)
+    tgt_h = target.half / target.radii[..., 1].clamp_min(1e-9)
+    per_part = torch.cat([src.Minv.reshape(B, P, 9), src.centre, src.h[..., None] + 1.0, tgt_h[..., None] + 1.0], -1)
+    f = per_part.view(B * P, -1).T.contiguous().index_select(1, bk)  # (14, n)
+    m, c, src_len, tgt_len = f[:9], f[9:12], f[12], f[13]
+    ly = local[:, 1] * src_len / tgt_len
+    p_src = [m[3 * i] * local[:, 0] + m[3 * i + 1] * ly + m[3 * i + 2] * local[:, 2] + c[i] for i in range(3)]
+    scale = source.radii[..., 1].amax(1) / 0.11  # the head's (and pelvis') ry is 0.11 · scale
+    cam = torch.stack([source_cams.K[:, 0, 0], source_cams.K[:, 0, 2], source_cams.K[:, 1, 1], source_cams.K[:, 1, 2],
+                       source_cams.ortho.float(), scale], 0).index_select(1, body)  # fmt: skip
+    fx, cx, fy, cy, scale = cam[0], cam[1], cam[2], cam[3], cam[5]
+    ortho = cam[4] > 0
+    z = torch.where(ortho, torch.ones_like(p_src[2]), p_src[2].clamp_min(1e-9))
+    xy = torch.stack([fx * p_src[0] / z + cx, fy * p_src[1] / z + cy], -1)  # (n, 2) source pixels
     # Visibility, as in shadow mapping: the source view's own depth map must not hold anything in front of
     # the point at the pixel it projects to.
-    depth_map = cast_view(source, source_cams).depth  # (B, h·w)
     h, w = source_cams.height, source_cams.width
-    inside = (xy[..., 0] >= -0.5) & (xy[..., 0] < w - 0.5) & (xy[..., 1] >= -0.5) & (xy[..., 1] < h - 0.5)
+    depth_map = _cast(source, source_cams, surface=False).depth.reshape(-1)  # (B·h·w,)
+    inside = (xy[:, 0] >= -0.5) & (xy[:, 0] < w - 0.5) & (xy[:, 1] >= -0.5) & (xy[:, 1] < h - 0.5)
     inside &= torch.isfinite(xy).all(-1)
-    col = xy[..., 0].nan_to_num(0).round().clamp(0, w - 1).long()
-    row = xy[..., 1].nan_to_num(0).round().clamp(0, h - 1).long()
-    seen_depth = torch.gather(depth_map, 1, row * w + col)
-    scale = source.radii[..., 1].amax(1)[:, None] / 0.11  # the head's (and pelvis') ry is 0.11 · scale
-    seen = p_src[..., 2] <= seen_depth + tolerance * scale
-    in_front = source_cams.ortho[:, None] | (p_src[..., 2] > 1e-6)
-    visible = hit & seen & inside & in_front
-    xy = torch.where(hit[..., None] & torch.isfinite(xy), xy, torch.zeros_like(xy))
-    return Correspondence(xy.view(B, H, W, 2), visible.view(B, H, W), hits.part.view(B, H, W), hits.depth.view(B, H, W))
+    col = xy[:, 0].nan_to_num(0).round().clamp(0, w - 1).long()
+    row = xy[:, 1].nan_to_num(0).round().clamp(0, h - 1).long()
+    seen_depth = depth_map.index_select(0, body * (h * w) + row * w + col)
+    seen = p_src[2] <= seen_depth + tolerance * scale
+    in_front = ortho | (p_src[2] > 1e-6)
+    visible = torch.zeros(B * H * W, dtype=torch.bool)
+    visible.index_copy_(0, on, seen & inside & in_front)
+    source_xy = torch.zeros(B * H * W, 2)
+    source_xy.index_copy_(0, on, torch.where(torch.isfinite(xy), xy, torch.zeros_like(xy)))
+    return Correspondence(
+        source_xy.view(B, H, W, 2), visible.view(B, H, W), hits.part.view(B, H, W), hits.depth.view(B, H, W)
+    )
 
 
 def part_regions(part: torch.Tensor) -> torch.Tensor:
