@@ -204,7 +204,7 @@ def _finite(x: np.ndarray) -> np.ndarray:
 def _complete_hips(j: np.ndarray, s: np.ndarray) -> np.ndarray:
     """A copy of the joints ``(B, 18, 3)`` with missing hips put under the neck (a photo cut off at the waist):
     the torso is assumed upright (world +y up) and of default length (``s (B,)`` the scales), so the chest and
-    arms still get a body. One known hip is mirrored across the shoulder line's direction instead."""
+    arms still get a body. With one hip known, the other is put beside it along the shoulder line."""
     hips = j[:, [_J["r_hip"], _J["l_hip"]]]  # (B, 2, 3)
     sh = j[:, [_J["r_shoulder"], _J["l_shoulder"]]]
     neck = j[:, _J["neck"]]
