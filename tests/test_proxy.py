@@ -172,17 +172,69 @@ def test_bad_inputs_raise():
         warp_image(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 4, 4), torch.zeros(1, 3, 4, 4))
 
 
-def test_dense_and_windowed_casts_agree(monkeypatch):
+@pytest.mark.parametrize("kind", ["pinhole", "orthographic", "mixed"])
+def test_packed_cast_matches_the_dense_reference(kind):
     from posegen_lite.geometry import proxy
 
     pose = reference_pose()
-    prims = build_proxy(np.stack([pose, rotate_about_body_axis(pose, 40.0)]))
-    cams = ray_cameras([_camera(0.0), _camera(70.0)])
-    monkeypatch.setattr(proxy, "_DENSE_LIMIT", 10**12)
-    dense = cast_view(prims, cams)
-    monkeypatch.setattr(proxy, "_DENSE_LIMIT", 0)
-    windowed = cast_view(prims, cams)
-    assert torch.equal(dense.part, windowed.part)
+    partial = pose.copy()
+    partial[JOINT_INDEX["l_wrist"]] = np.nan
+    prims = build_proxy(np.stack([pose, rotate_about_body_axis(pose, 40.0), partial, np.full((18, 3), np.nan)]))
+    pinholes = [_camera(0.0), _camera(70.0), _camera(200.0), _camera(0.0)]
+    orthos = [OrthoCamera(30.0 + i, (16.0 - i, 60.0 + i), W, H) for i in range(4)]
+    cams = ray_cameras(
+        {"pinhole": pinholes, "orthographic": orthos, "mixed": [pinholes[0], orthos[1], *pinholes[2:]]}[kind]
+    )
+    posed = proxy._in_camera(prims, cams)
+    dense = proxy._cast_dense(posed, cams, proxy._ray_origin_z(posed, cams.ortho))
+    packed = cast_view(prims, cams)
+    assert torch.equal(dense.part, packed.part)
     hit = dense.part >= 0
-    assert torch.allclose(dense.depth[hit], windowed.depth[hit], atol=1e-4)
-    assert torch.allclose(dense.local[hit], windowed.local[hit], atol=1e-4)
+    assert hit[:3].sum(1).min() > 100 and not hit[3].any()
+    assert torch.allclose(dense.depth[hit], packed.depth[hit], atol=1e-5)
+    assert torch.allclose(dense.local[hit], packed.local[hit], atol=1e-5)
+    assert torch.isinf(packed.depth[~hit]).all() and (packed.local[~hit] == 0).all()
+
+
+def _poses_with_gaps() -> np.ndarray:
+    """Synthetic poses, some with missing joints (NaN), one empty and one in centimetres."""
+    cfg = SyntheticConfig(size=(64, 32), test_people=2, views_per_person=4)
+    poses = [plan_pair(cfg, "test", i).body.joints3d.astype(np.float64) for i in range(8)]
+    gaps = [(), ("r_hip", "l_hip"), ("l_hip",), ("r_ear", "l_ear"), ("r_ear", "l_ear", "nose"), ("l_shoulder",),
+            ("neck",), ("r_wrist", "l_knee")]  # fmt: skip
+    for pose, names in zip(poses, gaps, strict=True):
+        for name in names:
+            pose[JOINT_INDEX[name]] = np.nan
+    return np.stack([*poses, np.full((18, 3), np.nan), poses[0] * 100.0])
+
+
+def test_batched_proxy_equals_one_pose_at_a_time():
+    poses = _poses_with_gaps()
+    batch = build_proxy(poses)
+    assert batch.enabled[1, PROXY_PARTS.index("chest")]  # missing hips: put under the neck
+    assert batch.enabled[2, PROXY_PARTS.index("l_thigh")]  # one missing hip: mirrored
+    assert not batch.enabled[6].any() and not batch.enabled[8].any()  # no neck / no joints: no body
+    assert not batch.enabled[7, PROXY_PARTS.index("r_hand")] and batch.enabled[7, PROXY_PARTS.index("l_hand")]
+    for i, pose in enumerate(poses):
+        one = build_proxy(pose)
+        for field in ("centre", "rot", "radii", "half", "enabled"):
+            assert torch.equal(getattr(batch, field)[i], getattr(one, field)[0]), (i, field)
+    assert torch.allclose(batch.centre[-1], 100.0 * batch.centre[0], rtol=1e-5)
+
+
+def test_batched_flow_equals_one_pair_at_a_time(monkeypatch):
+    from posegen_lite.geometry import proxy
+
+    monkeypatch.setattr(proxy, "_CHUNK_PIXELS", 2 * H * W)  # batches of 5 are cast in slices of 2 bodies
+    cfg = SyntheticConfig(size=(H, W), test_people=2, views_per_person=4)
+    plans = [plan_pair(cfg, "test", i) for i in range(5)]
+    poses = _poses_with_gaps()[:5]
+    targets = poses.copy()
+    targets[4] = poses[0]  # one pair with two different poses
+    cams_a, cams_b = [p.cameras[0] for p in plans], [p.cameras[1] for p in plans]
+    flow, vis, parts = proxy_flow(poses, targets, cams_a, cams_b)
+    assert vis.sum() > 100 and (parts >= 0).sum() > 500
+    for i in range(5):
+        one = proxy_flow(poses[i : i + 1], targets[i : i + 1], cams_a[i : i + 1], cams_b[i : i + 1])
+        assert torch.equal(parts[i], one[2][0]) and torch.equal(vis[i], one[1][0])
+        assert torch.allclose(flow[i], one[0][0], atol=1e-4)
