@@ -5,7 +5,7 @@ the table leads with L1 inside the target body mask, bbox-SSIM and the detail re
 saturates on this data). The splits hold people the model never trained on. The image size comes from the
 checkpoint. The mean-image baseline averages 256 training targets.
 
-Run: ``python benchmarks/bench_quality.py [--checkpoint posegen_lite/assets/demo_64x64.pt] [--quick]``; prints
+Run: ``python benchmarks/bench_quality.py [--checkpoint posegen_lite/assets/demo_128x64.pt] [--quick]``; prints
 the table, writes ``benchmarks/results/quality.md`` (the table with its provenance), ``bench_quality.json`` and
 the per-sample CSVs under ``benchmarks/results/quality/``.
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-DEMO_WEIGHTS_NAME = "demo_64x64.pt"
+DEMO_WEIGHTS_NAME = "demo_128x64.pt"
 LIFTER_WEIGHTS_NAME = "lifter.pt"
 CVAE_WEIGHTS_NAME = "cvae_128x64.pt"
 

@@ -105,7 +105,7 @@ def test_wheel_holds_the_shipped_weights(installed):
     import zipfile
 
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
-    assert {"posegen_lite/assets/demo_64x64.pt", "posegen_lite/assets/lifter.pt"} <= names
+    assert {"posegen_lite/assets/demo_128x64.pt", "posegen_lite/assets/lifter.pt"} <= names
     assert "posegen_lite/app/viewpoint_app.ipynb" in names  # what `posegen app` serves
     assert not any(n.startswith(("tests/", "notebooks/", "benchmarks/")) for n in names)
 

@@ -218,7 +218,7 @@ def predict_with(weights: str | Path, batch: dict, device: str | torch.device = 
 
 def demo_weights(root: str | Path = ROOT, shipped: str | Path | None = None) -> Path:
     """The demo weights the notebooks load: ``$POSEGEN_WEIGHTS`` if set (your own G1+G2 run), else the
-    shipped ``posegen_lite/assets/demo_64x64.pt`` (``shipped`` overrides it), else (while developing, before
+    shipped ``posegen_lite/assets/demo_128x64.pt`` (``shipped`` overrides it), else (while developing, before
     they are exported) the newest checkpoint of ``<root>/runs/demo_g2`` or ``<root>/runs/demo_g1``.
     Raises ``FileNotFoundError``."""
     from posegen_lite.models.checkpoints import list_checkpoints
