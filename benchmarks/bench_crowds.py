@@ -13,7 +13,8 @@ single-person weights, and scored against the exact render of the turned scene:
 * scene-level bbox-SSIM over all people's silhouettes, per-pixel occlusion-order accuracy where two people's
   silhouettes overlap, and time per scene per person (crops, synthesis, compositing; not the ground truth).
 
-Run: ``python benchmarks/bench_crowds.py [--scenes 20] [--weights posegen_lite/assets/demo_128x64.pt]``; prints a table and
+Run: ``python benchmarks/bench_crowds.py [--scenes 20] [--weights posegen_lite/assets/demo_128x64.pt]``; prints a
+table and
 writes ``benchmarks/results/bench_crowds.json``.
 """
 
