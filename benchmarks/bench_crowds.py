@@ -14,8 +14,7 @@ single-person weights, and scored against the exact render of the turned scene:
   silhouettes overlap, and time per scene per person (crops, synthesis, compositing; not the ground truth).
 
 Run: ``python benchmarks/bench_crowds.py [--scenes 20] [--weights posegen_lite/assets/demo_128x64.pt]``; prints a
-table and
-writes ``benchmarks/results/bench_crowds.json``.
+table and writes ``benchmarks/results/bench_crowds.json``.
 """
 
 from __future__ import annotations
