@@ -13,6 +13,7 @@ from pathlib import Path
 DEMO_WEIGHTS_NAME = "demo_128x64.pt"
 LIFTER_WEIGHTS_NAME = "lifter.pt"
 CVAE_WEIGHTS_NAME = "cvae_128x64.pt"
+PG2_WEIGHTS_NAME = "pg2_64x64.pt"
 
 
 def asset_path(name: str) -> Path:
@@ -33,3 +34,9 @@ def lifter_weights() -> Path:
 def cvae_weights() -> Path:
     """A G1 trained as a conditional VAE (``posegen train --cvae``): it samples the sides the input never saw."""
     return asset_path(CVAE_WEIGHTS_NAME)
+
+
+def pg2_weights() -> Path:
+    """PG2's plain G1 + G2 at 64×64 (no warp; the former demo weights): the fixed reference the classroom
+    assignments grade against, so that new demo weights never change an assignment's expected answers."""
+    return asset_path(PG2_WEIGHTS_NAME)

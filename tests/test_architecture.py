@@ -29,3 +29,8 @@ def test_architecture_figure_has_three_panels():
     fig = architecture_figure(G1Config(64, 64, base_channels=8))
     titles = [ax.get_title() for ax in fig.axes]
     assert len(titles) == 3 and titles[0].startswith("G1") and titles[2].startswith("D")
+
+
+def test_a_warping_conditional_vae_g1_is_drawn_too():
+    fig = architecture_figure(G1Config(64, 64, base_channels=8, warp="skip", latent_channels=4))
+    assert fig.axes[0].get_title().startswith("G1")

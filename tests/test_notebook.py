@@ -237,7 +237,7 @@ def test_stage3_settings_and_predictions_come_from_the_weights():
     assert settings["g2"].base_channels == g1.base_channels
     other = nb.stage3_settings(G1Config(128, 64, base_channels=8), weights)
     assert (other["disc"].height, other["disc"].width, other["g2"].base_channels) == (128, 64, 8)
-    data = build_dataset(DataSpec(size=(g1.height, g1.width), people=16, views=2, seed=0), "val")
+    data = build_dataset(DataSpec(size=(g1.height, g1.width), people=16, views=2, seed=0, extras=True), "val")
     out = nb.predict_with(weights, nb.fixed_batch(data, 2))
     assert set(out) == {"G1", "G1+G2"} and out["G1"].shape == (2, 3, g1.height, g1.width)
     assert (out["G1+G2"] - out["G1"]).abs().mean() > 0.005  # the shipped G2 visibly changes G1's picture

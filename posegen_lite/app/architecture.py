@@ -56,8 +56,10 @@ def network_layout(config: G1Config | G2Config | DiscriminatorConfig) -> Layout:
     if isinstance(config, G1Config):
         net = G1(config).eval()
         x, p = torch.zeros(1, 3, h, w), torch.zeros(1, config.pose_channels, h, w)
-        enc = _shapes(net.encoder.blocks, lambda: net(x, p))
-        dec = _shapes(net.decoder.blocks, lambda: net(x, p))[::-1]
+        # a warping G1 also takes the proxy flow and visibility (zero flow: shapes are all we need here)
+        warp = {} if config.warp == "none" else {"flow": torch.zeros(1, 2, h, w), "visibility": torch.ones(1, 1, h, w)}
+        enc = _shapes(net.encoder.blocks, lambda: net(x, p, **warp))
+        dec = _shapes(net.decoder.blocks, lambda: net(x, p, **warp))[::-1]
         bottom = (
             f"FC → z ({config.z_dim}) → FC\n→ {config.base_channels}·{net.bottom_size[0]}×{net.bottom_size[1]}"
             if config.fc_bottleneck
