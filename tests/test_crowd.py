@@ -33,13 +33,20 @@ def pair():
     return view, [near.joints3d, far.joints3d], cam
 
 
-def test_one_person_scene_is_the_single_person_path(synth):
+@pytest.fixture(scope="module")
+def one_person():
+    """One held-out person filling a ``SIZE`` frame as the synthetic data frames them: (image, joints, camera)."""
     scene = Scene.held_out(2, SIZE)
     j = scene.body.joints3d
     axis, r, lo, hi = joint_cylinder(j)
     dist = cylinder_distance(r, lo, hi, 5.0, *SIZE, FOV_Y, MARGIN)
     cam = orbit_camera(30, 5.0, dist, axis + [0, (lo + hi) / 2, 0], *SIZE[::-1], FOV_Y)
     image = render_views([scene.person], [scene.body], [cam])[0].image
+    return image, j, cam
+
+
+def test_one_person_scene_is_the_single_person_path(synth, one_person):
+    image, j, cam = one_person
     crowd = CrowdSynthesizer(synth).synthesize(image, [j], cam, yaw=120)
     single = synth.synthesize(image, j, yaw=120, camera=cam)
     person = crowd.people[0]
@@ -53,7 +60,7 @@ def test_one_person_scene_is_the_single_person_path(synth):
     assert np.abs(crowd.image.astype(int) - expect).max() <= 1
 
 
-def test_a_warping_g1_gets_each_persons_proxy_flow_in_a_scene():
+def test_a_warping_g1_gets_each_persons_proxy_flow_in_a_scene(one_person):
     import torch
 
     from posegen_lite.models.g1 import G1, G1Config
@@ -65,12 +72,7 @@ def test_a_warping_g1_gets_each_persons_proxy_flow_in_a_scene():
         for mixer in g1.skip_mixers:
             mixer.weight.normal_(0, 0.5)
     warping = NovelViewSynthesizer(g1, G2(G2Config(*SIZE, base_channels=4, mask_difference=True)), device="cpu")
-    scene = Scene.held_out(2, SIZE)
-    j = scene.body.joints3d
-    axis, r, lo, hi = joint_cylinder(j)
-    dist = cylinder_distance(r, lo, hi, 5.0, *SIZE, FOV_Y, MARGIN)
-    cam = orbit_camera(30, 5.0, dist, axis + [0, (lo + hi) / 2, 0], *SIZE[::-1], FOV_Y)
-    image = render_views([scene.person], [scene.body], [cam])[0].image
+    image, j, cam = one_person
     crowd = CrowdSynthesizer(warping).synthesize(image, [j], cam, yaw=60)
     single = warping.synthesize(image, j, yaw=60, camera=cam)  # the window is the whole image: the same flow
     np.testing.assert_array_equal(crowd.people[0].synthesis.coarse, single.coarse)
