@@ -438,8 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--warp",
         default=None,
-        choices=["none", "input", "skip"],
-        help="G1 gets I_A warped by the 3D body proxy: as input channels, or also at the skips "
+        choices=["none", "input", "skip", "paste"],
+        help="G1 gets I_A warped by the 3D body proxy: as input channels, also at the skips, or also pasted "
+        "into the output by a learned weight "
         "(default: PG2's 'none'; stage 3: the G1 checkpoint's)",
     )
     p.add_argument("--part-loss", help="extra L1 weight per body region: 'default', 'none' or 'head=3,hands=2'")

@@ -19,7 +19,12 @@ a backward flow and a visibility mask (``geometry/warp.py``). ``warp="input"`` g
 W(I_A) (zero where not visible) and the visibility as 4 more input channels; ``warp="skip"`` also encodes
 I_A on its own and adds its features, warped by the flow and gated by the visibility, to the U-Net skips at
 every level (the deformable skip connections of Siarohin et al. 2018, here driven by the 3D proxy, so the
-front's print can never be copied onto a back: the back was not visible in I_A). ``warp="none"`` is PG2.
+front's print can never be copied onto a back: the back was not visible in I_A). ``warp="paste"`` is
+``"skip"`` plus a learned paste: a second head predicts a weight α (B, 1, H, W) in [0, 1], and the output is
+``v·α·W(I_A) + (1 − v·α)·generated`` with v the visibility — the input's own pixels where the proxy saw them
+and the network trusts the warp, generated pixels elsewhere (appearance flow blended with generation, as in
+Zhou et al. 2016 and Park et al. 2017). Pasting the raw warp is worse than generating (the proxy is coarse
+at silhouettes and the head), so α is learned by the same loss, not fixed. ``warp="none"`` is PG2.
 
 The unseen side (``latent_channels > 0``, beyond PG2): G1 becomes a conditional VAE whose latent map ``z``
 enters the skips where the input was blind (``models/cvae.py``); ``forward(..., noise=...)`` draws a sample
@@ -65,7 +70,7 @@ from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_
 from posegen_lite.models.cvae import LatentPath, Latents
 
 IMAGE_CHANNELS = 3
-WARP_MODES = ("none", "input", "skip")
+WARP_MODES = ("none", "input", "skip", "paste")
 MIN_DEEPEST_HEIGHT = 8  # PG2's min_fea_map_H: stop halving when the feature map is 8 px high
 
 
@@ -152,7 +157,7 @@ class G1(nn.Module):
 
         warped_channels = 0 if config.warp == "none" else IMAGE_CHANNELS + 1  # W(I_A) and the visibility
         self.encoder = Encoder(IMAGE_CHANNELS + config.pose_channels + warped_channels, c, levels)
-        if config.warp == "skip":
+        if config.warp in ("skip", "paste"):
             # I_A's own features, warped per level; a 1×1 conv (zero at the start) adds them to the skips.
             self.source_encoder = Encoder(IMAGE_CHANNELS, c, levels)
             self.skip_mixers = nn.ModuleList(
@@ -175,6 +180,13 @@ class G1(nn.Module):
             self.latent = LatentPath(c, levels, config.latent_channels, IMAGE_CHANNELS + config.pose_channels)
         self.decoder = Decoder(c + deep, c, levels)
         self.to_image = nn.Conv2d(self.decoder.out_channels, IMAGE_CHANNELS, 3, padding=1)
+        self.to_paste = None
+        if config.warp == "paste":
+            # Zero weights, zero bias: α starts at 0.5 everywhere the proxy saw, so both the warped pixels and
+            # the generated ones receive gradient from the first step.
+            self.to_paste = nn.Conv2d(self.decoder.out_channels, 1, 3, padding=1)
+            nn.init.zeros_(self.to_paste.weight)
+            nn.init.zeros_(self.to_paste.bias)
 
     def _check_inputs(self, image_a: torch.Tensor, pose_b: torch.Tensor) -> None:
         cfg = self.config
@@ -248,11 +260,13 @@ class G1(nn.Module):
         self._check_warp(image_a, flow, visibility)
         self._check_latent_inputs(image_a, noise, image_b)
         inputs = [image_a, pose_b]
+        warped = None
         if self.config.warp != "none":
             flow, visibility = flow.to(image_a.dtype), visibility.to(image_a.dtype)
-            inputs += [warp_image(image_a, flow, visibility), visibility]
+            warped = warp_image(image_a, flow, visibility)
+            inputs += [warped, visibility]
         features = self.encoder(torch.cat(inputs, dim=1))
-        if self.config.warp == "skip":
+        if self.config.warp in ("skip", "paste"):
             source = self.source_encoder(image_a)
             features = [
                 f + mix(warp_features(s, flow, visibility))
@@ -280,4 +294,7 @@ class G1(nn.Module):
             bottom = self.to_bottom(deepest)
         x = self.decoder(torch.cat([bottom, deepest], dim=1), features)
         out = torch.tanh(self.to_image(x))
+        if self.to_paste is not None:
+            alpha = torch.sigmoid(self.to_paste(x)) * visibility  # 0 wherever I_A never saw the point
+            out = alpha * warped + (1 - alpha) * out
         return (out, latents) if return_latents else out
