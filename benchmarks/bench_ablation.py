@@ -1,30 +1,33 @@
 """Ablation at equal training budget: what each step beyond PG2 buys, on test and test_hard, all metrics.
 
-Four runs, each trained for ``--budget-minutes`` of wall-clock time on this machine (``TrainConfig.max_minutes``;
+Five runs, each trained for ``--budget-minutes`` of wall-clock time on this machine (``TrainConfig.max_minutes``;
 the step counts reached are reported, since the warping runs also pay for the body-proxy flow of every batch):
 
 1. ``PG2 G1``             — PG2's G1 on (I_A, P_B) (``G1Config(warp="none")``);
 2. ``+ warp``             — G1 with the body-proxy warp (``warp="skip"``: W(I_A) + visibility as inputs, and
                             I_A's features warped at every skip level);
 3. ``+ warp + parts``     — the same with the part-weighted L1 (``losses.DEFAULT_PART_WEIGHTS``);
-4. ``+ G2``               — Stage III on run 3's G1 (frozen): G2 with its difference kept inside the body
-                            (``mask_difference``), spectral norm on D, part feature matching (λ = 1), λ_L1 = 50;
-                            it gets its own ``--budget-minutes`` on top of run 3's.
+4. ``+ paste``            — run 3 with the learned paste (``warp="paste"``): the output takes the warped pixels
+                            where the proxy saw the point and a predicted weight trusts them;
+5. ``+ G2``               — Stage III on run 4's G1 (frozen; ``--g2-on warp_parts``: run 3's): G2 with its
+                            difference kept inside the body (``mask_difference``), spectral norm on D, part
+                            feature matching (λ = 1), λ_L1 = 50; it gets its own ``--budget-minutes`` on top.
 
 Then every run (and the identity and pasted-warp baselines) is evaluated with the project's protocol
 (``evaluation/protocol.py``) on ``--eval-limit`` pairs of each held-out split, and a picture grid is drawn.
 
-Run it on a quiet machine (it trains for about 4 × budget minutes)::
+Run it on a quiet machine (it trains for about 5 × budget minutes)::
 
-    python benchmarks/bench_ablation.py --budget-minutes 20            # 128×64, G1 width 32, ~85 min
+    python benchmarks/bench_ablation.py --budget-minutes 20            # 128×64, G1 width 32, ~105 min
     python benchmarks/bench_ablation.py --quick                         # smoke test: 32×32, seconds per run
 
 or evaluate runs trained elsewhere at an equal budget (e.g. by ``posegen train`` with the same ``--steps``),
-one ``--use NAME=DIR`` per run (names: ``pg2``, ``warp``, ``warp_parts``, ``g2``; a run not given is trained,
-unless ``--skip NAME``)::
+one ``--use NAME=DIR`` per run (names: ``pg2``, ``warp``, ``warp_parts``, ``paste``, ``g2``; a run not given is
+trained, unless ``--skip NAME``)::
 
     python benchmarks/bench_ablation.py --size 128x64 --width 16 --use pg2=runs/abl_pg2_g1 \\
-        --use warp=runs/abl_warp_g1 --use warp_parts=runs/demo128_g1 --use g2=runs/demo128_g2
+        --use warp=runs/abl_warp_g1 --use warp_parts=runs/abl_parts_g1 --use paste=runs/paste128_g1 \\
+        --use g2=runs/paste128_g2
 
 Writes ``<out>/ablation.md`` (the table), ``<out>/bench_ablation.json`` (machine, budget, steps, per-run
 summaries), ``<out>/ablation_grid.png`` and the runs' checkpoints under ``<out>/runs/`` (re-running resumes them).
@@ -56,15 +59,15 @@ from posegen_lite.evaluation.predictors import (
     WarpBaseline,
 )
 from posegen_lite.evaluation.protocol import evaluate
-from posegen_lite.evaluation.reports import markdown_table
+from posegen_lite.evaluation.reports import markdown_table, yaw_table
 from posegen_lite.images import save_image
 from posegen_lite.models.checkpoints import resolve_checkpoint
 from posegen_lite.models.g1 import G1Config
 from posegen_lite.training.loop import TrainConfig, train
 from posegen_lite.training.losses import DEFAULT_PART_WEIGHTS
 
-RUNS = ("PG2 G1", "+ warp", "+ warp + parts")
-SHORT = {"pg2": "PG2 G1", "warp": "+ warp", "warp_parts": "+ warp + parts", "g2": "+ G2"}
+RUNS = ("PG2 G1", "+ warp", "+ warp + parts", "+ paste")
+SHORT = {"pg2": "PG2 G1", "warp": "+ warp", "warp_parts": "+ warp + parts", "paste": "+ paste", "g2": "+ G2"}
 
 
 def _named_dirs(items: list[str], parser: argparse.ArgumentParser) -> dict[str, str]:
@@ -98,12 +101,20 @@ def run_configs(args, h: int, w: int, runs_dir: Path) -> dict[str, TrainConfig]:
             part_weights=dict(DEFAULT_PART_WEIGHTS),
             **common,
         ),
+        "+ paste": TrainConfig(
+            stage=2,
+            run_dir=str(runs_dir / "g1_paste"),
+            g1=g1("paste"),
+            part_weights=dict(DEFAULT_PART_WEIGHTS),
+            **common,
+        ),
     }
+    base = cfgs[SHORT[args.g2_on]]
     cfgs["+ G2"] = TrainConfig(
         stage=3,
         run_dir=str(runs_dir / "g2"),
-        g1=g1("skip"),
-        g1_checkpoint=cfgs["+ warp + parts"].run_dir,
+        g1=base.g1,
+        g1_checkpoint=base.run_dir,
         part_weights=dict(DEFAULT_PART_WEIGHTS),
         lambda_l1=50.0,
         lambda_part_fm=1.0,
@@ -129,6 +140,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: 32×32, width 8, 8 people, ~10 s per run")
     parser.add_argument("--use", action="append", default=[], help="NAME=DIR: evaluate this run, do not train it")
     parser.add_argument("--skip", action="append", default=[], choices=sorted(SHORT), help="leave this run out")
+    parser.add_argument("--g2-on", default="paste", choices=["warp_parts", "paste"], help="the G1 that G2 refines")
     args = parser.parse_args()
     used = _named_dirs(args.use, parser)
     skipped = {SHORT[n] for n in args.skip}
@@ -173,10 +185,12 @@ def main() -> None:
         ds = SyntheticPairs(config, split, extras=True)
         results.append(evaluate(predictors, ds, batch_size=16, limit=args.eval_limit, split=split))
     table = markdown_table(results)
+    for result in results:
+        table += f"\n\nL1 in the body by |yaw|, {result.split}:\n\n" + yaw_table(result)
     how = "trained elsewhere" if used else f"{args.budget_minutes:g} min of training per run on this machine"
     budget = (
         f"Budget: {how} ({', '.join(f'{k}: {v} steps' for k, v in steps.items())}; '+ G2' trains G2 for its own "
-        f"budget on '+ warp + parts''s G1). {h}×{w}, G1/G2 width {args.width}, batch {args.batch_size}, "
+        f"budget on {SHORT[args.g2_on]!r}'s G1). {h}×{w}, G1/G2 width {args.width}, batch {args.batch_size}, "
         f"{args.people} training people; {len(results[0])} pairs per split."
     )
     print("\n" + table + "\n\n" + budget)

@@ -30,6 +30,7 @@ from posegen_lite.evaluation import (
     markdown_table,
     refinement_report,
     write_results,
+    yaw_table,
 )
 from posegen_lite.models.checkpoints import resolve_checkpoint
 
@@ -96,6 +97,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"{info['time_utc']}, git {info['git_commit']}"
     )
     lines = [table, "", provenance]
+    for result in results:  # the mean over all viewpoint changes hides whether small turns beat doing nothing
+        shown = [m for m in result.models if m != "mean image"]
+        lines += ["", f"L1 in the body by |yaw|, {result.split}:", "", yaw_table(result, models=shown)]
     for rep in reports:
         lines.append(
             f"\nG1 → G1+G2 on {rep['split']}: sharpness ratio {rep['sharpness_coarse']:.3f} → "

@@ -19,6 +19,7 @@ from posegen_lite.app.cli import main as cli_main
 from posegen_lite.data.synthetic import SyntheticConfig, SyntheticPairs
 from posegen_lite.evaluation import (
     TABLE_COLUMNS,
+    EvalResult,
     G1G2Predictor,
     G1Predictor,
     IdentityBaseline,
@@ -29,6 +30,7 @@ from posegen_lite.evaluation import (
     refinement_report,
     sample_indices,
     write_results,
+    yaw_table,
 )
 from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
@@ -215,3 +217,20 @@ def test_evaluate_command_on_a_tiny_checkpoint(tmp_path, tiny_models, capsys):
     argv[argv.index("--size") + 1] = "64x64"
     assert cli_main(argv) == 2
     assert "--size" in capsys.readouterr().err
+
+
+def test_yaw_table_bins_by_the_size_of_the_turn_and_divides_by_the_baseline():
+    # Hand-made per-sample values: |yaw| 5 and -10 fall in 0–15°, 20 in 15–30°, -180 in the closed last bin.
+    per_sample = {
+        "identity": {"masked_l1": np.array([0.1, 0.3, 0.4, 0.5])},
+        "G1": {"masked_l1": np.array([0.05, np.nan, 0.2, 0.25])},
+    }
+    meta = {"index": [0, 1, 2, 3], "person_id": [""] * 4, "name_a": [""] * 4, "name_b": [""] * 4}
+    result = EvalResult("test", per_sample, {**meta, "yaw": [5.0, -10.0, 20.0, -180.0]})
+    rows = yaw_table(result, bins=(0, 15, 30, 180)).splitlines()
+    assert rows[0] == "| \\|yaw\\| | pairs | identity | G1 | G1 / identity |"
+    assert rows[2] == "| 0–15° | 2 | 0.200 | 0.050 | 0.25× |"  # the NaN is left out of G1's mean
+    assert rows[3] == "| 15–30° | 1 | 0.400 | 0.200 | 0.50× |"
+    assert rows[4] == "| 30–180° | 1 | 0.500 | 0.250 | 0.50× |"
+    with pytest.raises(ValueError, match="increasing"):
+        yaw_table(result, bins=(0, 30, 15))

@@ -157,6 +157,13 @@ def test_paste_takes_the_warped_pixels_only_where_the_input_saw_them():
     assert not torch.allclose(generated[..., :8], a[..., :8], atol=1e-2)
     # Unseen pixels never take the warp, whatever α says.
     torch.testing.assert_close(pasted[..., 8:], generated[..., 8:], atol=0, rtol=0)
+    with torch.no_grad():
+        g1.to_paste.bias.fill_(0.0)  # the initial head: α = ½ wherever seen
+        weight = g1.paste_weight(a, pose, flow, vis)
+    assert weight.shape == (1, 1, 16, 16)
+    assert torch.all(weight[..., :8] == 0.5) and torch.all(weight[..., 8:] == 0)
+    with pytest.raises(ValueError, match="paste"):
+        G1(G1Config(16, 16, base_channels=4, warp="skip", levels=2)).paste_weight(a, pose, flow, vis)
 
 
 def test_paste_learns_a_shift_the_flow_explains_faster_than_skip():

@@ -11,11 +11,17 @@ from posegen_lite.evaluation.predictors import (
     checkpoint_predictors,
 )
 from posegen_lite.evaluation.protocol import PROTOCOL, TABLE_COLUMNS, EvalResult, evaluate, sample_indices
-from posegen_lite.evaluation.reports import failure_grid, markdown_table, refinement_report, write_results
+from posegen_lite.evaluation.reports import (
+    failure_grid,
+    markdown_table,
+    refinement_report,
+    write_results,
+    yaw_table,
+)
 
 __all__ = [
     "G1G2Predictor", "G1Predictor", "IdentityBaseline", "MeanImageBaseline", "Predictor", "WarpBaseline",
     "checkpoint_predictors",
     "PROTOCOL", "TABLE_COLUMNS", "EvalResult", "evaluate", "sample_indices", "failure_grid", "markdown_table",
-    "refinement_report", "write_results",
+    "refinement_report", "write_results", "yaw_table",
 ]  # fmt: skip

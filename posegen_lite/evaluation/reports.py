@@ -138,3 +138,42 @@ def markdown_table(
             cells = [_fmt(r.summary[model][m]["mean"], m) if m in r.summary[model] else "–" for m, _, _ in columns]
             lines.append("| " + " | ".join([r.split, model, str(len(r)), *cells]) + " |")
     return "\n".join(lines)
+
+
+YAW_BINS = (0.0, 15.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0)  # degrees of |yaw|: small changes get their own bins
+
+
+def yaw_table(
+    result: EvalResult,
+    metric: str = "masked_l1",
+    bins: Sequence[float] = YAW_BINS,
+    baseline: str | None = "identity",
+    models: Sequence[str] | None = None,
+) -> str:
+    """A markdown table of ``metric``'s mean per bin of the viewpoint change |yaw| (degrees; bin ``[lo, hi)``,
+    the last one closed), a column per model, and each model's ratio to ``baseline`` (when it is a model of
+    ``result``) in the bin — what a single mean over all yaws hides: whether small turns beat doing nothing.
+    ``models``: the columns (default: every model of ``result``)."""
+    yaw = np.abs(np.asarray(result.meta["yaw"], np.float64))
+    edges = list(bins)
+    if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise ValueError(f"yaw_table: bins must be increasing edges, got {edges}")
+    models = list(result.models if models is None else models)
+    ratio_of = [m for m in models if baseline in models and m != baseline]
+    header = ["\\|yaw\\|", "pairs", *models, *(f"{m} / {baseline}" for m in ratio_of)]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "--:|" * (len(header) - 1)]
+    for i, (lo, hi) in enumerate(zip(edges, edges[1:], strict=False)):
+        last = i == len(edges) - 2
+        in_bin = (yaw >= lo) & ((yaw <= hi) if last else (yaw < hi))
+        means = {}
+        for m in models:
+            values = np.asarray(result.per_sample[m][metric], np.float64)[in_bin]
+            values = values[~np.isnan(values)]
+            means[m] = float(values.mean()) if values.size else math.nan
+        cells = [_fmt(means[m], metric) for m in models]
+        ratios = [
+            f"{means[m] / means[baseline]:.2f}×" if means[baseline] and not math.isnan(means[m]) else "–"
+            for m in ratio_of
+        ]
+        lines.append("| " + " | ".join([f"{lo:g}–{hi:g}°", str(int(in_bin.sum())), *cells, *ratios]) + " |")
+    return "\n".join(lines)

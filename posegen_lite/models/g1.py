@@ -256,6 +256,27 @@ class G1(nn.Module):
         reparameterises the posterior; ``None`` draws it). ``return_latents``: also return ``Latents``
         (``None`` for a deterministic G1).
         """
+        out, latents, _ = self._run(image_a, pose_b, flow, visibility, noise, image_b)
+        return (out, latents) if return_latents else out
+
+    def paste_weight(
+        self,
+        image_a: torch.Tensor,
+        pose_b: torch.Tensor,
+        flow: torch.Tensor,
+        visibility: torch.Tensor,
+        *,
+        noise: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """A pasting G1's (``warp="paste"``) weight on the warped input, ``(B, 1, H, W)`` in [0, 1] (0 where the
+        input never saw the point): where the output copies I_A's pixels and where it generates. Same inputs
+        as ``forward``."""
+        if self.to_paste is None:
+            raise ValueError(f"only a G1 with warp='paste' pastes; this one has warp={self.config.warp!r}")
+        return self._run(image_a, pose_b, flow, visibility, noise, None)[2]
+
+    def _run(self, image_a, pose_b, flow, visibility, noise, image_b):
+        """``forward``'s work: (output, ``Latents`` or None, paste weight or None)."""
         self._check_inputs(image_a, pose_b)
         self._check_warp(image_a, flow, visibility)
         self._check_latent_inputs(image_a, noise, image_b)
@@ -294,7 +315,8 @@ class G1(nn.Module):
             bottom = self.to_bottom(deepest)
         x = self.decoder(torch.cat([bottom, deepest], dim=1), features)
         out = torch.tanh(self.to_image(x))
+        alpha = None
         if self.to_paste is not None:
             alpha = torch.sigmoid(self.to_paste(x)) * visibility  # 0 wherever I_A never saw the point
             out = alpha * warped + (1 - alpha) * out
-        return (out, latents) if return_latents else out
+        return out, latents, alpha
