@@ -360,3 +360,27 @@ def test_pair_and_refinement_figures(tiny_pairs):
     assert len(fig.axes) == 5 * 3
     diff_row = [ax.get_images()[0].get_array() for ax in fig.axes[9:12]]
     assert all(np.asarray(d).max() > 0 for d in diff_row)  # G2 changed something, and the row shows it
+
+
+def test_correspondence_and_paste_figures():
+    from torch.utils.data import default_collate
+
+    from posegen_lite.app import viz
+    from posegen_lite.data.datasets import DataSpec, build_dataset
+    from posegen_lite.models.g1 import G1, G1Config
+
+    data = build_dataset(DataSpec(size=(32, 32), people=8, views=2, seed=0, extras=True), "val")
+    samples = [data[i] for i in range(2)]
+    fig = viz.correspondence_figure(samples)
+    assert [ax.get_title() for ax in fig.axes[:7]] == list(viz.correspondence_panels(samples[0]))
+    assert fig.axes[0].get_ylabel().startswith("yaw ")
+    with pytest.raises(ValueError):
+        viz.correspondence_figure([])
+    torch.manual_seed(0)
+    batch = default_collate(samples)
+    fig = viz.paste_figure(G1(G1Config(32, 32, base_channels=4, z_dim=8, warp="paste")), batch)
+    assert [ax.get_ylabel() for ax in fig.axes[::2]] == ["I_A", "W(I_A)", "paste v·α", "G1", "I_B"]
+    weight = np.asarray(fig.axes[4].get_images()[0].get_array())
+    np.testing.assert_array_equal(weight, 0.5 * samples[0]["visibility"][0].numpy())  # untrained: α = ½ where seen
+    with pytest.raises(ValueError, match="paste"):
+        viz.paste_figure(G1(G1Config(32, 32, base_channels=4, z_dim=8, warp="skip")), batch)

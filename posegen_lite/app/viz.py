@@ -500,6 +500,34 @@ def correspondence_figure(samples: list[dict], panel_inches: float = 1.1, title:
     )
 
 
+def paste_figure(g1, batch: dict, panel_inches: float = 1.1, title: str | None = None):
+    """What a pasting G1 (``G1Config.warp="paste"``) copies and what it draws, on a collated batch with the
+    proxy extras (``flow``, ``visibility``): rows input I_A, the warped input W(I_A), the paste weight
+    v·α (white: the output is I_A's pixel; black: generated), G1's output, and the target."""
+    import torch
+
+    from posegen_lite.geometry.warp import warp_image
+    from posegen_lite.images import to_uint8
+
+    a, pose, flow, vis = batch["image_a"], batch["pose_b"], batch["flow"], batch["visibility"]
+    with torch.no_grad():
+        weight = g1.paste_weight(a, pose, flow, vis)  # raises for a G1 that does not paste
+        out = g1(a, pose, flow=flow, visibility=vis)
+    rows = [
+        list(to_uint8(a)),
+        list(to_uint8(warp_image(a, flow, vis))),
+        list(weight[:, 0].float().numpy()),
+        list(to_uint8(out)),
+        list(to_uint8(batch["image_b"])),
+    ]
+    return image_table_figure(
+        rows,
+        row_titles=["I_A", "W(I_A)", "paste v·α", "G1", "I_B"],
+        panel_inches=panel_inches,
+        title=title,
+    )
+
+
 def warp_photo(
     image: np.ndarray,
     keypoints: np.ndarray,
