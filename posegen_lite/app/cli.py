@@ -91,6 +91,7 @@ _TRAIN_OPTIONS = {
     "steps": ("steps", 2000),
     "batch_size": ("batch_size", 16),
     "lr": ("lr", 2e-4),
+    "d_lr": ("d_lr", None),
     "seed": ("seed", 0),
     "precision": ("precision", "auto"),
     "checkpoint_every": ("checkpoint_every", 500),
@@ -432,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--d-steps", type=positive_int, default=None, help="default 1")
     p.add_argument("--real-label", type=finite_float, default=None, help="default 1.0")
     p.add_argument("--condition-fake", action="store_true", default=None)
+    p.add_argument(
+        "--d-lr", type=finite_float, default=None, help="stage 3: the discriminator's learning rate (default: --lr)"
+    )
     p.add_argument(
         "--d-width", type=positive_int, default=None, help="stage 3: discriminator base channels (default 64)"
     )
