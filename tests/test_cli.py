@@ -9,6 +9,7 @@ import pytest
 from posegen_lite.app.cli import main, parse_size
 from posegen_lite.models.checkpoints import load_latest
 from posegen_lite.models.weights import load_models
+from posegen_lite.training.loop import saved_config
 
 
 def test_parse_size():
@@ -52,6 +53,8 @@ def test_train_stage2_then_stage3_on_synthetic_data(tmp_path):
                 "2",
                 "--d-width",
                 "8",
+                "--d-lr",
+                "1e-4",
                 "--g1-checkpoint",
                 str(tmp_path / "g1"),
                 *common,
@@ -60,6 +63,7 @@ def test_train_stage2_then_stage3_on_synthetic_data(tmp_path):
         == 0
     )
     assert set(load_latest(tmp_path / "g2")[1]["models"]) == {"g1", "g2", "d"}
+    assert saved_config(tmp_path / "g2")["d_lr"] == 1e-4 and saved_config(tmp_path / "g2")["lr"] == 2e-4
     assert main(["export", str(tmp_path / "g2"), "--out", str(tmp_path / "demo.pt")]) == 0
     assert set(load_models(tmp_path / "demo.pt")) == {"g1", "g2"}
 
