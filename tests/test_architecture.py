@@ -34,3 +34,12 @@ def test_architecture_figure_has_three_panels():
 def test_a_warping_conditional_vae_g1_is_drawn_too():
     fig = architecture_figure(G1Config(64, 64, base_channels=8, warp="skip", latent_channels=4))
     assert fig.axes[0].get_title().startswith("G1")
+
+
+def test_a_pasting_g1_and_a_masked_g2_are_drawn_too():
+    # The shipped weights' networks: G2 needs the body mask to run at all when its difference is masked.
+    g1 = G1Config(64, 64, base_channels=8, warp="paste")
+    fig = architecture_figure(g1, G2Config(64, 64, base_channels=8, mask_difference=True))
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("M_B ⊙ difference" in t for t in texts), texts
+    assert any("vα·W(I_A)" in t for t in texts), texts

@@ -65,14 +65,16 @@ def network_layout(config: G1Config | G2Config | DiscriminatorConfig) -> Layout:
             if config.fc_bottleneck
             else "1×1 conv"
         )
-        return Layout("G1 (Stage II)", f"I_A ⊕ P_B  (3 + {config.pose_channels} ch)", "Î_B1 = tanh(3×3 conv)",
+        output = "Î_B1 = vα·W(I_A) + (1−vα)·tanh(conv)" if config.warp == "paste" else "Î_B1 = tanh(3×3 conv)"
+        return Layout("G1 (Stage II)", f"I_A ⊕ P_B  (3 + {config.pose_channels} ch)", output,
                       enc, dec, bottom, count_parameters(net))  # fmt: skip
     if isinstance(config, G2Config):
         net = G2(config).eval()
-        x = torch.zeros(1, 3, h, w)
-        enc = _shapes(net.encoder.blocks, lambda: net(x, x))
-        dec = _shapes(net.decoder.blocks, lambda: net(x, x))[::-1]
-        return Layout("G2 (Stage III)", "I_A ⊕ Î_B1  (6 ch)", "Î_B2 = Î_B1 + difference map", enc, dec,
+        x, mask = torch.zeros(1, 3, h, w), torch.ones(1, 1, h, w)  # the mask only matters for mask_difference
+        enc = _shapes(net.encoder.blocks, lambda: net(x, x, mask))
+        dec = _shapes(net.decoder.blocks, lambda: net(x, x, mask))[::-1]
+        output = "Î_B2 = Î_B1 + M_B ⊙ difference" if config.mask_difference else "Î_B2 = Î_B1 + difference map"
+        return Layout("G2 (Stage III)", "I_A ⊕ Î_B1  (6 ch)", output, enc, dec,
                       "no FC bottleneck:\ndeepest level feeds the decoder", count_parameters(net))  # fmt: skip
     net = Discriminator(config).eval()  # a DiscriminatorConfig
     x = torch.zeros(2, 3, h, w)  # 2: batch norm in training mode would need > 1; eval does not care
