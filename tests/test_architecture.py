@@ -43,3 +43,5 @@ def test_a_pasting_g1_and_a_masked_g2_are_drawn_too():
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert any("M_B ⊙ difference" in t for t in texts), texts
     assert any("vα·W(I_A)" in t for t in texts), texts
+    gated = architecture_figure(G1Config(64, 64, base_channels=8, warp="paste", gate_input=True))
+    assert any("P_B ⊕ W(I_A) ⊕ v" in t.get_text() for ax in gated.axes for t in ax.texts)

@@ -170,3 +170,14 @@ def test_resume_keeps_the_runs_options_and_applies_an_explicit_lr(tmp_path, caps
     state = load_latest(run)[1]
     assert state["config"]["lr"] == 1e-4 and state["optimizers"]["g"]["param_groups"][0]["lr"] == 1e-4
     assert "lr 0.001 → 0.0001" in capsys.readouterr().out
+
+
+def test_stage3_takes_the_pasting_gated_g1_from_its_checkpoint(tmp_path):
+    data = ["--size", "32x32", "--people", "2", "--views", "1", "--batch-size", "2", "--precision", "fp32"]
+    g1_dir, g2_dir = tmp_path / "g1", tmp_path / "g2"
+    stage2 = ["train", "--stage", "2", "--run-dir", str(g1_dir), "--steps", "1", "--warp", "paste", "--gate-input"]
+    assert main([*stage2, "--width", "4", *data]) == 0
+    assert main(["train", "--stage", "3", "--run-dir", str(g2_dir), "--steps", "1", "--width", "4", "--d-width", "4",
+                 "--g1-checkpoint", str(g1_dir), "--mask-difference", *data]) == 0  # fmt: skip
+    g1 = saved_config(g2_dir)["g1"]
+    assert (g1["warp"], g1["gate_input"]) == ("paste", True)

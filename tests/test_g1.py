@@ -191,6 +191,32 @@ def test_paste_learns_a_shift_the_flow_explains_faster_than_skip():
     assert final["paste"] < 0.5 * final["skip"], final
 
 
+def test_a_gated_g1_never_sees_the_input_where_it_was_not_visible():
+    # gate_input: I_A reaches the output only through the warped, visibility-gated paths and the global FC
+    # code. With no pixel visible, changing I_A inside one small patch may only act through the FC code, so the
+    # output changes (a little) everywhere or nowhere — never as a pixel-aligned copy of the patch.
+    torch.manual_seed(0)
+    g1 = G1(G1Config(32, 32, base_channels=4, z_dim=8, warp="paste", gate_input=True))
+    assert g1.encoder.stem[0].in_channels == 18 + 4
+    a, pose = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 18, 32, 32) * 2 - 1
+    flow, hidden = torch.zeros(1, 2, 32, 32), torch.zeros(1, 1, 32, 32)
+    patched = a.clone()
+    patched[..., 4:12, 4:12] = 1.0  # a white "print" the target view cannot see
+    with torch.no_grad():
+        g1.to_z.weight.zero_()  # cut the FC code: the only remaining route from I_A is the gated one
+        out, out_patched = g1(a, pose, flow=flow, visibility=hidden), g1(patched, pose, flow=flow, visibility=hidden)
+    torch.testing.assert_close(out, out_patched, atol=0, rtol=0)
+    # The ungated G1 of the same shape copies the patch into its output through the main encoder.
+    torch.manual_seed(0)
+    plain = G1(G1Config(32, 32, base_channels=4, z_dim=8, warp="paste"))
+    with torch.no_grad():
+        plain.to_z.weight.zero_()
+        diff = plain(patched, pose, flow=flow, visibility=hidden) - plain(a, pose, flow=flow, visibility=hidden)
+    assert diff.abs().max() > 1e-4
+    with pytest.raises(ValueError, match="gate_input"):
+        G1Config(32, 32, gate_input=True).validate()
+
+
 def test_plain_g1_config_loads_without_the_warp_field():
     # Checkpoints written before the warp option have no "warp" key: they are PG2's G1.
     cfg = G1Config(**{k: v for k, v in G1Config(16, 16).__dict__.items() if k != "warp"})

@@ -66,7 +66,9 @@ def network_layout(config: G1Config | G2Config | DiscriminatorConfig) -> Layout:
             else "1×1 conv"
         )
         output = "Î_B1 = vα·W(I_A) + (1−vα)·tanh(conv)" if config.warp == "paste" else "Î_B1 = tanh(3×3 conv)"
-        return Layout("G1 (Stage II)", f"I_A ⊕ P_B  (3 + {config.pose_channels} ch)", output,
+        p = config.pose_channels
+        source = f"P_B ⊕ W(I_A) ⊕ v  ({p} + 4 ch)" if config.gate_input else f"I_A ⊕ P_B  (3 + {p} ch)"
+        return Layout("G1 (Stage II)", source, output,
                       enc, dec, bottom, count_parameters(net))  # fmt: skip
     if isinstance(config, G2Config):
         net = G2(config).eval()

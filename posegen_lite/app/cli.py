@@ -153,6 +153,12 @@ def _train_config(args: argparse.Namespace):
         latent = from_g1[1]
     else:
         latent = 0
+    if args.gate_input:
+        gate = True
+    elif saved and saved.get("g1"):
+        gate = saved["g1"].get("gate_input", False)
+    else:
+        gate = bool(from_g1 and from_g1[2])
     if args.part_loss is not None:
         values["part_weights"] = _part_weights(args.part_loss)
     else:
@@ -164,7 +170,7 @@ def _train_config(args: argparse.Namespace):
         num_workers=args.workers,
         max_minutes=args.max_minutes,
         resume=not args.no_resume,
-        g1=G1Config(h, w, base_channels=model["width"], warp=warp, latent_channels=latent),
+        g1=G1Config(h, w, base_channels=model["width"], warp=warp, latent_channels=latent, gate_input=gate),
         disc=DiscriminatorConfig(
             h, w, base_channels=model["d_width"], norm="none" if spectral else "batch", spectral_norm=spectral
         ),
@@ -203,14 +209,14 @@ def _part_weights(text: str | None) -> dict[str, float] | None:
         raise ValueError(f"--part-loss must be 'default', 'none' or 'region=weight,...'; got {text!r}") from err
 
 
-def _checkpoint_g1(path: str) -> tuple[str, int]:
-    """The warp mode and latent channels of a checkpoint's G1 (``G1Config``; "none" and 0 for checkpoints
-    from before those options)."""
+def _checkpoint_g1(path: str) -> tuple[str, int, bool]:
+    """The warp mode, latent channels and input gating of a checkpoint's G1 (``G1Config``; "none", 0 and
+    False for checkpoints from before those options)."""
     from posegen_lite.models.checkpoints import resolve_checkpoint
 
     _, state = resolve_checkpoint(path)
     g1 = state["model_configs"]["g1"]
-    return g1.get("warp", "none"), g1.get("latent_channels", 0)
+    return g1.get("warp", "none"), g1.get("latent_channels", 0), g1.get("gate_input", False)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -446,6 +452,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="G1 gets I_A warped by the 3D body proxy: as input channels, also at the skips, or also pasted "
         "into the output by a learned weight "
         "(default: PG2's 'none'; stage 3: the G1 checkpoint's)",
+    )
+    p.add_argument(
+        "--gate-input",
+        action="store_true",
+        default=None,
+        help="with --warp skip/paste: G1's main encoder sees only the warped input, never I_A itself (stage 2; "
+        "stage 3 reads it from the G1 checkpoint)",
     )
     p.add_argument("--part-loss", help="extra L1 weight per body region: 'default', 'none' or 'head=3,hands=2'")
     p.add_argument(

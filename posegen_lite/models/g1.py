@@ -26,6 +26,12 @@ and the network trusts the warp, generated pixels elsewhere (appearance flow ble
 Zhou et al. 2016 and Park et al. 2017). Pasting the raw warp is worse than generating (the proxy is coarse
 at silhouettes and the head), so α is learned by the same loss, not fixed. ``warp="none"`` is PG2.
 
+``gate_input`` (with ``"skip"`` or ``"paste"``): the main encoder no longer sees I_A itself, only P_B, W(I_A)
+and the visibility; I_A reaches the decoder through its warped, visibility-gated features at the skips and,
+for the colours of the parts it never showed, through the FC bottleneck, which also reads I_A's deepest
+features (a global code, 8 px high). Without it, the U-Net's first skip carries I_A pixel-aligned to the
+output, and pieces of the input (its arms, the front's print) can reappear where they were in I_A.
+
 The unseen side (``latent_channels > 0``, beyond PG2): G1 becomes a conditional VAE whose latent map ``z``
 enters the skips where the input was blind (``models/cvae.py``); ``forward(..., noise=...)`` draws a sample
 from the learned prior, ``noise=None`` gives the prior's mean (one deterministic answer), and in training
@@ -100,7 +106,8 @@ class G1Config:
     ``z_dim`` is the width of the FC bottleneck (PG2: 64), unused when ``fc_bottleneck`` is False;
     ``pose_channels`` is the number of pose maps (18 joints); ``warp`` is one of ``WARP_MODES`` (module
     docstring; ``"none"`` = PG2's G1, whose forward needs no flow); ``latent_channels`` > 0 makes G1 a
-    conditional VAE with a ``(k, H/2^l, W/2^l)`` latent map (``models/cvae.py``; 0 = deterministic).
+    conditional VAE with a ``(k, H/2^l, W/2^l)`` latent map (``models/cvae.py``; 0 = deterministic);
+    ``gate_input`` keeps the raw I_A out of the main encoder (module docstring; needs ``"skip"``/``"paste"``).
     """
 
     height: int = 128
@@ -112,10 +119,11 @@ class G1Config:
     pose_channels: int = 18
     warp: str = "none"
     latent_channels: int = 0
+    gate_input: bool = False
 
     def __repr__(self) -> str:
         # An option beyond PG2 shows only when it is set, so PG2's configuration reads as PG2's.
-        beyond = {"warp": "none", "latent_channels": 0}
+        beyond = {"warp": "none", "latent_channels": 0, "gate_input": False}
         shown = [f for f in fields(self) if f.name not in beyond or getattr(self, f.name) != beyond[f.name]]
         return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
@@ -133,6 +141,8 @@ class G1Config:
             raise ValueError(f"G1Config.latent_channels must be an integer ≥ 0, got {self.latent_channels!r}")
         if self.warp not in WARP_MODES:
             raise ValueError(f"G1Config.warp must be one of {WARP_MODES}, got {self.warp!r}")
+        if self.gate_input and self.warp not in ("skip", "paste"):
+            raise ValueError(f"G1Config.gate_input needs warp 'skip' or 'paste' (I_A's own encoder), got {self.warp!r}")
         levels = self.resolved_levels()
         if levels < 2:
             raise ValueError(
@@ -156,7 +166,9 @@ class G1(nn.Module):
         deep = level_channels(c, levels - 1)  # channels of the deepest encoder level
 
         warped_channels = 0 if config.warp == "none" else IMAGE_CHANNELS + 1  # W(I_A) and the visibility
-        self.encoder = Encoder(IMAGE_CHANNELS + config.pose_channels + warped_channels, c, levels)
+        raw_channels = 0 if config.gate_input else IMAGE_CHANNELS  # gated: I_A only through its own encoder
+        self.encoder = Encoder(raw_channels + config.pose_channels + warped_channels, c, levels)
+        code = 2 * deep if config.gate_input else deep  # gated: the bottleneck also reads I_A's deepest features
         if config.warp in ("skip", "paste"):
             # I_A's own features, warped per level; a 1×1 conv (zero at the start) adds them to the skips.
             self.source_encoder = Encoder(IMAGE_CHANNELS, c, levels)
@@ -169,10 +181,10 @@ class G1(nn.Module):
         if config.fc_bottleneck:
             h, w = self.bottom_size
             # Linear layers, no activation, as in PG2: z is a linear code of the whole feature map.
-            self.to_z = nn.Linear(deep * h * w, config.z_dim)
+            self.to_z = nn.Linear(code * h * w, config.z_dim)
             self.from_z = nn.Linear(config.z_dim, c * h * w)
         else:
-            self.to_bottom = nn.Conv2d(deep, c, 1)
+            self.to_bottom = nn.Conv2d(code, c, 1)
         # The decoder's deepest level sees the bottleneck output (c channels) next to the encoder's deepest
         # features (skip), so fine detail can bypass the bottleneck.
         self.latent = None
@@ -280,8 +292,8 @@ class G1(nn.Module):
         self._check_inputs(image_a, pose_b)
         self._check_warp(image_a, flow, visibility)
         self._check_latent_inputs(image_a, noise, image_b)
-        inputs = [image_a, pose_b]
-        warped = None
+        inputs = [pose_b] if self.config.gate_input else [image_a, pose_b]
+        warped = source = None
         if self.config.warp != "none":
             flow, visibility = flow.to(image_a.dtype), visibility.to(image_a.dtype)
             warped = warp_image(image_a, flow, visibility)
@@ -305,14 +317,15 @@ class G1(nn.Module):
             features = self.latent.inject(features, z, visibility)
             latents = Latents(prior, posterior)
         deepest = features[-1]
+        code = torch.cat([deepest, source[-1]], dim=1) if self.config.gate_input else deepest
         if self.config.fc_bottleneck:
             h, w = self.bottom_size
-            z_fc = self.to_z(deepest.flatten(1))
+            z_fc = self.to_z(code.flatten(1))
             bottom = self.from_z(z_fc).view(-1, self.config.base_channels, h, w)
             if deepest.is_contiguous(memory_format=torch.channels_last):
                 bottom = bottom.contiguous(memory_format=torch.channels_last)  # keep one memory format
         else:
-            bottom = self.to_bottom(deepest)
+            bottom = self.to_bottom(code)
         x = self.decoder(torch.cat([bottom, deepest], dim=1), features)
         out = torch.tanh(self.to_image(x))
         alpha = None
