@@ -287,7 +287,15 @@ class G1(nn.Module):
             raise ValueError(f"only a G1 with warp='paste' pastes; this one has warp={self.config.warp!r}")
         return self._run(image_a, pose_b, flow, visibility, noise, None)[2]
 
-    def _run(self, image_a, pose_b, flow, visibility, noise, image_b):
+    def _run(
+        self,
+        image_a: torch.Tensor,
+        pose_b: torch.Tensor,
+        flow: torch.Tensor | None,
+        visibility: torch.Tensor | None,
+        noise: torch.Tensor | None,
+        image_b: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, Latents | None, torch.Tensor | None]:
         """``forward``'s work: (output, ``Latents`` or None, paste weight or None)."""
         self._check_inputs(image_a, pose_b)
         self._check_warp(image_a, flow, visibility)
