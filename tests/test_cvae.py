@@ -21,9 +21,9 @@ from posegen_lite.training.losses import gaussian_kl, kl_weight_at
 SIZE = (32, 32)
 
 
-def _cvae_g1(warp: str = "skip", seed: int = 0) -> G1:
+def _cvae_g1(warp: str = "skip", seed: int = 0, kind: str = "map") -> G1:
     torch.manual_seed(seed)
-    g1 = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp=warp, latent_channels=3))
+    g1 = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp=warp, latent_channels=3, latent_kind=kind))
     # Trained heads and mixers are not zero; untrained ones start at zero (z would change nothing).
     with torch.no_grad():
         for p in g1.latent.parameters():
@@ -67,8 +67,9 @@ def test_kl_warmup_rises_linearly_to_the_weight():
     assert kl_weight_at(0, 0.01, 0) == 0.01
 
 
-def test_prior_mean_is_the_deterministic_answer_and_zero_noise_equals_it():
-    g1 = _cvae_g1()
+@pytest.mark.parametrize("kind", ["map", "vector"])
+def test_prior_mean_is_the_deterministic_answer_and_zero_noise_equals_it(kind):
+    g1 = _cvae_g1(kind=kind)
     a, p, f, v = _inputs()
     with torch.no_grad():
         mean = g1(a, p, f, v)
@@ -78,8 +79,9 @@ def test_prior_mean_is_the_deterministic_answer_and_zero_noise_equals_it():
     assert not torch.equal(mean, drawn)
 
 
-def test_z_only_changes_pixels_the_input_did_not_see():
-    g1 = _cvae_g1()
+@pytest.mark.parametrize("kind", ["map", "vector"])
+def test_z_only_changes_pixels_the_input_did_not_see(kind):
+    g1 = _cvae_g1(kind=kind)
     a, p, f, _ = _inputs()
     seen = torch.ones(2, 1, *SIZE)  # the input saw every target pixel: z has nothing to say
     with torch.no_grad():
@@ -90,8 +92,9 @@ def test_z_only_changes_pixels_the_input_did_not_see():
     assert not torch.equal(one, blind)
 
 
-def test_the_posterior_is_used_in_training_and_never_at_inference(monkeypatch):
-    g1 = _cvae_g1()
+@pytest.mark.parametrize("kind", ["map", "vector"])
+def test_the_posterior_is_used_in_training_and_never_at_inference(monkeypatch, kind):
+    g1 = _cvae_g1(kind=kind)
     a, p, f, v = _inputs()
     out, latents = g1(a, p, f, v, image_b=a, noise=torch.zeros(g1.latent_shape(2)), return_latents=True)
     assert latents.posterior is not None and latents.posterior.mean.shape == g1.latent_shape(2)
@@ -110,6 +113,44 @@ def test_the_posterior_is_used_in_training_and_never_at_inference(monkeypatch):
     view = scene.input_view
     synth = NovelViewSynthesizer(g1, G2(G2Config(*SIZE, base_channels=4)), device="cpu")
     assert len(synth.synthesize(view.image, view.joints3d, yaw=120, camera=view.camera, samples=3, seed=1)) == 3
+
+
+def test_a_vector_latent_is_one_code_per_image():
+    g1 = _cvae_g1(kind="vector")
+    assert g1.latent_shape(2) == (2, 3, 1, 1)
+    a, p, f, v = _inputs()
+    with torch.no_grad():
+        _, latents = g1(a, p, f, v, image_b=a, return_latents=True)
+    assert latents.prior.mean.shape == latents.posterior.mean.shape == (2, 3, 1, 1)
+    with pytest.raises(ValueError, match=r"\(2, 3, 1, 1\)"):
+        g1(a, p, f, v, noise=torch.zeros(2, 3, 8, 8))
+    with pytest.raises(ValueError, match="latent_kind"):
+        G1Config(*SIZE, latent_kind="cloud").validate()
+    with pytest.raises(ValueError, match="latent_channels > 0"):
+        G1Config(*SIZE, latent_kind="vector").validate()
+
+
+def test_the_vector_gate_closes_on_any_seen_pixel_of_a_cell():
+    # One seen pixel in a 2×2 cell: the map's gate keeps 3/4 of z there, the vector's keeps none of it.
+    vis = torch.zeros(1, 1, 4, 4)
+    vis[0, 0, 0, 0] = 1.0
+    pooled = {kind: _cvae_g1(kind=kind).latent.pool_visibility(vis, (2, 2)) for kind in ("map", "vector")}
+    assert torch.equal(pooled["map"], torch.tensor([[[[0.25, 0.0], [0.0, 0.0]]]]))
+    assert torch.equal(pooled["vector"], torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]]))
+
+
+def test_a_deterministic_g1_starts_a_cvae_that_answers_as_it_did():
+    torch.manual_seed(0)
+    plain = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp="skip")).eval()
+    with torch.no_grad():
+        for q in plain.parameters():  # a "trained" G1: the zero-initialised mixers are not zero any more
+            q.add_(0.05 * torch.randn_like(q))
+    cvae = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp="skip", latent_channels=3, latent_kind="vector"))
+    result = cvae.load_state_dict(plain.state_dict(), strict=False)
+    assert result.unexpected_keys == [] and all(k.startswith("latent.") for k in result.missing_keys)
+    a, p, f, v = _inputs()
+    with torch.no_grad():  # the fresh latent path's mixers are zero: any z changes nothing yet
+        assert torch.equal(cvae.eval()(a, p, f, v, noise=torch.randn(cvae.latent_shape(2))), plain(a, p, f, v))
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +224,27 @@ def test_train_cvae_is_one_switch_and_stage_3_reads_it_from_the_g1_checkpoint(tm
     view = Scene.held_out(0, SIZE).input_view
     results = synth.synthesize(view.image, view.joints3d, yaw=180, camera=view.camera, samples=2, seed=0)
     assert all(r.refined is not None for r in results)  # Stage III refines each sample
+
+
+def test_init_g1_turns_a_trained_g1_into_a_vector_cvae_and_refuses_a_different_g1(tmp_path):
+    common = ["--size", "32x32", "--people", "3", "--views", "2", "--batch-size", "2", "--checkpoint-every", "2"]
+    common += ["--val-every", "2", "--warp", "skip"]
+    plain, cvae, g2 = tmp_path / "plain", tmp_path / "cvae", tmp_path / "g2"
+    assert cli_main(["train", "--run-dir", str(plain), "--steps", "2", "--width", "4", *common]) == 0
+    args = ["train", "--run-dir", str(cvae), "--steps", "2", "--width", "4", "--cvae", "--latent-kind", "vector"]
+    assert cli_main([*args, "--latent-channels", "3", "--init-g1", str(plain), *common]) == 0
+    _, state = resolve_checkpoint(str(cvae))
+    assert state["model_configs"]["g1"]["latent_kind"] == "vector"
+    assert state["config"]["init_g1"] == str(plain)
+    _, start = resolve_checkpoint(str(plain))
+    # The shared weights started from the plain G1's: after 2 small Adam steps they are still near them.
+    before, after = start["models"]["g1"]["to_image.weight"], state["models"]["g1"]["to_image.weight"]
+    assert (after - before).abs().max() < 0.01 < before.abs().max()
+    stage3 = ["train", "--stage", "3", "--run-dir", str(g2), "--g1-checkpoint", str(cvae), "--steps", "2"]
+    assert cli_main([*stage3, "--width", "4", "--d-width", "4", *common]) == 0
+    assert resolve_checkpoint(str(g2))[1]["model_configs"]["g1"]["latent_kind"] == "vector"
+    # A G1 of another width cannot start from it; Stage III takes --g1-checkpoint, not --init-g1.
+    wider = ["train", "--run-dir", str(tmp_path / "wide"), "--steps", "1", "--width", "8", "--init-g1", str(plain)]
+    assert cli_main([*wider, *common]) != 0
+    bad = ["train", "--stage", "3", "--run-dir", str(tmp_path / "s3"), "--g1-checkpoint", str(cvae)]
+    assert cli_main([*bad, "--init-g1", str(plain), "--steps", "1", "--width", "4", *common]) != 0

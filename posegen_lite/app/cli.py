@@ -108,8 +108,11 @@ _TRAIN_OPTIONS = {
     "d_spectral_norm": ("d_spectral_norm", False),
     "kl_weight": ("kl_weight", 0.005),
     "kl_warmup": ("kl_warmup", 250),
+    "init_g1": ("init_g1", None),
 }
 DEFAULT_LATENT_CHANNELS = 8  # --cvae
+# G1Config fields beyond PG2 that `posegen train` sets, with PG2's values.
+_G1_BEYOND_PG2 = {"warp": "none", "latent_channels": 0, "latent_kind": "map", "gate_input": False}
 _NEW_RUN_MODEL = {"size": (64, 64), "width": 16, "d_width": 64}
 
 
@@ -135,30 +138,22 @@ def _train_config(args: argparse.Namespace):
             model[option] = getattr(args, option)
     args.size = tuple(model["size"])
     h, w = args.size
-    # Stage III takes G1's warp mode and latent channels from its checkpoint
+    # G1's options beyond PG2: as given; else the resumed run's; else (Stage III) its G1 checkpoint's; else
+    # PG2's plain G1.
     from_g1 = _checkpoint_g1(values["g1_checkpoint"]) if values["stage"] == 3 and values["g1_checkpoint"] else None
-    if args.warp is not None:
-        warp = args.warp
-    elif saved and saved.get("g1"):
-        warp = saved["g1"].get("warp", "none")
-    else:  # Stage III takes G1's warp mode from its checkpoint; otherwise PG2's plain G1
-        warp = (
-            _checkpoint_g1(values["g1_checkpoint"])[0] if values["stage"] == 3 and values["g1_checkpoint"] else "none"
-        )
-    if args.cvae:
-        latent = args.latent_channels or DEFAULT_LATENT_CHANNELS
-    elif saved and saved.get("g1"):
-        latent = saved["g1"].get("latent_channels", 0)
-    elif from_g1:
-        latent = from_g1[1]
-    else:
-        latent = 0
-    if args.gate_input:
-        gate = True
-    elif saved and saved.get("g1"):
-        gate = saved["g1"].get("gate_input", False)
-    else:
-        gate = bool(from_g1 and from_g1[2])
+    given = {
+        "warp": args.warp,
+        "latent_channels": (args.latent_channels or DEFAULT_LATENT_CHANNELS) if args.cvae else None,
+        "latent_kind": args.latent_kind,
+        "gate_input": True if args.gate_input else None,
+    }
+    beyond = {}
+    for name, value in given.items():
+        if value is None:
+            source = saved.get("g1") if saved and saved.get("g1") else from_g1 or {}
+            value = source.get(name, _G1_BEYOND_PG2[name])
+        beyond[name] = value
+    warp = beyond["warp"]
     if args.part_loss is not None:
         values["part_weights"] = _part_weights(args.part_loss)
     else:
@@ -170,7 +165,7 @@ def _train_config(args: argparse.Namespace):
         num_workers=args.workers,
         max_minutes=args.max_minutes,
         resume=not args.no_resume,
-        g1=G1Config(h, w, base_channels=model["width"], warp=warp, latent_channels=latent, gate_input=gate),
+        g1=G1Config(h, w, base_channels=model["width"], **beyond),
         disc=DiscriminatorConfig(
             h, w, base_channels=model["d_width"], norm="none" if spectral else "batch", spectral_norm=spectral
         ),
@@ -209,14 +204,14 @@ def _part_weights(text: str | None) -> dict[str, float] | None:
         raise ValueError(f"--part-loss must be 'default', 'none' or 'region=weight,...'; got {text!r}") from err
 
 
-def _checkpoint_g1(path: str) -> tuple[str, int, bool]:
-    """The warp mode, latent channels and input gating of a checkpoint's G1 (``G1Config``; "none", 0 and
-    False for checkpoints from before those options)."""
+def _checkpoint_g1(path: str) -> dict[str, object]:
+    """The options beyond PG2 (``_G1_BEYOND_PG2``) of a checkpoint's G1: PG2's values for checkpoints from
+    before those options."""
     from posegen_lite.models.checkpoints import resolve_checkpoint
 
     _, state = resolve_checkpoint(path)
     g1 = state["model_configs"]["g1"]
-    return g1.get("warp", "none"), g1.get("latent_channels", 0), g1.get("gate_input", False)
+    return {name: g1.get(name, default) for name, default in _G1_BEYOND_PG2.items()}
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -482,6 +477,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         help=f"--cvae: channels of z (default {DEFAULT_LATENT_CHANNELS})",
+    )
+    p.add_argument(
+        "--latent-kind",
+        default=None,
+        choices=["map", "vector"],
+        help="--cvae: a latent map (default) or one code per image, broadcast where the input was blind",
+    )
+    p.add_argument(
+        "--init-g1",
+        help="stage 2: start G1 from this Stage II checkpoint or run dir (e.g. a deterministic G1 to become a "
+        "--cvae; only the latent path may differ)",
     )
     p.add_argument("--kl-weight", type=finite_float, default=None, help="--cvae: β of the KL term (default 0.005)")
     p.add_argument("--kl-warmup", type=int_at_least(0), default=None, help="--cvae: steps of β warm-up (default 250)")

@@ -11,14 +11,26 @@ them instead, chosen by a latent code ``z``:
 * the loss adds ``β · KL(q ‖ p)`` (``training/losses.gaussian_kl``), so ``z`` carries only what the input
   cannot tell, and the prior learns to propose it.
 
-``z`` is a *spatial* map ``(B, k, H/2^l, W/2^l)`` at level ``l = levels − 2`` of G1's U-Net (16×8 at 128×64),
-so it can say "this patch of the back is striped". It enters G1's skip connections at every level but the
-deepest (resized, through a 1×1 convolution that starts at zero), multiplied by ``1 − visibility`` when G1
-warps the input with the 3D body proxy: where the input saw the surface, the warped pixels are the answer
-and ``z`` has no say, so the variation goes where the input is blind.
+``z`` comes in two kinds (``LATENT_KINDS``):
 
-Shapes: ``prior``/``posterior`` return ``Gaussian(mean, logvar)`` with both ``(B, k, h, w)`` float32;
-``logvar`` is clamped to ``[LOGVAR_MIN, LOGVAR_MAX]`` so that ``exp`` stays finite.
+* ``"map"``: a *spatial* map ``(B, k, H/2^l, W/2^l)`` at level ``l = levels − 2`` of G1's U-Net (16×8 at
+  128×64), one Gaussian per cell, so it can say "this patch of the back is striped". Its cells are
+  independent under the prior, so a sample's patches do not agree with each other: samples come out as
+  blotches.
+* ``"vector"``: one code per image ``(B, k, 1, 1)``, read from the whole feature map (global average
+  pooling) and broadcast over the image where it enters. A back is one choice — its pattern and its colour —
+  so one code per image draws *coherent* backs.
+
+Either kind enters G1's skip connections at every level but the deepest (resized, through a 1×1 convolution
+that starts at zero), multiplied by a gate that is zero where G1's 3D body proxy says the input saw the
+surface: there the warped pixels are the answer and ``z`` has no say, so the variation goes where the input
+is blind. The map's gate is ``1 − avg_pool(visibility)`` (a cell half seen takes half of ``z``); the
+vector's is ``1 − max_pool(visibility)`` (a cell takes ``z`` only if the input saw none of it, so ``z``
+cannot bleed into the seen pixels next to unseen ones at the coarse levels).
+
+Shapes: ``prior``/``posterior`` return ``Gaussian(mean, logvar)`` with both ``(B, k, h, w)`` float32
+(``h = w = 1`` for ``"vector"``); ``logvar`` is clamped to ``[LOGVAR_MIN, LOGVAR_MAX]`` so that ``exp`` stays
+finite.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ from torch import nn
 from posegen_lite.models.blocks import Encoder, level_channels
 
 LOGVAR_MIN, LOGVAR_MAX = -8.0, 6.0
+LATENT_KINDS = ("map", "vector")
 
 
 class Gaussian(NamedTuple):
@@ -60,13 +73,16 @@ def latent_level(levels: int) -> int:
     return max(levels - 2, 0)
 
 
-def _head(in_channels: int, hidden: int, latent_channels: int) -> nn.Sequential:
-    """3×3 conv, ReLU, 3×3 conv to ``2k`` channels (mean and log-variance). The last layer starts at zero:
-    every Gaussian starts as N(0, 1), so the KL term starts at zero and training begins as a plain G1."""
-    out = nn.Conv2d(hidden, 2 * latent_channels, 3, padding=1)
+def _head(in_channels: int, hidden: int, latent_channels: int, kind: str) -> nn.Sequential:
+    """3×3 conv, ReLU, then to ``2k`` channels (mean and log-variance): a 3×3 conv per cell for ``"map"``,
+    global average pooling and a 1×1 conv for ``"vector"``. The last layer starts at zero: every Gaussian
+    starts as N(0, 1), so the KL term starts at zero and training begins as a plain G1."""
+    pool = kind == "vector"
+    out = nn.Conv2d(hidden, 2 * latent_channels, 1 if pool else 3, padding=0 if pool else 1)
     nn.init.zeros_(out.weight)
     nn.init.zeros_(out.bias)
-    return nn.Sequential(nn.Conv2d(in_channels, hidden, 3, padding=1), nn.ReLU(inplace=True), out)
+    layers = [nn.Conv2d(in_channels, hidden, 3, padding=1), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers, *([nn.AdaptiveAvgPool2d(1)] if pool else []), out)
 
 
 def _gaussian(params: torch.Tensor) -> Gaussian:
@@ -78,20 +94,25 @@ class LatentPath(nn.Module):
     """Prior, posterior and the injection of ``z`` into G1's skips (module docstring).
 
     Args: ``base_channels`` and ``levels`` of G1, ``latent_channels`` k, ``target_channels`` of the
-    posterior's extra input (I_B and P_B: 3 + 18).
+    posterior's extra input (I_B and P_B: 3 + 18), ``kind`` one of ``LATENT_KINDS``.
     """
 
-    def __init__(self, base_channels: int, levels: int, latent_channels: int, target_channels: int) -> None:
+    def __init__(
+        self, base_channels: int, levels: int, latent_channels: int, target_channels: int, kind: str = "map"
+    ) -> None:
         super().__init__()
+        if kind not in LATENT_KINDS:
+            raise ValueError(f"latent kind must be one of {LATENT_KINDS}, got {kind!r}")
         self.level = latent_level(levels)
         self.latent_channels = latent_channels
+        self.kind = kind
         feat = level_channels(base_channels, self.level)
         # The posterior encodes (I_B, P_B) with a narrower encoder down to the latent level and reads I_A
         # through G1's own features there.
         small = max(base_channels // 2, 4)
         self.target_encoder = Encoder(target_channels, small, self.level + 1)
-        self.prior_head = _head(feat, feat, latent_channels)
-        self.posterior_head = _head(feat + level_channels(small, self.level), feat, latent_channels)
+        self.prior_head = _head(feat, feat, latent_channels, kind)
+        self.posterior_head = _head(feat + level_channels(small, self.level), feat, latent_channels, kind)
         # Skips at every level but the deepest (that one feeds the fully connected bottleneck, which would
         # spread z over the whole image, visible parts included).
         self.mixers = nn.ModuleList(
@@ -113,12 +134,25 @@ class LatentPath(nn.Module):
     def inject(
         self, features: list[torch.Tensor], z: torch.Tensor, visibility: torch.Tensor | None
     ) -> list[torch.Tensor]:
-        """Add ``mixer_i(resize(z) · (1 − resize(visibility)))`` to skip ``i`` (all but the deepest level)."""
+        """Add ``mixer_i(resize(z) · gate_i)`` to skip ``i`` (all but the deepest level); ``gate_i`` is
+        ``1 − pool(visibility)`` at that level's size (module docstring), 1 without a visibility."""
         out = list(features)
         for i, mixer in enumerate(self.mixers):
             size = features[i].shape[-2:]
-            zi = F.interpolate(z, size=size, mode="bilinear", align_corners=False) if z.shape[-2:] != size else z
+            if self.kind == "vector":
+                zi = z.expand(-1, -1, *size)
+            else:
+                zi = F.interpolate(z, size=size, mode="bilinear", align_corners=False) if z.shape[-2:] != size else z
             if visibility is not None:
-                zi = zi * (1.0 - F.adaptive_avg_pool2d(visibility.to(zi.dtype), size))
+                zi = zi * (1.0 - self.pool_visibility(visibility.to(zi.dtype), size))
             out[i] = features[i] + mixer(zi.to(features[i].dtype))
         return out
+
+    def pool_visibility(self, visibility: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """``visibility`` ``(B, 1, H, W)`` resized to ``size`` for the gate: average for ``"map"``, maximum for
+        ``"vector"`` (a cell counts as seen if any of its pixels was)."""
+        if tuple(visibility.shape[-2:]) == tuple(size):
+            return visibility
+        if self.kind == "vector":
+            return F.adaptive_max_pool2d(visibility, size)
+        return F.adaptive_avg_pool2d(visibility, size)

@@ -32,10 +32,10 @@ for the colours of the parts it never showed, through the FC bottleneck, which a
 features (a global code, 8 px high). Without it, the U-Net's first skip carries I_A pixel-aligned to the
 output, and pieces of the input (its arms, the front's print) can reappear where they were in I_A.
 
-The unseen side (``latent_channels > 0``, beyond PG2): G1 becomes a conditional VAE whose latent map ``z``
-enters the skips where the input was blind (``models/cvae.py``); ``forward(..., noise=...)`` draws a sample
-from the learned prior, ``noise=None`` gives the prior's mean (one deterministic answer), and in training
-``image_b=I_B`` takes ``z`` from the posterior instead.
+The unseen side (``latent_channels > 0``, beyond PG2): G1 becomes a conditional VAE whose latent ``z`` (a
+map, or one code per image) enters the skips where the input was blind (``models/cvae.py``);
+``forward(..., noise=...)`` draws a sample from the learned prior, ``noise=None`` gives the prior's mean (one
+deterministic answer), and in training ``image_b=I_B`` takes ``z`` from the posterior instead.
 
 Why the fully connected bottleneck: a target view may need colour or texture from the opposite side of
 the image (a left arm that moves to the right); convolutions only see locally, the FC layer sees all of it.
@@ -73,7 +73,7 @@ from torch import nn
 
 from posegen_lite.geometry.warp import warp_features, warp_image
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels, valid_sizes_hint
-from posegen_lite.models.cvae import LatentPath, Latents
+from posegen_lite.models.cvae import LATENT_KINDS, LatentPath, Latents
 
 IMAGE_CHANNELS = 3
 WARP_MODES = ("none", "input", "skip", "paste")
@@ -106,7 +106,8 @@ class G1Config:
     ``z_dim`` is the width of the FC bottleneck (PG2: 64), unused when ``fc_bottleneck`` is False;
     ``pose_channels`` is the number of pose maps (18 joints); ``warp`` is one of ``WARP_MODES`` (module
     docstring; ``"none"`` = PG2's G1, whose forward needs no flow); ``latent_channels`` > 0 makes G1 a
-    conditional VAE with a ``(k, H/2^l, W/2^l)`` latent map (``models/cvae.py``; 0 = deterministic);
+    conditional VAE with a ``(k, H/2^l, W/2^l)`` latent map, or one ``(k, 1, 1)`` code per image with
+    ``latent_kind="vector"`` (``models/cvae.py``; 0 = deterministic);
     ``gate_input`` keeps the raw I_A out of the main encoder (module docstring; needs ``"skip"``/``"paste"``).
     """
 
@@ -120,10 +121,11 @@ class G1Config:
     warp: str = "none"
     latent_channels: int = 0
     gate_input: bool = False
+    latent_kind: str = "map"
 
     def __repr__(self) -> str:
         # An option beyond PG2 shows only when it is set, so PG2's configuration reads as PG2's.
-        beyond = {"warp": "none", "latent_channels": 0, "gate_input": False}
+        beyond = {"warp": "none", "latent_channels": 0, "gate_input": False, "latent_kind": "map"}
         shown = [f for f in fields(self) if f.name not in beyond or getattr(self, f.name) != beyond[f.name]]
         return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
@@ -139,6 +141,10 @@ class G1Config:
         k = self.latent_channels
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise ValueError(f"G1Config.latent_channels must be an integer ≥ 0, got {self.latent_channels!r}")
+        if self.latent_kind not in LATENT_KINDS:
+            raise ValueError(f"G1Config.latent_kind must be one of {LATENT_KINDS}, got {self.latent_kind!r}")
+        if self.latent_kind != "map" and k == 0:
+            raise ValueError("G1Config.latent_kind applies to a conditional-VAE G1: set latent_channels > 0")
         if self.warp not in WARP_MODES:
             raise ValueError(f"G1Config.warp must be one of {WARP_MODES}, got {self.warp!r}")
         if self.gate_input and self.warp not in ("skip", "paste"):
@@ -189,7 +195,9 @@ class G1(nn.Module):
         # features (skip), so fine detail can bypass the bottleneck.
         self.latent = None
         if config.latent_channels:
-            self.latent = LatentPath(c, levels, config.latent_channels, IMAGE_CHANNELS + config.pose_channels)
+            self.latent = LatentPath(
+                c, levels, config.latent_channels, IMAGE_CHANNELS + config.pose_channels, config.latent_kind
+            )
         self.decoder = Decoder(c + deep, c, levels)
         self.to_image = nn.Conv2d(self.decoder.out_channels, IMAGE_CHANNELS, 3, padding=1)
         self.to_paste = None
@@ -230,9 +238,12 @@ class G1(nn.Module):
             )
 
     def latent_shape(self, batch: int) -> tuple[int, int, int, int]:
-        """Shape of the noise a conditional-VAE G1 takes: ``(batch, k, H/2^l, W/2^l)`` (``models/cvae.py``)."""
+        """Shape of the noise a conditional-VAE G1 takes: ``(batch, k, H/2^l, W/2^l)``, or ``(batch, k, 1, 1)``
+        for ``latent_kind="vector"`` (``models/cvae.py``)."""
         if self.latent is None:
             raise ValueError("this G1 is deterministic (G1Config.latent_channels = 0): it has no latent map")
+        if self.config.latent_kind == "vector":
+            return (batch, self.config.latent_channels, 1, 1)
         level = self.latent.level
         return (batch, self.config.latent_channels, self.config.height >> level, self.config.width >> level)
 

@@ -102,6 +102,10 @@ class TrainConfig:
     # Stage II with a conditional-VAE G1 (g1.latent_channels > 0, models/cvae.py): β · mean KL(q ‖ p)
     kl_weight: float = 0.005  # β per latent element; ≈ the ELBO's with a Laplace likelihood of scale 0.1
     kl_warmup: int = 250  # steps over which β rises linearly from 0 (losses.kl_weight_at)
+    # Stage II: start G1 from this Stage II checkpoint's weights (file or run dir) instead of at random — e.g.
+    # a deterministic G1 to become a conditional VAE: its config may differ only in the latent path, which
+    # then starts where a fresh one does (zero mixers: the start behaves exactly like the given G1).
+    init_g1: str | None = None
 
     def __post_init__(self) -> None:
         # Every option is checked here, up front: a NaN or inf learning rate would otherwise train "fine"
@@ -130,6 +134,8 @@ class TrainConfig:
             raise ValueError(f"part_weights must be finite numbers ≥ 0, got {self.part_weights!r}")
         if self.max_minutes is not None and not (_is_number(self.max_minutes) and self.max_minutes >= 0):
             raise ValueError(f"max_minutes must be a finite number ≥ 0, got {self.max_minutes!r}")
+        if self.init_g1 is not None and self.stage != 2:
+            raise ValueError("init_g1 starts a Stage II G1 from a checkpoint; Stage III takes g1_checkpoint")
         if self.adv_loss not in ("bce", "hinge"):
             raise ValueError(f"adv_loss must be 'bce' or 'hinge', got {self.adv_loss!r}")
         if not (_is_number(self.real_label) and 0.5 < self.real_label <= 1.0):
@@ -243,10 +249,33 @@ def _with_defaults(saved: dict[str, dict]) -> dict[str, dict]:
     return {k: asdict(kinds[k](**v)) if k in kinds else v for k, v in saved.items()}
 
 
+_LATENT_FIELDS = ("latent_channels", "latent_kind")
+
+
+def _init_g1(g1: G1, path: str) -> None:
+    """Load the G1 weights of the Stage II checkpoint ``path`` into ``g1`` (``TrainConfig.init_g1``).
+
+    The two configs may differ only in the latent path (``_LATENT_FIELDS``); weights ``g1`` has and the
+    checkpoint lacks must all belong to it (they keep their initial values). Anything else is refused."""
+    _, state = resolve_checkpoint(path)
+    saved = asdict(G1Config(**state["model_configs"]["g1"]))
+    wanted = asdict(g1.config)
+    differ = sorted(k for k in wanted if k not in _LATENT_FIELDS and saved[k] != wanted[k])
+    if differ:
+        listed = ", ".join(f"{k} {saved[k]!r} → {wanted[k]!r}" for k in differ)
+        raise ValueError(f"init_g1 {path}: its G1 differs beyond the latent path ({listed})")
+    result = g1.load_state_dict(state["models"]["g1"], strict=False)
+    stray = [k for k in result.missing_keys if not k.startswith("latent.")] + list(result.unexpected_keys)
+    if stray:
+        raise ValueError(f"init_g1 {path}: weights that do not fit this G1: {', '.join(stray[:6])}")
+
+
 def _build_stage(cfg: TrainConfig, ctx: DistContext) -> Stage:
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank (DDP also broadcasts rank 0's)
     g1 = G1(cfg.g1)
     if cfg.stage == 2:
+        if cfg.init_g1:
+            _init_g1(g1, cfg.init_g1)
         return Stage2(
             g1,
             cfg.lr,
