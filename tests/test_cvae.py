@@ -16,7 +16,7 @@ from posegen_lite.models.checkpoints import resolve_checkpoint
 from posegen_lite.models.cvae import Gaussian
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
-from posegen_lite.training.losses import gaussian_kl, kl_weight_at
+from posegen_lite.training.losses import gaussian_kl, kl_free_bits, kl_weight_at
 
 SIZE = (32, 32)
 
@@ -57,6 +57,15 @@ def test_kl_matches_hand_computed_gaussians():
     assert torch.allclose(gaussian_kl(m + 1, lv, m, lv), torch.full_like(m, 0.5))
     with pytest.raises(ValueError, match="shape"):
         gaussian_kl(m, lv, m[:1], lv)
+
+
+def test_free_bits_leave_the_first_nats_of_each_element_unpaid():
+    # Two latent elements; batch means 0.1 and 0.9 nats. With 0.5 free nats: mean(max(0.1, 0.5), 0.9) = 0.7.
+    kl = torch.tensor([[0.0, 1.0], [0.2, 0.8]]).view(2, 2, 1, 1)
+    assert kl_free_bits(kl, 0.5).item() == pytest.approx(0.7)
+    assert kl_free_bits(kl, 0.0).item() == pytest.approx(kl.mean().item())
+    with pytest.raises(ValueError, match="free_bits"):
+        kl_free_bits(kl, -1.0)
 
 
 def test_kl_warmup_rises_linearly_to_the_weight():
@@ -232,10 +241,10 @@ def test_init_g1_turns_a_trained_g1_into_a_vector_cvae_and_refuses_a_different_g
     plain, cvae, g2 = tmp_path / "plain", tmp_path / "cvae", tmp_path / "g2"
     assert cli_main(["train", "--run-dir", str(plain), "--steps", "2", "--width", "4", *common]) == 0
     args = ["train", "--run-dir", str(cvae), "--steps", "2", "--width", "4", "--cvae", "--latent-kind", "vector"]
-    assert cli_main([*args, "--latent-channels", "3", "--init-g1", str(plain), *common]) == 0
+    assert cli_main([*args, "--latent-channels", "3", "--init-g1", str(plain), "--kl-free-bits", "0.5", *common]) == 0
     _, state = resolve_checkpoint(str(cvae))
     assert state["model_configs"]["g1"]["latent_kind"] == "vector"
-    assert state["config"]["init_g1"] == str(plain)
+    assert state["config"]["init_g1"] == str(plain) and state["config"]["kl_free_bits"] == 0.5
     _, start = resolve_checkpoint(str(plain))
     # The shared weights started from the plain G1's: after 2 small Adam steps they are still near them.
     before, after = start["models"]["g1"]["to_image.weight"], state["models"]["g1"]["to_image.weight"]

@@ -259,3 +259,29 @@ def test_detail_metrics_need_the_right_views():
     assert front["gt_l1_shoes"] == pytest.approx(0.0)
     assert 0 < front["print_ssim"] < 1 and math.isnan(front["print_leak"])
     assert math.isnan(back["gt_l1_face"]) and math.isnan(back["print_ssim"])
+
+
+def test_body_l1_splits_into_the_pixels_the_input_saw_and_the_rest():
+    target = torch.zeros(1, 3, 16, 16)
+    pred = target.clone()
+    pred[..., :, :8] += 0.4  # the left half is off by 50 grey levels (to_uint8: 0 → 128, 0.4 → 178)
+    mask = torch.zeros(1, 1, 16, 16)
+    mask[..., 4:12, 4:12] = 1  # the body: 8×8 pixels, half of them in the left half
+    details = {
+        "parts_b": np.full((1, 16, 16), -1),
+        "print_b": np.zeros((1, 16, 16)),
+        "facing_a": np.array([0.9]),
+        "facing_b": np.array([0.9]),
+        "print_colours": np.full((1, 2, 3), np.nan),
+        "visibility": torch.zeros(1, 1, 16, 16),
+    }
+    details["visibility"][..., :, :6] = 1  # the input saw columns 0–5: body columns 4–5, all with error
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the detail metrics have no parts here
+        out = metrics.batch_metrics(pred, target, mask, details=details)
+        no_vis = {k: v for k, v in details.items() if k != "visibility"}
+        without = metrics.batch_metrics(pred, target, mask, details=no_vis)
+    assert out["masked_l1_seen"][0] == pytest.approx(50 / 255)
+    assert out["masked_l1_unseen"][0] == pytest.approx(50 / 255 * 2 / 6)  # body columns 6–11: 2 of 6 in error
+    assert out["masked_l1"][0] == pytest.approx(50 / 255 / 2)
+    assert "masked_l1_seen" not in without

@@ -108,6 +108,7 @@ _TRAIN_OPTIONS = {
     "d_spectral_norm": ("d_spectral_norm", False),
     "kl_weight": ("kl_weight", 0.005),
     "kl_warmup": ("kl_warmup", 250),
+    "kl_free_bits": ("kl_free_bits", 0.0),
     "init_g1": ("init_g1", None),
 }
 DEFAULT_LATENT_CHANNELS = 8  # --cvae
@@ -490,6 +491,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--cvae; only the latent path may differ)",
     )
     p.add_argument("--kl-weight", type=finite_float, default=None, help="--cvae: β of the KL term (default 0.005)")
+    p.add_argument(
+        "--kl-free-bits",
+        type=finite_float,
+        default=None,
+        help="--cvae: nats per latent element the KL term leaves unpaid, against posterior collapse (default 0)",
+    )
     p.add_argument("--kl-warmup", type=int_at_least(0), default=None, help="--cvae: steps of β warm-up (default 250)")
     _add_data_args(p, size_default=None)
     p.set_defaults(func=_cmd_train)

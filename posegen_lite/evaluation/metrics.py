@@ -280,7 +280,8 @@ def batch_metrics(
         keypoints, visible: optional target keypoints ``(B, 18, 2)`` (x, y) pixels and ``(B, 18)`` bool;
             when given, ``region_l1_<region>`` is added for every region.
         details: optional synthetic ground truth, the batch's ``parts_b``, ``print_b``, ``facing_a``,
-            ``facing_b``, ``print_colours`` (``data/sample.py``); when given, ``DETAIL_METRICS`` are added.
+            ``facing_b``, ``print_colours`` (``data/sample.py``); when given, ``DETAIL_METRICS`` are added,
+            and ``VISIBILITY_METRICS`` when it also holds the body proxy's ``visibility`` ``(B, 1, H, W)``.
     Returns:
         ``{name: (B,) float64 array}`` for ``ssim, mask_ssim, bbox_ssim, psnr, l1, masked_l1,
         sharpness_ratio`` (+ ``region_l1_face, region_l1_hands, region_l1_feet, region_l1_torso``).
@@ -313,6 +314,10 @@ def batch_metrics(
         d_print = np.asarray(details["print_b"]).reshape(b, h, w) > 0.5
         d_fa, d_fb = np.asarray(details["facing_a"], np.float64), np.asarray(details["facing_b"], np.float64)
         d_cols = np.asarray(details["print_colours"], np.float64)
+    d_vis = None
+    if details is not None and "visibility" in details:
+        names += list(VISIBILITY_METRICS)
+        d_vis = np.asarray(details["visibility"]).reshape(b, h, w) > 0.5
     out = {name: np.empty(b, np.float64) for name in names}
     for i in range(b):
         p, t, m = preds[i], targets[i], masks[i]
@@ -330,6 +335,10 @@ def batch_metrics(
             scores = detail_metrics(p, t, d_parts[i], d_print[i], d_fa[i], d_fb[i], d_cols[i])
             for name, value in scores.items():
                 out[name][i] = value
+        if d_vis is not None:
+            body = m > 0.5
+            out["masked_l1_seen"][i] = _l1_on(p, t, body & d_vis[i], "the seen part of the body")
+            out["masked_l1_unseen"][i] = _l1_on(p, t, body & ~d_vis[i], "the unseen part of the body")
     return out
 
 
@@ -339,6 +348,9 @@ FRONT_COS = 0.5  # a view "shows the front" when the chest faces within 60° of 
 HEAD_PART, CHEST_PART, FOOT_PARTS = 3, 0, (14, 15)  # ids of data/synthetic/body.PART_NAMES
 LEAK_MARGIN = 0.25  # RGB distance in [0, 1] units: a back pixel this far from every print colour can show a leak
 DETAIL_METRICS = ("gt_l1_face", "gt_l1_print", "gt_l1_shoes", "print_ssim", "print_leak")
+# The target body split by the body proxy's visibility: pixels whose surface point the input saw, and the rest
+# (what only a guess can fill: the other side, and where the proxy misses the body).
+VISIBILITY_METRICS = ("masked_l1_seen", "masked_l1_unseen")
 
 
 def _l1_on(pred: np.ndarray, target: np.ndarray, where: np.ndarray, what: str) -> float:

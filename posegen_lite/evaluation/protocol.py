@@ -51,6 +51,8 @@ from posegen_lite.evaluation.predictors import Predictor
 # The table's columns, most telling first: (metric key, header, which way is better).
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("masked_l1", "L1 in mask", "↓"),
+    ("masked_l1_seen", "L1 seen", "↓"),
+    ("masked_l1_unseen", "L1 unseen", "↓"),
     ("bbox_ssim", "bbox-SSIM", "↑"),
     ("region_l1_face", "L1 face", "↓"),
     ("region_l1_torso", "L1 torso", "↓"),
@@ -97,6 +99,8 @@ PROTOCOL = {
         f"(true colour >= {metrics.LEAK_MARGIN} from the print colours) predicted nearer a print colour "
         "than the truth",
     },
+    "masked_l1_seen / masked_l1_unseen": "masked_l1 over the target mask's pixels whose body-proxy surface "
+    "point the input saw (visibility > 0.5) / did not see (synthetic data with the proxy extras)",
     "psnr": "dB, peak 255",
     "undefined": "NaN, left out of means and counted",
 }

@@ -102,6 +102,7 @@ class TrainConfig:
     # Stage II with a conditional-VAE G1 (g1.latent_channels > 0, models/cvae.py): β · mean KL(q ‖ p)
     kl_weight: float = 0.005  # β per latent element; ≈ the ELBO's with a Laplace likelihood of scale 0.1
     kl_warmup: int = 250  # steps over which β rises linearly from 0 (losses.kl_weight_at)
+    kl_free_bits: float = 0.0  # nats per latent element the KL term leaves unpaid (losses.kl_free_bits)
     # Stage II: start G1 from this Stage II checkpoint's weights (file or run dir) instead of at random — e.g.
     # a deterministic G1 to become a conditional VAE: its config may differ only in the latent path, which
     # then starts where a fresh one does (zero mixers: the start behaves exactly like the given G1).
@@ -127,7 +128,7 @@ class TrainConfig:
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         if isinstance(self.kl_warmup, bool) or not isinstance(self.kl_warmup, int) or self.kl_warmup < 0:
             raise ValueError(f"kl_warmup must be an integer ≥ 0, got {self.kl_warmup!r}")
-        for name in ("lambda_l1", "lambda_part_fm", "kl_weight"):
+        for name in ("lambda_l1", "lambda_part_fm", "kl_weight", "kl_free_bits"):
             if not (_is_number(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ValueError(f"{name} must be a finite number ≥ 0, got {getattr(self, name)!r}")
         if self.part_weights is not None and not all(_is_number(w) and w >= 0 for w in self.part_weights.values()):
@@ -286,6 +287,7 @@ def _build_stage(cfg: TrainConfig, ctx: DistContext) -> Stage:
             part_weights=cfg.part_weights,
             kl_weight=cfg.kl_weight,
             kl_warmup=cfg.kl_warmup,
+            kl_free_bits=cfg.kl_free_bits,
         )
     if cfg.g1_checkpoint:
         _, state = resolve_checkpoint(cfg.g1_checkpoint)

@@ -178,6 +178,16 @@ def gaussian_kl(
     return 0.5 * (lp - lq + (lq.exp() + (mq - mp) ** 2) / lp.exp() - 1.0)
 
 
+def kl_free_bits(kl: torch.Tensor, free_bits: float) -> torch.Tensor:
+    """The KL term with "free bits" (Kingma et al. 2016): per latent element, the batch-mean KL ``(k, h, w)``,
+    raised to at least ``free_bits`` nats, then averaged. Below ``free_bits`` an element's information costs
+    nothing, so the posterior is not pushed to collapse onto the prior before the decoder has learned to use
+    ``z``. ``kl`` is ``gaussian_kl``'s per-element ``(B, k, h, w)``; ``free_bits = 0`` gives ``kl.mean()``."""
+    if not (free_bits >= 0):
+        raise ValueError(f"free_bits must be ≥ 0 nats, got {free_bits!r}")
+    return kl.mean(dim=0).clamp_min(free_bits).mean()
+
+
 def kl_weight_at(step: int, weight: float, warmup: int) -> float:
     """β at ``step`` (0-based): rises linearly from ``weight / warmup`` to ``weight`` over ``warmup`` steps
     (Bowman et al. 2016's KL annealing: the decoder first learns to use ``z`` before the KL squeezes it)."""

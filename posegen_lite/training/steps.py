@@ -31,6 +31,7 @@ from posegen_lite.training.losses import (
     discriminator_loss,
     gaussian_kl,
     generator_adversarial_loss,
+    kl_free_bits,
     kl_weight_at,
     masked_l1,
     part_feature_matching,
@@ -213,7 +214,8 @@ class Stage2(Stage):
     """G1 alone, trained with ``L_G1 = mean(|G1(I_A, P_B) − I_B| ⊙ (1 + M_B))``.
 
     A conditional-VAE G1 (``G1Config.latent_channels > 0``) takes ``z`` from its posterior (it sees I_B) and
-    adds ``β · mean KL(q ‖ p)``, β warming up over ``kl_warmup`` steps (``losses.kl_weight_at``)."""
+    adds ``β · mean KL(q ‖ p)``, β warming up over ``kl_warmup`` steps (``losses.kl_weight_at``), the first
+    ``kl_free_bits`` nats per latent element free (``losses.kl_free_bits``)."""
 
     def __init__(
         self,
@@ -226,10 +228,11 @@ class Stage2(Stage):
         part_weights: dict[str, float] | None = None,
         kl_weight: float = 0.005,
         kl_warmup: int = 250,
+        kl_free_bits: float = 0.0,
     ) -> None:
         super().__init__(ctx, precision, channels_last)
         self.part_weights = part_weights
-        self.kl_weight, self.kl_warmup = kl_weight, kl_warmup
+        self.kl_weight, self.kl_warmup, self.kl_free_bits = kl_weight, kl_warmup, kl_free_bits
         self.cvae = g1.config.latent_channels > 0
         self.models["g1"] = ctx.wrap(self._place(g1))
         self.optimizers["g"] = torch.optim.Adam(self.models["g1"].parameters(), lr=lr, betas=betas)
@@ -250,8 +253,9 @@ class Stage2(Stage):
             return {"loss": loss.item()}
         fake, (prior, posterior) = fake
         l1 = self._l1(fake, batch, image_b, mask_b)
-        kl = gaussian_kl(posterior.mean, posterior.logvar, prior.mean, prior.logvar).mean()
-        loss = l1 + kl_weight_at(step, self.kl_weight, self.kl_warmup) * kl
+        kl_elements = gaussian_kl(posterior.mean, posterior.logvar, prior.mean, prior.logvar)
+        kl = kl_elements.mean()  # reported; the loss may leave the first free_bits nats per element unpaid
+        loss = l1 + kl_weight_at(step, self.kl_weight, self.kl_warmup) * kl_free_bits(kl_elements, self.kl_free_bits)
         _check_finite({"l1": l1, "kl": kl}, self.ctx, step)
         self._backward_step(loss, opt)
         return {"loss": loss.item(), "l1": l1.item(), "kl": kl.item()}
