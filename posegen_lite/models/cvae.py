@@ -22,7 +22,7 @@ them instead, chosen by a latent code ``z``:
   so one code per image draws *coherent* backs.
 
 Either kind enters G1's skip connections at every level but the deepest (resized, through a 1×1 convolution
-that starts at zero), multiplied by a gate that is zero where G1's 3D body proxy says the input saw the
+with small initial weights), multiplied by a gate that is zero where G1's 3D body proxy says the input saw the
 surface: there the warped pixels are the answer and ``z`` has no say, so the variation goes where the input
 is blind. The map's gate is ``1 − avg_pool(visibility)`` (a cell half seen takes half of ``z``); the
 vector's is ``1 − max_pool(visibility)`` (a cell takes ``z`` only if the input saw none of it, so ``z``
@@ -45,6 +45,7 @@ from posegen_lite.models.blocks import Encoder, level_channels
 
 LOGVAR_MIN, LOGVAR_MAX = -8.0, 6.0
 LATENT_KINDS = ("map", "vector")
+MIXER_INIT_STD = 0.01  # initial weights of the 1×1 convolutions that add z to the skips
 
 
 class Gaussian(NamedTuple):
@@ -76,7 +77,7 @@ def latent_level(levels: int) -> int:
 def _head(in_channels: int, hidden: int, latent_channels: int, kind: str) -> nn.Sequential:
     """3×3 conv, ReLU, then to ``2k`` channels (mean and log-variance): a 3×3 conv per cell for ``"map"``,
     global average pooling and a 1×1 conv for ``"vector"``. The last layer starts at zero: every Gaussian
-    starts as N(0, 1), so the KL term starts at zero and training begins as a plain G1."""
+    starts as N(0, 1), so the KL term starts at zero and the prior's mean (z = 0) gives a plain G1's answer."""
     pool = kind == "vector"
     out = nn.Conv2d(hidden, 2 * latent_channels, 1 if pool else 3, padding=0 if pool else 1)
     nn.init.zeros_(out.weight)
@@ -119,7 +120,11 @@ class LatentPath(nn.Module):
             nn.Conv2d(latent_channels, level_channels(base_channels, i), 1) for i in range(levels - 1)
         )
         for mixer in self.mixers:
-            nn.init.zeros_(mixer.weight)
+            # Small, not zero: with zero weights z changes nothing, so the posterior gets no gradient and the
+            # KL term folds it onto the prior before anything breaks the tie (posterior collapse). The bias
+            # is zero and both heads start at N(0, 1), so the prior's mean (z = 0) still answers exactly as
+            # the same G1 without the latent path.
+            nn.init.normal_(mixer.weight, std=MIXER_INIT_STD)
             nn.init.zeros_(mixer.bias)
 
     def prior(self, features: list[torch.Tensor]) -> Gaussian:
