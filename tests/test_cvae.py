@@ -244,10 +244,19 @@ def test_init_g1_turns_a_trained_g1_into_a_vector_cvae_and_refuses_a_different_g
     plain, cvae, g2 = tmp_path / "plain", tmp_path / "cvae", tmp_path / "g2"
     assert cli_main(["train", "--run-dir", str(plain), "--steps", "2", "--width", "4", *common]) == 0
     args = ["train", "--run-dir", str(cvae), "--steps", "2", "--width", "4", "--cvae", "--latent-kind", "vector"]
-    assert cli_main([*args, "--latent-channels", "3", "--init-g1", str(plain), "--kl-free-bits", "0.5", *common]) == 0
+    extra = ["--kl-free-bits", "0.5", "--latent-lr-scale", "10"]
+    assert cli_main([*args, "--latent-channels", "3", "--init-g1", str(plain), *extra, *common]) == 0
     _, state = resolve_checkpoint(str(cvae))
     assert state["model_configs"]["g1"]["latent_kind"] == "vector"
     assert state["config"]["init_g1"] == str(plain) and state["config"]["kl_free_bits"] == 0.5
+    # the latent path learns at 10× the rate of the rest, and keeps it when the run resumes
+    groups = state["optimizers"]["g"]["param_groups"]
+    assert [g.get("lr_scale", 1.0) for g in groups] == [1.0, 10.0]
+    assert groups[1]["lr"] == pytest.approx(10 * groups[0]["lr"])
+    more = [*args, "--latent-channels", "3", "--steps", "3", *common]
+    assert cli_main(more) == 0
+    assert resolve_checkpoint(str(cvae))[1]["optimizers"]["g"]["param_groups"][1]["lr"] == pytest.approx(2e-3)
+    assert cli_main([*more[: -len(common)], "--steps", "4", "--latent-lr-scale", "5", *common]) != 0
     _, start = resolve_checkpoint(str(plain))
     # The shared weights started from the plain G1's: after 2 small Adam steps they are still near them.
     before, after = start["models"]["g1"]["to_image.weight"], state["models"]["g1"]["to_image.weight"]

@@ -109,6 +109,7 @@ _TRAIN_OPTIONS = {
     "kl_weight": ("kl_weight", 0.005),
     "kl_warmup": ("kl_warmup", 250),
     "kl_free_bits": ("kl_free_bits", 0.0),
+    "latent_lr_scale": ("latent_lr_scale", 1.0),
     "init_g1": ("init_g1", None),
 }
 DEFAULT_LATENT_CHANNELS = 8  # --cvae
@@ -496,6 +497,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=finite_float,
         default=None,
         help="--cvae: nats per latent element the KL term leaves unpaid, against posterior collapse (default 0)",
+    )
+    p.add_argument(
+        "--latent-lr-scale",
+        type=finite_float,
+        default=None,
+        help="--cvae: the latent path's learning rate as a multiple of --lr (default 1)",
     )
     p.add_argument("--kl-warmup", type=int_at_least(0), default=None, help="--cvae: steps of β warm-up (default 250)")
     _add_data_args(p, size_default=None)

@@ -21,9 +21,9 @@ Guarantees (each is a test in ``tests/test_train.py``):
 * **Resume means: continue this run, with the options you give now.** Weights, optimizer moments, step and
   RNG come from the newest checkpoint; the configuration passed now is applied from the resumed step on and is
   what later checkpoints record (a changed ``lr`` is applied to the restored optimizer, so "lower the
-  learning rate" works in the same run directory). Options that define the networks (stage, model configs,
-  ``finetune_g1``) cannot change: that is refused with a message naming them. Stale ``*.tmp`` files of a
-  write killed mid-way are removed.
+  learning rate" works in the same run directory). Options that define the networks or the optimizer's
+  parameter groups (stage, model configs, ``finetune_g1``, ``latent_lr_scale``) cannot change: that is
+  refused with a message naming them. Stale ``*.tmp`` files of a write killed mid-way are removed.
 * **Ctrl-C** (SIGINT) finishes the current step, saves a checkpoint and returns with ``interrupted=True``.
 
 Learning rate: PG2 uses Adam(2e-5, β1 = 0.5). On the small CPU demo 2e-4 learned and 2e-5 barely beat the
@@ -103,6 +103,7 @@ class TrainConfig:
     kl_weight: float = 0.005  # β per latent element; ≈ the ELBO's with a Laplace likelihood of scale 0.1
     kl_warmup: int = 250  # steps over which β rises linearly from 0 (losses.kl_weight_at)
     kl_free_bits: float = 0.0  # nats per latent element the KL term leaves unpaid (losses.kl_free_bits)
+    latent_lr_scale: float = 1.0  # the latent path's learning rate, as a multiple of lr
     # Stage II: start G1 from this Stage II checkpoint's weights (file or run dir) instead of at random — e.g.
     # a deterministic G1 to become a conditional VAE: its config may differ only in the latent path, which
     # then starts where a fresh one does (zero mixers: the start behaves exactly like the given G1).
@@ -135,6 +136,8 @@ class TrainConfig:
             raise ValueError(f"part_weights must be finite numbers ≥ 0, got {self.part_weights!r}")
         if self.max_minutes is not None and not (_is_number(self.max_minutes) and self.max_minutes >= 0):
             raise ValueError(f"max_minutes must be a finite number ≥ 0, got {self.max_minutes!r}")
+        if not (_is_number(self.latent_lr_scale) and 0 < self.latent_lr_scale <= 1000):
+            raise ValueError(f"latent_lr_scale must be a number in (0, 1000], got {self.latent_lr_scale!r}")
         if self.init_g1 is not None and self.stage != 2:
             raise ValueError("init_g1 starts a Stage II G1 from a checkpoint; Stage III takes g1_checkpoint")
         if self.adv_loss not in ("bce", "hinge"):
@@ -176,7 +179,7 @@ def _is_number(value: object) -> bool:
 
 
 # Options that define the networks and their optimizers' parameter groups: a resumed run cannot change them.
-_FIXED_ON_RESUME = ("stage", "finetune_g1")
+_FIXED_ON_RESUME = ("stage", "finetune_g1", "latent_lr_scale")
 # Options that only steer this invocation; a change is neither reported nor refused.
 _INVOCATION = ("run_dir", "resume", "steps", "max_minutes", "device", "num_workers")
 
@@ -206,7 +209,9 @@ def _resume_changes(state: dict, cfg: TrainConfig, path: Path) -> dict[str, tupl
     saved_models, now_models = _flat(_with_defaults(state["model_configs"])), _flat(_model_configs(cfg))
     saved, now = state.get("config", {}), cfg.to_dict()
     fixed = {k: (saved_models.get(k), now_models.get(k)) for k in saved_models.keys() | now_models.keys()}
-    fixed.update({k: (state["stage"] if k == "stage" else saved.get(k), now[k]) for k in _FIXED_ON_RESUME})
+    # An option added after a checkpoint was written counts as its default there.
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    fixed.update({k: (state["stage"] if k == "stage" else saved.get(k, defaults[k]), now[k]) for k in _FIXED_ON_RESUME})
     fixed = {k: v for k, v in sorted(fixed.items()) if v[0] != v[1]}
     if fixed:
         listed = ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in fixed.items())
@@ -288,6 +293,7 @@ def _build_stage(cfg: TrainConfig, ctx: DistContext) -> Stage:
             kl_weight=cfg.kl_weight,
             kl_warmup=cfg.kl_warmup,
             kl_free_bits=cfg.kl_free_bits,
+            latent_lr_scale=cfg.latent_lr_scale,
         )
     if cfg.g1_checkpoint:
         _, state = resolve_checkpoint(cfg.g1_checkpoint)

@@ -178,7 +178,8 @@ class Stage:
         checkpoint's values, so that a resumed run trains with the configuration it records."""
         for name, opt in self.optimizers.items():
             for group in opt.param_groups:
-                group["lr"] = d_lr if (name == "d" and d_lr is not None) else lr
+                base = d_lr if (name == "d" and d_lr is not None) else lr
+                group["lr"] = base * group.get("lr_scale", 1.0)  # e.g. the cVAE's latent path (Stage2)
                 group["betas"] = tuple(betas)
 
     def non_finite_tensors(self) -> list[str]:
@@ -215,7 +216,8 @@ class Stage2(Stage):
 
     A conditional-VAE G1 (``G1Config.latent_channels > 0``) takes ``z`` from its posterior (it sees I_B) and
     adds ``β · mean KL(q ‖ p)``, β warming up over ``kl_warmup`` steps (``losses.kl_weight_at``), the first
-    ``kl_free_bits`` nats per latent element free (``losses.kl_free_bits``)."""
+    ``kl_free_bits`` nats per latent element free (``losses.kl_free_bits``); the latent path learns at
+    ``latent_lr_scale`` × ``lr``."""
 
     def __init__(
         self,
@@ -229,13 +231,23 @@ class Stage2(Stage):
         kl_weight: float = 0.005,
         kl_warmup: int = 250,
         kl_free_bits: float = 0.0,
+        latent_lr_scale: float = 1.0,
     ) -> None:
         super().__init__(ctx, precision, channels_last)
         self.part_weights = part_weights
         self.kl_weight, self.kl_warmup, self.kl_free_bits = kl_weight, kl_warmup, kl_free_bits
         self.cvae = g1.config.latent_channels > 0
         self.models["g1"] = ctx.wrap(self._place(g1))
-        self.optimizers["g"] = torch.optim.Adam(self.models["g1"].parameters(), lr=lr, betas=betas)
+        groups: list[dict] = [{"params": list(self.models["g1"].parameters())}]
+        if self.cvae and latent_lr_scale != 1.0:
+            # The latent path starts near zero; Adam moves a weight by about lr per step, so at G1's rate it
+            # takes thousands of steps before z can say anything. Its own, larger rate shortens that.
+            latent = {id(q) for q in g1.latent.parameters()}
+            groups = [
+                {"params": [q for q in g1.parameters() if id(q) not in latent]},
+                {"params": list(g1.latent.parameters()), "lr": lr * latent_lr_scale, "lr_scale": latent_lr_scale},
+            ]
+        self.optimizers["g"] = torch.optim.Adam(groups, lr=lr, betas=betas)
 
     def train_step(self, batch: dict, step: int) -> dict[str, float]:
         image_a, pose_b, image_b, mask_b = self._inputs(batch, "image_a", "pose_b", "image_b", "mask_b")
