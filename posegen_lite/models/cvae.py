@@ -19,7 +19,7 @@ them instead, chosen by a latent code ``z``:
   blotches.
 * ``"vector"``: one code per image ``(B, k, 1, 1)``, read from the whole feature map (global average
   pooling) and broadcast over the image where it enters. A back is one choice — its pattern and its colour —
-  so one code per image draws *coherent* backs.
+  so one code per image can draw a *coherent* back (the trained one's figures: ``benchmarks/README.md``).
 
 Either kind enters G1's skip connections at every level but the deepest (resized, through a 1×1 convolution
 with small initial weights), multiplied by a gate that is zero where G1's 3D body proxy says the input saw the
