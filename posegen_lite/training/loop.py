@@ -106,7 +106,7 @@ class TrainConfig:
     latent_lr_scale: float = 1.0  # the latent path's learning rate, as a multiple of lr
     # Stage II: start G1 from this Stage II checkpoint's weights (file or run dir) instead of at random — e.g.
     # a deterministic G1 to become a conditional VAE: its config may differ only in the latent path, which
-    # then starts where a fresh one does (zero mixers: the start behaves exactly like the given G1).
+    # then starts where a fresh one does (at the prior's mean the start answers exactly as the given G1).
     init_g1: str | None = None
 
     def __post_init__(self) -> None:
