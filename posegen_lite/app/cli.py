@@ -114,7 +114,13 @@ _TRAIN_OPTIONS = {
 }
 DEFAULT_LATENT_CHANNELS = 8  # --cvae
 # G1Config fields beyond PG2 that `posegen train` sets, with PG2's values.
-_G1_BEYOND_PG2 = {"warp": "none", "latent_channels": 0, "latent_kind": "map", "gate_input": False}
+_G1_BEYOND_PG2 = {
+    "warp": "none",
+    "latent_channels": 0,
+    "latent_kind": "map",
+    "latent_site": "skips",
+    "gate_input": False,
+}
 _NEW_RUN_MODEL = {"size": (64, 64), "width": 16, "d_width": 64}
 
 
@@ -147,6 +153,7 @@ def _train_config(args: argparse.Namespace):
         "warp": args.warp,
         "latent_channels": (args.latent_channels or DEFAULT_LATENT_CHANNELS) if args.cvae else None,
         "latent_kind": args.latent_kind,
+        "latent_site": args.latent_site,
         "gate_input": True if args.gate_input else None,
     }
     beyond = {}
@@ -485,6 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         choices=["map", "vector"],
         help="--cvae: a latent map (default) or one code per image, broadcast where the input was blind",
+    )
+    p.add_argument(
+        "--latent-site",
+        default=None,
+        choices=["skips", "output"],
+        help="--cvae: z enters the decoder's skips (default) or modulates its last features, next to the colours",
     )
     p.add_argument(
         "--init-g1",

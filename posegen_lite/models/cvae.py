@@ -21,12 +21,23 @@ them instead, chosen by a latent code ``z``:
   pooling) and broadcast over the image where it enters. A back is one choice — its pattern and its colour —
   so one code per image can draw a *coherent* back (the trained one's figures: ``benchmarks/README.md``).
 
-Either kind enters G1's skip connections at every level but the deepest (resized, through a 1×1 convolution
-with small initial weights), multiplied by a gate that is zero where G1's 3D body proxy says the input saw the
-surface: there the warped pixels are the answer and ``z`` has no say, so the variation goes where the input
-is blind. The map's gate is ``1 − avg_pool(visibility)`` (a cell half seen takes half of ``z``); the
-vector's is ``1 − max_pool(visibility)`` (a cell takes ``z`` only if the input saw none of it, so ``z``
-cannot bleed into the seen pixels next to unseen ones at the coarse levels).
+Where ``z`` enters the decoder (``LATENT_SITES``), always multiplied by a gate that is zero where G1's 3D body
+proxy says the input saw the surface (there the warped pixels are the answer and ``z`` has no say, so the
+variation goes where the input is blind):
+
+* ``"skips"``: G1's skip connections at every level but the deepest (resized, through a 1×1 convolution with
+  small initial weights). The map's gate is ``1 − avg_pool(visibility)`` (a cell half seen takes half of
+  ``z``); the vector's is ``1 − max_pool(visibility)`` (a cell takes ``z`` only if the input saw none of it,
+  so ``z`` cannot bleed into the seen pixels next to unseen ones at the coarse levels). The decoder has
+  several levels of convolutions between ``z`` and a colour, and in short runs it learns to ignore ``z``.
+* ``"output"``: the decoder's last features ``x`` (full size), just before the layer that turns them into
+  colours. ``z`` *modulates* them (FiLM, Perez et al. 2018): ``x ← x + g · (γ(z) ⊙ x + β(z))``, then a small
+  residual block ``x ← x + g · r(x)``, with ``g = 1 − visibility`` at full size. ``γ`` scales the features
+  the decoder already has ("this is the back of the shirt"), so one coordinate of ``z`` can recolour exactly
+  that region: the path from ``z`` to a colour is one layer long.
+
+At the start ``γ``, ``β`` and the mixers are small and ``r`` is zero, so ``z = 0`` answers exactly as the
+same G1 without the latent path.
 
 Shapes: ``prior``/``posterior`` return ``Gaussian(mean, logvar)`` with both ``(B, k, h, w)`` float32
 (``h = w = 1`` for ``"vector"``); ``logvar`` is clamped to ``[LOGVAR_MIN, LOGVAR_MAX]`` so that ``exp`` stays
@@ -45,7 +56,8 @@ from posegen_lite.models.blocks import Encoder, level_channels
 
 LOGVAR_MIN, LOGVAR_MAX = -8.0, 6.0
 LATENT_KINDS = ("map", "vector")
-MIXER_INIT_STD = 0.01  # initial weights of the 1×1 convolutions that add z to the skips
+LATENT_SITES = ("skips", "output")
+MIXER_INIT_STD = 0.01  # initial weights of the 1×1 convolutions that map z into the decoder
 
 
 class Gaussian(NamedTuple):
@@ -95,18 +107,28 @@ class LatentPath(nn.Module):
     """Prior, posterior and the injection of ``z`` into G1's skips (module docstring).
 
     Args: ``base_channels`` and ``levels`` of G1, ``latent_channels`` k, ``target_channels`` of the
-    posterior's extra input (I_B and P_B: 3 + 18), ``kind`` one of ``LATENT_KINDS``.
+    posterior's extra input (I_B and P_B: 3 + 18), ``kind`` one of ``LATENT_KINDS``, ``site`` one of
+    ``LATENT_SITES``, ``out_channels`` the channels of the decoder's last features (for ``site="output"``).
     """
 
     def __init__(
-        self, base_channels: int, levels: int, latent_channels: int, target_channels: int, kind: str = "map"
+        self,
+        base_channels: int,
+        levels: int,
+        latent_channels: int,
+        target_channels: int,
+        kind: str = "map",
+        site: str = "skips",
+        out_channels: int = 0,
     ) -> None:
         super().__init__()
         if kind not in LATENT_KINDS:
             raise ValueError(f"latent kind must be one of {LATENT_KINDS}, got {kind!r}")
+        if site not in LATENT_SITES:
+            raise ValueError(f"latent site must be one of {LATENT_SITES}, got {site!r}")
         self.level = latent_level(levels)
         self.latent_channels = latent_channels
-        self.kind = kind
+        self.kind, self.site = kind, site
         feat = level_channels(base_channels, self.level)
         # The posterior encodes (I_B, P_B) with a narrower encoder down to the latent level and reads I_A
         # through G1's own features there.
@@ -116,9 +138,24 @@ class LatentPath(nn.Module):
         self.posterior_head = _head(feat + level_channels(small, self.level), feat, latent_channels, kind)
         # Skips at every level but the deepest (that one feeds the fully connected bottleneck, which would
         # spread z over the whole image, visible parts included).
+        skip_levels = range(levels - 1) if site == "skips" else range(0)
         self.mixers = nn.ModuleList(
-            nn.Conv2d(latent_channels, level_channels(base_channels, i), 1) for i in range(levels - 1)
+            nn.Conv2d(latent_channels, level_channels(base_channels, i), 1) for i in skip_levels
         )
+        if site == "output":
+            if out_channels <= 0:
+                raise ValueError(f"site='output' needs the decoder's out_channels > 0, got {out_channels}")
+            # γ and β in one 1×1 convolution, no bias: z = 0 gives γ = β = 0.
+            self.film = nn.Conv2d(latent_channels, 2 * out_channels, 1, bias=False)
+            nn.init.normal_(self.film.weight, std=MIXER_INIT_STD)
+            # r ends without an activation and starts at zero: it can paint with the modulated features (a
+            # pattern, not only a colour) and still leaves a fresh latent path's z = 0 answer unchanged.
+            self.refine = nn.Sequential(
+                nn.Conv2d(out_channels, out_channels, 3, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(out_channels, out_channels, 3, padding=1),
+            )  # fmt: skip
+            nn.init.zeros_(self.refine[-1].weight)
+            nn.init.zeros_(self.refine[-1].bias)
         for mixer in self.mixers:
             # Small, not zero: with zero weights z changes nothing, so the posterior gets no gradient and the
             # KL term folds it onto the prior before anything breaks the tie (posterior collapse). The bias
@@ -152,6 +189,18 @@ class LatentPath(nn.Module):
                 zi = zi * (1.0 - self.pool_visibility(visibility.to(zi.dtype), size))
             out[i] = features[i] + mixer(zi.to(features[i].dtype))
         return out
+
+    def modulate(self, x: torch.Tensor, z: torch.Tensor, visibility: torch.Tensor | None) -> torch.Tensor:
+        """``site="output"``: the decoder's last features ``x`` ``(B, C, H, W)`` modulated by ``z`` where the
+        input was blind (module docstring): ``x + g·(γ(z)⊙x + β(z))``, then ``+ g·r(·)``, ``g = 1 − visibility``
+        (1 without a visibility). Same shape and dtype as ``x``."""
+        size = x.shape[-2:]
+        if z.shape[-2:] != size and self.kind == "map":
+            z = F.interpolate(z, size=size, mode="bilinear", align_corners=False)
+        gamma, beta = self.film(z.to(x.dtype)).chunk(2, dim=1)  # (B, C, 1, 1) for a vector: broadcast
+        gate = torch.ones_like(x[:, :1]) if visibility is None else 1.0 - visibility.to(x.dtype)
+        x = x + gate * (gamma * x + beta)
+        return x + gate * self.refine(x)
 
     def pool_visibility(self, visibility: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """``visibility`` ``(B, 1, H, W)`` resized to ``size`` for the gate: average for ``"map"``, maximum for

@@ -73,7 +73,7 @@ from torch import nn
 
 from posegen_lite.geometry.warp import warp_features, warp_image
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels, valid_sizes_hint
-from posegen_lite.models.cvae import LATENT_KINDS, LatentPath, Latents
+from posegen_lite.models.cvae import LATENT_KINDS, LATENT_SITES, LatentPath, Latents
 
 IMAGE_CHANNELS = 3
 WARP_MODES = ("none", "input", "skip", "paste")
@@ -107,7 +107,8 @@ class G1Config:
     ``pose_channels`` is the number of pose maps (18 joints); ``warp`` is one of ``WARP_MODES`` (module
     docstring; ``"none"`` = PG2's G1, whose forward needs no flow); ``latent_channels`` > 0 makes G1 a
     conditional VAE with a ``(k, H/2^l, W/2^l)`` latent map, or one ``(k, 1, 1)`` code per image with
-    ``latent_kind="vector"`` (``models/cvae.py``; 0 = deterministic);
+    ``latent_kind="vector"`` (``models/cvae.py``; 0 = deterministic), entering the decoder at the skips or,
+    with ``latent_site="output"``, at its last features;
     ``gate_input`` keeps the raw I_A out of the main encoder (module docstring; needs ``"skip"``/``"paste"``).
     """
 
@@ -122,10 +123,17 @@ class G1Config:
     latent_channels: int = 0
     gate_input: bool = False
     latent_kind: str = "map"
+    latent_site: str = "skips"
 
     def __repr__(self) -> str:
         # An option beyond PG2 shows only when it is set, so PG2's configuration reads as PG2's.
-        beyond = {"warp": "none", "latent_channels": 0, "gate_input": False, "latent_kind": "map"}
+        beyond = {
+            "warp": "none",
+            "latent_channels": 0,
+            "gate_input": False,
+            "latent_kind": "map",
+            "latent_site": "skips",
+        }
         shown = [f for f in fields(self) if f.name not in beyond or getattr(self, f.name) != beyond[f.name]]
         return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
@@ -143,8 +151,11 @@ class G1Config:
             raise ValueError(f"G1Config.latent_channels must be an integer ≥ 0, got {self.latent_channels!r}")
         if self.latent_kind not in LATENT_KINDS:
             raise ValueError(f"G1Config.latent_kind must be one of {LATENT_KINDS}, got {self.latent_kind!r}")
-        if self.latent_kind != "map" and k == 0:
-            raise ValueError("G1Config.latent_kind applies to a conditional-VAE G1: set latent_channels > 0")
+        if self.latent_site not in LATENT_SITES:
+            raise ValueError(f"G1Config.latent_site must be one of {LATENT_SITES}, got {self.latent_site!r}")
+        for name, default in (("latent_kind", "map"), ("latent_site", "skips")):
+            if getattr(self, name) != default and k == 0:
+                raise ValueError(f"G1Config.{name} applies to a conditional-VAE G1: set latent_channels > 0")
         if self.warp not in WARP_MODES:
             raise ValueError(f"G1Config.warp must be one of {WARP_MODES}, got {self.warp!r}")
         if self.gate_input and self.warp not in ("skip", "paste"):
@@ -196,7 +207,13 @@ class G1(nn.Module):
         self.latent = None
         if config.latent_channels:
             self.latent = LatentPath(
-                c, levels, config.latent_channels, IMAGE_CHANNELS + config.pose_channels, config.latent_kind
+                c,
+                levels,
+                config.latent_channels,
+                IMAGE_CHANNELS + config.pose_channels,
+                config.latent_kind,
+                config.latent_site,
+                2 * level_channels(c, 0),  # the decoder's out_channels (built next, in this order as always)
             )
         self.decoder = Decoder(c + deep, c, levels)
         self.to_image = nn.Conv2d(self.decoder.out_channels, IMAGE_CHANNELS, 3, padding=1)
@@ -324,7 +341,7 @@ class G1(nn.Module):
                 f + mix(warp_features(s, flow, visibility))
                 for f, s, mix in zip(features, source, self.skip_mixers, strict=True)
             ]
-        latents = None
+        latents = z = None
         if self.latent is not None:
             prior = self.latent.prior(features)
             posterior = None
@@ -333,7 +350,8 @@ class G1(nn.Module):
             else:
                 posterior = self.latent.posterior(features, torch.cat([image_b, pose_b], dim=1))
                 z = posterior.sample(torch.randn_like(posterior.mean) if noise is None else noise)
-            features = self.latent.inject(features, z, visibility)
+            if self.latent.site == "skips":
+                features = self.latent.inject(features, z, visibility)
             latents = Latents(prior, posterior)
         deepest = features[-1]
         code = torch.cat([deepest, source[-1]], dim=1) if self.config.gate_input else deepest
@@ -346,6 +364,8 @@ class G1(nn.Module):
         else:
             bottom = self.to_bottom(code)
         x = self.decoder(torch.cat([bottom, deepest], dim=1), features)
+        if z is not None and self.latent.site == "output":
+            x = self.latent.modulate(x, z, visibility)
         out = torch.tanh(self.to_image(x))
         alpha = None
         if self.to_paste is not None:

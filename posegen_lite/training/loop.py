@@ -255,7 +255,7 @@ def _with_defaults(saved: dict[str, dict]) -> dict[str, dict]:
     return {k: asdict(kinds[k](**v)) if k in kinds else v for k, v in saved.items()}
 
 
-_LATENT_FIELDS = ("latent_channels", "latent_kind")
+_LATENT_FIELDS = ("latent_channels", "latent_kind", "latent_site")
 
 
 def _init_g1(g1: G1, path: str) -> None:
