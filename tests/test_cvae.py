@@ -21,9 +21,13 @@ from posegen_lite.training.losses import gaussian_kl, kl_free_bits, kl_weight_at
 SIZE = (32, 32)
 
 
-def _cvae_g1(warp: str = "skip", seed: int = 0, kind: str = "map") -> G1:
+# (latent_kind, latent_site): every way z can be shaped and enter the decoder
+LATENTS = [("map", "skips"), ("vector", "skips"), ("map", "output"), ("vector", "output")]
+
+
+def _cvae_g1(warp: str = "skip", seed: int = 0, kind: str = "map", site: str = "skips") -> G1:
     torch.manual_seed(seed)
-    g1 = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp=warp, latent_channels=3, latent_kind=kind))
+    g1 = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp=warp, latent_channels=3, latent_kind=kind, latent_site=site))
     # Trained heads and mixers are not zero; untrained ones start at zero (z would change nothing).
     with torch.no_grad():
         for p in g1.latent.parameters():
@@ -76,9 +80,9 @@ def test_kl_warmup_rises_linearly_to_the_weight():
     assert kl_weight_at(0, 0.01, 0) == 0.01
 
 
-@pytest.mark.parametrize("kind", ["map", "vector"])
-def test_prior_mean_is_the_deterministic_answer_and_zero_noise_equals_it(kind):
-    g1 = _cvae_g1(kind=kind)
+@pytest.mark.parametrize(("kind", "site"), LATENTS)
+def test_prior_mean_is_the_deterministic_answer_and_zero_noise_equals_it(kind, site):
+    g1 = _cvae_g1(kind=kind, site=site)
     a, p, f, v = _inputs()
     with torch.no_grad():
         mean = g1(a, p, f, v)
@@ -88,9 +92,9 @@ def test_prior_mean_is_the_deterministic_answer_and_zero_noise_equals_it(kind):
     assert not torch.equal(mean, drawn)
 
 
-@pytest.mark.parametrize("kind", ["map", "vector"])
-def test_z_only_changes_pixels_the_input_did_not_see(kind):
-    g1 = _cvae_g1(kind=kind)
+@pytest.mark.parametrize(("kind", "site"), LATENTS)
+def test_z_only_changes_pixels_the_input_did_not_see(kind, site):
+    g1 = _cvae_g1(kind=kind, site=site)
     a, p, f, _ = _inputs()
     seen = torch.ones(2, 1, *SIZE)  # the input saw every target pixel: z has nothing to say
     with torch.no_grad():
@@ -101,14 +105,16 @@ def test_z_only_changes_pixels_the_input_did_not_see(kind):
     assert not torch.equal(one, blind)
 
 
-@pytest.mark.parametrize("kind", ["map", "vector"])
-def test_the_posterior_is_used_in_training_and_never_at_inference(monkeypatch, kind):
-    g1 = _cvae_g1(kind=kind)
+@pytest.mark.parametrize(("kind", "site"), LATENTS)
+def test_the_posterior_is_used_in_training_and_never_at_inference(monkeypatch, kind, site):
+    g1 = _cvae_g1(kind=kind, site=site)
     a, p, f, v = _inputs()
     out, latents = g1(a, p, f, v, image_b=a, noise=torch.zeros(g1.latent_shape(2)), return_latents=True)
     assert latents.posterior is not None and latents.posterior.mean.shape == g1.latent_shape(2)
     out.mean().backward()
     assert any(q.grad is not None and q.grad.abs().sum() > 0 for q in g1.latent.target_encoder.parameters())
+    if site == "output":  # z reaches the colours only through the modulation: no skip mixers
+        assert len(g1.latent.mixers) == 0 and g1.latent.film.weight.grad.abs().sum() > 0
 
     def refuse(*args, **kwargs):
         raise AssertionError("the posterior was called at inference")
@@ -137,6 +143,10 @@ def test_a_vector_latent_is_one_code_per_image():
         G1Config(*SIZE, latent_kind="cloud").validate()
     with pytest.raises(ValueError, match="latent_channels > 0"):
         G1Config(*SIZE, latent_kind="vector").validate()
+    with pytest.raises(ValueError, match="latent_site"):
+        G1Config(*SIZE, latent_channels=2, latent_site="bottleneck").validate()
+    with pytest.raises(ValueError, match="latent_channels > 0"):
+        G1Config(*SIZE, latent_site="output").validate()
 
 
 def test_the_vector_gate_closes_on_any_seen_pixel_of_a_cell():
@@ -148,13 +158,18 @@ def test_the_vector_gate_closes_on_any_seen_pixel_of_a_cell():
     assert torch.equal(pooled["vector"], torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]]))
 
 
-def test_a_deterministic_g1_starts_a_cvae_that_answers_as_it_did():
+@pytest.mark.parametrize("site", ["skips", "output"])
+def test_a_deterministic_g1_starts_a_cvae_that_answers_as_it_did(site):
     torch.manual_seed(0)
     plain = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp="skip")).eval()
     with torch.no_grad():
         for q in plain.parameters():  # a "trained" G1: the zero-initialised mixers are not zero any more
             q.add_(0.05 * torch.randn_like(q))
-    cvae = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp="skip", latent_channels=3, latent_kind="vector"))
+    cvae = G1(
+        G1Config(
+            *SIZE, base_channels=4, z_dim=8, warp="skip", latent_channels=3, latent_kind="vector", latent_site=site
+        )
+    )
     result = cvae.load_state_dict(plain.state_dict(), strict=False)
     assert result.unexpected_keys == [] and all(k.startswith("latent.") for k in result.missing_keys)
     a, p, f, v = _inputs()
@@ -244,10 +259,12 @@ def test_init_g1_turns_a_trained_g1_into_a_vector_cvae_and_refuses_a_different_g
     plain, cvae, g2 = tmp_path / "plain", tmp_path / "cvae", tmp_path / "g2"
     assert cli_main(["train", "--run-dir", str(plain), "--steps", "2", "--width", "4", *common]) == 0
     args = ["train", "--run-dir", str(cvae), "--steps", "2", "--width", "4", "--cvae", "--latent-kind", "vector"]
+    args += ["--latent-site", "output"]
     extra = ["--kl-free-bits", "0.5", "--latent-lr-scale", "10"]
     assert cli_main([*args, "--latent-channels", "3", "--init-g1", str(plain), *extra, *common]) == 0
     _, state = resolve_checkpoint(str(cvae))
     assert state["model_configs"]["g1"]["latent_kind"] == "vector"
+    assert state["model_configs"]["g1"]["latent_site"] == "output"
     assert state["config"]["init_g1"] == str(plain) and state["config"]["kl_free_bits"] == 0.5
     # the latent path learns at 10× the rate of the rest, and keeps it when the run resumes
     groups = state["optimizers"]["g"]["param_groups"]
@@ -263,7 +280,8 @@ def test_init_g1_turns_a_trained_g1_into_a_vector_cvae_and_refuses_a_different_g
     assert (after - before).abs().max() < 0.01 < before.abs().max()
     stage3 = ["train", "--stage", "3", "--run-dir", str(g2), "--g1-checkpoint", str(cvae), "--steps", "2"]
     assert cli_main([*stage3, "--width", "4", "--d-width", "4", *common]) == 0
-    assert resolve_checkpoint(str(g2))[1]["model_configs"]["g1"]["latent_kind"] == "vector"
+    g1_config = resolve_checkpoint(str(g2))[1]["model_configs"]["g1"]
+    assert (g1_config["latent_kind"], g1_config["latent_site"]) == ("vector", "output")
     # A G1 of another width cannot start from it; Stage III takes --g1-checkpoint, not --init-g1.
     wider = ["train", "--run-dir", str(tmp_path / "wide"), "--steps", "1", "--width", "8", "--init-g1", str(plain)]
     assert cli_main([*wider, *common]) != 0

@@ -109,6 +109,7 @@ _TRAIN_OPTIONS = {
     "kl_weight": ("kl_weight", 0.005),
     "kl_warmup": ("kl_warmup", 250),
     "kl_free_bits": ("kl_free_bits", 0.0),
+    "noise_warmup": ("noise_warmup", 0),
     "latent_lr_scale": ("latent_lr_scale", 1.0),
     "init_g1": ("init_g1", None),
 }
@@ -518,6 +519,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="--cvae: the latent path's learning rate as a multiple of --lr (default 1)",
     )
     p.add_argument("--kl-warmup", type=int_at_least(0), default=None, help="--cvae: steps of β warm-up (default 250)")
+    p.add_argument(
+        "--noise-warmup",
+        type=int_at_least(0),
+        default=None,
+        help="--cvae: steps over which the posterior's sampling noise rises from 0, so the decoder first learns "
+        "to read z (default 0: full noise from the start)",
+    )
     _add_data_args(p, size_default=None)
     p.set_defaults(func=_cmd_train)
 

@@ -33,7 +33,8 @@ features (a global code, 8 px high). Without it, the U-Net's first skip carries 
 output, and pieces of the input (its arms, the front's print) can reappear where they were in I_A.
 
 The unseen side (``latent_channels > 0``, beyond PG2): G1 becomes a conditional VAE whose latent ``z`` (a
-map, or one code per image) enters the skips where the input was blind (``models/cvae.py``);
+map, or one code per image) enters the decoder where the input was blind, at the skips or at its last
+features (``models/cvae.py``);
 ``forward(..., noise=...)`` draws a sample from the learned prior, ``noise=None`` gives the prior's mean (one
 deterministic answer), and in training ``image_b=I_B`` takes ``z`` from the posterior instead.
 

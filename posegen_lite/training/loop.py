@@ -103,6 +103,7 @@ class TrainConfig:
     kl_weight: float = 0.005  # β per latent element; ≈ the ELBO's with a Laplace likelihood of scale 0.1
     kl_warmup: int = 250  # steps over which β rises linearly from 0 (losses.kl_weight_at)
     kl_free_bits: float = 0.0  # nats per latent element the KL term leaves unpaid (losses.kl_free_bits)
+    noise_warmup: int = 0  # steps over which the posterior's sampling noise rises from 0 (losses.noise_scale_at)
     latent_lr_scale: float = 1.0  # the latent path's learning rate, as a multiple of lr
     # Stage II: start G1 from this Stage II checkpoint's weights (file or run dir) instead of at random — e.g.
     # a deterministic G1 to become a conditional VAE: its config may differ only in the latent path, which
@@ -127,8 +128,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite number in (0, {MAX_LR:g}], got {value!r}")
         if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        if isinstance(self.kl_warmup, bool) or not isinstance(self.kl_warmup, int) or self.kl_warmup < 0:
-            raise ValueError(f"kl_warmup must be an integer ≥ 0, got {self.kl_warmup!r}")
+        for name in ("kl_warmup", "noise_warmup"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer ≥ 0, got {value!r}")
         for name in ("lambda_l1", "lambda_part_fm", "kl_weight", "kl_free_bits"):
             if not (_is_number(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ValueError(f"{name} must be a finite number ≥ 0, got {getattr(self, name)!r}")
@@ -293,6 +296,7 @@ def _build_stage(cfg: TrainConfig, ctx: DistContext) -> Stage:
             kl_weight=cfg.kl_weight,
             kl_warmup=cfg.kl_warmup,
             kl_free_bits=cfg.kl_free_bits,
+            noise_warmup=cfg.noise_warmup,
             latent_lr_scale=cfg.latent_lr_scale,
         )
     if cfg.g1_checkpoint:

@@ -188,6 +188,19 @@ def kl_free_bits(kl: torch.Tensor, free_bits: float) -> torch.Tensor:
     return kl.mean(dim=0).clamp_min(free_bits).mean()
 
 
+def noise_scale_at(step: int, warmup: int) -> float:
+    """The factor on the posterior's sampling noise at ``step`` (0-based): ``z = μ + t·σ·ε`` with ``t`` rising
+    linearly from ``1 / warmup`` to 1 over ``warmup`` steps (``warmup = 0``: 1 from the start).
+
+    Why: a fresh latent path's ``z`` is noise (σ = 1) around a mean that says nothing yet, so the decoder
+    learns to ignore ``z`` before the mean can say anything (posterior collapse). With little noise at first,
+    the first steps train an autoencoder through ``z``; the noise (and, with ``kl_weight_at``, the KL term)
+    comes in once the decoder reads ``z``."""
+    if warmup <= 0:
+        return 1.0
+    return min(1.0, (step + 1) / warmup)
+
+
 def kl_weight_at(step: int, weight: float, warmup: int) -> float:
     """β at ``step`` (0-based): rises linearly from ``weight / warmup`` to ``weight`` over ``warmup`` steps
     (Bowman et al. 2016's KL annealing: the decoder first learns to use ``z`` before the KL squeezes it)."""

@@ -34,6 +34,7 @@ from posegen_lite.training.losses import (
     kl_free_bits,
     kl_weight_at,
     masked_l1,
+    noise_scale_at,
     part_feature_matching,
     part_weighted_l1,
 )
@@ -216,7 +217,8 @@ class Stage2(Stage):
 
     A conditional-VAE G1 (``G1Config.latent_channels > 0``) takes ``z`` from its posterior (it sees I_B) and
     adds ``β · mean KL(q ‖ p)``, β warming up over ``kl_warmup`` steps (``losses.kl_weight_at``), the first
-    ``kl_free_bits`` nats per latent element free (``losses.kl_free_bits``); the latent path learns at
+    ``kl_free_bits`` nats per latent element free (``losses.kl_free_bits``), the posterior's sampling noise
+    rising over ``noise_warmup`` steps (``losses.noise_scale_at``); the latent path learns at
     ``latent_lr_scale`` × ``lr``."""
 
     def __init__(
@@ -232,10 +234,12 @@ class Stage2(Stage):
         kl_warmup: int = 250,
         kl_free_bits: float = 0.0,
         latent_lr_scale: float = 1.0,
+        noise_warmup: int = 0,
     ) -> None:
         super().__init__(ctx, precision, channels_last)
         self.part_weights = part_weights
         self.kl_weight, self.kl_warmup, self.kl_free_bits = kl_weight, kl_warmup, kl_free_bits
+        self.noise_warmup = noise_warmup
         self.cvae = g1.config.latent_channels > 0
         self.models["g1"] = ctx.wrap(self._place(g1))
         groups: list[dict] = [{"params": list(self.models["g1"].parameters())}]
@@ -256,6 +260,10 @@ class Stage2(Stage):
         extras = self._g1_extras(batch)
         if self.cvae:
             extras.update(image_b=image_b, return_latents=True)
+            if self.noise_warmup:
+                shape = unwrap(self.models["g1"]).latent_shape(image_b.shape[0])
+                noise = torch.randn(shape, device=image_b.device) * noise_scale_at(step, self.noise_warmup)
+                extras["noise"] = noise
         with self.autocast():
             fake = self.models["g1"](image_a, pose_b, **extras)
         if not self.cvae:
