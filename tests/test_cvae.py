@@ -16,7 +16,9 @@ from posegen_lite.models.checkpoints import resolve_checkpoint
 from posegen_lite.models.cvae import Gaussian
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
-from posegen_lite.training.losses import gaussian_kl, kl_free_bits, kl_weight_at
+from posegen_lite.training.distributed import DistContext
+from posegen_lite.training.losses import gaussian_kl, kl_free_bits, kl_weight_at, noise_scale_at
+from posegen_lite.training.steps import Stage2
 
 SIZE = (32, 32)
 
@@ -78,6 +80,30 @@ def test_kl_warmup_rises_linearly_to_the_weight():
     assert kl_weight_at(99, 0.01, 100) == pytest.approx(0.01)
     assert kl_weight_at(5000, 0.01, 100) == pytest.approx(0.01)
     assert kl_weight_at(0, 0.01, 0) == 0.01
+
+
+def test_noise_warmup_starts_the_posterior_as_an_autoencoder(monkeypatch):
+    assert [noise_scale_at(s, 4) for s in (0, 1, 3, 100)] == [0.25, 0.5, 1.0, 1.0]
+    assert noise_scale_at(0, 0) == 1.0
+    g1 = _cvae_g1(kind="vector", site="output").train()
+    stage = Stage2(g1, 1e-4, (0.5, 0.999), DistContext(), precision="fp32", channels_last=False, noise_warmup=10)
+    a, p, f, v = _inputs()
+    batch = {"image_a": a, "pose_b": p, "image_b": a.flip(0), "mask_b": v, "flow": f, "visibility": v}
+    drawn = []
+    forward = G1.forward
+
+    def spy(self, *args, **kwargs):
+        drawn.append(kwargs["noise"])
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(G1, "forward", spy)
+    for step in (0, 9):
+        torch.manual_seed(0)
+        stage.train_step(batch, step=step)
+    # The same standard-normal draw, scaled by 1/10 at the first step and 10/10 at the end of the warm-up.
+    torch.manual_seed(0)
+    standard = torch.randn(g1.latent_shape(2))
+    assert torch.equal(drawn[0], standard * 0.1) and torch.equal(drawn[1], standard)
 
 
 @pytest.mark.parametrize(("kind", "site"), LATENTS)
@@ -260,12 +286,13 @@ def test_init_g1_turns_a_trained_g1_into_a_vector_cvae_and_refuses_a_different_g
     assert cli_main(["train", "--run-dir", str(plain), "--steps", "2", "--width", "4", *common]) == 0
     args = ["train", "--run-dir", str(cvae), "--steps", "2", "--width", "4", "--cvae", "--latent-kind", "vector"]
     args += ["--latent-site", "output"]
-    extra = ["--kl-free-bits", "0.5", "--latent-lr-scale", "10"]
+    extra = ["--kl-free-bits", "0.5", "--latent-lr-scale", "10", "--noise-warmup", "5"]
     assert cli_main([*args, "--latent-channels", "3", "--init-g1", str(plain), *extra, *common]) == 0
     _, state = resolve_checkpoint(str(cvae))
     assert state["model_configs"]["g1"]["latent_kind"] == "vector"
     assert state["model_configs"]["g1"]["latent_site"] == "output"
     assert state["config"]["init_g1"] == str(plain) and state["config"]["kl_free_bits"] == 0.5
+    assert state["config"]["noise_warmup"] == 5
     # the latent path learns at 10× the rate of the rest, and keeps it when the run resumes
     groups = state["optimizers"]["g"]["param_groups"]
     assert [g.get("lr_scale", 1.0) for g in groups] == [1.0, 10.0]

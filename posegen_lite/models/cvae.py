@@ -58,6 +58,10 @@ LOGVAR_MIN, LOGVAR_MAX = -8.0, 6.0
 LATENT_KINDS = ("map", "vector")
 LATENT_SITES = ("skips", "output")
 MIXER_INIT_STD = 0.01  # initial weights of the 1×1 convolutions that map z into the decoder
+# Initial weights of the posterior's mean: from the first step its z differs from image to image, so the decoder
+# has something to read. With a mean of exactly zero, decoder and posterior each wait for the other to start
+# (a saddle that short runs never left: benchmarks/README.md).
+POSTERIOR_INIT_STD = 0.3
 
 
 class Gaussian(NamedTuple):
@@ -86,14 +90,17 @@ def latent_level(levels: int) -> int:
     return max(levels - 2, 0)
 
 
-def _head(in_channels: int, hidden: int, latent_channels: int, kind: str) -> nn.Sequential:
+def _head(in_channels: int, hidden: int, latent_channels: int, kind: str, mean_std: float = 0.0) -> nn.Sequential:
     """3×3 conv, ReLU, then to ``2k`` channels (mean and log-variance): a 3×3 conv per cell for ``"map"``,
-    global average pooling and a 1×1 conv for ``"vector"``. The last layer starts at zero: every Gaussian
-    starts as N(0, 1), so the KL term starts at zero and the prior's mean (z = 0) gives a plain G1's answer."""
+    global average pooling and a 1×1 conv for ``"vector"``. The last layer's log-variance part starts at zero
+    (σ = 1), its mean part at zero too (``mean_std = 0``, the prior: its mean z = 0 gives a plain G1's answer)
+    or at small random weights (the posterior, ``POSTERIOR_INIT_STD``)."""
     pool = kind == "vector"
     out = nn.Conv2d(hidden, 2 * latent_channels, 1 if pool else 3, padding=0 if pool else 1)
     nn.init.zeros_(out.weight)
     nn.init.zeros_(out.bias)
+    if mean_std:
+        nn.init.normal_(out.weight[:latent_channels], std=mean_std)
     layers = [nn.Conv2d(in_channels, hidden, 3, padding=1), nn.ReLU(inplace=True)]
     return nn.Sequential(*layers, *([nn.AdaptiveAvgPool2d(1)] if pool else []), out)
 
@@ -135,7 +142,9 @@ class LatentPath(nn.Module):
         small = max(base_channels // 2, 4)
         self.target_encoder = Encoder(target_channels, small, self.level + 1)
         self.prior_head = _head(feat, feat, latent_channels, kind)
-        self.posterior_head = _head(feat + level_channels(small, self.level), feat, latent_channels, kind)
+        self.posterior_head = _head(
+            feat + level_channels(small, self.level), feat, latent_channels, kind, mean_std=POSTERIOR_INIT_STD
+        )
         # Skips at every level but the deepest (that one feeds the fully connected bottleneck, which would
         # spread z over the whole image, visible parts included).
         skip_levels = range(levels - 1) if site == "skips" else range(0)
