@@ -177,10 +177,28 @@ class LatentPath(nn.Module):
         """``p(z | I_A, P_B)`` from G1's encoder features (the list of ``Encoder.forward``)."""
         return _gaussian(self.prior_head(features[self.level]))
 
-    def posterior(self, features: list[torch.Tensor], target: torch.Tensor) -> Gaussian:
-        """``q(z | I_B, P_B, I_A)``: ``target`` is ``(B, 3 + 18, H, W)`` = (I_B, P_B)."""
+    def posterior(
+        self, features: list[torch.Tensor], target: torch.Tensor, where: torch.Tensor | None = None
+    ) -> Gaussian:
+        """``q(z | I_B, P_B, I_A)``: ``target`` is ``(B, 3 + 18, H, W)`` = (I_B, P_B).
+
+        ``where`` ``(B, 1, H, W)`` ≥ 0 (G1 passes ``mask_B · (1 − visibility)``: the target body the input
+        never saw): a latent *vector* averages its features over those pixels only, not over the whole image.
+        ``z`` has a say only there, so that is all it needs to describe; a global average is mostly background
+        and pose, and a fresh posterior's ``z`` would vary with those, which the decoder can only learn to
+        ignore. A pair whose target the input saw all of falls back to the global average."""
         encoded = self.target_encoder(target)[-1]
-        return _gaussian(self.posterior_head(torch.cat([features[self.level], encoded], dim=1)))
+        x = torch.cat([features[self.level], encoded], dim=1)
+        if self.kind != "vector" or where is None:
+            return _gaussian(self.posterior_head(x))
+        conv, act, _, out = self.posterior_head
+        h = act(conv(x))
+        weight = F.adaptive_avg_pool2d(where.to(h.dtype), h.shape[-2:])
+        total = weight.sum(dim=(2, 3), keepdim=True)
+        weight = torch.where(
+            total > 1e-6, weight / total.clamp_min(1e-6), torch.full_like(weight, 1.0 / weight[0, 0].numel())
+        )
+        return _gaussian(out((h * weight).sum(dim=(2, 3), keepdim=True)))
 
     def inject(
         self, features: list[torch.Tensor], z: torch.Tensor, visibility: torch.Tensor | None

@@ -265,11 +265,16 @@ class G1(nn.Module):
         level = self.latent.level
         return (batch, self.config.latent_channels, self.config.height >> level, self.config.width >> level)
 
-    def _check_latent_inputs(self, image_a: torch.Tensor, noise, image_b) -> None:
+    def _check_latent_inputs(self, image_a: torch.Tensor, noise, image_b, mask_b=None) -> None:
         if self.latent is None:
-            if noise is not None or image_b is not None:
-                raise ValueError("noise/image_b are for a conditional-VAE G1 (G1Config.latent_channels > 0)")
+            if noise is not None or image_b is not None or mask_b is not None:
+                raise ValueError("noise/image_b/mask_b are for a conditional-VAE G1 (G1Config.latent_channels > 0)")
             return
+        if mask_b is not None and (image_b is None or tuple(mask_b.shape) != (image_a.shape[0], 1, *image_a.shape[2:])):
+            raise ValueError(
+                f"G1: mask_b goes with image_b (training) and must be (B, 1, H, W) = "
+                f"{(image_a.shape[0], 1, *image_a.shape[2:])}, got {tuple(mask_b.shape)}"
+            )
         if noise is not None and tuple(noise.shape) != self.latent_shape(image_a.shape[0]):
             raise ValueError(f"G1: noise must be {self.latent_shape(image_a.shape[0])}, got {tuple(noise.shape)}")
         if image_b is not None and tuple(image_b.shape) != tuple(image_a.shape):
@@ -286,6 +291,7 @@ class G1(nn.Module):
         *,
         noise: torch.Tensor | None = None,
         image_b: torch.Tensor | None = None,
+        mask_b: torch.Tensor | None = None,
         return_latents: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, Latents | None]:
         """``image_a (B, 3, H, W)`` in [-1, 1], ``pose_b (B, 18, H, W)`` in [-1, 1] (and, when the config
@@ -294,10 +300,11 @@ class G1(nn.Module):
 
         Conditional-VAE G1 only: ``noise`` ``latent_shape(B)`` standard normal draws ``z`` from the prior
         (``None``: its mean); ``image_b`` (training) takes ``z`` from the posterior instead (``noise`` then
-        reparameterises the posterior; ``None`` draws it). ``return_latents``: also return ``Latents``
-        (``None`` for a deterministic G1).
+        reparameterises the posterior; ``None`` draws it); ``mask_b (B, 1, H, W)`` in [0, 1], the target body
+        mask, tells a latent vector's posterior where to look (``LatentPath.posterior``). ``return_latents``:
+        also return ``Latents`` (``None`` for a deterministic G1).
         """
-        out, latents, _ = self._run(image_a, pose_b, flow, visibility, noise, image_b)
+        out, latents, _ = self._run(image_a, pose_b, flow, visibility, noise, image_b, mask_b)
         return (out, latents) if return_latents else out
 
     def paste_weight(
@@ -324,11 +331,12 @@ class G1(nn.Module):
         visibility: torch.Tensor | None,
         noise: torch.Tensor | None,
         image_b: torch.Tensor | None,
+        mask_b: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, Latents | None, torch.Tensor | None]:
         """``forward``'s work: (output, ``Latents`` or None, paste weight or None)."""
         self._check_inputs(image_a, pose_b)
         self._check_warp(image_a, flow, visibility)
-        self._check_latent_inputs(image_a, noise, image_b)
+        self._check_latent_inputs(image_a, noise, image_b, mask_b)
         inputs = [pose_b] if self.config.gate_input else [image_a, pose_b]
         warped = source = None
         if self.config.warp != "none":
@@ -349,7 +357,10 @@ class G1(nn.Module):
             if image_b is None:  # inference: the posterior path is never touched
                 z = prior.sample(noise)
             else:
-                posterior = self.latent.posterior(features, torch.cat([image_b, pose_b], dim=1))
+                where = None if visibility is None else 1.0 - visibility
+                if mask_b is not None:
+                    where = mask_b.to(image_a.dtype) if where is None else where * mask_b.to(image_a.dtype)
+                posterior = self.latent.posterior(features, torch.cat([image_b, pose_b], dim=1), where)
                 z = posterior.sample(torch.randn_like(posterior.mean) if noise is None else noise)
             if self.latent.site == "skips":
                 features = self.latent.inject(features, z, visibility)

@@ -259,7 +259,7 @@ class Stage2(Stage):
         opt.zero_grad(set_to_none=True)
         extras = self._g1_extras(batch)
         if self.cvae:
-            extras.update(image_b=image_b, return_latents=True)
+            extras.update(image_b=image_b, mask_b=mask_b, return_latents=True)
             if self.noise_warmup:
                 shape = unwrap(self.models["g1"]).latent_shape(image_b.shape[0])
                 noise = torch.randn(shape, device=image_b.device) * noise_scale_at(step, self.noise_warmup)
