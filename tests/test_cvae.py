@@ -175,6 +175,37 @@ def test_a_vector_latent_is_one_code_per_image():
         G1Config(*SIZE, latent_site="output").validate()
 
 
+def test_a_vector_posterior_reads_only_the_unseen_target_body(monkeypatch):
+    g1 = _cvae_g1(kind="vector", site="output")
+    latent = g1.latent
+    a, p, f, v = _inputs()
+    features = g1.encoder(torch.cat([a, p, torch.zeros_like(a), v], dim=1))  # any features of the right shape
+    target = torch.cat([a.flip(0), p], dim=1)
+    conv, act, _, out = latent.posterior_head
+    cells = act(conv(torch.cat([features[latent.level], latent.target_encoder(target)[-1]], dim=1)))
+    h, w = cells.shape[-2:]
+    scale = SIZE[0] // h
+    # where = one latent cell's pixels: the posterior reads that cell's features and nothing else
+    where = torch.zeros(2, 1, *SIZE)
+    where[:, :, scale : 2 * scale, 0:scale] = 1.0
+    one_cell = out(cells[:, :, 1:2, 0:1])
+    with torch.no_grad():
+        assert torch.allclose(latent.posterior(features, target, where).mean, one_cell.chunk(2, dim=1)[0], atol=1e-6)
+        # nothing unseen: the global average, as without a map
+        assert torch.equal(
+            latent.posterior(features, target, torch.zeros(2, 1, *SIZE)).mean, latent.posterior(features, target).mean
+        )
+    # G1 hands the posterior mask_B · (1 − visibility); mask_b without image_b is refused
+    seen_where, posterior = [], latent.posterior
+    monkeypatch.setattr(latent, "posterior", lambda *args: seen_where.append(args[2]) or posterior(*args))
+    mask = (torch.rand(2, 1, *SIZE) > 0.3).float()
+    with torch.no_grad():
+        g1(a, p, f, v, image_b=a, mask_b=mask)
+    assert torch.equal(seen_where[0], mask * (1 - v))
+    with pytest.raises(ValueError, match="mask_b"):
+        g1(a, p, f, v, mask_b=torch.ones(2, 1, *SIZE))
+
+
 def test_the_vector_gate_closes_on_any_seen_pixel_of_a_cell():
     # One seen pixel in a 2×2 cell: the map's gate keeps 3/4 of z there, the vector's keeps none of it.
     vis = torch.zeros(1, 1, 4, 4)
