@@ -58,10 +58,12 @@ LOGVAR_MIN, LOGVAR_MAX = -8.0, 6.0
 LATENT_KINDS = ("map", "vector")
 LATENT_SITES = ("skips", "output")
 MIXER_INIT_STD = 0.01  # initial weights of the 1×1 convolutions that map z into the decoder
-# Initial weights of the posterior's mean: from the first step its z differs from image to image, so the decoder
-# has something to read. With a mean of exactly zero, decoder and posterior each wait for the other to start
-# (a saddle that short runs never left: benchmarks/README.md).
-POSTERIOR_INIT_STD = 0.3
+# Initial weights of the posterior's mean: from the first step its z differs from image to image (by about 0.3
+# for a vector at 128×64), so the decoder has something to read. With a mean of exactly zero, decoder and
+# posterior each wait for the other to start (a saddle that short runs never left: benchmarks/README.md); with
+# small weights, the L1 loss shrinks z's variation (noise to a decoder that cannot read it yet) before the
+# decoder learns to read it.
+POSTERIOR_INIT_STD = 1.0
 
 
 class Gaussian(NamedTuple):
