@@ -110,6 +110,7 @@ _TRAIN_OPTIONS = {
     "kl_warmup": ("kl_warmup", 250),
     "kl_free_bits": ("kl_free_bits", 0.0),
     "noise_warmup": ("noise_warmup", 0),
+    "latent_regression": ("latent_regression", 0.0),
     "latent_lr_scale": ("latent_lr_scale", 1.0),
     "init_g1": ("init_g1", None),
 }
@@ -519,6 +520,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="--cvae: the latent path's learning rate as a multiple of --lr (default 1)",
     )
     p.add_argument("--kl-warmup", type=int_at_least(0), default=None, help="--cvae: steps of β warm-up (default 250)")
+    p.add_argument(
+        "--latent-regression",
+        type=finite_float,
+        default=None,
+        help="--cvae --latent-site output: weight of |posterior(G1(z)) − z| for z drawn from the prior, so that "
+        "different z give visibly different images (BicycleGAN's latent regression; default 0)",
+    )
     p.add_argument(
         "--noise-warmup",
         type=int_at_least(0),

@@ -80,11 +80,15 @@ class Gaussian(NamedTuple):
 
 
 class Latents(NamedTuple):
-    """What ``G1(..., return_latents=True)`` returns beside the image: the prior, and the posterior (``None``
-    when no target image was given, i.e. at inference)."""
+    """What ``G1(..., return_latents=True)`` returns beside the image: the prior, the posterior (``None``
+    when no target image was given, i.e. at inference), and with ``regress_latent=True`` (training) the pair
+    ``(z, read)``: a ``z`` drawn from the prior (detached) and the posterior's mean read back from the image
+    that ``z`` gave (the latent regression of Zhu et al. 2017's BicycleGAN: ``|read − z|`` is small only if
+    different ``z`` give visibly different images, so the decoder cannot ignore ``z``)."""
 
     prior: Gaussian
     posterior: Gaussian | None
+    regression: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 def latent_level(levels: int) -> int:

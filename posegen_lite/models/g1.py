@@ -292,6 +292,7 @@ class G1(nn.Module):
         noise: torch.Tensor | None = None,
         image_b: torch.Tensor | None = None,
         mask_b: torch.Tensor | None = None,
+        regress_latent: bool = False,
         return_latents: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, Latents | None]:
         """``image_a (B, 3, H, W)`` in [-1, 1], ``pose_b (B, 18, H, W)`` in [-1, 1] (and, when the config
@@ -301,10 +302,11 @@ class G1(nn.Module):
         Conditional-VAE G1 only: ``noise`` ``latent_shape(B)`` standard normal draws ``z`` from the prior
         (``None``: its mean); ``image_b`` (training) takes ``z`` from the posterior instead (``noise`` then
         reparameterises the posterior; ``None`` draws it); ``mask_b (B, 1, H, W)`` in [0, 1], the target body
-        mask, tells a latent vector's posterior where to look (``LatentPath.posterior``). ``return_latents``:
-        also return ``Latents`` (``None`` for a deterministic G1).
+        mask, tells a latent vector's posterior where to look (``LatentPath.posterior``);
+        ``regress_latent`` (training, ``latent_site="output"``) also fills ``Latents.regression``.
+        ``return_latents``: also return ``Latents`` (``None`` for a deterministic G1).
         """
-        out, latents, _ = self._run(image_a, pose_b, flow, visibility, noise, image_b, mask_b)
+        out, latents, _ = self._run(image_a, pose_b, flow, visibility, noise, image_b, mask_b, regress_latent)
         return (out, latents) if return_latents else out
 
     def paste_weight(
@@ -332,11 +334,14 @@ class G1(nn.Module):
         noise: torch.Tensor | None,
         image_b: torch.Tensor | None,
         mask_b: torch.Tensor | None = None,
+        regress_latent: bool = False,
     ) -> tuple[torch.Tensor, Latents | None, torch.Tensor | None]:
         """``forward``'s work: (output, ``Latents`` or None, paste weight or None)."""
         self._check_inputs(image_a, pose_b)
         self._check_warp(image_a, flow, visibility)
         self._check_latent_inputs(image_a, noise, image_b, mask_b)
+        if regress_latent and (image_b is None or self.latent.site != "output"):
+            raise ValueError("regress_latent is for training (image_b given) a G1 with latent_site='output'")
         inputs = [pose_b] if self.config.gate_input else [image_a, pose_b]
         warped = source = None
         if self.config.warp != "none":
@@ -350,7 +355,7 @@ class G1(nn.Module):
                 f + mix(warp_features(s, flow, visibility))
                 for f, s, mix in zip(features, source, self.skip_mixers, strict=True)
             ]
-        latents = z = None
+        latents = z = where = None
         if self.latent is not None:
             prior = self.latent.prior(features)
             posterior = None
@@ -376,11 +381,26 @@ class G1(nn.Module):
         else:
             bottom = self.to_bottom(code)
         x = self.decoder(torch.cat([bottom, deepest], dim=1), features)
-        if z is not None and self.latent.site == "output":
-            x = self.latent.modulate(x, z, visibility)
+        if z is None or self.latent.site != "output":
+            out, alpha = self._colours(x, warped, visibility)
+            return out, latents, alpha
+        out, alpha = self._colours(self.latent.modulate(x, z, visibility), warped, visibility)
+        if regress_latent:
+            # Another z from the prior, painted from the same decoder features (they do not depend on z here),
+            # and read back by the posterior.
+            drawn = prior.sample(torch.randn_like(prior.mean)).detach()
+            painted, _ = self._colours(self.latent.modulate(x, drawn, visibility), warped, visibility)
+            read = self.latent.posterior(features, torch.cat([painted, pose_b], dim=1), where).mean
+            latents = latents._replace(regression=(drawn, read))
+        return out, latents, alpha
+
+    def _colours(
+        self, x: torch.Tensor, warped: torch.Tensor | None, visibility: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The decoder's last features ``x`` → (image ``(B, 3, H, W)`` in [-1, 1], paste weight or None)."""
         out = torch.tanh(self.to_image(x))
         alpha = None
         if self.to_paste is not None:
             alpha = torch.sigmoid(self.to_paste(x)) * visibility  # 0 wherever I_A never saw the point
             out = alpha * warped + (1 - alpha) * out
-        return out, latents, alpha
+        return out, alpha

@@ -104,6 +104,7 @@ class TrainConfig:
     kl_warmup: int = 250  # steps over which β rises linearly from 0 (losses.kl_weight_at)
     kl_free_bits: float = 0.0  # nats per latent element the KL term leaves unpaid (losses.kl_free_bits)
     noise_warmup: int = 0  # steps over which the posterior's sampling noise rises from 0 (losses.noise_scale_at)
+    latent_regression: float = 0.0  # weight of |posterior(G1(z)) − z| (Latents.regression; latent_site "output")
     latent_lr_scale: float = 1.0  # the latent path's learning rate, as a multiple of lr
     # Stage II: start G1 from this Stage II checkpoint's weights (file or run dir) instead of at random — e.g.
     # a deterministic G1 to become a conditional VAE: its config may differ only in the latent path, which
@@ -132,7 +133,7 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an integer ≥ 0, got {value!r}")
-        for name in ("lambda_l1", "lambda_part_fm", "kl_weight", "kl_free_bits"):
+        for name in ("lambda_l1", "lambda_part_fm", "kl_weight", "kl_free_bits", "latent_regression"):
             if not (_is_number(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ValueError(f"{name} must be a finite number ≥ 0, got {getattr(self, name)!r}")
         if self.part_weights is not None and not all(_is_number(w) and w >= 0 for w in self.part_weights.values()):
@@ -297,6 +298,7 @@ def _build_stage(cfg: TrainConfig, ctx: DistContext) -> Stage:
             kl_warmup=cfg.kl_warmup,
             kl_free_bits=cfg.kl_free_bits,
             noise_warmup=cfg.noise_warmup,
+            latent_regression=cfg.latent_regression,
             latent_lr_scale=cfg.latent_lr_scale,
         )
     if cfg.g1_checkpoint:

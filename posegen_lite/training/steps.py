@@ -218,8 +218,9 @@ class Stage2(Stage):
     A conditional-VAE G1 (``G1Config.latent_channels > 0``) takes ``z`` from its posterior (it sees I_B) and
     adds ``β · mean KL(q ‖ p)``, β warming up over ``kl_warmup`` steps (``losses.kl_weight_at``), the first
     ``kl_free_bits`` nats per latent element free (``losses.kl_free_bits``), the posterior's sampling noise
-    rising over ``noise_warmup`` steps (``losses.noise_scale_at``); the latent path learns at
-    ``latent_lr_scale`` × ``lr``."""
+    rising over ``noise_warmup`` steps (``losses.noise_scale_at``), plus ``latent_regression · mean|read − z|``
+    for a ``z`` drawn from the prior and read back from its image (``models.cvae.Latents``); the latent path
+    learns at ``latent_lr_scale`` × ``lr``."""
 
     def __init__(
         self,
@@ -235,12 +236,15 @@ class Stage2(Stage):
         kl_free_bits: float = 0.0,
         latent_lr_scale: float = 1.0,
         noise_warmup: int = 0,
+        latent_regression: float = 0.0,
     ) -> None:
         super().__init__(ctx, precision, channels_last)
         self.part_weights = part_weights
         self.kl_weight, self.kl_warmup, self.kl_free_bits = kl_weight, kl_warmup, kl_free_bits
-        self.noise_warmup = noise_warmup
+        self.noise_warmup, self.latent_regression = noise_warmup, latent_regression
         self.cvae = g1.config.latent_channels > 0
+        if latent_regression and (not self.cvae or g1.config.latent_site != "output"):
+            raise ValueError("latent_regression needs a conditional-VAE G1 with latent_site='output'")
         self.models["g1"] = ctx.wrap(self._place(g1))
         groups: list[dict] = [{"params": list(self.models["g1"].parameters())}]
         if self.cvae and latent_lr_scale != 1.0:
@@ -260,6 +264,8 @@ class Stage2(Stage):
         extras = self._g1_extras(batch)
         if self.cvae:
             extras.update(image_b=image_b, mask_b=mask_b, return_latents=True)
+            if self.latent_regression:
+                extras["regress_latent"] = True
             if self.noise_warmup:
                 shape = unwrap(self.models["g1"]).latent_shape(image_b.shape[0])
                 noise = torch.randn(shape, device=image_b.device) * noise_scale_at(step, self.noise_warmup)
@@ -271,14 +277,19 @@ class Stage2(Stage):
             _check_finite({"l1": loss}, self.ctx, step)
             self._backward_step(loss, opt)
             return {"loss": loss.item()}
-        fake, (prior, posterior) = fake
+        fake, (prior, posterior, regression) = fake
         l1 = self._l1(fake, batch, image_b, mask_b)
         kl_elements = gaussian_kl(posterior.mean, posterior.logvar, prior.mean, prior.logvar)
         kl = kl_elements.mean()  # reported; the loss may leave the first free_bits nats per element unpaid
         loss = l1 + kl_weight_at(step, self.kl_weight, self.kl_warmup) * kl_free_bits(kl_elements, self.kl_free_bits)
-        _check_finite({"l1": l1, "kl": kl}, self.ctx, step)
+        terms = {"l1": l1, "kl": kl}
+        if regression is not None:
+            drawn, read = regression
+            terms["latent"] = (read.float() - drawn.float()).abs().mean()
+            loss = loss + self.latent_regression * terms["latent"]
+        _check_finite(terms, self.ctx, step)
         self._backward_step(loss, opt)
-        return {"loss": loss.item(), "l1": l1.item(), "kl": kl.item()}
+        return {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}}
 
     @torch.no_grad()
     def predict(self, batch: dict) -> dict[str, torch.Tensor]:
