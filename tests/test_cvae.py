@@ -206,6 +206,34 @@ def test_a_vector_posterior_reads_only_the_unseen_target_body(monkeypatch):
         g1(a, p, f, v, mask_b=torch.ones(2, 1, *SIZE))
 
 
+def test_latent_regression_reads_a_prior_draw_back_from_its_image():
+    g1 = _cvae_g1(warp="paste", kind="vector", site="output").train()
+    a, p, f, v = _inputs()
+    torch.manual_seed(0)
+    out, latents = g1(a, p, f, v, image_b=a.flip(0), regress_latent=True, return_latents=True)
+    drawn, read = latents.regression
+    assert drawn.shape == read.shape == g1.latent_shape(2) and not drawn.requires_grad
+    # drawn = the prior's mean + σ · (the draw after the posterior's own noise)
+    torch.manual_seed(0)
+    torch.randn(g1.latent_shape(2))
+    assert torch.allclose(drawn, latents.prior.sample(torch.randn(g1.latent_shape(2))))
+    # |read − drawn| reaches the decoder's use of z: the modulation learns to make z visible
+    (read - drawn).abs().mean().backward()
+    assert g1.latent.film.weight.grad.abs().sum() > 0 and g1.to_image.weight.grad.abs().sum() > 0
+    # read = the posterior's mean for the image that G1 paints from the drawn z
+    with torch.no_grad():
+        prior = latents.prior
+        painted = g1(a, p, f, v, noise=(drawn - prior.mean) / prior.logvar.mul(0.5).exp())
+        _, again = g1(a, p, f, v, image_b=painted, return_latents=True)
+    assert torch.allclose(again.posterior.mean, read, atol=1e-5)
+    with pytest.raises(ValueError, match="regress_latent"):
+        g1(a, p, f, v, regress_latent=True)  # no image_b: this is inference
+    with pytest.raises(ValueError, match="regress_latent"):
+        _cvae_g1(kind="vector", site="skips")(a, p, f, v, image_b=a, regress_latent=True)
+    with pytest.raises(ValueError, match="latent_site='output'"):
+        Stage2(_cvae_g1(kind="vector"), 1e-4, (0.5, 0.999), DistContext(), latent_regression=0.1)
+
+
 def test_the_vector_gate_closes_on_any_seen_pixel_of_a_cell():
     # One seen pixel in a 2×2 cell: the map's gate keeps 3/4 of z there, the vector's keeps none of it.
     vis = torch.zeros(1, 1, 4, 4)
