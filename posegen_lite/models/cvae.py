@@ -64,6 +64,7 @@ MIXER_INIT_STD = 0.01  # initial weights of the 1×1 convolutions that map z int
 # small weights, the L1 loss shrinks z's variation (noise to a decoder that cannot read it yet) before the
 # decoder learns to read it.
 POSTERIOR_INIT_STD = 1.0
+COLOUR_CHANNELS = 3  # the target's first channels in the posterior's input are I_B's colours
 
 
 class Gaussian(NamedTuple):
@@ -111,6 +112,15 @@ def _head(in_channels: int, hidden: int, latent_channels: int, kind: str, mean_s
     return nn.Sequential(*layers, *([nn.AdaptiveAvgPool2d(1)] if pool else []), out)
 
 
+def _weighted_mean(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``x`` ``(B, C, h, w)`` averaged over space with ``weight`` ``(B, 1, h, w)`` ≥ 0 → ``(B, C, 1, 1)``; an
+    image whose weights are all zero gets the plain average."""
+    total = weight.sum(dim=(2, 3), keepdim=True)
+    uniform = torch.full_like(weight, 1.0 / weight[0, 0].numel())
+    weight = torch.where(total > 1e-6, weight / total.clamp_min(1e-6), uniform)
+    return (x * weight).sum(dim=(2, 3), keepdim=True)
+
+
 def _gaussian(params: torch.Tensor) -> Gaussian:
     mean, logvar = params.float().chunk(2, dim=1)
     return Gaussian(mean, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX))
@@ -151,6 +161,10 @@ class LatentPath(nn.Module):
         self.posterior_head = _head(
             feat + level_channels(small, self.level), feat, latent_channels, kind, mean_std=POSTERIOR_INIT_STD
         )
+        if kind == "vector":
+            # The mean and spread of I_B's colours where z has a say, straight into the posterior's mean.
+            self.colour_head = nn.Conv2d(2 * COLOUR_CHANNELS, latent_channels, 1, bias=False)
+            nn.init.normal_(self.colour_head.weight, std=POSTERIOR_INIT_STD)
         # Skips at every level but the deepest (that one feeds the fully connected bottleneck, which would
         # spread z over the whole image, visible parts included).
         skip_levels = range(levels - 1) if site == "skips" else range(0)
@@ -192,19 +206,26 @@ class LatentPath(nn.Module):
         never saw): a latent *vector* averages its features over those pixels only, not over the whole image.
         ``z`` has a say only there, so that is all it needs to describe; a global average is mostly background
         and pose, and a fresh posterior's ``z`` would vary with those, which the decoder can only learn to
-        ignore. A pair whose target the input saw all of falls back to the global average."""
+        ignore. A pair whose target the input saw all of falls back to the global average. A vector's mean also
+        reads the mean and spread of I_B's colours over the same pixels directly (``colour_head``)."""
         encoded = self.target_encoder(target)[-1]
         x = torch.cat([features[self.level], encoded], dim=1)
-        if self.kind != "vector" or where is None:
+        if self.kind != "vector":
             return _gaussian(self.posterior_head(x))
+        if where is None:
+            where = torch.ones_like(target[:, :1])
         conv, act, _, out = self.posterior_head
         h = act(conv(x))
-        weight = F.adaptive_avg_pool2d(where.to(h.dtype), h.shape[-2:])
-        total = weight.sum(dim=(2, 3), keepdim=True)
-        weight = torch.where(
-            total > 1e-6, weight / total.clamp_min(1e-6), torch.full_like(weight, 1.0 / weight[0, 0].numel())
-        )
-        return _gaussian(out((h * weight).sum(dim=(2, 3), keepdim=True)))
+        params = out(_weighted_mean(h, F.adaptive_avg_pool2d(where.to(h.dtype), h.shape[-2:])))
+        # The colours' mean and spread over the same pixels. A learned encoder can learn to give every image
+        # the same features before the decoder has learned to read them (in short runs it did: the posterior
+        # collapsed within 100 steps); these statistics cannot, so z keeps describing the unseen body.
+        colours = target[:, :COLOUR_CHANNELS].float()
+        weight = where.float()
+        mean = _weighted_mean(colours, weight)
+        spread = (_weighted_mean((colours - mean) ** 2, weight) + 1e-6).sqrt()
+        shift = self.colour_head(torch.cat([mean, spread], dim=1).to(params.dtype))
+        return _gaussian(params + torch.cat([shift, torch.zeros_like(shift)], dim=1))
 
     def inject(
         self, features: list[torch.Tensor], z: torch.Tensor, visibility: torch.Tensor | None
