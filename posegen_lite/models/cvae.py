@@ -34,7 +34,8 @@ variation goes where the input is blind):
   colours. ``z`` *modulates* them (FiLM, Perez et al. 2018): ``x ← x + g · (γ(z) ⊙ x + β(z))``, then a small
   residual block ``x ← x + g · r(x)``, with ``g = 1 − visibility`` at full size. ``γ`` scales the features
   the decoder already has ("this is the back of the shirt"), so one coordinate of ``z`` can recolour exactly
-  that region: the path from ``z`` to a colour is one layer long.
+  that region: the path from ``z`` to a colour is one layer long. G1 uses the colours of the modulated
+  features only where ``g = 1`` (``G1._colours``), so ``z`` has no say at all in a pixel the input saw.
 
 At the start ``γ``, ``β`` and the mixers are small and ``r`` is zero, so ``z = 0`` answers exactly as the
 same G1 without the latent path.

@@ -384,21 +384,33 @@ class G1(nn.Module):
         if z is None or self.latent.site != "output":
             out, alpha = self._colours(x, warped, visibility)
             return out, latents, alpha
-        out, alpha = self._colours(self.latent.modulate(x, z, visibility), warped, visibility)
+        out, alpha = self._colours(x, warped, visibility, self.latent.modulate(x, z, visibility))
         if regress_latent:
             # Another z from the prior, painted from the same decoder features (they do not depend on z here),
             # and read back by the posterior.
             drawn = prior.sample(torch.randn_like(prior.mean)).detach()
-            painted, _ = self._colours(self.latent.modulate(x, drawn, visibility), warped, visibility)
+            painted, _ = self._colours(x, warped, visibility, self.latent.modulate(x, drawn, visibility))
             read = self.latent.posterior(features, torch.cat([painted, pose_b], dim=1), where).mean
             latents = latents._replace(regression=(drawn, read))
         return out, latents, alpha
 
     def _colours(
-        self, x: torch.Tensor, warped: torch.Tensor | None, visibility: torch.Tensor | None
+        self,
+        x: torch.Tensor,
+        warped: torch.Tensor | None,
+        visibility: torch.Tensor | None,
+        modulated: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The decoder's last features ``x`` → (image ``(B, 3, H, W)`` in [-1, 1], paste weight or None)."""
+        """The decoder's last features ``x`` → (image ``(B, 3, H, W)`` in [-1, 1], paste weight or None).
+
+        ``modulated`` (``latent_site="output"``): the same features modulated by ``z``; their colours are used
+        only where the input was blind (``1 − visibility``) and ``x``'s elsewhere, so not even the 3×3
+        convolutions after the modulation carry ``z`` into a pixel the input saw. The paste weight is read
+        from ``x``: ``z`` does not decide where the input's own pixels go."""
         out = torch.tanh(self.to_image(x))
+        if modulated is not None:
+            blind = 1.0 if visibility is None else 1.0 - visibility
+            out = out + blind * (torch.tanh(self.to_image(modulated)) - out)
         alpha = None
         if self.to_paste is not None:
             alpha = torch.sigmoid(self.to_paste(x)) * visibility  # 0 wherever I_A never saw the point
