@@ -131,6 +131,18 @@ def test_z_only_changes_pixels_the_input_did_not_see(kind, site):
     assert not torch.equal(one, blind)
 
 
+@pytest.mark.parametrize("kind", ["map", "vector"])
+def test_at_the_output_z_never_touches_a_pixel_the_input_saw(kind):
+    g1 = _cvae_g1(warp="paste", kind=kind, site="output")
+    a, p, f, v = _inputs()  # about half the pixels seen, scattered: every seen pixel has unseen neighbours
+    with torch.no_grad():
+        one = g1(a, p, f, v, noise=torch.randn(g1.latent_shape(2)))
+        two = g1(a, p, f, v, noise=torch.randn(g1.latent_shape(2)))
+    seen = v.expand_as(one) > 0.5
+    assert torch.equal(one[seen], two[seen])
+    assert not torch.equal(one[~seen], two[~seen])
+
+
 @pytest.mark.parametrize(("kind", "site"), LATENTS)
 def test_the_posterior_is_used_in_training_and_never_at_inference(monkeypatch, kind, site):
     g1 = _cvae_g1(kind=kind, site=site)
