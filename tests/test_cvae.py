@@ -248,6 +248,18 @@ def test_latent_regression_reads_a_prior_draw_back_from_its_image():
         Stage2(_cvae_g1(kind="vector"), 1e-4, (0.5, 0.999), DistContext(), latent_regression=0.1)
 
 
+def test_a_vector_checkpoint_from_before_the_colour_statistics_still_loads_and_answers_as_it_did():
+    g1 = _cvae_g1(kind="vector")
+    old = {k: v for k, v in g1.state_dict().items() if k != "latent.colour_head.weight"}
+    again = G1(g1.config)
+    again.load_state_dict(old)  # strict: every other key must still fit
+    assert not again.latent.colour_head.weight.abs().sum()
+    a, p, f, v = _inputs()
+    noise = torch.randn(g1.latent_shape(2))
+    with torch.no_grad():
+        assert torch.equal(again.eval()(a, p, f, v, noise=noise), g1(a, p, f, v, noise=noise))
+
+
 def test_the_vector_gate_closes_on_any_seen_pixel_of_a_cell():
     # One seen pixel in a 2×2 cell: the map's gate keeps 3/4 of z there, the vector's keeps none of it.
     vis = torch.zeros(1, 1, 4, 4)

@@ -194,6 +194,14 @@ class LatentPath(nn.Module):
             nn.init.normal_(mixer.weight, std=MIXER_INIT_STD)
             nn.init.zeros_(mixer.bias)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # A latent vector saved before the posterior read colour statistics has no colour_head: zeros read
+        # none, and the prior (all that inference uses) is untouched, so such a checkpoint answers as it did.
+        key = prefix + "colour_head.weight"
+        if self.kind == "vector" and key not in state_dict:
+            state_dict[key] = torch.zeros_like(self.colour_head.weight)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def prior(self, features: list[torch.Tensor]) -> Gaussian:
         """``p(z | I_A, P_B)`` from G1's encoder features (the list of ``Encoder.forward``)."""
         return _gaussian(self.prior_head(features[self.level]))
