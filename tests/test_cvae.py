@@ -244,6 +244,8 @@ def test_latent_regression_reads_a_prior_draw_back_from_its_image():
         g1(a, p, f, v, regress_latent=True)  # no image_b: this is inference
     with pytest.raises(ValueError, match="regress_latent"):
         _cvae_g1(kind="vector", site="skips")(a, p, f, v, image_b=a, regress_latent=True)
+    with pytest.raises(ValueError, match="regress_latent"):
+        G1(G1Config(*SIZE, base_channels=4, z_dim=8))(a, p, regress_latent=True)  # a deterministic G1
     with pytest.raises(ValueError, match="latent_site='output'"):
         Stage2(_cvae_g1(kind="vector"), 1e-4, (0.5, 0.999), DistContext(), latent_regression=0.1)
 

@@ -60,10 +60,10 @@ LATENT_KINDS = ("map", "vector")
 LATENT_SITES = ("skips", "output")
 MIXER_INIT_STD = 0.01  # initial weights of the 1×1 convolutions that map z into the decoder
 # Initial weights of the posterior's mean: from the first step its z differs from image to image (by about 0.3
-# for a vector at 128×64), so the decoder has something to read. With a mean of exactly zero, decoder and
-# posterior each wait for the other to start (a saddle that short runs never left: benchmarks/README.md); with
-# small weights, the L1 loss shrinks z's variation (noise to a decoder that cannot read it yet) before the
-# decoder learns to read it.
+# from the learned features alone, for a vector at 128×64), so the decoder has something to read. With a mean of
+# exactly zero, decoder and posterior each wait for the other to start (a saddle that short runs never left:
+# benchmarks/README.md); with small weights, the L1 loss shrinks z's variation (noise to a decoder that cannot
+# read it yet) before the decoder learns to read it.
 POSTERIOR_INIT_STD = 1.0
 COLOUR_CHANNELS = 3  # the target's first channels in the posterior's input are I_B's colours
 
@@ -102,7 +102,7 @@ def _head(in_channels: int, hidden: int, latent_channels: int, kind: str, mean_s
     """3×3 conv, ReLU, then to ``2k`` channels (mean and log-variance): a 3×3 conv per cell for ``"map"``,
     global average pooling and a 1×1 conv for ``"vector"``. The last layer's log-variance part starts at zero
     (σ = 1), its mean part at zero too (``mean_std = 0``, the prior: its mean z = 0 gives a plain G1's answer)
-    or at small random weights (the posterior, ``POSTERIOR_INIT_STD``)."""
+    or at random weights (the posterior, ``POSTERIOR_INIT_STD``)."""
     pool = kind == "vector"
     out = nn.Conv2d(hidden, 2 * latent_channels, 1 if pool else 3, padding=0 if pool else 1)
     nn.init.zeros_(out.weight)

@@ -340,7 +340,7 @@ class G1(nn.Module):
         self._check_inputs(image_a, pose_b)
         self._check_warp(image_a, flow, visibility)
         self._check_latent_inputs(image_a, noise, image_b, mask_b)
-        if regress_latent and (image_b is None or self.latent.site != "output"):
+        if regress_latent and (self.latent is None or image_b is None or self.latent.site != "output"):
             raise ValueError("regress_latent is for training (image_b given) a G1 with latent_site='output'")
         inputs = [pose_b] if self.config.gate_input else [image_a, pose_b]
         warped = source = None
