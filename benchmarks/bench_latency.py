@@ -83,7 +83,7 @@ def bench(
 
     def stage1(i: int):
         xy, vis, rotated = synth.target_pose(joints3d, camera, yaw(i))
-        if synth.warps:  # a G1 that warps I_A: the body-proxy flow is part of Stage I
+        if synth.needs_proxy:  # a G1 that warps I_A (or a G2 kept in its silhouette): the proxy is part of Stage I
             synth.proxy_flow(joints3d, [rotated], camera)
         return pose_maps(xy, vis, h, w, kind=synth.pose_kind), body_mask(xy, vis, h, w)
 
@@ -92,14 +92,18 @@ def bench(
     p = torch.from_numpy(maps).unsqueeze(0).to(device)
     m = torch.from_numpy(mask).unsqueeze(0).to(device)
     extras = {}
-    if synth.warps:
-        flow, vis = synth.proxy_flow(joints3d, [synth.target_pose(joints3d, camera, yaw(1))[2]], camera)
-        extras = {"flow": flow.to(device), "visibility": vis.to(device)}
+    g2_extras = {}
+    if synth.needs_proxy:
+        flow, vis, silhouette = synth.proxy_flow(joints3d, [synth.target_pose(joints3d, camera, yaw(1))[2]], camera)
+        if synth.warps:
+            extras = {"flow": flow.to(device), "visibility": vis.to(device)}
+        if synth.g2 is not None and synth.g2.config.silhouette_difference:
+            g2_extras = {"silhouette": silhouette.to(device)}
 
     @torch.no_grad()
     def networks(i: int):
         coarse = synth.g1(a, p, **extras)
-        return coarse if synth.g2 is None else synth.g2(a, coarse, m)
+        return coarse if synth.g2 is None else synth.g2(a, coarse, m, **g2_extras)
 
     def end_to_end(i: int):
         return synth.synthesize(image, joints3d, camera=camera, yaw=yaw(i))

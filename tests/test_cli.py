@@ -181,3 +181,15 @@ def test_stage3_takes_the_pasting_gated_g1_from_its_checkpoint(tmp_path):
                  "--g1-checkpoint", str(g1_dir), "--mask-difference", *data]) == 0  # fmt: skip
     g1 = saved_config(g2_dir)["g1"]
     assert (g1["warp"], g1["gate_input"]) == ("paste", True)
+
+
+def test_stage3_with_g2_kept_inside_the_proxy_silhouette(tmp_path):
+    data = ["--size", "32x32", "--people", "2", "--views", "1", "--batch-size", "2", "--precision", "fp32"]
+    g1_dir, g2_dir = tmp_path / "g1", tmp_path / "g2"
+    assert main(["train", "--stage", "2", "--run-dir", str(g1_dir), "--steps", "1", "--width", "4", *data]) == 0
+    # PG2's G1 needs no proxy; the G2 option alone makes the data carry the proxy's part maps.
+    regions = ["--mask-difference", "--silhouette-difference"]
+    assert main(["train", "--stage", "3", "--run-dir", str(g2_dir), "--steps", "1", "--width", "4", "--d-width", "4",
+                 "--g1-checkpoint", str(g1_dir), *regions, *data]) == 0  # fmt: skip
+    assert saved_config(g2_dir)["silhouette_difference"]
+    assert load_models(g2_dir)["g2"].config.silhouette_difference  # the option travels with the weights

@@ -5,7 +5,7 @@ import torch
 
 from posegen_lite.models import g2 as g2_module
 from posegen_lite.models.g1 import G1, G1Config, count_parameters
-from posegen_lite.models.g2 import G2, G2Config, straight_through_clamp
+from posegen_lite.models.g2 import G2, G2Config, g2_extras, straight_through_clamp
 
 
 def _images(batch: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
@@ -108,3 +108,35 @@ def test_mask_difference_keeps_the_refinement_inside_the_body():
     assert (out - coarse).abs()[~outside].max() > 0  # the body is refined
     with pytest.raises(ValueError, match="body mask"):
         g2(a, coarse)
+
+
+def test_silhouette_difference_keeps_the_refinement_within_a_pixel_of_the_proxy_silhouette():
+    torch.manual_seed(0)
+    g2 = G2(G2Config(16, 16, base_channels=4, mask_difference=True, silhouette_difference=True))
+    torch.nn.init.normal_(g2.to_difference.weight, std=0.5)  # a G2 that edits everywhere
+    a, coarse = torch.rand(2, 3, 16, 16) * 2 - 1, torch.rand(2, 3, 16, 16) * 0.5
+    mask = torch.zeros(2, 1, 16, 16)
+    mask[..., 2:14, 3:13] = 1  # PG2's pose mask: fatter than the body
+    parts = torch.full((2, 16, 16), -1)
+    parts[:, 5:11, 6:10] = 3  # the proxy's silhouette: the body itself
+    silhouette = (parts >= 0).float()[:, None]
+    out = g2(a, coarse, mask, silhouette)
+    allowed = torch.zeros(2, 1, 16, 16, dtype=torch.bool)
+    allowed[..., 4:12, 5:11] = True  # the silhouette grown by one pixel (inside the mask, so the mask cuts nothing)
+    outside = (~allowed).expand_as(out)
+    assert torch.equal(out[outside], coarse[outside])  # the rim between pose mask and body stays G1's
+    assert (out - coarse).abs()[~outside].min() > 0  # every pixel of the grown silhouette is refined
+    assert torch.equal(out, g2(a, coarse, mask, **g2_extras(g2, {"proxy_parts_b": parts})))
+    with pytest.raises(ValueError, match="proxy silhouette"):
+        g2(a, coarse, mask)
+    with pytest.raises(ValueError, match="proxy silhouette"):
+        g2(a, coarse, mask, silhouette[:, :, :8])
+    with pytest.raises(ValueError, match="proxy_parts_b"):
+        g2_extras(g2, {"image_a": a})
+    assert g2_extras(G2(G2Config(16, 16, base_channels=4)), {}) == {}  # PG2's G2 needs nothing
+
+
+def test_options_beyond_pg2_show_in_the_repr_only_when_set():
+    assert "difference" not in repr(G2Config(16, 16))
+    assert "silhouette_difference=True" in repr(G2Config(16, 16, silhouette_difference=True))
+    assert "mask_difference=True" in repr(G2Config(16, 16, mask_difference=True))

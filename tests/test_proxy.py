@@ -20,7 +20,7 @@ from posegen_lite.geometry.proxy import (
     skeleton_scale,
 )
 from posegen_lite.geometry.skeleton import JOINT_INDEX, reference_pose
-from posegen_lite.geometry.warp import flow_to_grid, proxy_flow, warp_features, warp_image
+from posegen_lite.geometry.warp import flow_to_grid, proxy_flow, proxy_silhouette, warp_features, warp_image
 from posegen_lite.images import to_tensor
 
 H, W = 64, 32
@@ -238,3 +238,11 @@ def test_batched_flow_equals_one_pair_at_a_time(monkeypatch):
         one = proxy_flow(poses[i : i + 1], targets[i : i + 1], cams_a[i : i + 1], cams_b[i : i + 1])
         assert torch.equal(parts[i], one[2][0]) and torch.equal(vis[i], one[1][0])
         assert torch.allclose(flow[i], one[0][0], atol=1e-4)
+
+
+def test_proxy_silhouette_is_where_the_proxy_has_a_part():
+    parts = torch.tensor([[[-1, 0, 5], [-1, -1, 2]]])
+    expected = torch.tensor([[[[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]]]])
+    assert torch.equal(proxy_silhouette(parts), expected)
+    with pytest.raises(ValueError, match="parts must be"):
+        proxy_silhouette(parts[0])

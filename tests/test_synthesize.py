@@ -105,14 +105,33 @@ def test_a_warping_g1_gets_the_proxy_flow_from_3d_and_from_2d_keypoints(scene):
     synth = NovelViewSynthesizer(g1, g2, device="cpu")
     view = scene.input_view
     assert synth.warps
-    flow, vis = synth.proxy_flow(view.joints3d, [view.joints3d], view.camera)
+    flow, vis, silhouette = synth.proxy_flow(view.joints3d, [view.joints3d], view.camera)
     assert flow.abs().max() < 0.5 and vis.sum() > 0  # yaw 0: the identity
+    assert silhouette.shape == vis.shape and (vis <= silhouette).all()  # only the body's pixels are visible
     res3d = synth.synthesize_many(view.image, view.joints3d, [0.0, 90.0], camera=view.camera)
     res2d = synth.synthesize(view.image, view.keypoints, visible=view.visible, yaw=30.0)
     for r in [*res3d, res2d]:
         assert r.image.shape == (h, w, 3) and r.image.dtype == np.uint8
     with pytest.raises(ValueError, match="warp"):
         synth.generate(view.image, [view.keypoints], [view.visible])
+
+
+def test_a_g2_kept_inside_the_proxy_silhouette_gets_it_from_stage_one(scene):
+    torch.manual_seed(0)
+    h, w = scene.input_view.image.shape[:2]
+    g2 = G2(G2Config(h, w, base_channels=4, mask_difference=True, silhouette_difference=True))
+    torch.nn.init.normal_(g2.to_difference.weight, std=0.5)  # a G2 that edits everywhere it may
+    synth = NovelViewSynthesizer(G1(G1Config(h, w, base_channels=4)), g2, device="cpu")  # PG2's G1: no warp
+    assert synth.needs_proxy and not synth.warps
+    view = scene.input_view
+    res = synth.synthesize(view.image, view.joints3d, yaw=60.0, camera=view.camera)
+    _, _, silhouette = synth.proxy_flow(view.joints3d, [res.joints3d], view.camera)
+    grown = torch.nn.functional.max_pool2d(silhouette, 3, stride=1, padding=1)[0, 0].numpy() > 0
+    assert (res.image != res.coarse).any(axis=-1)[grown].any()  # refined on the body
+    np.testing.assert_array_equal(res.image[~grown], res.coarse[~grown])  # G1's everywhere else
+    kp = [res.keypoints]
+    with pytest.raises(ValueError, match="silhouette"):
+        synth.generate(view.image, kp, [res.visible], warp=(torch.zeros(1, 2, h, w), torch.zeros(1, 1, h, w)))
 
 
 # --- hardening: bad angles, wrong units, poses outside the image, yaw 0, photos --------------------------------

@@ -105,6 +105,7 @@ _TRAIN_OPTIONS = {
     "condition_fake": ("condition_fake", False),
     "part_fm": ("lambda_part_fm", 0.0),
     "mask_difference": ("mask_difference", False),
+    "silhouette_difference": ("silhouette_difference", False),
     "d_spectral_norm": ("d_spectral_norm", False),
     "kl_weight": ("kl_weight", 0.005),
     "kl_warmup": ("kl_warmup", 250),
@@ -183,7 +184,7 @@ def _train_config(args: argparse.Namespace):
         **values,
     )
     # The proxy flow and part maps travel with the samples when anything needs them.
-    args.extras = warp != "none" or cfg.part_weights is not None or cfg.lambda_part_fm > 0
+    args.extras = warp != "none" or cfg.part_weights is not None or cfg.lambda_part_fm > 0 or cfg.silhouette_difference
     return cfg
 
 
@@ -472,6 +473,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--mask-difference", action="store_true", default=None, help="stage 3: keep G2's edits inside the body mask"
+    )
+    p.add_argument(
+        "--silhouette-difference",
+        action="store_true",
+        default=None,
+        help="stage 3: keep G2's edits within a pixel of the body proxy's silhouette too",
     )
     p.add_argument(
         "--d-spectral-norm", action="store_true", default=None, help="stage 3: spectral norm on D (and no batch norm)"

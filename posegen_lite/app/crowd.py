@@ -247,20 +247,23 @@ class CrowdSynthesizer:
         return crops, fill, windows
 
     # --- synthesis ----------------------------------------------------------------------------------------------
-    def _warp(self, joints: np.ndarray, window, camera: Camera, targets: list) -> tuple[torch.Tensor, torch.Tensor]:
-        """Body-proxy flow and visibility for a G1 that warps: from the person's input window to each of their
-        target windows (the scene's camera cropped to each window, as the crops are)."""
-        from posegen_lite.geometry.warp import proxy_flow
+    def _warp(
+        self, joints: np.ndarray, window, camera: Camera, targets: list
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Body-proxy flow, visibility and target silhouette (``NovelViewSynthesizer.generate``'s ``warp``): from
+        the person's input window to each of their target windows (the scene's camera cropped to each window,
+        as the crops are)."""
+        from posegen_lite.geometry.warp import proxy_flow, proxy_silhouette
 
         mh, mw = self.model_size
         n = len(targets)
-        flow, vis, _ = proxy_flow(
+        flow, vis, parts = proxy_flow(
             np.stack([joints] * n),
             np.stack([t.joints3d for t in targets]),
             [window.crop_camera(camera, mh, mw)] * n,
             [t.window.crop_camera(camera, mh, mw) for t in targets],
         )
-        return flow, vis
+        return flow, vis, proxy_silhouette(parts)
 
     def synthesize_many(
         self,
@@ -298,7 +301,7 @@ class CrowdSynthesizer:
         for k, job in jobs.items():
             if not job:
                 continue
-            warp = self._warp(people[k], windows[k], camera, [j[3] for j in job]) if self.synth.warps else None
+            warp = self._warp(people[k], windows[k], camera, [j[3] for j in job]) if self.synth.needs_proxy else None
             coarse, refined, maps, masks = self.synth.generate(crops[k], [j[1] for j in job], [j[2] for j in job], warp)
             for i, (v, xy, ok, _) in enumerate(job):
                 ref = None if refined is None else refined[i]

@@ -70,15 +70,15 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
         truth = scene.render_many(list(yaws))
         src = scene.input_view
         warp = None
-        if synth.warps:  # a G1 that warps I_A: the body-proxy flow from the input camera to each target camera
-            from posegen_lite.geometry.warp import proxy_flow
+        if synth.needs_proxy:  # the body proxy from the input camera to each target camera (G1's warp, G2's region)
+            from posegen_lite.geometry.warp import proxy_flow, proxy_silhouette
 
             n = len(truth)
-            flow, vis, _ = proxy_flow(
+            flow, vis, parts = proxy_flow(
                 np.stack([src.joints3d] * n), np.stack([t.joints3d for t in truth]), [src.camera] * n,
                 [t.camera for t in truth],
             )  # fmt: skip
-            warp = (flow, vis)
+            warp = (flow, vis, proxy_silhouette(parts))
         coarse, refined, _, masks = synth.generate(
             src.image, [t.keypoints for t in truth], [t.visible for t in truth], warp
         )

@@ -258,6 +258,12 @@ class NovelViewSynthesizer:
         """Whether G1 warps the input with the 3D body proxy (``G1Config.warp``): then it needs 3D poses."""
         return getattr(self.g1.config, "warp", "none") != "none"
 
+    @property
+    def needs_proxy(self) -> bool:
+        """Whether Stage I must build the body proxy (``proxy_flow``): G1 warps with it, or G2 keeps its edits
+        inside its silhouette (``G2Config.silhouette_difference``)."""
+        return self.warps or (self.g2 is not None and self.g2.config.silhouette_difference)
+
     def proxy_flow(
         self,
         keypoints: np.ndarray,
@@ -265,12 +271,13 @@ class NovelViewSynthesizer:
         camera: Camera | None = None,
         visible: np.ndarray | None = None,
         lifted: np.ndarray | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Body-proxy flow and visibility ``((N, 2, H, W), (N, 1, H, W))`` from the input pose to each of the
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Body-proxy flow, visibility and target silhouette ``((N, 2, H, W), (N, 1, H, W), (N, 1, H, W))``
+        (``geometry/warp.py``) from the input pose to each of the
         rotated 3D poses ``targets`` (``SynthesisResult.joints3d``): 3D keypoints with their ``camera``, or 2D
         keypoints, lifted and seen by the fitted scaled orthographic camera (``geometry/warp.py``)."""
         from posegen_lite.geometry.proxy import OrthoCamera
-        from posegen_lite.geometry.warp import proxy_flow
+        from posegen_lite.geometry.warp import proxy_flow, proxy_silhouette
 
         kp = np.asarray(keypoints, dtype=np.float32)
         if kp.shape == (NUM_JOINTS, 3):
@@ -280,8 +287,8 @@ class NovelViewSynthesizer:
             source, scale, offset = self._observed_3d(kp2, vis, lifted)  # the frame target_pose_2d rotates in
             cam = OrthoCamera(scale, (float(offset[0]), float(offset[1])), self.width, self.height)
         n = len(targets)
-        flow, vis, _ = proxy_flow(np.stack([source] * n), np.stack(targets), [cam] * n, [cam] * n)
-        return flow, vis
+        flow, vis, parts = proxy_flow(np.stack([source] * n), np.stack(targets), [cam] * n, [cam] * n)
+        return flow, vis, proxy_silhouette(parts)
 
     @torch.no_grad()
     def generate(
@@ -294,7 +301,8 @@ class NovelViewSynthesizer:
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
         """Pose-guided generation for target poses given as 2D keypoints (one batch):
         ``(coarse (N, H, W, 3) uint8, refined or None, pose maps (N, 18, H, W), masks (N, 1, H, W))``.
-        ``warp``: ``(flow, visibility)`` for a G1 that warps (``proxy_flow``); ``noise``: latent draws
+        ``warp``: ``(flow, visibility, silhouette)`` (``proxy_flow``) when ``needs_proxy`` (a G1 that only warps
+        may get ``(flow, visibility)``); ``noise``: latent draws
         ``G1.latent_shape(N)`` for a conditional-VAE G1 (``latent_noise``; ``None``: the prior's mean)."""
         a = self._image_tensor(image)
         maps = np.stack(
@@ -311,11 +319,19 @@ class NovelViewSynthesizer:
             if warp is None:
                 raise ValueError("this G1 warps the input with the 3D body proxy: pass warp=(flow, visibility)")
             extras = {"flow": warp[0].to(self.device), "visibility": warp[1].to(self.device)}
+        g2_extras = {}
+        if self.g2 is not None and self.g2.config.silhouette_difference:
+            if warp is None or len(warp) < 3:
+                raise ValueError(
+                    "this G2 keeps its edits inside the body proxy's silhouette: pass warp=(flow, visibility, "
+                    "silhouette) from proxy_flow"
+                )
+            g2_extras = {"silhouette": warp[2].to(self.device)}
         if noise is not None:
             extras["noise"] = noise.to(self.device)
         coarse = self.g1(image_a, pose_b, **extras).float()
         mask_b = torch.from_numpy(masks).to(self.device)
-        refined = None if self.g2 is None else self.g2(image_a, coarse, mask_b).float()
+        refined = None if self.g2 is None else self.g2(image_a, coarse, mask_b, **g2_extras).float()
         return to_uint8(coarse), None if refined is None else to_uint8(refined), maps, masks
 
     def synthesize_many(
@@ -357,7 +373,7 @@ class NovelViewSynthesizer:
                     "person. Are the 3D joints metres in the camera's world frame, in front of it? "
                     "(min_joints=0 allows it)"
                 )
-        warp = self.proxy_flow(kp, [p[2] for p in poses], camera, visible, lifted) if self.warps else None
+        warp = self.proxy_flow(kp, [p[2] for p in poses], camera, visible, lifted) if self.needs_proxy else None
         coarse, refined, maps, masks = self.generate(image, [p[0] for p in poses], [p[1] for p in poses], warp, noise)
         out = []
         for i, (xy, vis, rotated) in enumerate(poses):

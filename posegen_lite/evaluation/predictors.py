@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from posegen_lite.models.g2 import g2_extras
+
 Predictor = Callable[[dict], torch.Tensor]
 """Anything that maps a collated pair batch to predicted target images ``(B, 3, H, W)`` float in [-1, 1]."""
 
@@ -107,7 +109,7 @@ class G1G2Predictor(G1Predictor):
     @torch.no_grad()
     def __call__(self, batch: dict) -> torch.Tensor:
         a, mask = batch["image_a"].to(self.device), batch["mask_b"].to(self.device)
-        return self.g2(a, self._coarse(batch), mask).float().cpu()
+        return self.g2(a, self._coarse(batch), mask, **g2_extras(self.g2, batch, self.device)).float().cpu()
 
 
 def checkpoint_predictors(

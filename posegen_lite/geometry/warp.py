@@ -70,6 +70,14 @@ def proxy_flow(
     return flow, corr.visibility[:, None].float(), corr.part
 
 
+def proxy_silhouette(parts: torch.Tensor) -> torch.Tensor:
+    """Where the body proxy covers the target view: ``parts (B, H, W)`` int64 (−1 = background) →
+    ``(B, 1, H, W)`` float32 in {0, 1}. Tighter than PG2's pose mask, which thickens the skeleton by a disc."""
+    if parts.dim() != 3:
+        raise ValueError(f"parts must be (B, H, W), got {tuple(parts.shape)}")
+    return (parts >= 0).unsqueeze(1).float()
+
+
 def flow_to_grid(flow: torch.Tensor, source_size: tuple[int, int] | None = None) -> torch.Tensor:
     """Backward flow ``(B, 2, H, W)`` px → ``grid_sample`` grid ``(B, H, W, 2)`` for ``align_corners=False``
     (−1 and +1 are the outer edges of the source image, ``source_size = (h, w)``, default the flow's size)."""

@@ -98,6 +98,7 @@ class TrainConfig:
     part_weights: dict[str, float] | None = None  # extra L1 weight per region, e.g. losses.DEFAULT_PART_WEIGHTS
     lambda_part_fm: float = 0.0  # Stage III: feature matching on D's features over face and torso
     mask_difference: bool = False  # Stage III: G2's difference kept inside the target body mask
+    silhouette_difference: bool = False  # Stage III: … and within a pixel of the body proxy's silhouette
     d_spectral_norm: bool = False  # Stage III: spectral norm on every layer of D (with norm "none")
     # Stage II with a conditional-VAE G1 (g1.latent_channels > 0, models/cvae.py): β · mean KL(q ‖ p)
     kl_weight: float = 0.005  # β per latent element; ≈ the ELBO's with a Laplace likelihood of scale 0.1
@@ -152,7 +153,11 @@ class TrainConfig:
 
     def g2_config(self) -> G2Config:
         return self.g2 or G2Config(
-            self.g1.height, self.g1.width, base_channels=self.g1.base_channels, mask_difference=self.mask_difference
+            self.g1.height,
+            self.g1.width,
+            base_channels=self.g1.base_channels,
+            mask_difference=self.mask_difference,
+            silhouette_difference=self.silhouette_difference,
         )
 
     def disc_config(self) -> DiscriminatorConfig:

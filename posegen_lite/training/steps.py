@@ -25,7 +25,7 @@ from torch import nn
 from posegen_lite.geometry.proxy import REGION_NAMES, part_regions
 from posegen_lite.models.discriminator import Discriminator
 from posegen_lite.models.g1 import G1
-from posegen_lite.models.g2 import G2
+from posegen_lite.models.g2 import G2, g2_extras
 from posegen_lite.training.distributed import DistContext, unwrap
 from posegen_lite.training.losses import (
     discriminator_loss,
@@ -136,6 +136,10 @@ class Stage:
             )
         flow, vis = self._inputs(batch, "flow", "visibility")
         return {"flow": flow, "visibility": vis}
+
+    def _g2_extras(self, batch: dict) -> dict[str, torch.Tensor]:
+        """The proxy's silhouette for a G2 that keeps its edits inside it (``G2Config.silhouette_difference``)."""
+        return g2_extras(unwrap(self.models["g2"]), batch, self.device)
 
     def _l1(self, pred: torch.Tensor, batch: dict, image_b: torch.Tensor, mask_b: torch.Tensor) -> torch.Tensor:
         """PG2's masked L1, plus the part weights when they are set (parts: exact if the batch has them)."""
@@ -367,7 +371,7 @@ class Stage3(Stage):
             grad_ctx = nullcontext() if self.finetune_g1 else torch.no_grad()
             with grad_ctx:
                 coarse = self.models["g1"](image_a, pose_b, **extras)
-            fake = self.models["g2"](image_a, coarse, mask_b)
+            fake = self.models["g2"](image_a, coarse, mask_b, **self._g2_extras(batch))
         for _ in range(self.d_steps):
             d_loss = self._d_step(image_a, image_b, fake, step)
         opt = self.optimizers["g"]
@@ -406,5 +410,5 @@ class Stage3(Stage):
         extras = self._g1_extras(batch)
         with self.autocast():
             coarse = unwrap(self.models["g1"])(image_a, pose_b, **extras)
-            refined = unwrap(self.models["g2"])(image_a, coarse, mask_b)
+            refined = unwrap(self.models["g2"])(image_a, coarse, mask_b, **self._g2_extras(batch))
         return {"G1": coarse.float(), "G1+G2": refined.float()}
