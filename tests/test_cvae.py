@@ -24,7 +24,7 @@ SIZE = (32, 32)
 
 
 # (latent_kind, latent_site): every way z can be shaped and enter the decoder
-LATENTS = [("map", "skips"), ("vector", "skips"), ("map", "output"), ("vector", "output")]
+LATENTS = [(kind, site) for site in ("skips", "output", "decoder") for kind in ("map", "vector")]
 
 
 def _cvae_g1(warp: str = "skip", seed: int = 0, kind: str = "map", site: str = "skips") -> G1:
@@ -131,9 +131,9 @@ def test_z_only_changes_pixels_the_input_did_not_see(kind, site):
     assert not torch.equal(one, blind)
 
 
-@pytest.mark.parametrize("kind", ["map", "vector"])
-def test_at_the_output_z_never_touches_a_pixel_the_input_saw(kind):
-    g1 = _cvae_g1(warp="paste", kind=kind, site="output")
+@pytest.mark.parametrize(("kind", "site"), [(k, s) for k, s in LATENTS if s != "skips"])
+def test_at_the_output_z_never_touches_a_pixel_the_input_saw(kind, site):
+    g1 = _cvae_g1(warp="paste", kind=kind, site=site)
     a, p, f, v = _inputs()  # about half the pixels seen, scattered: every seen pixel has unseen neighbours
     with torch.no_grad():
         one = g1(a, p, f, v, noise=torch.randn(g1.latent_shape(2)))
@@ -151,8 +151,11 @@ def test_the_posterior_is_used_in_training_and_never_at_inference(monkeypatch, k
     assert latents.posterior is not None and latents.posterior.mean.shape == g1.latent_shape(2)
     out.mean().backward()
     assert any(q.grad is not None and q.grad.abs().sum() > 0 for q in g1.latent.target_encoder.parameters())
-    if site == "output":  # z reaches the colours only through the modulation: no skip mixers
+    if site != "skips":  # z reaches the colours only through the modulation: no skip mixers
         assert len(g1.latent.mixers) == 0 and g1.latent.film.weight.grad.abs().sum() > 0
+    if site == "decoder":  # … at every level of the decoder's second pass
+        assert len(g1.latent.level_films) == g1.levels
+        assert all(conv.weight.grad.abs().sum() > 0 for conv in g1.latent.level_films)
 
     def refuse(*args, **kwargs):
         raise AssertionError("the posterior was called at inference")
@@ -246,8 +249,14 @@ def test_latent_regression_reads_a_prior_draw_back_from_its_image():
         _cvae_g1(kind="vector", site="skips")(a, p, f, v, image_b=a, regress_latent=True)
     with pytest.raises(ValueError, match="regress_latent"):
         G1(G1Config(*SIZE, base_channels=4, z_dim=8))(a, p, regress_latent=True)  # a deterministic G1
-    with pytest.raises(ValueError, match="latent_site='output'"):
+    with pytest.raises(ValueError, match="latent_site='output' or 'decoder'"):
         Stage2(_cvae_g1(kind="vector"), 1e-4, (0.5, 0.999), DistContext(), latent_regression=0.1)
+    # At the decoder site the drawn z is painted by a second decoder pass of its own, and read back the same way.
+    deep = _cvae_g1(warp="paste", kind="vector", site="decoder").train()
+    _, latents = deep(a, p, f, v, image_b=a.flip(0), regress_latent=True, return_latents=True)
+    drawn, read = latents.regression
+    (read - drawn).abs().mean().backward()
+    assert all(conv.weight.grad.abs().sum() > 0 for conv in deep.latent.level_films)
 
 
 def test_a_vector_checkpoint_from_before_the_colour_statistics_still_loads_and_answers_as_it_did():
@@ -271,7 +280,7 @@ def test_the_vector_gate_closes_on_any_seen_pixel_of_a_cell():
     assert torch.equal(pooled["vector"], torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]]))
 
 
-@pytest.mark.parametrize("site", ["skips", "output"])
+@pytest.mark.parametrize("site", ["skips", "output", "decoder"])
 def test_a_deterministic_g1_starts_a_cvae_that_answers_as_it_did(site):
     torch.manual_seed(0)
     plain = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp="skip")).eval()

@@ -505,8 +505,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--latent-site",
         default=None,
-        choices=["skips", "output"],
-        help="--cvae: z enters the decoder's skips (default) or modulates its last features, next to the colours",
+        choices=["skips", "output", "decoder"],
+        help="--cvae: z enters the decoder's skips (default), modulates its last features next to the colours "
+        "(output), or also every decoder level in a second pass (decoder)",
     )
     p.add_argument(
         "--init-g1",

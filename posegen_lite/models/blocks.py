@@ -14,6 +14,8 @@ Activation: ReLU (PG2's TensorFlow code offers ELU or ReLU; ReLU is the cheaper 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -107,6 +109,7 @@ class Decoder(nn.Module):
         blocks = [ResidualBlock(in_channels)]
         ups = []
         prev = in_channels
+        self.block_channels = [in_channels]  # channels of each block's output, deepest first
         for i in reversed(range(levels - 1)):  # level i receives the upsampled output of level i + 1
             ups.append(
                 nn.Sequential(
@@ -117,13 +120,22 @@ class Decoder(nn.Module):
             )
             prev = 2 * level_channels(c, i)
             blocks.append(ResidualBlock(prev))
+            self.block_channels.append(prev)
         self.blocks = nn.ModuleList(blocks)
         self.ups = nn.ModuleList(ups)
         self.out_channels = prev
 
-    def forward(self, bottom: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
+    def forward(
+        self,
+        bottom: torch.Tensor,
+        skips: list[torch.Tensor],
+        film: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """``film(j, x)``, if given, edits block ``j``'s output (``j = 0`` the deepest) before it goes on up."""
         x = self.blocks[0](bottom)
+        x = x if film is None else film(0, x)
         for step, (up, block) in enumerate(zip(self.ups, self.blocks[1:], strict=True)):
             level = self.levels - 2 - step
             x = block(torch.cat([up(x), skips[level]], dim=1))
+            x = x if film is None else film(step + 1, x)
         return x

@@ -36,6 +36,12 @@ variation goes where the input is blind):
   the decoder already has ("this is the back of the shirt"), so one coordinate of ``z`` can recolour exactly
   that region: the path from ``z`` to a colour is one layer long. G1 uses the colours of the modulated
   features only where ``g = 1`` (``G1._colours``), so ``z`` has no say at all in a pixel the input saw.
+* ``"decoder"``: as ``"output"``, but the modulated features come from a second pass through the decoder in
+  which ``z`` also modulates every level's output (FiLM, ``x ← x + γ_j(z) ⊙ x + β_j(z)``, no gate inside). The
+  last features alone can only recolour what the decoder already drew, and a 3×3 block cannot draw a stripe
+  or a yoke across a back; the coarse levels know where the back is and can. The colours of the second pass
+  are still used only where the input was blind, so seen pixels stay exactly ``z``-free; the price is a
+  second decoder pass (training and sampling).
 
 At the start ``γ``, ``β`` and the mixers are small and ``r`` is zero, so ``z = 0`` answers exactly as the
 same G1 without the latent path.
@@ -57,7 +63,7 @@ from posegen_lite.models.blocks import Encoder, level_channels
 
 LOGVAR_MIN, LOGVAR_MAX = -8.0, 6.0
 LATENT_KINDS = ("map", "vector")
-LATENT_SITES = ("skips", "output")
+LATENT_SITES = ("skips", "output", "decoder")
 MIXER_INIT_STD = 0.01  # initial weights of the 1×1 convolutions that map z into the decoder
 # Initial weights of the posterior's mean: from the first step its z differs from image to image (by about 0.3
 # from the learned features alone, for a vector at 128×64), so the decoder has something to read. With a mean of
@@ -132,7 +138,8 @@ class LatentPath(nn.Module):
 
     Args: ``base_channels`` and ``levels`` of G1, ``latent_channels`` k, ``target_channels`` of the
     posterior's extra input (I_B and P_B: 3 + 18), ``kind`` one of ``LATENT_KINDS``, ``site`` one of
-    ``LATENT_SITES``, ``out_channels`` the channels of the decoder's last features (for ``site="output"``).
+    ``LATENT_SITES``, ``out_channels`` the channels of the decoder's last features (sites ``"output"`` and
+    ``"decoder"``), ``decoder_channels`` those of each decoder block's output, deepest first (``"decoder"``).
     """
 
     def __init__(
@@ -144,6 +151,7 @@ class LatentPath(nn.Module):
         kind: str = "map",
         site: str = "skips",
         out_channels: int = 0,
+        decoder_channels: tuple[int, ...] = (),
     ) -> None:
         super().__init__()
         if kind not in LATENT_KINDS:
@@ -173,9 +181,9 @@ class LatentPath(nn.Module):
         self.mixers = nn.ModuleList(
             nn.Conv2d(latent_channels, level_channels(base_channels, i), 1) for i in skip_levels
         )
-        if site == "output":
+        if site in ("output", "decoder"):
             if out_channels <= 0:
-                raise ValueError(f"site='output' needs the decoder's out_channels > 0, got {out_channels}")
+                raise ValueError(f"site={site!r} needs the decoder's out_channels > 0, got {out_channels}")
             # γ and β in one 1×1 convolution, no bias: z = 0 gives γ = β = 0.
             self.film = nn.Conv2d(latent_channels, 2 * out_channels, 1, bias=False)
             nn.init.normal_(self.film.weight, std=MIXER_INIT_STD)
@@ -187,6 +195,16 @@ class LatentPath(nn.Module):
             )  # fmt: skip
             nn.init.zeros_(self.refine[-1].weight)
             nn.init.zeros_(self.refine[-1].bias)
+        if site == "decoder":
+            if not decoder_channels:
+                raise ValueError("site='decoder' needs the channels of the decoder's blocks")
+            # γ_j and β_j for every decoder block, as ``film`` above: no bias (z = 0: no change), and weights
+            # smaller than ``film``'s, since the levels' changes add up on the way to the colours.
+            self.level_films = nn.ModuleList(
+                nn.Conv2d(latent_channels, 2 * ch, 1, bias=False) for ch in decoder_channels
+            )
+            for conv in self.level_films:
+                nn.init.normal_(conv.weight, std=MIXER_INIT_STD / len(decoder_channels))
         for mixer in self.mixers:
             # Small, not zero: with zero weights z changes nothing, so the posterior gets no gradient and the
             # KL term folds it onto the prior before anything breaks the tie (posterior collapse). The bias
@@ -253,6 +271,14 @@ class LatentPath(nn.Module):
                 zi = zi * (1.0 - self.pool_visibility(visibility.to(zi.dtype), size))
             out[i] = features[i] + mixer(zi.to(features[i].dtype))
         return out
+
+    def film_level(self, j: int, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``site="decoder"``: decoder block ``j``'s output ``x`` ``(B, C, h, w)`` modulated by ``z``:
+        ``x + γ_j(z) ⊙ x + β_j(z)`` (``Decoder.forward``'s ``film``). Same shape and dtype as ``x``."""
+        if z.shape[-2:] != x.shape[-2:] and self.kind == "map":
+            z = F.interpolate(z, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        gamma, beta = self.level_films[j](z.to(x.dtype)).chunk(2, dim=1)
+        return x + gamma * x + beta
 
     def modulate(self, x: torch.Tensor, z: torch.Tensor, visibility: torch.Tensor | None) -> torch.Tensor:
         """``site="output"``: the decoder's last features ``x`` ``(B, C, H, W)`` modulated by ``z`` where the

@@ -108,8 +108,8 @@ class G1Config:
     ``pose_channels`` is the number of pose maps (18 joints); ``warp`` is one of ``WARP_MODES`` (module
     docstring; ``"none"`` = PG2's G1, whose forward needs no flow); ``latent_channels`` > 0 makes G1 a
     conditional VAE with a ``(k, H/2^l, W/2^l)`` latent map, or one ``(k, 1, 1)`` code per image with
-    ``latent_kind="vector"`` (``models/cvae.py``; 0 = deterministic), entering the decoder at the skips or,
-    with ``latent_site="output"``, at its last features;
+    ``latent_kind="vector"`` (``models/cvae.py``; 0 = deterministic), entering the decoder at the skips,
+    with ``latent_site="output"`` at its last features, with ``"decoder"`` at every level of a second pass;
     ``gate_input`` keeps the raw I_A out of the main encoder (module docstring; needs ``"skip"``/``"paste"``).
     """
 
@@ -205,6 +205,7 @@ class G1(nn.Module):
             self.to_bottom = nn.Conv2d(code, c, 1)
         # The decoder's deepest level sees the bottleneck output (c channels) next to the encoder's deepest
         # features (skip), so fine detail can bypass the bottleneck.
+        decoder = Decoder(c + deep, c, levels)
         self.latent = None
         if config.latent_channels:
             self.latent = LatentPath(
@@ -214,9 +215,10 @@ class G1(nn.Module):
                 IMAGE_CHANNELS + config.pose_channels,
                 config.latent_kind,
                 config.latent_site,
-                2 * level_channels(c, 0),  # the decoder's out_channels (built next, in this order as always)
+                decoder.out_channels,
+                tuple(decoder.block_channels),
             )
-        self.decoder = Decoder(c + deep, c, levels)
+        self.decoder = decoder  # registered after the latent path, in this order as always
         self.to_image = nn.Conv2d(self.decoder.out_channels, IMAGE_CHANNELS, 3, padding=1)
         self.to_paste = None
         if config.warp == "paste":
@@ -303,7 +305,7 @@ class G1(nn.Module):
         (``None``: its mean); ``image_b`` (training) takes ``z`` from the posterior instead (``noise`` then
         reparameterises the posterior; ``None`` draws it); ``mask_b (B, 1, H, W)`` in [0, 1], the target body
         mask, tells a latent vector's posterior where to look (``LatentPath.posterior``);
-        ``regress_latent`` (training, ``latent_site="output"``) also fills ``Latents.regression``.
+        ``regress_latent`` (training, ``latent_site`` "output" or "decoder") also fills ``Latents.regression``.
         ``return_latents``: also return ``Latents`` (``None`` for a deterministic G1).
         """
         out, latents, _ = self._run(image_a, pose_b, flow, visibility, noise, image_b, mask_b, regress_latent)
@@ -340,8 +342,10 @@ class G1(nn.Module):
         self._check_inputs(image_a, pose_b)
         self._check_warp(image_a, flow, visibility)
         self._check_latent_inputs(image_a, noise, image_b, mask_b)
-        if regress_latent and (self.latent is None or image_b is None or self.latent.site != "output"):
-            raise ValueError("regress_latent is for training (image_b given) a G1 with latent_site='output'")
+        if regress_latent and (self.latent is None or image_b is None or self.latent.site == "skips"):
+            raise ValueError(
+                "regress_latent is for training (image_b given) a G1 with latent_site='output' or 'decoder'"
+            )
         inputs = [pose_b] if self.config.gate_input else [image_a, pose_b]
         warped = source = None
         if self.config.warp != "none":
@@ -380,16 +384,24 @@ class G1(nn.Module):
                 bottom = bottom.contiguous(memory_format=torch.channels_last)  # keep one memory format
         else:
             bottom = self.to_bottom(code)
-        x = self.decoder(torch.cat([bottom, deepest], dim=1), features)
-        if z is None or self.latent.site != "output":
+        decoder_input = torch.cat([bottom, deepest], dim=1)
+        x = self.decoder(decoder_input, features)
+        if z is None or self.latent.site == "skips":
             out, alpha = self._colours(x, warped, visibility)
             return out, latents, alpha
-        out, alpha = self._colours(x, warped, visibility, self.latent.modulate(x, z, visibility))
+
+        def modulated(z: torch.Tensor) -> torch.Tensor:
+            """The decoder's last features as ``z`` changes them (the ``"output"`` and ``"decoder"`` sites)."""
+            y = x
+            if self.latent.site == "decoder":  # a second pass, with z at every level
+                y = self.decoder(decoder_input, features, film=lambda j, h: self.latent.film_level(j, h, z))
+            return self.latent.modulate(y, z, visibility)
+
+        out, alpha = self._colours(x, warped, visibility, modulated(z))
         if regress_latent:
-            # Another z from the prior, painted from the same decoder features (they do not depend on z here),
-            # and read back by the posterior.
+            # Another z from the prior, painted from the same z-free features, and read back by the posterior.
             drawn = prior.sample(torch.randn_like(prior.mean)).detach()
-            painted, _ = self._colours(x, warped, visibility, self.latent.modulate(x, drawn, visibility))
+            painted, _ = self._colours(x, warped, visibility, modulated(drawn))
             read = self.latent.posterior(features, torch.cat([painted, pose_b], dim=1), where).mean
             latents = latents._replace(regression=(drawn, read))
         return out, latents, alpha
@@ -403,7 +415,7 @@ class G1(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The decoder's last features ``x`` → (image ``(B, 3, H, W)`` in [-1, 1], paste weight or None).
 
-        ``modulated`` (``latent_site="output"``): the same features modulated by ``z``; their colours are used
+        ``modulated`` (``latent_site`` "output"/"decoder"): the features as ``z`` changes them; their colours are used
         only where the input was blind (``1 − visibility``) and ``x``'s elsewhere, so not even the 3×3
         convolutions after the modulation carry ``z`` into a pixel the input saw. The paste weight is read
         from ``x``: ``z`` does not decide where the input's own pixels go."""

@@ -105,7 +105,7 @@ class TrainConfig:
     kl_warmup: int = 250  # steps over which β rises linearly from 0 (losses.kl_weight_at)
     kl_free_bits: float = 0.0  # nats per latent element the KL term leaves unpaid (losses.kl_free_bits)
     noise_warmup: int = 0  # steps over which the posterior's sampling noise rises from 0 (losses.noise_scale_at)
-    latent_regression: float = 0.0  # weight of |posterior(G1(z)) − z| (Latents.regression; latent_site "output")
+    latent_regression: float = 0.0  # weight of |posterior(G1(z)) − z| (Latents.regression; site output/decoder)
     latent_lr_scale: float = 1.0  # the latent path's learning rate, as a multiple of lr
     # Stage II: start G1 from this Stage II checkpoint's weights (file or run dir) instead of at random — e.g.
     # a deterministic G1 to become a conditional VAE: its config may differ only in the latent path, which

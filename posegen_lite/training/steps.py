@@ -247,8 +247,8 @@ class Stage2(Stage):
         self.kl_weight, self.kl_warmup, self.kl_free_bits = kl_weight, kl_warmup, kl_free_bits
         self.noise_warmup, self.latent_regression = noise_warmup, latent_regression
         self.cvae = g1.config.latent_channels > 0
-        if latent_regression and (not self.cvae or g1.config.latent_site != "output"):
-            raise ValueError("latent_regression needs a conditional-VAE G1 with latent_site='output'")
+        if latent_regression and (not self.cvae or g1.config.latent_site == "skips"):
+            raise ValueError("latent_regression needs a conditional-VAE G1 with latent_site='output' or 'decoder'")
         self.models["g1"] = ctx.wrap(self._place(g1))
         groups: list[dict] = [{"params": list(self.models["g1"].parameters())}]
         if self.cvae and latent_lr_scale != 1.0:
