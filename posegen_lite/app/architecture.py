@@ -72,10 +72,11 @@ def network_layout(config: G1Config | G2Config | DiscriminatorConfig) -> Layout:
                       enc, dec, bottom, count_parameters(net))  # fmt: skip
     if isinstance(config, G2Config):
         net = G2(config).eval()
-        x, mask = torch.zeros(1, 3, h, w), torch.ones(1, 1, h, w)  # the mask only matters for mask_difference
-        enc = _shapes(net.encoder.blocks, lambda: net(x, x, mask))
-        dec = _shapes(net.decoder.blocks, lambda: net(x, x, mask))[::-1]
-        output = "Î_B2 = Î_B1 + M_B ⊙ difference" if config.mask_difference else "Î_B2 = Î_B1 + difference map"
+        x, mask = torch.zeros(1, 3, h, w), torch.ones(1, 1, h, w)  # masks matter only for the *_difference options
+        enc = _shapes(net.encoder.blocks, lambda: net(x, x, mask, mask))
+        dec = _shapes(net.decoder.blocks, lambda: net(x, x, mask, mask))[::-1]
+        regions = "M_B ⊙ " * config.mask_difference + "S_B ⊙ " * config.silhouette_difference  # S_B: proxy silhouette
+        output = f"Î_B2 = Î_B1 + {regions}difference" if regions else "Î_B2 = Î_B1 + difference map"
         return Layout("G2 (Stage III)", "I_A ⊕ Î_B1  (6 ch)", output, enc, dec,
                       "no FC bottleneck:\ndeepest level feeds the decoder", count_parameters(net))  # fmt: skip
     net = Discriminator(config).eval()  # a DiscriminatorConfig
