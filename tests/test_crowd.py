@@ -71,11 +71,17 @@ def test_a_warping_g1_gets_each_persons_proxy_flow_in_a_scene(one_person):
     with torch.no_grad():  # trained skip mixers are not zero: the warped features must matter
         for mixer in g1.skip_mixers:
             mixer.weight.normal_(0, 0.5)
-    warping = NovelViewSynthesizer(g1, G2(G2Config(*SIZE, base_channels=4, mask_difference=True)), device="cpu")
+    g2 = G2(G2Config(*SIZE, base_channels=4, mask_difference=True, silhouette_difference=True))
+    with torch.no_grad():  # a G2 that edits wherever it may: inside the proxy's silhouette
+        g2.to_difference.weight.normal_(0, 0.5)
+    warping = NovelViewSynthesizer(g1, g2, device="cpu")
     image, j, cam = one_person
     crowd = CrowdSynthesizer(warping).synthesize(image, [j], cam, yaw=60)
     single = warping.synthesize(image, j, yaw=60, camera=cam)  # the window is the whole image: the same flow
     np.testing.assert_array_equal(crowd.people[0].synthesis.coarse, single.coarse)
+    # … and the same silhouette for G2
+    assert (single.image != single.coarse).any()
+    np.testing.assert_array_equal(crowd.people[0].synthesis.image, single.image)
 
 
 def test_overlapping_people_are_pasted_back_to_front(synth, pair):
