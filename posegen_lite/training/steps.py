@@ -137,10 +137,6 @@ class Stage:
         flow, vis = self._inputs(batch, "flow", "visibility")
         return {"flow": flow, "visibility": vis}
 
-    def _g2_extras(self, batch: dict) -> dict[str, torch.Tensor]:
-        """The proxy's silhouette for a G2 that keeps its edits inside it (``G2Config.silhouette_difference``)."""
-        return g2_extras(unwrap(self.models["g2"]), batch, self.device)
-
     def _l1(self, pred: torch.Tensor, batch: dict, image_b: torch.Tensor, mask_b: torch.Tensor) -> torch.Tensor:
         """PG2's masked L1, plus the part weights when they are set (parts: exact if the batch has them)."""
         if not self.part_weights:
@@ -390,6 +386,10 @@ class Stage3(Stage):
         self._backward_step(loss, opt)
         # D also received gradients from the generator's loss; they are discarded at D's next zero_grad.
         return {"loss": loss.item(), "g_adv": adv.item(), "g_l1": l1.item(), "d": d_loss.item(), **out}
+
+    def _g2_extras(self, batch: dict) -> dict[str, torch.Tensor]:
+        """The proxy's silhouette for a G2 that keeps its edits inside it (``G2Config.silhouette_difference``)."""
+        return g2_extras(unwrap(self.models["g2"]), batch, self.device)
 
     def _part_fm(self, batch: dict, image_a: torch.Tensor, image_b: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """Feature matching on D's features over the face and torso (``losses.part_feature_matching``)."""
