@@ -34,6 +34,7 @@ from posegen_lite.data.datasets import DataSpec, synthetic_config
 from posegen_lite.data.synthetic.dataset import SyntheticPairs
 from posegen_lite.evaluation.samples import best_of_k_l1, body_l1, draw_samples, sample_spread
 from posegen_lite.images import save_image, to_uint8
+from posegen_lite.models.g1 import g1_extras
 from posegen_lite.models.weights import load_models
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cvae"
@@ -77,10 +78,7 @@ def _ratio(ratio: float | None) -> str:
 
 
 def draw_deterministic(g1, batch) -> torch.Tensor:
-    extras = {}
-    if g1.config.warp != "none":
-        extras = {"flow": batch["flow"], "visibility": batch["visibility"]}
-    return g1(batch["image_a"], batch["pose_b"], **extras).float()
+    return g1(batch["image_a"], batch["pose_b"], **g1_extras(g1, batch)).float()
 
 
 def picture(g1_det, g1_cvae, ds, k: int, rows: int, seed: int) -> np.ndarray:

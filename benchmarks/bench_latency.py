@@ -94,7 +94,7 @@ def bench(
     extras = {}
     g2_extras = {}
     if synth.needs_proxy:
-        flow, vis, silhouette = synth.proxy_flow(joints3d, [synth.target_pose(joints3d, camera, yaw(1))[2]], camera)
+        flow, vis, silhouette, _ = synth.proxy_flow(joints3d, [synth.target_pose(joints3d, camera, yaw(1))[2]], camera)
         if synth.warps:
             extras = {"flow": flow.to(device), "visibility": vis.to(device)}
         if synth.g2 is not None and synth.g2.config.silhouette_difference:

@@ -105,7 +105,7 @@ def test_a_warping_g1_gets_the_proxy_flow_from_3d_and_from_2d_keypoints(scene):
     synth = NovelViewSynthesizer(g1, g2, device="cpu")
     view = scene.input_view
     assert synth.warps
-    flow, vis, silhouette = synth.proxy_flow(view.joints3d, [view.joints3d], view.camera)
+    flow, vis, silhouette, _ = synth.proxy_flow(view.joints3d, [view.joints3d], view.camera)
     assert flow.abs().max() < 0.5 and vis.sum() > 0  # yaw 0: the identity
     assert silhouette.shape == vis.shape and (vis <= silhouette).all()  # only the body's pixels are visible
     res3d = synth.synthesize_many(view.image, view.joints3d, [0.0, 90.0], camera=view.camera)
@@ -125,7 +125,7 @@ def test_a_g2_kept_inside_the_proxy_silhouette_gets_it_from_stage_one(scene):
     assert synth.needs_proxy and not synth.warps
     view = scene.input_view
     res = synth.synthesize(view.image, view.joints3d, yaw=60.0, camera=view.camera)
-    _, _, silhouette = synth.proxy_flow(view.joints3d, [res.joints3d], view.camera)
+    _, _, silhouette, _ = synth.proxy_flow(view.joints3d, [res.joints3d], view.camera)
     grown = torch.nn.functional.max_pool2d(silhouette, 3, stride=1, padding=1)[0, 0].numpy() > 0
     assert (res.image != res.coarse).any(axis=-1)[grown].any()  # refined on the body
     np.testing.assert_array_equal(res.image[~grown], res.coarse[~grown])  # G1's everywhere else

@@ -122,6 +122,7 @@ _G1_BEYOND_PG2 = {
     "latent_channels": 0,
     "latent_kind": "map",
     "latent_site": "skips",
+    "latent_surface": False,
     "gate_input": False,
 }
 _NEW_RUN_MODEL = {"size": (64, 64), "width": 16, "d_width": 64}
@@ -157,6 +158,7 @@ def _train_config(args: argparse.Namespace):
         "latent_channels": (args.latent_channels or DEFAULT_LATENT_CHANNELS) if args.cvae else None,
         "latent_kind": args.latent_kind,
         "latent_site": args.latent_site,
+        "latent_surface": True if args.latent_surface else None,
         "gate_input": True if args.gate_input else None,
     }
     beyond = {}
@@ -184,7 +186,8 @@ def _train_config(args: argparse.Namespace):
         **values,
     )
     # The proxy flow and part maps travel with the samples when anything needs them.
-    args.extras = warp != "none" or cfg.part_weights is not None or cfg.lambda_part_fm > 0 or cfg.silhouette_difference
+    needs_parts = cfg.part_weights is not None or cfg.lambda_part_fm > 0 or cfg.silhouette_difference
+    args.extras = warp != "none" or beyond["latent_surface"] or needs_parts
     return cfg
 
 
@@ -508,6 +511,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["skips", "output", "decoder"],
         help="--cvae: z enters the decoder's skips (default), modulates its last features next to the colours "
         "(output), or also every decoder level in a second pass (decoder)",
+    )
+    p.add_argument(
+        "--latent-surface",
+        action="store_true",
+        help="--cvae --latent-kind vector --latent-site output/decoder: the latent works in the body proxy's "
+        "texture space (the posterior reads I_B's colours unwrapped onto the chest; z paints with the surface "
+        "coordinates)",
     )
     p.add_argument(
         "--init-g1",

@@ -33,10 +33,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from scipy import ndimage
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer, SynthesisResult, _fit_orthographic
+from posegen_lite.app.synthesizer import NovelViewSynthesizer, ProxyWarp, SynthesisResult, _fit_orthographic
 from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
 from posegen_lite.geometry.camera import Camera, intrinsics
 from posegen_lite.geometry.posemaps import body_mask
@@ -247,23 +246,20 @@ class CrowdSynthesizer:
         return crops, fill, windows
 
     # --- synthesis ----------------------------------------------------------------------------------------------
-    def _warp(
-        self, joints: np.ndarray, window, camera: Camera, targets: list
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Body-proxy flow, visibility and target silhouette (``NovelViewSynthesizer.generate``'s ``warp``): from
-        the person's input window to each of their target windows (the scene's camera cropped to each window,
-        as the crops are)."""
-        from posegen_lite.geometry.warp import proxy_flow, proxy_silhouette
+    def _warp(self, joints: np.ndarray, window, camera: Camera, targets: list) -> ProxyWarp:
+        """``NovelViewSynthesizer.generate``'s ``warp`` (``ProxyWarp``): from the person's input window to each
+        of their target windows (the scene's camera cropped to each window, as the crops are)."""
+        from posegen_lite.geometry.warp import proxy_maps
 
         mh, mw = self.model_size
         n = len(targets)
-        flow, vis, parts = proxy_flow(
+        maps = proxy_maps(
             np.stack([joints] * n),
             np.stack([t.joints3d for t in targets]),
             [window.crop_camera(camera, mh, mw)] * n,
             [t.window.crop_camera(camera, mh, mw) for t in targets],
         )
-        return flow, vis, proxy_silhouette(parts)
+        return ProxyWarp.of(maps)
 
     def synthesize_many(
         self,

@@ -26,6 +26,7 @@ import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -130,6 +131,24 @@ def _fit_orthographic(joints3d: np.ndarray, xy: np.ndarray, visible: np.ndarray)
     if not np.isfinite(scale) or scale <= 0:
         raise ValueError("could not fit the lifted pose to the keypoints (degenerate pose)")
     return scale, xy[ok].mean(0) - scale * P.mean(0)
+
+
+class ProxyWarp(NamedTuple):
+    """What Stage I's body proxy gives Stages II and III for ``N`` target views (``geometry/warp.py``):
+    ``flow (N, 2, H, W)`` px, ``visibility (N, 1, H, W)``, the target ``silhouette (N, 1, H, W)`` in {0, 1}
+    and the ``surface (N, 5, H, W)`` map (``warp.surface_map``)."""
+
+    flow: torch.Tensor
+    visibility: torch.Tensor
+    silhouette: torch.Tensor
+    surface: torch.Tensor
+
+    @classmethod
+    def of(cls, maps) -> ProxyWarp:
+        """From ``geometry.warp.ProxyMaps``."""
+        from posegen_lite.geometry.warp import proxy_silhouette
+
+        return cls(maps.flow, maps.visibility, proxy_silhouette(maps.parts), maps.surface)
 
 
 class NovelViewSynthesizer:
@@ -261,8 +280,9 @@ class NovelViewSynthesizer:
     @property
     def needs_proxy(self) -> bool:
         """Whether Stage I must build the body proxy (``proxy_flow``): G1 warps with it, or G2 keeps its edits
-        inside its silhouette (``G2Config.silhouette_difference``)."""
-        return self.warps or (self.g2 is not None and self.g2.config.silhouette_difference)
+        inside its silhouette (``G2Config.silhouette_difference``), or G1's latent works in its texture space."""
+        g2_needs = self.g2 is not None and self.g2.config.silhouette_difference
+        return self.warps or g2_needs or getattr(self.g1.config, "latent_surface", False)
 
     def proxy_flow(
         self,
@@ -271,13 +291,13 @@ class NovelViewSynthesizer:
         camera: Camera | None = None,
         visible: np.ndarray | None = None,
         lifted: np.ndarray | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Body-proxy flow, visibility and target silhouette ``((N, 2, H, W), (N, 1, H, W), (N, 1, H, W))``
-        (``geometry/warp.py``) from the input pose to each of the
-        rotated 3D poses ``targets`` (``SynthesisResult.joints3d``): 3D keypoints with their ``camera``, or 2D
-        keypoints, lifted and seen by the fitted scaled orthographic camera (``geometry/warp.py``)."""
+    ) -> ProxyWarp:
+        """The body proxy's maps (``ProxyWarp``: flow, visibility, target silhouette, surface) from the input
+        pose to each of the rotated 3D poses ``targets`` (``SynthesisResult.joints3d``): 3D keypoints with their
+        ``camera``, or 2D keypoints, lifted and seen by the fitted scaled orthographic camera
+        (``geometry/warp.py``)."""
         from posegen_lite.geometry.proxy import OrthoCamera
-        from posegen_lite.geometry.warp import proxy_flow, proxy_silhouette
+        from posegen_lite.geometry.warp import proxy_maps
 
         kp = np.asarray(keypoints, dtype=np.float32)
         if kp.shape == (NUM_JOINTS, 3):
@@ -287,8 +307,7 @@ class NovelViewSynthesizer:
             source, scale, offset = self._observed_3d(kp2, vis, lifted)  # the frame target_pose_2d rotates in
             cam = OrthoCamera(scale, (float(offset[0]), float(offset[1])), self.width, self.height)
         n = len(targets)
-        flow, vis, parts = proxy_flow(np.stack([source] * n), np.stack(targets), [cam] * n, [cam] * n)
-        return flow, vis, proxy_silhouette(parts)
+        return ProxyWarp.of(proxy_maps(np.stack([source] * n), np.stack(targets), [cam] * n, [cam] * n))
 
     @torch.no_grad()
     def generate(
@@ -296,13 +315,13 @@ class NovelViewSynthesizer:
         image: np.ndarray,
         keypoints: Sequence[np.ndarray],
         visible: Sequence[np.ndarray],
-        warp: tuple[torch.Tensor, torch.Tensor] | None = None,
+        warp: ProxyWarp | tuple[torch.Tensor, ...] | None = None,
         noise: torch.Tensor | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
         """Pose-guided generation for target poses given as 2D keypoints (one batch):
         ``(coarse (N, H, W, 3) uint8, refined or None, pose maps (N, 18, H, W), masks (N, 1, H, W))``.
-        ``warp``: ``(flow, visibility, silhouette)`` (``proxy_flow``) when ``needs_proxy`` (a G1 that only warps
-        may get ``(flow, visibility)``); ``noise``: latent draws
+        ``warp``: ``ProxyWarp`` (``proxy_flow``) when ``needs_proxy`` (a tuple of its first fields is enough
+        for a model that needs no more: ``(flow, visibility)`` for a G1 that only warps); ``noise``: latent draws
         ``G1.latent_shape(N)`` for a conditional-VAE G1 (``latent_noise``; ``None``: the prior's mean)."""
         a = self._image_tensor(image)
         maps = np.stack(
@@ -327,6 +346,10 @@ class NovelViewSynthesizer:
                     "silhouette) from proxy_flow"
                 )
             g2_extras = {"silhouette": warp[2].to(self.device)}
+        if getattr(self.g1.config, "latent_surface", False):
+            if warp is None or len(warp) < 4:
+                raise ValueError("this G1's latent works in the body proxy's texture space: pass warp=proxy_flow(...)")
+            extras["surface"] = warp[3].to(self.device)
         if noise is not None:
             extras["noise"] = noise.to(self.device)
         coarse = self.g1(image_a, pose_b, **extras).float()

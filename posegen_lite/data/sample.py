@@ -26,6 +26,8 @@ synthetic-only; see ``data/synthetic/detail.py`` and ``geometry/warp.py``):
 flow            (2, H, W) float32     backward flow target→source in pixels from the body proxy (0 = none)
 visibility      (1, H, W) float32     {0, 1}: the target pixel's proxy surface point was seen in I_A
 proxy_parts_b   (H, W) int64          proxy part per target pixel (proxy.PROXY_PARTS), −1 = background
+proxy_surface_b (5, H, W) float32     (on, chest, across, along, outward): where on its part it lies
+                                      (warp.surface_map; texture coordinates, 0 on the background)
 parts_b         (H, W) int64          exact part per target pixel (synthetic body.PART_NAMES), −1 = bg
 print_b         (1, H, W) float32     {0, 1}: the shirt print's patch, visible in the target
 facing_a/b      float                 cosine between the chest's front and the direction to the camera

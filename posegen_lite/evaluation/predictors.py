@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from posegen_lite.models.g1 import g1_extras
 from posegen_lite.models.g2 import g2_extras
 
 Predictor = Callable[[dict], torch.Tensor]
@@ -87,12 +88,7 @@ class G1Predictor:
 
     def _coarse(self, batch: dict) -> torch.Tensor:
         a, pose = batch["image_a"].to(self.device), batch["pose_b"].to(self.device)
-        extras = {}
-        if getattr(self.g1.config, "warp", "none") != "none":  # a G1 that warps I_A with the body proxy
-            if "flow" not in batch or "visibility" not in batch:
-                raise ValueError("this G1 warps I_A: evaluate it on a dataset built with extras (flow, visibility)")
-            extras = {"flow": batch["flow"].to(self.device), "visibility": batch["visibility"].to(self.device)}
-        return self.g1(a, pose, **extras)
+        return self.g1(a, pose, **g1_extras(self.g1, batch, self.device))
 
     @torch.no_grad()
     def __call__(self, batch: dict) -> torch.Tensor:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import torch
 
+from posegen_lite.models.g1 import g1_extras
+
 
 @torch.no_grad()
 def draw_samples(g1: torch.nn.Module, batch: dict, k: int, seed: int = 0) -> torch.Tensor:
@@ -24,9 +26,7 @@ def draw_samples(g1: torch.nn.Module, batch: dict, k: int, seed: int = 0) -> tor
     G1 warps) → ``(k, B, 3, H, W)`` CPU float32 in [-1, 1]; reproducible for ``seed`` (a CPU generator)."""
     device = next(g1.parameters()).device
     a, pose = batch["image_a"].to(device), batch["pose_b"].to(device)
-    extras = {}
-    if g1.config.warp != "none":
-        extras = {"flow": batch["flow"].to(device), "visibility": batch["visibility"].to(device)}
+    extras = g1_extras(g1, batch, device)
     gen = torch.Generator().manual_seed(int(seed))
     out = []
     for _ in range(k):

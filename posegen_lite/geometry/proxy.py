@@ -614,13 +614,19 @@ class Correspondence:
     * ``visibility (B, H, W)`` bool: the point is on the body, the source camera sees it (no other proxy
       surface in front of it) and it falls inside the source image;
     * ``part (B, H, W)`` int64: the proxy part seen at the pixel (``PROXY_PARTS``), −1 = background;
-    * ``depth (B, H, W)``: the target camera's depth of the surface (inf on the background).
+    * ``depth (B, H, W)``: the target camera's depth of the surface (inf on the background);
+    * ``surface (B, H, W, 3)`` float32: where on its part the surface point lies, ``(across, along, outward)``
+      in the part's normalised local frame — ``across`` and ``outward`` in [−1, 1] round the bone (x towards
+      the body's left, z to the front for the torso), ``along`` in [−1, 1] from the bone's start to its end
+      (the chest: hips to neck) — 0 on the background. The same body point has the same coordinates in
+      every view: what a texture would be indexed by.
     """
 
     source_xy: torch.Tensor
     visibility: torch.Tensor
     part: torch.Tensor
     depth: torch.Tensor
+    surface: torch.Tensor
 
 
 def correspond(
@@ -685,8 +691,15 @@ def correspond(
     visible.index_copy_(0, on, seen & inside & in_front)
     source_xy = torch.zeros(B * H * W, 2)
     source_xy.index_copy_(0, on, torch.where(torch.isfinite(xy), xy, torch.zeros_like(xy)))
+    # The segment's half-length plus the end cap's radius is 1 + h in normalised units: along ∈ [−1, 1].
+    surface = torch.zeros(B * H * W, 3)
+    surface.index_copy_(0, on, torch.stack([local[:, 0], local[:, 1] / tgt_len, local[:, 2]], -1).clamp(-1.0, 1.0))
     return Correspondence(
-        source_xy.view(B, H, W, 2), visible.view(B, H, W), hits.part.view(B, H, W), hits.depth.view(B, H, W)
+        source_xy.view(B, H, W, 2),
+        visible.view(B, H, W),
+        hits.part.view(B, H, W),
+        hits.depth.view(B, H, W),
+        surface.view(B, H, W, 3),
     )
 
 

@@ -1,4 +1,4 @@
-"""The proxy correspondence as image tensors — backward flow, visibility, parts — and the warp of images with it.
+"""The proxy correspondence as image tensors (flow, visibility, parts, surface) and the warp of images with it.
 
 Conventions (stated once):
 
@@ -10,6 +10,8 @@ Conventions (stated once):
   source camera (``proxy.correspond``); the warped image is only trusted there.
 * ``parts (B, H, W)`` int64: the proxy part at each target pixel (``proxy.PROXY_PARTS``), −1 = background;
   ``proxy.part_regions`` maps it to coarse regions (head, torso, arms, hands, legs, feet).
+* ``surface (B, 5, H, W)`` float32: ``(on, chest, across, along, outward)``, where on its part each target pixel's
+  surface point lies (``surface_map``): texture coordinates, the same for a body point in every view.
 
 ``warp_image`` samples the source image at ``x + flow`` with ``grid_sample`` (bilinear) and multiplies by the
 visibility, so a pixel the source never saw is 0 (mid-grey for images in [-1, 1]) rather than a guess —
@@ -19,23 +21,57 @@ G1 gets the visibility as a channel too and fills those pixels itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from posegen_lite.geometry.camera import Camera
-from posegen_lite.geometry.proxy import OrthoCamera, build_proxy, correspond, ray_cameras
+from posegen_lite.geometry.proxy import PROXY_PARTS, OrthoCamera, build_proxy, correspond, ray_cameras
 
 
-def proxy_flow(
+class ProxyMaps(NamedTuple):
+    """The body proxy's maps of a batch of target views (``proxy_maps``; conventions: module docstring).
+
+    ``flow (B, 2, H, W)`` px, ``visibility (B, 1, H, W)`` in {0, 1}, ``parts (B, H, W)`` int64 (−1 =
+    background), ``surface (B, SURFACE_CHANNELS, H, W)`` float32: ``surface_map`` of the proxy's surface
+    coordinates."""
+
+    flow: torch.Tensor
+    visibility: torch.Tensor
+    parts: torch.Tensor
+    surface: torch.Tensor
+
+
+SURFACE_CHANNELS = 5  # on the body, on the chest, across, along, outward
+
+
+def surface_map(surface: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:
+    """Where on the body each target pixel lies, as image channels ``(B, 5, H, W)`` float32:
+    ``(on, chest, across, along, outward)`` — 1 on the proxy's body and 1 on its chest (0 elsewhere), then
+    ``Correspondence.surface`` (``proxy.py``: the point's place on its part, in [−1, 1], the same in every
+    view). On the chest this indexes the shirt like a texture: its back is ``outward < 0``, the shoulders
+    ``along`` near 1, the spine ``across`` near 0. The chest has a channel of its own because that is where
+    clothes carry a pattern that one side cannot tell about the other (a print, a back's stripes).
+    ``surface (B, H, W, 3)``, ``parts (B, H, W)`` int64 (−1 = background)."""
+    if surface.dim() != 4 or surface.shape[-1] != 3 or tuple(parts.shape) != tuple(surface.shape[:3]):
+        raise ValueError(
+            f"surface must be (B, H, W, 3) and parts (B, H, W), got {tuple(surface.shape)}, {tuple(parts.shape)}"
+        )
+    on = (parts >= 0).unsqueeze(1).float()
+    chest = (parts == PROXY_PARTS.index("chest")).unsqueeze(1).float()
+    return torch.cat([on, chest, surface.permute(0, 3, 1, 2).float() * on], dim=1)
+
+
+def proxy_maps(
     joints3d_a: np.ndarray,
     joints3d_b: np.ndarray,
     cameras_a: Sequence[Camera | OrthoCamera],
     cameras_b: Sequence[Camera | OrthoCamera],
     tolerance: float = 0.02,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Backward flow, visibility and parts of a batch of pairs, from 3D joints and cameras.
+) -> ProxyMaps:
+    """Backward flow, visibility, parts and surface coordinates of a batch of pairs, from 3D joints and cameras.
 
     Args:
         joints3d_a, joints3d_b: ``(B, 18, 3)`` source and target poses in their cameras' world frames
@@ -44,7 +80,7 @@ def proxy_flow(
             one image size ``H × W``.
         tolerance: depth slack of the visibility test as a fraction of the body's scale (see ``correspond``).
     Returns:
-        ``(flow (B, 2, H, W) float32 px, visibility (B, 1, H, W) float32 in {0, 1}, parts (B, H, W) int64)``.
+        ``ProxyMaps`` (shapes there).
     """
     ja, jb = np.asarray(joints3d_a, np.float64), np.asarray(joints3d_b, np.float64)
     if ja.ndim == 2:
@@ -67,7 +103,20 @@ def proxy_flow(
         ],
         dim=1,
     )
-    return flow, corr.visibility[:, None].float(), corr.part
+    return ProxyMaps(flow, corr.visibility[:, None].float(), corr.part, surface_map(corr.surface, corr.part))
+
+
+def proxy_flow(
+    joints3d_a: np.ndarray,
+    joints3d_b: np.ndarray,
+    cameras_a: Sequence[Camera | OrthoCamera],
+    cameras_b: Sequence[Camera | OrthoCamera],
+    tolerance: float = 0.02,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``proxy_maps`` without the surface coordinates: ``(flow (B, 2, H, W) float32 px, visibility
+    (B, 1, H, W) float32 in {0, 1}, parts (B, H, W) int64)``."""
+    maps = proxy_maps(joints3d_a, joints3d_b, cameras_a, cameras_b, tolerance)
+    return maps.flow, maps.visibility, maps.parts
 
 
 def proxy_silhouette(parts: torch.Tensor) -> torch.Tensor:
@@ -152,12 +201,12 @@ def keypoint_flow(
     visible_b: np.ndarray,
     width: int,
     height: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``proxy_flow`` for data with 2D keypoints only (PG2's Market-1501 / DeepFashion CSVs): each view's
+) -> ProxyMaps:
+    """``proxy_maps`` for data with 2D keypoints only (PG2's Market-1501 / DeepFashion CSVs): each view's
     keypoints are lifted to 3D (``lifting.lift_pose``, Taylor's closed form) and seen by its fitted orthographic
     camera; the two poses may differ (points keep their coordinates in their part's frame). As good as the
-    lifting: a wrong front/back guess shows as a wrong warp. Returns ``(flow (1, 2, H, W), visibility
-    (1, 1, H, W), parts (1, H, W))``; all zero / −1 (no warp) when either view cannot be lifted."""
+    lifting: a wrong front/back guess shows as a wrong warp. Returns ``ProxyMaps`` of one pair (batch 1);
+    all zero / −1 (no warp, no body) when either view cannot be lifted."""
     from posegen_lite.geometry.lifting import lift_pose
 
     try:
@@ -165,12 +214,18 @@ def keypoint_flow(
         cam_a = fit_orthographic(ja, keypoints_a, visible_a, width, height)
         cam_b = fit_orthographic(jb, keypoints_b, visible_b, width, height)
     except ValueError:
-        return torch.zeros(1, 2, height, width), torch.zeros(1, 1, height, width), torch.full((1, height, width), -1)
-    return proxy_flow(ja[None], jb[None], [cam_a], [cam_b])
+        return ProxyMaps(
+            torch.zeros(1, 2, height, width),
+            torch.zeros(1, 1, height, width),
+            torch.full((1, height, width), -1),
+            torch.zeros(1, SURFACE_CHANNELS, height, width),
+        )
+    return proxy_maps(ja[None], jb[None], [cam_a], [cam_b])
 
 
-def add_proxy_keys(sample: dict, flow: torch.Tensor, visibility: torch.Tensor, parts: torch.Tensor) -> dict:
-    """Put one pair's ``flow (1, 2, H, W)``, ``visibility (1, 1, H, W)``, ``parts (1, H, W)`` into a sample
-    dict as its optional keys ``flow``, ``visibility``, ``proxy_parts_b`` (``data/sample.py``)."""
-    sample["flow"], sample["visibility"], sample["proxy_parts_b"] = flow[0], visibility[0], parts[0].long()
+def add_proxy_keys(sample: dict, maps: ProxyMaps) -> dict:
+    """Put one pair's ``ProxyMaps`` (batch 1) into a sample dict as its optional keys ``flow``, ``visibility``,
+    ``proxy_parts_b`` and ``proxy_surface_b`` (``data/sample.py``)."""
+    sample["flow"], sample["visibility"] = maps.flow[0], maps.visibility[0]
+    sample["proxy_parts_b"], sample["proxy_surface_b"] = maps.parts[0].long(), maps.surface[0]
     return sample

@@ -53,6 +53,7 @@ finite.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -72,6 +73,11 @@ MIXER_INIT_STD = 0.01  # initial weights of the 1×1 convolutions that map z int
 # read it yet) before the decoder learns to read it.
 POSTERIOR_INIT_STD = 1.0
 COLOUR_CHANNELS = 3  # the target's first channels in the posterior's input are I_B's colours
+# Texture space (``surface=True``): Fourier features of the proxy's surface coordinates (Tancik et al. 2020), so
+# that a few layers can paint a stripe every eighth of the chest; and the bins (along × across the chest) in
+# which the posterior averages I_B's colours.
+SURFACE_FREQUENCIES = (1, 2, 4, 8)
+SURFACE_BINS = (8, 3)
 
 
 class Gaussian(NamedTuple):
@@ -133,13 +139,48 @@ def _gaussian(params: torch.Tensor) -> Gaussian:
     return Gaussian(mean, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX))
 
 
+def surface_features(surface: torch.Tensor) -> torch.Tensor:
+    """The proxy's surface map ``(B, 5, H, W)`` (``geometry/warp.surface_map``: on, chest, across, along,
+    outward) → ``(B, SURFACE_FEATURES, H, W)``: the map itself, then ``sin(π f c)`` and ``cos(π f c)`` of each
+    coordinate ``c`` for every frequency ``f`` of ``SURFACE_FREQUENCIES``, 0 off the body. A stripe across the
+    back is then one feature, not a function a few ReLUs would have to build."""
+    on, coords = surface[:, :1], surface[:, 2:]
+    angles = torch.cat([math.pi * f * coords for f in SURFACE_FREQUENCIES], dim=1)
+    return torch.cat([surface, torch.sin(angles) * on, torch.cos(angles) * on], dim=1)
+
+
+SURFACE_FEATURES = 5 + 2 * 3 * len(SURFACE_FREQUENCIES)
+
+
+def chest_texture(colours: torch.Tensor, surface: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """I_B's colours unwrapped onto the chest: the mean colour in each of ``SURFACE_BINS`` (along × across)
+    bins of the chest's surface coordinates, over the pixels ``where`` says (the unseen body) →
+    ``(B, 3·along·across, 1, 1)``. A bin no such pixel falls in takes the mean over all of ``where``. Whether the
+    back is striped, has a yoke or a band is then a pattern in these numbers, wherever the back sits in the
+    image. ``colours (B, 3, H, W)``, ``surface (B, 5, H, W)``, ``where (B, 1, H, W)`` ≥ 0."""
+    n_along, n_across = SURFACE_BINS
+    along = ((surface[:, 3:4] + 1) / 2 * n_along).floor().clamp(0, n_along - 1)
+    across = ((surface[:, 2:3] + 1) / 2 * n_across).floor().clamp(0, n_across - 1)
+    on_chest = surface[:, 1:2] * where
+    fallback = _weighted_mean(colours, where)
+    out = []
+    for i in range(n_along):
+        for j in range(n_across):
+            weight = on_chest * ((along == i) & (across == j)).to(colours.dtype)
+            total = weight.sum(dim=(2, 3), keepdim=True)
+            out.append(torch.where(total > 1e-6, _weighted_mean(colours, weight), fallback))
+    return torch.cat(out, dim=1)
+
+
 class LatentPath(nn.Module):
     """Prior, posterior and the injection of ``z`` into G1's skips (module docstring).
 
     Args: ``base_channels`` and ``levels`` of G1, ``latent_channels`` k, ``target_channels`` of the
     posterior's extra input (I_B and P_B: 3 + 18), ``kind`` one of ``LATENT_KINDS``, ``site`` one of
     ``LATENT_SITES``, ``out_channels`` the channels of the decoder's last features (sites ``"output"`` and
-    ``"decoder"``), ``decoder_channels`` those of each decoder block's output, deepest first (``"decoder"``).
+    ``"decoder"``), ``decoder_channels`` those of each decoder block's output, deepest first (``"decoder"``),
+    ``surface``: the path works in the body proxy's texture space (module docstring; a vector at site
+    ``"output"`` or ``"decoder"``).
     """
 
     def __init__(
@@ -152,8 +193,12 @@ class LatentPath(nn.Module):
         site: str = "skips",
         out_channels: int = 0,
         decoder_channels: tuple[int, ...] = (),
+        surface: bool = False,
     ) -> None:
         super().__init__()
+        if surface and (kind != "vector" or site == "skips"):
+            raise ValueError("surface coordinates are for a latent vector at site 'output' or 'decoder'")
+        self.surface = surface
         if kind not in LATENT_KINDS:
             raise ValueError(f"latent kind must be one of {LATENT_KINDS}, got {kind!r}")
         if site not in LATENT_SITES:
@@ -175,6 +220,11 @@ class LatentPath(nn.Module):
             # The mean and spread of I_B's colours where z has a say, straight into the posterior's mean.
             self.colour_head = nn.Conv2d(2 * COLOUR_CHANNELS, latent_channels, 1, bias=False)
             nn.init.normal_(self.colour_head.weight, std=POSTERIOR_INIT_STD)
+        if surface:
+            # The chest's unwrapped colours too; weights scaled so that their sum varies as much as the above.
+            bins = SURFACE_BINS[0] * SURFACE_BINS[1]
+            self.texture_head = nn.Conv2d(COLOUR_CHANNELS * bins, latent_channels, 1, bias=False)
+            nn.init.normal_(self.texture_head.weight, std=POSTERIOR_INIT_STD / math.sqrt(bins))
         # Skips at every level but the deepest (that one feeds the fully connected bottleneck, which would
         # spread z over the whole image, visible parts included).
         skip_levels = range(levels - 1) if site == "skips" else range(0)
@@ -184,13 +234,15 @@ class LatentPath(nn.Module):
         if site in ("output", "decoder"):
             if out_channels <= 0:
                 raise ValueError(f"site={site!r} needs the decoder's out_channels > 0, got {out_channels}")
+            # With surface coordinates, z modulates them too and r reads them beside the features.
+            extra = SURFACE_FEATURES if surface else 0
             # γ and β in one 1×1 convolution, no bias: z = 0 gives γ = β = 0.
-            self.film = nn.Conv2d(latent_channels, 2 * out_channels, 1, bias=False)
+            self.film = nn.Conv2d(latent_channels, 2 * (out_channels + extra), 1, bias=False)
             nn.init.normal_(self.film.weight, std=MIXER_INIT_STD)
             # r ends without an activation and starts at zero: it can paint with the modulated features (a
             # pattern, not only a colour) and still leaves a fresh latent path's z = 0 answer unchanged.
             self.refine = nn.Sequential(
-                nn.Conv2d(out_channels, out_channels, 3, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(out_channels + extra, out_channels, 3, padding=1), nn.ReLU(inplace=True),
                 nn.Conv2d(out_channels, out_channels, 3, padding=1),
             )  # fmt: skip
             nn.init.zeros_(self.refine[-1].weight)
@@ -226,7 +278,11 @@ class LatentPath(nn.Module):
         return _gaussian(self.prior_head(features[self.level]))
 
     def posterior(
-        self, features: list[torch.Tensor], target: torch.Tensor, where: torch.Tensor | None = None
+        self,
+        features: list[torch.Tensor],
+        target: torch.Tensor,
+        where: torch.Tensor | None = None,
+        surface: torch.Tensor | None = None,
     ) -> Gaussian:
         """``q(z | I_B, P_B, I_A)``: ``target`` is ``(B, 3 + 18, H, W)`` = (I_B, P_B).
 
@@ -235,7 +291,10 @@ class LatentPath(nn.Module):
         ``z`` has a say only there, so that is all it needs to describe; a global average is mostly background
         and pose, and a fresh posterior's ``z`` would vary with those, which the decoder can only learn to
         ignore. A pair whose target the input saw all of falls back to the global average. A vector's mean also
-        reads the mean and spread of I_B's colours over the same pixels directly (``colour_head``)."""
+        reads the mean and spread of I_B's colours over the same pixels directly (``colour_head``), and with
+        ``surface`` (``(B, 5, H, W)``, a path built with ``surface=True``) I_B's colours unwrapped onto the chest
+        (``chest_texture``, ``texture_head``)."""
+        self._check_surface(surface)
         encoded = self.target_encoder(target)[-1]
         x = torch.cat([features[self.level], encoded], dim=1)
         if self.kind != "vector":
@@ -253,7 +312,18 @@ class LatentPath(nn.Module):
         mean = _weighted_mean(colours, weight)
         spread = (_weighted_mean((colours - mean) ** 2, weight) + 1e-6).sqrt()
         shift = self.colour_head(torch.cat([mean, spread], dim=1).to(params.dtype))
+        if surface is not None:
+            shift = shift + self.texture_head(chest_texture(colours, surface.float(), weight).to(params.dtype))
         return _gaussian(params + torch.cat([shift, torch.zeros_like(shift)], dim=1))
+
+    def _check_surface(self, surface: torch.Tensor | None) -> None:
+        if self.surface and surface is None:
+            raise ValueError(
+                "this latent path works in the body proxy's texture space: pass surface (B, 5, H, W) "
+                "(geometry.warp.surface_map, the dataset key proxy_surface_b)"
+            )
+        if not self.surface and surface is not None:
+            raise ValueError("surface coordinates are for a latent path built with surface=True")
 
     def inject(
         self, features: list[torch.Tensor], z: torch.Tensor, visibility: torch.Tensor | None
@@ -280,17 +350,34 @@ class LatentPath(nn.Module):
         gamma, beta = self.level_films[j](z.to(x.dtype)).chunk(2, dim=1)
         return x + gamma * x + beta
 
-    def modulate(self, x: torch.Tensor, z: torch.Tensor, visibility: torch.Tensor | None) -> torch.Tensor:
+    def modulate(
+        self,
+        x: torch.Tensor,
+        z: torch.Tensor,
+        visibility: torch.Tensor | None,
+        surface: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``site="output"``: the decoder's last features ``x`` ``(B, C, H, W)`` modulated by ``z`` where the
         input was blind (module docstring): ``x + g·(γ(z)⊙x + β(z))``, then ``+ g·r(·)``, ``g = 1 − visibility``
-        (1 without a visibility). Same shape and dtype as ``x``."""
+        (1 without a visibility). Same shape and dtype as ``x``.
+
+        With ``surface`` ``(B, 5, H, W)`` (a path built with ``surface=True``): ``z`` modulates the features and
+        the surface's Fourier features together (``surface_features``), ``r`` reads both, and the gate is also
+        closed off the proxy's body (``g = (1 − visibility) · on``): the studio is not part of the guess."""
+        self._check_surface(surface)
         size = x.shape[-2:]
         if z.shape[-2:] != size and self.kind == "map":
             z = F.interpolate(z, size=size, mode="bilinear", align_corners=False)
         gamma, beta = self.film(z.to(x.dtype)).chunk(2, dim=1)  # (B, C, 1, 1) for a vector: broadcast
         gate = torch.ones_like(x[:, :1]) if visibility is None else 1.0 - visibility.to(x.dtype)
-        x = x + gate * (gamma * x + beta)
-        return x + gate * self.refine(x)
+        if surface is None:
+            x = x + gate * (gamma * x + beta)
+            return x + gate * self.refine(x)
+        surface = surface.to(x.dtype)
+        gate = gate * surface[:, :1]
+        y = torch.cat([x, surface_features(surface)], dim=1)
+        y = y + gate * (gamma * y + beta)
+        return y[:, : x.shape[1]] + gate * self.refine(y)
 
     def pool_visibility(self, visibility: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """``visibility`` ``(B, 1, H, W)`` resized to ``size`` for the gate: average for ``"map"``, maximum for

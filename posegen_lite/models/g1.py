@@ -72,7 +72,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
-from posegen_lite.geometry.warp import warp_features, warp_image
+from posegen_lite.geometry.warp import SURFACE_CHANNELS, warp_features, warp_image
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels, valid_sizes_hint
 from posegen_lite.models.cvae import LATENT_KINDS, LATENT_SITES, LatentPath, Latents
 
@@ -110,7 +110,9 @@ class G1Config:
     conditional VAE with a ``(k, H/2^l, W/2^l)`` latent map, or one ``(k, 1, 1)`` code per image with
     ``latent_kind="vector"`` (``models/cvae.py``; 0 = deterministic), entering the decoder at the skips,
     with ``latent_site="output"`` at its last features, with ``"decoder"`` at every level of a second pass;
-    ``gate_input`` keeps the raw I_A out of the main encoder (module docstring; needs ``"skip"``/``"paste"``).
+    ``gate_input`` keeps the raw I_A out of the main encoder (module docstring; needs ``"skip"``/``"paste"``);
+    ``latent_surface`` lets a latent vector at site ``"output"``/``"decoder"`` work in the body proxy's texture
+    space (``models/cvae.py``; ``forward`` then needs ``surface``).
     """
 
     height: int = 128
@@ -125,6 +127,7 @@ class G1Config:
     gate_input: bool = False
     latent_kind: str = "map"
     latent_site: str = "skips"
+    latent_surface: bool = False
 
     def __repr__(self) -> str:
         # An option beyond PG2 shows only when it is set, so PG2's configuration reads as PG2's.
@@ -134,6 +137,7 @@ class G1Config:
             "gate_input": False,
             "latent_kind": "map",
             "latent_site": "skips",
+            "latent_surface": False,
         }
         shown = [f for f in fields(self) if f.name not in beyond or getattr(self, f.name) != beyond[f.name]]
         return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
@@ -154,7 +158,9 @@ class G1Config:
             raise ValueError(f"G1Config.latent_kind must be one of {LATENT_KINDS}, got {self.latent_kind!r}")
         if self.latent_site not in LATENT_SITES:
             raise ValueError(f"G1Config.latent_site must be one of {LATENT_SITES}, got {self.latent_site!r}")
-        for name, default in (("latent_kind", "map"), ("latent_site", "skips")):
+        if self.latent_surface and (self.latent_kind != "vector" or self.latent_site == "skips"):
+            raise ValueError("G1Config.latent_surface needs latent_kind='vector' and latent_site 'output' or 'decoder'")
+        for name, default in (("latent_kind", "map"), ("latent_site", "skips"), ("latent_surface", False)):
             if getattr(self, name) != default and k == 0:
                 raise ValueError(f"G1Config.{name} applies to a conditional-VAE G1: set latent_channels > 0")
         if self.warp not in WARP_MODES:
@@ -217,6 +223,7 @@ class G1(nn.Module):
                 config.latent_site,
                 decoder.out_channels,
                 tuple(decoder.block_channels),
+                config.latent_surface,
             )
         self.decoder = decoder  # registered after the latent path, in this order as always
         self.to_image = nn.Conv2d(self.decoder.out_channels, IMAGE_CHANNELS, 3, padding=1)
@@ -284,6 +291,22 @@ class G1(nn.Module):
                 f"G1: image_b must be shaped like image_a {tuple(image_a.shape)}, got {tuple(image_b.shape)}"
             )
 
+    def _check_surface(self, image_a: torch.Tensor, surface: torch.Tensor | None) -> None:
+        if not self.config.latent_surface:
+            if surface is not None:
+                raise ValueError("surface is for a G1 with G1Config.latent_surface (texture-space latent)")
+            return
+        if surface is None:
+            raise ValueError(
+                "this G1's latent works in the body proxy's texture space: pass surface (B, 5, H, W) "
+                "(geometry.warp.surface_map; the dataset key proxy_surface_b with extras)"
+            )
+        expected = (image_a.shape[0], SURFACE_CHANNELS, *image_a.shape[2:])
+        if tuple(surface.shape) != expected:
+            raise ValueError(
+                f"G1: surface must be (B, {SURFACE_CHANNELS}, H, W) = {expected}, got {tuple(surface.shape)}"
+            )
+
     def forward(
         self,
         image_a: torch.Tensor,
@@ -294,6 +317,7 @@ class G1(nn.Module):
         noise: torch.Tensor | None = None,
         image_b: torch.Tensor | None = None,
         mask_b: torch.Tensor | None = None,
+        surface: torch.Tensor | None = None,
         regress_latent: bool = False,
         return_latents: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, Latents | None]:
@@ -304,11 +328,12 @@ class G1(nn.Module):
         Conditional-VAE G1 only: ``noise`` ``latent_shape(B)`` standard normal draws ``z`` from the prior
         (``None``: its mean); ``image_b`` (training) takes ``z`` from the posterior instead (``noise`` then
         reparameterises the posterior; ``None`` draws it); ``mask_b (B, 1, H, W)`` in [0, 1], the target body
-        mask, tells a latent vector's posterior where to look (``LatentPath.posterior``);
+        mask, tells a latent vector's posterior where to look (``LatentPath.posterior``); ``surface
+        (B, 5, H, W)``, the proxy's surface map (``geometry/warp.surface_map``), for ``latent_surface``;
         ``regress_latent`` (training, ``latent_site`` "output" or "decoder") also fills ``Latents.regression``.
         ``return_latents``: also return ``Latents`` (``None`` for a deterministic G1).
         """
-        out, latents, _ = self._run(image_a, pose_b, flow, visibility, noise, image_b, mask_b, regress_latent)
+        out, latents, _ = self._run(image_a, pose_b, flow, visibility, noise, image_b, mask_b, regress_latent, surface)
         return (out, latents) if return_latents else out
 
     def paste_weight(
@@ -319,13 +344,14 @@ class G1(nn.Module):
         visibility: torch.Tensor,
         *,
         noise: torch.Tensor | None = None,
+        surface: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """A pasting G1's (``warp="paste"``) weight on the warped input, ``(B, 1, H, W)`` in [0, 1] (0 where the
         input never saw the point): where the output copies I_A's pixels and where it generates. Same inputs
         as ``forward``."""
         if self.to_paste is None:
             raise ValueError(f"only a G1 with warp='paste' pastes; this one has warp={self.config.warp!r}")
-        return self._run(image_a, pose_b, flow, visibility, noise, None)[2]
+        return self._run(image_a, pose_b, flow, visibility, noise, None, surface=surface)[2]
 
     def _run(
         self,
@@ -337,11 +363,13 @@ class G1(nn.Module):
         image_b: torch.Tensor | None,
         mask_b: torch.Tensor | None = None,
         regress_latent: bool = False,
+        surface: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, Latents | None, torch.Tensor | None]:
         """``forward``'s work: (output, ``Latents`` or None, paste weight or None)."""
         self._check_inputs(image_a, pose_b)
         self._check_warp(image_a, flow, visibility)
         self._check_latent_inputs(image_a, noise, image_b, mask_b)
+        self._check_surface(image_a, surface)
         if regress_latent and (self.latent is None or image_b is None or self.latent.site == "skips"):
             raise ValueError(
                 "regress_latent is for training (image_b given) a G1 with latent_site='output' or 'decoder'"
@@ -369,7 +397,7 @@ class G1(nn.Module):
                 where = None if visibility is None else 1.0 - visibility
                 if mask_b is not None:
                     where = mask_b.to(image_a.dtype) if where is None else where * mask_b.to(image_a.dtype)
-                posterior = self.latent.posterior(features, torch.cat([image_b, pose_b], dim=1), where)
+                posterior = self.latent.posterior(features, torch.cat([image_b, pose_b], dim=1), where, surface)
                 z = posterior.sample(torch.randn_like(posterior.mean) if noise is None else noise)
             if self.latent.site == "skips":
                 features = self.latent.inject(features, z, visibility)
@@ -395,14 +423,15 @@ class G1(nn.Module):
             y = x
             if self.latent.site == "decoder":  # a second pass, with z at every level
                 y = self.decoder(decoder_input, features, film=lambda j, h: self.latent.film_level(j, h, z))
-            return self.latent.modulate(y, z, visibility)
+            return self.latent.modulate(y, z, visibility, surface)
 
-        out, alpha = self._colours(x, warped, visibility, modulated(z))
+        on = None if surface is None else surface[:, :1].to(x.dtype)
+        out, alpha = self._colours(x, warped, visibility, modulated(z), on)
         if regress_latent:
             # Another z from the prior, painted from the same z-free features, and read back by the posterior.
             drawn = prior.sample(torch.randn_like(prior.mean)).detach()
-            painted, _ = self._colours(x, warped, visibility, modulated(drawn))
-            read = self.latent.posterior(features, torch.cat([painted, pose_b], dim=1), where).mean
+            painted, _ = self._colours(x, warped, visibility, modulated(drawn), on)
+            read = self.latent.posterior(features, torch.cat([painted, pose_b], dim=1), where, surface).mean
             latents = latents._replace(regression=(drawn, read))
         return out, latents, alpha
 
@@ -412,19 +441,40 @@ class G1(nn.Module):
         warped: torch.Tensor | None,
         visibility: torch.Tensor | None,
         modulated: torch.Tensor | None = None,
+        on: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The decoder's last features ``x`` → (image ``(B, 3, H, W)`` in [-1, 1], paste weight or None).
 
         ``modulated`` (``latent_site`` "output"/"decoder"): the features as ``z`` changes them; their colours are used
         only where the input was blind (``1 − visibility``) and ``x``'s elsewhere, so not even the 3×3
-        convolutions after the modulation carry ``z`` into a pixel the input saw. The paste weight is read
+        convolutions after the modulation carry ``z`` into a pixel the input saw; ``on`` ``(B, 1, H, W)`` (the
+        proxy's body, ``latent_surface``) also keeps them off the background. The paste weight is read
         from ``x``: ``z`` does not decide where the input's own pixels go."""
         out = torch.tanh(self.to_image(x))
         if modulated is not None:
             blind = 1.0 if visibility is None else 1.0 - visibility
+            if on is not None:
+                blind = blind * on
             out = out + blind * (torch.tanh(self.to_image(modulated)) - out)
         alpha = None
         if self.to_paste is not None:
             alpha = torch.sigmoid(self.to_paste(x)) * visibility  # 0 wherever I_A never saw the point
             out = alpha * warped + (1 - alpha) * out
         return out, alpha
+
+
+def g1_extras(g1: G1, batch: dict, device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
+    """``G1.forward``'s body-proxy inputs from a collated batch (``data/sample.py``'s optional keys): ``flow``
+    and ``visibility`` for a G1 that warps I_A, ``surface`` (``proxy_surface_b``) for a texture-space latent
+    (``G1Config.latent_surface``); nothing for PG2's G1. Raises ``ValueError`` naming what the batch lacks."""
+    cfg = g1.config
+    keys = {"flow": "flow", "visibility": "visibility"} if cfg.warp != "none" else {}
+    if cfg.latent_surface:
+        keys["surface"] = "proxy_surface_b"
+    missing = [k for k in keys.values() if k not in batch]
+    if missing:
+        raise ValueError(
+            f"this G1 needs the body proxy's {missing} but the batch has none: build the dataset with extras "
+            "(SyntheticPairs(extras=True) / DataSpec(extras=True))"
+        )
+    return {name: batch[key].to(device) for name, key in keys.items()}

@@ -24,7 +24,7 @@ from torch import nn
 
 from posegen_lite.geometry.proxy import REGION_NAMES, part_regions
 from posegen_lite.models.discriminator import Discriminator
-from posegen_lite.models.g1 import G1
+from posegen_lite.models.g1 import G1, g1_extras
 from posegen_lite.models.g2 import G2, g2_extras
 from posegen_lite.training.distributed import DistContext, unwrap
 from posegen_lite.training.losses import (
@@ -125,17 +125,11 @@ class Stage:
         return [batch[k].to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format) for k in keys]
 
     def _g1_extras(self, batch: dict) -> dict[str, torch.Tensor]:
-        """``flow``/``visibility`` for a G1 that warps I_A (``G1Config.warp``), nothing for PG2's G1."""
-        if unwrap(self.models["g1"]).config.warp == "none":
-            return {}
-        missing = [k for k in ("flow", "visibility") if k not in batch]
-        if missing:
-            raise ValueError(
-                f"this G1 warps I_A with the body proxy but the batch has no {missing}: "
-                "build the dataset with extras (SyntheticPairs(extras=True) / DataSpec(extras=True))"
-            )
-        flow, vis = self._inputs(batch, "flow", "visibility")
-        return {"flow": flow, "visibility": vis}
+        """G1's body-proxy inputs (``models/g1.g1_extras``): flow/visibility for a G1 that warps I_A, the
+        surface map for a texture-space latent, nothing for PG2's G1."""
+        extras = g1_extras(unwrap(self.models["g1"]), batch)
+        fmt = self.memory_format
+        return {k: v.to(self.device, non_blocking=True).contiguous(memory_format=fmt) for k, v in extras.items()}
 
     def _l1(self, pred: torch.Tensor, batch: dict, image_b: torch.Tensor, mask_b: torch.Tensor) -> torch.Tensor:
         """PG2's masked L1, plus the part weights when they are set (parts: exact if the batch has them)."""

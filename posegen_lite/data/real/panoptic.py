@@ -14,7 +14,7 @@ from posegen_lite.data.real.panoptic_format import PanopticBody, read_panoptic_b
 from posegen_lite.data.sample import make_sample
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.skeleton import hip_centre
-from posegen_lite.geometry.warp import add_proxy_keys, proxy_flow
+from posegen_lite.geometry.warp import add_proxy_keys, proxy_maps
 from posegen_lite.images import ImageError, load_image, resize_image
 
 # camera type → (image folder, pose folder) inside a sequence folder
@@ -204,5 +204,5 @@ class PanopticDataset(Dataset):
         )
         if self.config.extras:
             j3 = body.joints3d[None]
-            add_proxy_keys(sample, *proxy_flow(j3, j3, [cam_a], [cam_b]))
+            add_proxy_keys(sample, proxy_maps(j3, j3, [cam_a], [cam_b]))
         return sample

@@ -296,5 +296,5 @@ class PG2Dataset(Dataset):
         )
         if self.config.extras:
             h, w = image_b.shape[:2]
-            add_proxy_keys(sample, *keypoint_flow(kp_a, vis_a, kp_b, vis_b, w, h))
+            add_proxy_keys(sample, keypoint_flow(kp_a, vis_a, kp_b, vis_b, w, h))
         return sample

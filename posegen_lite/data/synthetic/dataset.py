@@ -23,11 +23,18 @@ from posegen_lite.data.synthetic.pairs import (
 )
 
 MEMO_LIMIT = 50_000  # pairs whose extras are kept (about 100 kB each at 128×64)
-_SMALL = {"visibility": torch.uint8, "print_b": torch.uint8, "parts_b": torch.int8, "proxy_parts_b": torch.int8}
+_SMALL = {
+    "visibility": torch.uint8,
+    "print_b": torch.uint8,
+    "parts_b": torch.int8,
+    "proxy_parts_b": torch.int8,
+    "proxy_surface_b": torch.float16,
+}
 
 
 def _pack(extra: dict) -> dict:
-    """Store masks and part ids (−1…15, {0, 1}) in one byte each; exact, ``_unpack`` restores the dtypes."""
+    """Store masks and part ids (−1…15, {0, 1}) in one byte each, exactly, and the surface coordinates (in
+    [−1, 1]) in half precision (to within 5e-4); ``_unpack`` restores the dtypes."""
     return {k: (v.to(_SMALL[k]), v.dtype) if k in _SMALL else v for k, v in extra.items()}
 
 

@@ -18,7 +18,7 @@ from posegen_lite.data.synthetic.body import PART, Person, PosedBody
 from posegen_lite.data.synthetic.render import _PRINT_HALF_WIDTH, _PRINT_ROWS, _PRINT_TOP
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.proxy import cast_view, primitives_from_arrays, ray_cameras
-from posegen_lite.geometry.warp import proxy_flow
+from posegen_lite.geometry.warp import proxy_maps
 
 FRONT_COS = 0.5  # the chest "shows its front" within 60° of facing the camera, "its back" beyond 120°
 
@@ -69,20 +69,22 @@ def print_colours(person: Person) -> np.ndarray:
 def pair_extras(plans: Sequence) -> list[dict]:
     """The optional sample keys for pair plans (``pairs.PairPlan``), one dict per plan:
 
-    ``flow (2, H, W)``, ``visibility (1, H, W)``, ``proxy_parts_b (H, W)`` from the body proxy of the joints
+    ``flow (2, H, W)``, ``visibility (1, H, W)``, ``proxy_parts_b (H, W)``, ``proxy_surface_b (4, H, W)`` from the
+    body proxy of the joints
     (what real data gets too); ``parts_b (H, W)``, ``print_b (1, H, W)``, ``facing_a``/``facing_b`` (float,
     ``chest_facing``), ``print_colours (2, 3)`` from the exact synthetic body.
     """
     if not plans:
         return []
     joints = np.stack([p.body.joints3d for p in plans])
-    flow, vis, proxy_parts = proxy_flow(joints, joints, [p.cameras[0] for p in plans], [p.cameras[1] for p in plans])
+    proxy = proxy_maps(joints, joints, [p.cameras[0] for p in plans], [p.cameras[1] for p in plans])
     parts, prints = exact_maps([p.person for p in plans], [p.body for p in plans], [p.cameras[1] for p in plans])
     return [
         {
-            "flow": flow[i],
-            "visibility": vis[i],
-            "proxy_parts_b": proxy_parts[i],
+            "flow": proxy.flow[i],
+            "visibility": proxy.visibility[i],
+            "proxy_parts_b": proxy.parts[i],
+            "proxy_surface_b": proxy.surface[i],
             "parts_b": parts[i],
             "print_b": prints[i],
             "facing_a": chest_facing(p.body, p.cameras[0]),
