@@ -94,11 +94,13 @@ def bench(
     extras = {}
     g2_extras = {}
     if synth.needs_proxy:
-        flow, vis, silhouette, _ = synth.proxy_flow(joints3d, [synth.target_pose(joints3d, camera, yaw(1))[2]], camera)
+        warp = synth.proxy_flow(joints3d, [synth.target_pose(joints3d, camera, yaw(1))[2]], camera)
         if synth.warps:
-            extras = {"flow": flow.to(device), "visibility": vis.to(device)}
+            extras = {"flow": warp.flow.to(device), "visibility": warp.visibility.to(device)}
+        if synth.g1.config.latent_surface:  # a texture-space latent: its prior's mean needs the surface map
+            extras["surface"] = warp.surface.to(device)
         if synth.g2 is not None and synth.g2.config.silhouette_difference:
-            g2_extras = {"silhouette": silhouette.to(device)}
+            g2_extras = {"silhouette": warp.silhouette.to(device)}
 
     @torch.no_grad()
     def networks(i: int):

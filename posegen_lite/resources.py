@@ -1,5 +1,5 @@
-"""Files shipped inside the package (demo weights, the conditional-VAE G1, the learned lifter), found through
-``importlib.resources``.
+"""Files shipped inside the package (demo weights, whose G1 is a conditional VAE, the learned lifter, PG2's
+reference weights), found through ``importlib.resources``.
 
 They live in ``posegen_lite/assets/`` and are package data, so an installed wheel finds them as well as a
 checkout does: never build their paths from ``__file__``.
@@ -12,7 +12,6 @@ from pathlib import Path
 
 DEMO_WEIGHTS_NAME = "demo_128x64.pt"
 LIFTER_WEIGHTS_NAME = "lifter.pt"
-CVAE_WEIGHTS_NAME = "cvae_128x64.pt"
 PG2_WEIGHTS_NAME = "pg2_64x64.pt"
 
 
@@ -32,8 +31,10 @@ def lifter_weights() -> Path:
 
 
 def cvae_weights() -> Path:
-    """A G1 trained as a conditional VAE (``posegen train --cvae``): it samples the sides the input never saw."""
-    return asset_path(CVAE_WEIGHTS_NAME)
+    """A G1 trained as a conditional VAE (``posegen train --cvae``): it samples the sides the input never saw.
+    The demo weights' G1 is one (in the body proxy's texture space; its prior's mean is the deterministic
+    answer the main job shows), so this is the same file as ``demo_weights()``."""
+    return demo_weights()
 
 
 def pg2_weights() -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from posegen_lite.app.architecture import architecture_figure, network_layout
@@ -33,6 +35,10 @@ def test_architecture_figure_has_three_panels():
 
 def test_a_warping_conditional_vae_g1_is_drawn_too():
     fig = architecture_figure(G1Config(64, 64, base_channels=8, warp="skip", latent_channels=4))
+    assert fig.axes[0].get_title().startswith("G1")
+    # a latent in the proxy's texture space needs the surface map as well
+    cfg = G1Config(64, 64, base_channels=8, warp="paste", latent_channels=4, latent_kind="vector")
+    fig = architecture_figure(replace(cfg, latent_site="output", latent_surface=True))
     assert fig.axes[0].get_title().startswith("G1")
 
 

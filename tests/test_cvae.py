@@ -4,6 +4,7 @@ inference, the prior mean as the deterministic answer, z confined to the unseen 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,9 +13,17 @@ import torch
 from posegen_lite.app.cli import main as cli_main
 from posegen_lite.app.synthesizer import NovelViewSynthesizer
 from posegen_lite.data.synthetic.scenes import Scene
+from posegen_lite.geometry.warp import SURFACE_CHANNELS
 from posegen_lite.models.checkpoints import resolve_checkpoint
-from posegen_lite.models.cvae import Gaussian
-from posegen_lite.models.g1 import G1, G1Config
+from posegen_lite.models.cvae import (
+    SURFACE_BINS,
+    SURFACE_FEATURES,
+    SURFACE_FREQUENCIES,
+    Gaussian,
+    chest_texture,
+    surface_features,
+)
+from posegen_lite.models.g1 import G1, G1Config, g1_extras
 from posegen_lite.models.g2 import G2, G2Config
 from posegen_lite.training.distributed import DistContext
 from posegen_lite.training.losses import gaussian_kl, kl_free_bits, kl_weight_at, noise_scale_at
@@ -410,3 +419,143 @@ def test_init_g1_turns_a_trained_g1_into_a_vector_cvae_and_refuses_a_different_g
     assert cli_main([*wider, *common]) != 0
     bad = ["train", "--stage", "3", "--run-dir", str(tmp_path / "s3"), "--g1-checkpoint", str(cvae)]
     assert cli_main([*bad, "--init-g1", str(plain), "--steps", "1", "--width", "4", *common]) != 0
+
+
+# --- the latent in the body proxy's texture space (G1Config.latent_surface) ---------------------------------
+
+
+def _surface_g1(seed: int = 0) -> G1:
+    torch.manual_seed(seed)
+    cfg = G1Config(*SIZE, base_channels=4, z_dim=8, warp="paste", latent_channels=3, latent_kind="vector")
+    g1 = G1(replace(cfg, latent_site="output", latent_surface=True))
+    with torch.no_grad():
+        for p in g1.latent.parameters():
+            if not p.abs().sum():
+                p.normal_(0, 0.3)
+    return g1.eval()
+
+
+def _surface(batch: int = 2, seed: int = 2) -> torch.Tensor:
+    """A surface map (warp.surface_map's channels) of a body in the image's middle, its chest the upper half."""
+    gen = torch.Generator().manual_seed(seed)
+    s = torch.zeros(batch, SURFACE_CHANNELS, *SIZE)
+    s[:, 0, 4:28, 8:24] = 1.0
+    s[:, 1, 4:16, 8:24] = 1.0
+    s[:, 2:] = (torch.rand(batch, 3, *SIZE, generator=gen) * 2 - 1) * s[:, :1]
+    return s
+
+
+def test_chest_texture_is_the_mean_colour_per_bin_of_the_unseen_chest():
+    n_along, n_across = SURFACE_BINS
+    surface = torch.zeros(1, SURFACE_CHANNELS, 4, 4)
+    surface[:, 0], surface[:, 1, :2] = 1.0, 1.0  # the top two rows are chest, the rest is body
+    surface[:, 3] = -1.0  # every pixel in the first "along" bin ...
+    surface[:, 2, :, :2], surface[:, 2, :, 2:] = -1.0, 1.0  # ... left half in the first "across" bin, right in the last
+    colours = torch.arange(3 * 16, dtype=torch.float32).view(1, 3, 4, 4)
+    where = torch.ones(1, 1, 4, 4)
+    where[0, 0, 0, 0] = 0.0  # one chest pixel was seen
+    tex = chest_texture(colours, surface, where).view(n_along, n_across, 3)
+    left = colours[0, :, 0:2, 0:2].reshape(3, 4)[:, 1:].mean(1)  # the unseen chest pixels of the left half
+    right = colours[0, :, 0:2, 2:4].reshape(3, 4).mean(1)
+    everywhere = (colours[0].reshape(3, 16) * where.view(1, 16)).sum(1) / where.sum()
+    assert torch.allclose(tex[0, 0], left) and torch.allclose(tex[0, n_across - 1], right)
+    # bins no unseen chest pixel falls in take the mean over all unseen pixels
+    assert torch.allclose(tex[0, 1], everywhere) and torch.allclose(tex[n_along - 1, 0], everywhere)
+
+
+def test_surface_features_are_the_map_and_its_fourier_features_off_the_body_zero():
+    s = _surface()
+    feats = surface_features(s)
+    assert feats.shape == (2, SURFACE_FEATURES, *SIZE) and torch.equal(feats[:, :SURFACE_CHANNELS], s)
+    along = s[:, 3]
+    k = SURFACE_FREQUENCIES.index(4)
+    sin_along = feats[:, SURFACE_CHANNELS + 3 * k + 1]  # the sines come first, three coordinates per frequency
+    assert torch.allclose(sin_along, torch.sin(math.pi * 4 * along) * s[:, 0], atol=1e-6)
+    assert feats[:, :, s[0, 0] == 0].abs().max() == 0
+
+
+def test_a_texture_space_latent_paints_only_the_unseen_body_and_reads_the_unwrapped_chest():
+    g1 = _surface_g1()
+    a, p, f, v = _inputs()
+    s = _surface()
+    with torch.no_grad():
+        one = g1(a, p, f, v, surface=s, noise=torch.randn(g1.latent_shape(2)))
+        two = g1(a, p, f, v, surface=s, noise=torch.randn(g1.latent_shape(2)))
+    fixed = (v > 0.5) | (s[:, :1] == 0)  # seen, or off the proxy's body (the studio is no guess either)
+    fixed = fixed.expand_as(one)
+    assert torch.equal(one[fixed], two[fixed])
+    assert not torch.equal(one[~fixed], two[~fixed])
+    # The posterior's mean adds the chest's unwrapped colours (texture_head ∘ chest_texture) to what it read
+    # before: recolouring the unseen chest's left half moves it by exactly that term's change once the other
+    # readers are silenced.
+    b = a.flip(0)
+    left_chest = ((s[:, 1:2] > 0) & (s[:, 2:3] < -0.4) & (v < 0.5)).expand_as(b)
+    recoloured = torch.where(left_chest, torch.ones_like(b), b)
+    with torch.no_grad():
+        g1.latent.colour_head.weight.zero_()
+        g1.latent.posterior_head[-1].weight.zero_()
+        means = [
+            g1(a, p, f, v, image_b=x, mask_b=torch.ones_like(v), surface=s, return_latents=True)[1].posterior.mean
+            for x in (b, recoloured)
+        ]
+        terms = [g1.latent.texture_head(chest_texture(x, s, 1 - v)) for x in (b, recoloured)]
+    assert (means[1] - means[0]).abs().max() > 1e-3
+    assert torch.allclose(means[1] - means[0], terms[1] - terms[0], atol=1e-5)
+
+
+def test_a_texture_space_latent_needs_the_surface_and_a_vector_at_the_output():
+    g1 = _surface_g1()
+    a, p, f, v = _inputs()
+    with pytest.raises(ValueError, match="texture space"):
+        g1(a, p, f, v)
+    with pytest.raises(ValueError, match=r"surface must be \(B, 5, H, W\)"):
+        g1(a, p, f, v, surface=torch.zeros(2, 3, *SIZE))
+    with pytest.raises(ValueError, match="latent_surface"):
+        _cvae_g1(kind="vector", site="output")(a, p, f, v, surface=_surface())
+    with pytest.raises(ValueError, match="latent_surface needs"):
+        G1Config(*SIZE, latent_channels=2, latent_kind="map", latent_site="output", latent_surface=True).validate()
+    with pytest.raises(ValueError, match="latent_surface needs"):
+        G1Config(*SIZE, latent_channels=2, latent_kind="vector", latent_surface=True).validate()  # skips
+    with pytest.raises(ValueError, match="the batch has none"):
+        g1_extras(g1, {"flow": f, "visibility": v})
+    assert set(g1_extras(g1, {"flow": f, "visibility": v, "proxy_surface_b": _surface()})) == {
+        "flow",
+        "visibility",
+        "surface",
+    }
+
+
+def test_a_deterministic_g1_starts_a_texture_space_cvae_that_answers_as_it_did():
+    torch.manual_seed(0)
+    plain = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp="paste")).eval()
+    cvae = G1(
+        G1Config(
+            *SIZE, base_channels=4, z_dim=8, warp="paste", latent_channels=3, latent_kind="vector",
+            latent_site="output", latent_surface=True,
+        )
+    )  # fmt: skip
+    cvae.load_state_dict(plain.state_dict(), strict=False)
+    a, p, f, v = _inputs()
+    with torch.no_grad():
+        assert torch.equal(cvae.eval()(a, p, f, v, surface=_surface()), plain(a, p, f, v))
+
+
+def test_texture_space_cvae_trains_from_a_plain_g1_and_samples_through_the_synthesizer(tmp_path):
+    common = ["--size", "32x32", "--people", "3", "--views", "2", "--batch-size", "2", "--checkpoint-every", "2"]
+    common += ["--val-every", "2", "--warp", "paste", "--width", "4"]
+    plain, cvae = tmp_path / "plain", tmp_path / "cvae"
+    assert cli_main(["train", "--run-dir", str(plain), "--steps", "2", *common]) == 0
+    args = ["train", "--run-dir", str(cvae), "--steps", "2", "--cvae", "--latent-kind", "vector", "--latent-site"]
+    args += ["output", "--latent-surface", "--latent-channels", "3", "--init-g1", str(plain)]
+    assert cli_main([*args, *common]) == 0
+    _, state = resolve_checkpoint(str(cvae))
+    assert state["model_configs"]["g1"]["latent_surface"] is True
+    synth = NovelViewSynthesizer.from_checkpoint(cvae, device="cpu")
+    assert synth.needs_proxy
+    view = Scene.held_out(0, SIZE).input_view
+    results = synth.synthesize(view.image, view.joints3d, yaw=180, camera=view.camera, samples=2, seed=0)
+    assert len(results) == 2
+    warp = synth.proxy_flow(view.joints3d, [results[0].joints3d], view.camera)
+    assert warp.surface.shape == (1, SURFACE_CHANNELS, *SIZE)
+    with pytest.raises(ValueError, match="texture space"):
+        synth.generate(view.image, [results[0].keypoints], [results[0].visible], warp[:3])

@@ -379,6 +379,16 @@ def test_correspondence_and_paste_figures():
     assert fig.axes[0].get_ylabel().startswith("yaw ")
     with pytest.raises(ValueError):
         viz.correspondence_figure([])
+    fig = viz.surface_figure(samples)
+    panels = viz.surface_panels(samples[0])
+    assert [ax.get_title() for ax in fig.axes[:4]] == list(panels)
+    body = samples[0]["proxy_surface_b"][0].numpy() > 0
+    assert panels["surface"][~body].max() == 0 and panels["surface"][body].max() > 0  # coordinates on the body only
+    chest = samples[0]["proxy_surface_b"][1].numpy() * (1 - samples[0]["visibility"][0].numpy())
+    np.testing.assert_array_equal(panels["unseen chest"], chest)
+    assert panels["I_B unwrapped"].shape == (8, 3, 3) and panels["I_B unwrapped"].dtype == np.uint8
+    with pytest.raises(ValueError):
+        viz.surface_figure([])
     torch.manual_seed(0)
     batch = default_collate(samples)
     fig = viz.paste_figure(G1(G1Config(32, 32, base_channels=4, z_dim=8, warp="paste")), batch)

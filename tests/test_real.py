@@ -250,10 +250,12 @@ def test_real_datasets_carry_the_proxy_flow_with_extras():
         s = ds[0]
         h, w = s["image_b"].shape[1:]
         assert s["flow"].shape == (2, h, w) and s["visibility"].shape == (1, h, w)
-        assert s["proxy_parts_b"].shape == (h, w)
+        assert s["proxy_parts_b"].shape == (h, w) and s["proxy_surface_b"].shape == (5, h, w)
+        assert torch.equal(s["proxy_surface_b"][0] > 0, s["proxy_parts_b"] >= 0)
         assert torch.isfinite(s["flow"]).all()
         assert set(s["visibility"].unique().tolist()) <= {0.0, 1.0}
         assert (s["proxy_parts_b"] >= 0).sum() > 0.02 * h * w  # the proxy covers the person
     market = PG2Dataset(PG2Config(PG2, kind="market", split="test", extras=True))[0]
     assert market["visibility"].sum() == 0 and (market["flow"] == 0).all()  # cannot lift: no warp, no crash
+    assert (market["proxy_surface_b"] == 0).all()
     assert "flow" not in PG2Dataset(PG2Config(PG2, kind="market", split="test"))[0]

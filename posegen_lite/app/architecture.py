@@ -15,6 +15,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from posegen_lite.geometry.warp import SURFACE_CHANNELS
 from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig
 from posegen_lite.models.g1 import G1, G1Config, count_parameters
 from posegen_lite.models.g2 import G2, G2Config
@@ -58,6 +59,8 @@ def network_layout(config: G1Config | G2Config | DiscriminatorConfig) -> Layout:
         x, p = torch.zeros(1, 3, h, w), torch.zeros(1, config.pose_channels, h, w)
         # a warping G1 also takes the proxy flow and visibility (zero flow: shapes are all we need here)
         warp = {} if config.warp == "none" else {"flow": torch.zeros(1, 2, h, w), "visibility": torch.ones(1, 1, h, w)}
+        if config.latent_surface:  # ... and a texture-space latent the proxy's surface map
+            warp["surface"] = torch.zeros(1, SURFACE_CHANNELS, h, w)
         enc = _shapes(net.encoder.blocks, lambda: net(x, p, **warp))
         dec = _shapes(net.decoder.blocks, lambda: net(x, p, **warp))[::-1]
         bottom = (

@@ -71,14 +71,14 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
         src = scene.input_view
         warp = None
         if synth.needs_proxy:  # the body proxy from the input camera to each target camera (G1's warp, G2's region)
-            from posegen_lite.geometry.warp import proxy_flow, proxy_silhouette
+            from posegen_lite.app.synthesizer import ProxyWarp
+            from posegen_lite.geometry.warp import proxy_maps
 
             n = len(truth)
-            flow, vis, parts = proxy_flow(
+            warp = ProxyWarp.of(proxy_maps(
                 np.stack([src.joints3d] * n), np.stack([t.joints3d for t in truth]), [src.camera] * n,
                 [t.camera for t in truth],
-            )  # fmt: skip
-            warp = (flow, vis, proxy_silhouette(parts))
+            ))  # fmt: skip
         coarse, refined, _, masks = synth.generate(
             src.image, [t.keypoints for t in truth], [t.visible for t in truth], warp
         )

@@ -500,19 +500,64 @@ def correspondence_figure(samples: list[dict], panel_inches: float = 1.1, title:
     )
 
 
+def surface_panels(sample: dict) -> dict[str, np.ndarray]:
+    """The body proxy's texture space for one pair sample with extras (``proxy_surface_b``): ``I_B``, its
+    surface coordinates as colours (across → red, along → green, outward → blue, each from [−1, 1] to [0, 1];
+    black off the body), the chest the input never saw, and ``I_B`` unwrapped onto that chest
+    (``models/cvae.chest_texture``: the mean colour per along × across bin, shoulders at the top) — what a
+    texture-space posterior reads."""
+    import torch
+
+    from posegen_lite.images import to_uint8
+    from posegen_lite.models.cvae import SURFACE_BINS, chest_texture
+
+    b = torch.as_tensor(sample["image_b"])[None].float()
+    surface = torch.as_tensor(sample["proxy_surface_b"])[None].float()
+    unseen = (1.0 - torch.as_tensor(sample["visibility"])[None].float()) * surface[:, :1]
+    chest = surface[:, 1:2] * unseen
+    coords = ((surface[0, 2:5] + 1) / 2 * surface[0, :1]).permute(1, 2, 0).numpy()
+    n_along, n_across = SURFACE_BINS
+    texture = chest_texture(b, surface, unseen).view(n_along, n_across, 3).flip(0)  # along grows upwards
+    return {
+        "I_B": to_uint8(b)[0],
+        "surface": np.clip(coords, 0, 1),
+        "unseen chest": chest[0, 0].numpy(),
+        "I_B unwrapped": to_uint8(texture.permute(2, 0, 1)[None])[0],
+    }
+
+
+def surface_figure(samples: list[dict], panel_inches: float = 1.1, title: str | None = None):
+    """One row per pair sample (with extras) of ``surface_panels``: where on the body each target pixel lies,
+    and the unseen chest's colours unwrapped into bins — the same bins wherever the pose puts the back."""
+    if not samples:
+        raise ValueError("surface_figure needs at least one sample")
+    panels = [surface_panels(s) for s in samples]
+    return image_table_figure(
+        [list(p.values()) for p in panels],
+        col_titles=list(panels[0]),
+        row_titles=[f"yaw {float(s['yaw']):+.0f}°" for s in samples],
+        panel_inches=panel_inches,
+        title=title,
+    )
+
+
 def paste_figure(g1, batch: dict, panel_inches: float = 1.1, title: str | None = None):
     """What a pasting G1 (``G1Config.warp="paste"``) copies and what it draws, on a collated batch with the
-    proxy extras (``flow``, ``visibility``): rows input I_A, the warped input W(I_A), the paste weight
+    proxy extras (``flow``, ``visibility``; ``proxy_surface_b`` for a texture-space latent): rows input I_A, the warped input W(I_A), the paste weight
     v·α (white: the output is I_A's pixel; black: generated), G1's output, and the target."""
     import torch
 
     from posegen_lite.geometry.warp import warp_image
     from posegen_lite.images import to_uint8
+    from posegen_lite.models.g1 import g1_extras
 
+    if g1.config.warp != "paste":
+        raise ValueError(f"only a G1 with warp='paste' pastes; this one has warp={g1.config.warp!r}")
     a, pose, flow, vis = batch["image_a"], batch["pose_b"], batch["flow"], batch["visibility"]
+    extras = g1_extras(g1, batch)  # flow and visibility, and the surface map for a texture-space latent
     with torch.no_grad():
-        weight = g1.paste_weight(a, pose, flow, vis)  # raises for a G1 that does not paste
-        out = g1(a, pose, flow=flow, visibility=vis)
+        weight = g1.paste_weight(a, pose, **extras)
+        out = g1(a, pose, **extras)
     rows = [
         list(to_uint8(a)),
         list(to_uint8(warp_image(a, flow, vis))),

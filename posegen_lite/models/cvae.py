@@ -43,6 +43,21 @@ variation goes where the input is blind):
   are still used only where the input was blind, so seen pixels stay exactly ``z``-free; the price is a
   second decoder pass (training and sampling).
 
+**Texture space** (``surface=True``, a vector at site ``"output"`` or ``"decoder"``; ``G1Config.latent_surface``).
+What the input cannot tell about a back is a *pattern on the body* — stripes across the back, a yoke
+across the shoulders, a band — and the image shows it wherever the pose puts the back. The body proxy knows,
+for every target pixel, where on its part the point lies (``geometry/warp.surface_map``: across, along,
+outward; the same for a body point in every view), so the latent path works there, not in image coordinates:
+
+* the posterior also reads I_B's colours *unwrapped onto the chest*: their mean in ``SURFACE_BINS`` bins of
+  (along × across) over the unseen chest (``chest_texture``), so "striped" or "yoke" is a pattern in a few
+  numbers, whatever the pose (``texture_head``);
+* ``z`` modulates the surface coordinates' Fourier features (``surface_features``; Tancik et al. 2020) beside
+  the decoder's features, and ``r`` paints from both, so one layer can turn "stripes, this colour" into stripes
+  on the back;
+* the gate also closes off the proxy's body (``1 − visibility`` times "on the body"): ``z`` has nothing to say
+  about the studio, and no longer tints it.
+
 At the start ``γ``, ``β`` and the mixers are small and ``r`` is zero, so ``z = 0`` answers exactly as the
 same G1 without the latent path.
 

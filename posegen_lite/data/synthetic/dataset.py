@@ -104,11 +104,13 @@ class SyntheticPairs(Dataset):
         """``detail.pair_extras`` of the pairs, computed once per pair (up to ``MEMO_LIMIT`` pairs) and kept in
         a compact form: the proxy flow costs as much as rendering the pair again."""
         missing = sorted({i for i in indices if i not in self._extras_memo})
-        fresh = dict(zip(missing, pair_extras([plan_pair(self.config, self.split, i) for i in missing]), strict=True))
-        for i, extra in fresh.items():
+        computed = pair_extras([plan_pair(self.config, self.split, i) for i in missing])
+        # Packed at once, kept or not, so that the first read gives what every later one will.
+        fresh = {i: _pack(extra) for i, extra in zip(missing, computed, strict=True)}
+        for i, packed in fresh.items():
             if len(self._extras_memo) < MEMO_LIMIT:
-                self._extras_memo[i] = _pack(extra)
-        return [fresh[i] if i in fresh else _unpack(self._extras_memo[i]) for i in indices]
+                self._extras_memo[i] = packed
+        return [_unpack(fresh[i] if i in fresh else self._extras_memo[i]) for i in indices]
 
     def _cached(self, index: int) -> dict:
         rec = self.records[index]
