@@ -543,8 +543,9 @@ def surface_figure(samples: list[dict], panel_inches: float = 1.1, title: str | 
 
 def paste_figure(g1, batch: dict, panel_inches: float = 1.1, title: str | None = None):
     """What a pasting G1 (``G1Config.warp="paste"``) copies and what it draws, on a collated batch with the
-    proxy extras (``flow``, ``visibility``; ``proxy_surface_b`` for a texture-space latent): rows input I_A, the warped input W(I_A), the paste weight
-    v·α (white: the output is I_A's pixel; black: generated), G1's output, and the target."""
+    proxy extras (``flow``, ``visibility``; ``proxy_surface_b`` for a texture-space latent): rows input I_A,
+    the warped input W(I_A), the paste weight v·α (white: the output is I_A's pixel; black: generated), G1's
+    output, and the target."""
     import torch
 
     from posegen_lite.geometry.warp import warp_image
