@@ -503,6 +503,20 @@ def test_a_texture_space_latent_paints_only_the_unseen_body_and_reads_the_unwrap
     assert torch.allclose(means[1] - means[0], terms[1] - terms[0], atol=1e-5)
 
 
+def test_a_texture_space_latent_never_calls_its_posterior_at_inference(monkeypatch):
+    g1 = _surface_g1()
+    a, p, f, v = _inputs()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the posterior was called at inference")
+
+    monkeypatch.setattr(g1.latent, "posterior", refuse)
+    monkeypatch.setattr(g1.latent.texture_head, "forward", refuse)
+    with torch.no_grad():
+        out, latents = g1(a, p, f, v, surface=_surface(), noise=torch.randn(g1.latent_shape(2)), return_latents=True)
+    assert latents.posterior is None and out.shape == a.shape
+
+
 def test_a_texture_space_latent_needs_the_surface_and_a_vector_at_the_output():
     g1 = _surface_g1()
     a, p, f, v = _inputs()
