@@ -22,11 +22,15 @@ from posegen_lite.geometry.proxy import (
 from posegen_lite.geometry.skeleton import JOINT_INDEX, reference_pose
 from posegen_lite.geometry.warp import (
     SURFACE_CHANNELS,
+    UNCOVER_GROW_SOURCE,
+    UNCOVER_GROW_TARGET,
     flow_to_grid,
+    grow_mask,
     proxy_flow,
     proxy_maps,
     proxy_silhouette,
     surface_map,
+    uncovered_background,
     warp_features,
     warp_image,
 )
@@ -292,3 +296,34 @@ def test_a_body_point_has_the_same_surface_coordinates_in_both_views():
     err = (carried[2:5] - maps.surface[0, 2:5]).abs()[:, seen]
     # Measured at 64×32: median 0.023 (136 pixels), where neighbouring chest pixels differ by 0.1–0.18.
     assert err.median() < 0.1
+
+
+def test_the_source_silhouette_is_the_proxy_seen_from_the_source_camera():
+    pose = reference_pose()
+    cam_a, cam_b = _camera(0.0), _camera(90.0)
+    maps = proxy_maps(pose[None], pose[None], [cam_a], [cam_b])
+    own = proxy_maps(pose[None], pose[None], [cam_a], [cam_a])
+    assert maps.source_silhouette.shape == (1, 1, H, W)
+    assert torch.equal(maps.source_silhouette, proxy_silhouette(own.parts))
+
+
+def test_uncovered_background_is_where_the_input_body_was_and_the_target_body_is_not():
+    pose = reference_pose()
+    cam_a = _camera(0.0)
+    same = proxy_maps(pose[None], pose[None], [cam_a], [cam_a])
+    target = proxy_silhouette(same.parts)
+    # The same view: the input's body covers exactly the target's, so nothing is uncovered.
+    assert uncovered_background(same.source_silhouette, target).sum() == 0
+    # Turned by 90°, the arms held out in the input's view are background in the target's.
+    turned = rotate_about_body_axis(pose, 90.0)
+    maps = proxy_maps(pose[None], turned[None], [cam_a], [cam_a])
+    target = proxy_silhouette(maps.parts)
+    region = uncovered_background(maps.source_silhouette, target)
+    assert region.sum() > 10
+    assert (region * grow_mask(target, UNCOVER_GROW_TARGET)).sum() == 0  # never on (or next to) the target body
+    assert (region <= grow_mask(maps.source_silhouette, UNCOVER_GROW_SOURCE)).all()
+    with pytest.raises(ValueError, match="silhouettes"):
+        uncovered_background(target, target[0])
+    with pytest.raises(ValueError, match="pixels"):
+        grow_mask(target, -1)
+    assert torch.equal(grow_mask(target, 0), target)

@@ -9,6 +9,7 @@ from conftest import tiny_synthesizer
 
 from posegen_lite.app.synthesizer import NovelViewSynthesizer, TooFewJointsError
 from posegen_lite.data.synthetic.scenes import Scene
+from posegen_lite.geometry.warp import uncovered_background
 from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
@@ -105,7 +106,7 @@ def test_a_warping_g1_gets_the_proxy_flow_from_3d_and_from_2d_keypoints(scene):
     synth = NovelViewSynthesizer(g1, g2, device="cpu")
     view = scene.input_view
     assert synth.warps
-    flow, vis, silhouette, _ = synth.proxy_flow(view.joints3d, [view.joints3d], view.camera)
+    flow, vis, silhouette = synth.proxy_flow(view.joints3d, [view.joints3d], view.camera)[:3]
     assert flow.abs().max() < 0.5 and vis.sum() > 0  # yaw 0: the identity
     assert silhouette.shape == vis.shape and (vis <= silhouette).all()  # only the body's pixels are visible
     res3d = synth.synthesize_many(view.image, view.joints3d, [0.0, 90.0], camera=view.camera)
@@ -125,7 +126,7 @@ def test_a_g2_kept_inside_the_proxy_silhouette_gets_it_from_stage_one(scene):
     assert synth.needs_proxy and not synth.warps
     view = scene.input_view
     res = synth.synthesize(view.image, view.joints3d, yaw=60.0, camera=view.camera)
-    _, _, silhouette, _ = synth.proxy_flow(view.joints3d, [res.joints3d], view.camera)
+    silhouette = synth.proxy_flow(view.joints3d, [res.joints3d], view.camera).silhouette
     grown = torch.nn.functional.max_pool2d(silhouette, 3, stride=1, padding=1)[0, 0].numpy() > 0
     assert (res.image != res.coarse).any(axis=-1)[grown].any()  # refined on the body
     np.testing.assert_array_equal(res.image[~grown], res.coarse[~grown])  # G1's everywhere else
@@ -260,3 +261,27 @@ def test_synthesize_photo_with_mediapipe_on_the_astronaut(synth):
         assert turned.visible.sum() >= 4
         with pytest.raises(NoPersonFoundError):
             synth.synthesize_photo(np.zeros((128, 96, 3), np.uint8), yaw=30, estimator=est)
+
+
+def test_the_background_the_input_covered_is_filled_from_the_background_around_it(scene):
+    torch.manual_seed(0)
+    h, w = scene.input_view.image.shape[:2]
+    g1, g2 = G1(G1Config(h, w, base_channels=4, warp="paste")), G2(G2Config(h, w, base_channels=4))
+    view = scene.input_view
+    filled = NovelViewSynthesizer(g1, g2, device="cpu")
+    raw = NovelViewSynthesizer(g1, g2, device="cpu", fill_uncovered=False)
+    a = filled.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
+    b = raw.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
+    warp = filled.proxy_flow(view.joints3d, [a.joints3d], view.camera)
+    region = uncovered_background(warp.source_silhouette, warp.silhouette)[0, 0].numpy() > 0
+    assert region.sum() > 0
+    for x, y in ((a.image, b.image), (a.coarse, b.coarse)):
+        np.testing.assert_array_equal(x[~region], y[~region])  # only the uncovered background changes
+        assert (x[region] != y[region]).any()
+    # PG2's networks build no body proxy, so there is nothing to fill: the option changes nothing
+    pg2 = [G1(G1Config(h, w, base_channels=4)), G2(G2Config(h, w, base_channels=4))]
+    one = NovelViewSynthesizer(*pg2, device="cpu").synthesize(view.image, view.joints3d, yaw=90, camera=view.camera)
+    two = NovelViewSynthesizer(*pg2, device="cpu", fill_uncovered=False).synthesize(
+        view.image, view.joints3d, yaw=90, camera=view.camera
+    )
+    np.testing.assert_array_equal(one.image, two.image)

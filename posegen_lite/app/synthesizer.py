@@ -135,20 +135,21 @@ def _fit_orthographic(joints3d: np.ndarray, xy: np.ndarray, visible: np.ndarray)
 
 class ProxyWarp(NamedTuple):
     """What Stage I's body proxy gives Stages II and III for ``N`` target views (``geometry/warp.py``):
-    ``flow (N, 2, H, W)`` px, ``visibility (N, 1, H, W)``, the target ``silhouette (N, 1, H, W)`` in {0, 1}
-    and the ``surface (N, 5, H, W)`` map (``warp.surface_map``)."""
+    ``flow (N, 2, H, W)`` px, ``visibility (N, 1, H, W)``, the target ``silhouette (N, 1, H, W)`` in {0, 1},
+    the ``surface (N, 5, H, W)`` map (``warp.surface_map``) and the input's ``source_silhouette (N, 1, H, W)``."""
 
     flow: torch.Tensor
     visibility: torch.Tensor
     silhouette: torch.Tensor
     surface: torch.Tensor
+    source_silhouette: torch.Tensor
 
     @classmethod
     def of(cls, maps) -> ProxyWarp:
         """From ``geometry.warp.ProxyMaps``."""
         from posegen_lite.geometry.warp import proxy_silhouette
 
-        return cls(maps.flow, maps.visibility, proxy_silhouette(maps.parts), maps.surface)
+        return cls(maps.flow, maps.visibility, proxy_silhouette(maps.parts), maps.surface, maps.source_silhouette)
 
 
 class NovelViewSynthesizer:
@@ -162,6 +163,7 @@ class NovelViewSynthesizer:
         pose_kind: str = "disc",
         lifter: str = "mlp",
         min_joints: int = MIN_JOINTS,
+        fill_uncovered: bool = True,
     ) -> None:
         self.device = pick_device(device) if isinstance(device, str) else device
         self.g1 = g1.to(self.device).eval()
@@ -174,6 +176,10 @@ class NovelViewSynthesizer:
         if min_joints < 0:
             raise ValueError(f"min_joints must be ≥ 0, got {min_joints}")
         self.min_joints = min_joints  # a target pose with fewer joints in the image raises TooFewJointsError
+        # Background the input's body covered and the target shows (warp.uncovered_background) is filled from the
+        # background around it rather than taken from the networks, which paint faint copies of the input's limbs
+        # there. Only where Stage I builds the body proxy anyway (``needs_proxy``).
+        self.fill_uncovered = fill_uncovered
 
     @classmethod
     def from_checkpoint(
@@ -352,10 +358,28 @@ class NovelViewSynthesizer:
             extras["surface"] = warp[3].to(self.device)
         if noise is not None:
             extras["noise"] = noise.to(self.device)
-        coarse = self.g1(image_a, pose_b, **extras).float()
+        uncovered = self._uncovered(warp)
+        coarse = self._fill(self.g1(image_a, pose_b, **extras).float(), uncovered)
         mask_b = torch.from_numpy(masks).to(self.device)
-        refined = None if self.g2 is None else self.g2(image_a, coarse, mask_b, **g2_extras).float()
+        refined = None
+        if self.g2 is not None:
+            refined = self._fill(self.g2(image_a, coarse, mask_b, **g2_extras).float(), uncovered)
         return to_uint8(coarse), None if refined is None else to_uint8(refined), maps, masks
+
+    def _uncovered(self, warp) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(source, target silhouette) of a full ``ProxyWarp`` when ``fill_uncovered``, else None."""
+        if not self.fill_uncovered or warp is None or len(warp) < 5:
+            return None
+        return warp[4].to(self.device), warp[2].to(self.device)
+
+    @staticmethod
+    def _fill(images: torch.Tensor, silhouettes: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        """``images`` with the background the input covered filled from the background around it."""
+        if silhouettes is None:
+            return images
+        from posegen_lite.geometry.warp import fill_uncovered
+
+        return fill_uncovered(images, *silhouettes)
 
     def synthesize_many(
         self,

@@ -619,7 +619,8 @@ class Correspondence:
       in the part's normalised local frame — ``across`` and ``outward`` in [−1, 1] round the bone (x towards
       the body's left, z to the front for the torso), ``along`` in [−1, 1] from the bone's start to its end
       (the chest: hips to neck) — 0 on the background. The same body point has the same coordinates in
-      every view: what a texture would be indexed by.
+      every view: what a texture would be indexed by;
+    * ``source_silhouette (B, h, w)`` bool: where the proxy covers the *source* view (its ``h × w`` pixels).
     """
 
     source_xy: torch.Tensor
@@ -627,6 +628,7 @@ class Correspondence:
     part: torch.Tensor
     depth: torch.Tensor
     surface: torch.Tensor
+    source_silhouette: torch.Tensor
 
 
 def correspond(
@@ -700,6 +702,7 @@ def correspond(
         hits.part.view(B, H, W),
         hits.depth.view(B, H, W),
         surface.view(B, H, W, 3),
+        torch.isfinite(depth_map).view(B, h, w),
     )
 
 
