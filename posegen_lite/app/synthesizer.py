@@ -298,7 +298,7 @@ class NovelViewSynthesizer:
         visible: np.ndarray | None = None,
         lifted: np.ndarray | None = None,
     ) -> ProxyWarp:
-        """The body proxy's maps (``ProxyWarp``: flow, visibility, target silhouette, surface) from the input
+        """The body proxy's maps (``ProxyWarp``: flow, visibility, target and input silhouettes, surface) from the input
         pose to each of the rotated 3D poses ``targets`` (``SynthesisResult.joints3d``): 3D keypoints with their
         ``camera``, or 2D keypoints, lifted and seen by the fitted scaled orthographic camera
         (``geometry/warp.py``)."""
@@ -328,7 +328,9 @@ class NovelViewSynthesizer:
         ``(coarse (N, H, W, 3) uint8, refined or None, pose maps (N, 18, H, W), masks (N, 1, H, W))``.
         ``warp``: ``ProxyWarp`` (``proxy_flow``) when ``needs_proxy`` (a tuple of its first fields is enough
         for a model that needs no more: ``(flow, visibility)`` for a G1 that only warps); ``noise``: latent draws
-        ``G1.latent_shape(N)`` for a conditional-VAE G1 (``latent_noise``; ``None``: the prior's mean)."""
+        ``G1.latent_shape(N)`` for a conditional-VAE G1 (``latent_noise``; ``None``: the prior's mean).
+        With a full ``ProxyWarp`` and ``fill_uncovered``, the background the input's body covered is filled
+        from the background around it in both outputs (``warp.fill_uncovered``)."""
         a = self._image_tensor(image)
         maps = np.stack(
             [

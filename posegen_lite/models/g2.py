@@ -33,10 +33,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from posegen_lite.geometry.warp import proxy_silhouette
+from posegen_lite.geometry.warp import grow_mask, proxy_silhouette
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels
 from posegen_lite.models.g1 import IMAGE_CHANNELS, default_levels
 
@@ -143,7 +142,7 @@ class G2(nn.Module):
                     f"G2 ({option}=True) needs the {what} (B, 1, H, W) = {(coarse.shape[0], 1, *coarse.shape[2:])}, "
                     f"got {None if region is None else tuple(region.shape)}"
                 )
-            diff = diff * F.max_pool2d(region.to(diff.dtype), 3, stride=1, padding=1)
+            diff = diff * grow_mask(region.to(diff.dtype), 1)
         return straight_through_clamp(coarse + diff)
 
 

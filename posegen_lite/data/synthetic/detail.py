@@ -69,10 +69,9 @@ def print_colours(person: Person) -> np.ndarray:
 def pair_extras(plans: Sequence) -> list[dict]:
     """The optional sample keys for pair plans (``pairs.PairPlan``), one dict per plan:
 
-    ``flow (2, H, W)``, ``visibility (1, H, W)``, ``proxy_parts_b (H, W)``, ``proxy_surface_b (4, H, W)`` from the
-    body proxy of the joints
-    (what real data gets too); ``parts_b (H, W)``, ``print_b (1, H, W)``, ``facing_a``/``facing_b`` (float,
-    ``chest_facing``), ``print_colours (2, 3)`` from the exact synthetic body.
+    ``flow (2, H, W)``, ``visibility (1, H, W)``, ``proxy_parts_b (H, W)``, ``proxy_surface_b (5, H, W)``
+    from the body proxy of the joints (what real data gets too); ``parts_b (H, W)``, ``print_b (1, H, W)``,
+    ``facing_a``/``facing_b`` (float, ``chest_facing``), ``print_colours (2, 3)`` from the exact synthetic body.
     """
     if not plans:
         return []
