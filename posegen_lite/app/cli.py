@@ -114,6 +114,7 @@ _TRAIN_OPTIONS = {
     "latent_regression": ("latent_regression", 0.0),
     "latent_lr_scale": ("latent_lr_scale", 1.0),
     "init_g1": ("init_g1", None),
+    "lr_decay_start": ("lr_decay_start", None),
 }
 DEFAULT_LATENT_CHANNELS = 8  # --cvae
 # G1Config fields beyond PG2 that `posegen train` sets, with PG2's values.
@@ -433,6 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=positive_int, default=None, help="total steps (default 2000)")
     p.add_argument("--batch-size", type=positive_int, default=None, help="per process (default 16)")
     p.add_argument("--lr", type=finite_float, default=None, help="Adam learning rate in (0, 1] (default 2e-4)")
+    p.add_argument(
+        "--lr-decay-start",
+        type=non_negative_int,
+        default=None,
+        help="from this step on the learning rates fall linearly to 0 at --steps (default: constant)",
+    )
     p.add_argument("--width", type=positive_int, default=None, help="base channels of G1 (default 16; PG2: 128)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--device", default="auto")

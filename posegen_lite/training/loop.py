@@ -52,7 +52,15 @@ from posegen_lite.models.g2 import G2, G2Config
 from posegen_lite.training.distributed import DistContext
 from posegen_lite.training.steps import NonFiniteLossError, NonFiniteWeightsError, Stage, Stage2, Stage3
 
-__all__ = ["TrainConfig", "TrainResult", "train", "NonFiniteLossError", "NonFiniteWeightsError", "saved_config"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "train",
+    "lr_factor",
+    "NonFiniteLossError",
+    "NonFiniteWeightsError",
+    "saved_config",
+]
 
 MAX_LR = 1.0  # Adam moves each weight by about lr per step: beyond 1 a run only diverges
 
@@ -70,6 +78,8 @@ class TrainConfig:
     steps: int = 2000
     batch_size: int = 16
     lr: float = 2e-4
+    # None: a constant lr. A step: from it on, the learning rates fall linearly to 0 at ``steps`` (``lr_factor``)
+    lr_decay_start: int | None = None
     betas: tuple[float, float] = (0.5, 0.999)
     seed: int = 0
     device: str = "auto"
@@ -130,6 +140,13 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite number in (0, {MAX_LR:g}], got {value!r}")
         if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        if self.lr_decay_start is not None and (
+            isinstance(self.lr_decay_start, bool)
+            or not isinstance(self.lr_decay_start, int)
+            or not 0 <= self.lr_decay_start < self.steps
+        ):
+            decay = self.lr_decay_start
+            raise ValueError(f"lr_decay_start must be an integer in [0, steps = {self.steps}), got {decay!r}")
         for name in ("kl_warmup", "noise_warmup"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -191,6 +208,17 @@ def _is_number(value: object) -> bool:
 _FIXED_ON_RESUME = ("stage", "finetune_g1", "latent_lr_scale")
 # Options that only steer this invocation; a change is neither reported nor refused.
 _INVOCATION = ("run_dir", "resume", "steps", "max_minutes", "device", "num_workers")
+
+
+def lr_factor(step: int, steps: int, decay_start: int | None) -> float:
+    """The learning rates' multiplier for the update from ``step`` to ``step + 1``: 1 before ``decay_start``
+    (and always when it is None), then falling linearly to reach 0 at ``steps`` (pix2pix's "linear" policy,
+    Isola et al. 2017): ``(steps − step) / (steps − decay_start)``. Why: an under-trained network whose loss
+    still falls keeps jittering around its minimum at a constant rate; letting the steps shrink at the end
+    settles it. A pure function of the step, so a resumed run follows the same schedule."""
+    if decay_start is None or step < decay_start:
+        return 1.0
+    return max(0.0, (steps - step) / max(steps - decay_start, 1))
 
 
 def saved_config(run_dir: str | Path) -> dict | None:
@@ -511,6 +539,9 @@ def train(
         )
         with _SigintFlag() as sigint, bar:
             while step < cfg.steps:
+                if cfg.lr_decay_start is not None:
+                    f = lr_factor(step, cfg.steps, cfg.lr_decay_start)
+                    stage.set_hyperparameters(cfg.lr * f, cfg.betas, (cfg.d_lr or cfg.lr) * f)
                 try:
                     losses = stage.train_step(next(batches), step)
                 except NonFiniteLossError as err:
