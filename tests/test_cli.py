@@ -170,6 +170,11 @@ def test_resume_keeps_the_runs_options_and_applies_an_explicit_lr(tmp_path, caps
     state = load_latest(run)[1]
     assert state["config"]["lr"] == 1e-4 and state["optimizers"]["g"]["param_groups"][0]["lr"] == 1e-4
     assert "lr 0.001 → 0.0001" in capsys.readouterr().out
+    # --lr-decay-start on resume: the last update (step 5 → 6 of decay from 4) takes half the rate.
+    assert main(["train", "--run-dir", run, "--steps", "6", "--lr-decay-start", "4", *data]) == 0
+    state = load_latest(run)[1]
+    assert state["config"]["lr_decay_start"] == 4
+    assert state["optimizers"]["g"]["param_groups"][0]["lr"] == pytest.approx(0.5e-4)
 
 
 def test_stage3_takes_the_pasting_gated_g1_from_its_checkpoint(tmp_path):

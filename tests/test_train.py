@@ -13,7 +13,7 @@ from posegen_lite.models.discriminator import DiscriminatorConfig
 from posegen_lite.models.g1 import G1Config
 from posegen_lite.models.g2 import G2Config
 from posegen_lite.models.weights import load_models
-from posegen_lite.training.loop import NonFiniteLossError, TrainConfig, train
+from posegen_lite.training.loop import NonFiniteLossError, TrainConfig, lr_factor, train
 
 
 def _cfg(tmp_path, name="run", **kw) -> TrainConfig:
@@ -226,6 +226,29 @@ def test_resume_applies_a_changed_lr_and_records_it(tmp_path, tiny_pairs, capsys
     assert f"resumed from step 3 of run {tmp_path / 'run'}" in out and "lr 0.001 → 0.0001" in out
 
 
+def test_lr_factor_is_one_then_falls_linearly_to_zero():
+    # 10 steps, decay from step 6: the updates 6→7 … 9→10 take 4/4, 3/4, 2/4, 1/4 of the rate.
+    assert [lr_factor(s, 10, 6) for s in range(10)] == [1, 1, 1, 1, 1, 1, 1, 0.75, 0.5, 0.25]
+    assert lr_factor(10, 10, 6) == 0.0
+    assert all(lr_factor(s, 10, None) == 1.0 for s in range(12))
+
+
+def test_lr_decay_reaches_the_optimizers_and_resumes_exactly(tmp_path, tiny_pairs):
+    seen = []
+
+    def record(step, losses, stage):
+        seen.extend(g["lr"] for opt in stage.optimizers.values() for g in opt.param_groups)
+
+    straight = train(
+        _cfg(tmp_path, "straight", lr=1e-3, lr_decay_start=2), tiny_pairs, callbacks=[record], progress=False
+    )
+    assert seen == pytest.approx([1e-3] * 3 + [1e-3 * k / 4 for k in (3, 2, 1)])
+    train(_cfg(tmp_path, "resumed", steps=6, lr=1e-3, lr_decay_start=2, max_minutes=0), tiny_pairs, progress=False)
+    resumed = train(_cfg(tmp_path, "resumed", lr=1e-3, lr_decay_start=2), tiny_pairs, progress=False)
+    assert resumed.resumed_from == 1
+    _assert_same(_weights(straight.stage.models), _weights(resumed.stage.models))
+
+
 def test_resume_refuses_changed_networks_naming_the_options(tmp_path, tiny_pairs):
     train(_cfg(tmp_path, steps=3), tiny_pairs, progress=False)
     with pytest.raises(ValueError, match=r"g1\.base_channels 4 → 8.*--no-resume"):
@@ -261,6 +284,9 @@ def test_nan_advice_lower_the_lr_works_in_the_same_run_dir(tmp_path, tiny_pairs)
         {"real_label": float("nan")},
         {"steps": 2.5},
         {"num_workers": -1},
+        {"lr_decay_start": 6},
+        {"lr_decay_start": -1},
+        {"lr_decay_start": 2.0},
     ],
 )
 def test_non_finite_or_out_of_range_options_are_rejected_up_front(tmp_path, option):
