@@ -136,7 +136,45 @@ def test_silhouette_difference_keeps_the_refinement_within_a_pixel_of_the_proxy_
     assert g2_extras(G2(G2Config(16, 16, base_channels=4)), {}) == {}  # PG2's G2 needs nothing
 
 
+def test_warped_input_reads_only_what_the_proxy_carries_into_the_target_view():
+    torch.manual_seed(0)
+    g2 = G2(G2Config(16, 16, base_channels=4, warped_input=True))
+    torch.nn.init.normal_(g2.to_difference.weight, std=0.5)  # a G2 whose output depends on its inputs
+    plain = G2(G2Config(16, 16, base_channels=4))
+    plain.load_state_dict(g2.state_dict())  # the same weights: the option adds no parameter
+    a, coarse = _images(2, 16, 16), _images(2, 16, 16, seed=1)
+    zero_flow, seen = torch.zeros(2, 2, 16, 16), torch.ones(2, 1, 16, 16)
+    # Flow 0 and everything seen: W(I_A) = I_A, so it answers as PG2's G2 does.
+    assert torch.allclose(g2(a, coarse, flow=zero_flow, visibility=seen), plain(a, coarse), atol=1e-6)
+    # What the input did not see cannot reach the output: a front print on I_A never lands on a back.
+    vis = torch.zeros(2, 1, 16, 16)
+    vis[..., :, :8] = 1  # the target's left half was seen, at the same place (flow 0)
+    other = a.clone()
+    other[..., :, 8:] = -a[..., :, 8:]  # change I_A where no visible target pixel samples it
+    out = g2(a, coarse, flow=zero_flow, visibility=vis)
+    assert torch.equal(out, g2(other, coarse, flow=zero_flow, visibility=vis))
+    assert not torch.equal(out, g2(-a, coarse, flow=zero_flow, visibility=vis))  # what was seen does count
+    # A flow moves what G2 reads: one pixel right in the target = one pixel left in the source.
+    shift = torch.zeros(2, 2, 16, 16)
+    shift[:, 0] = -1.0
+    rolled = torch.roll(a, 1, dims=3)
+    vis_in = torch.ones(2, 1, 16, 16)
+    vis_in[..., 0] = 0  # the first column samples outside the source
+    assert torch.allclose(
+        g2(a, coarse, flow=shift, visibility=vis_in), g2(rolled, coarse, flow=zero_flow, visibility=vis_in), atol=1e-6
+    )
+    batch = {"flow": shift, "visibility": vis_in}
+    assert torch.equal(g2(a, coarse, **g2_extras(g2, batch)), g2(a, coarse, flow=shift, visibility=vis_in))
+    with pytest.raises(ValueError, match="warped by the body proxy"):
+        g2(a, coarse)
+    with pytest.raises(ValueError, match="flow must be"):
+        g2(a, coarse, flow=zero_flow[:, :, :8], visibility=seen)
+    with pytest.raises(ValueError, match=r"\['flow', 'visibility'\]"):
+        g2_extras(g2, {"image_a": a})
+
+
 def test_options_beyond_pg2_show_in_the_repr_only_when_set():
     assert "difference" not in repr(G2Config(16, 16))
     assert "silhouette_difference=True" in repr(G2Config(16, 16, silhouette_difference=True))
     assert "mask_difference=True" in repr(G2Config(16, 16, mask_difference=True))
+    assert "warped_input" not in repr(G2Config(16, 16)) and "warped_input=True" in repr(G2Config(warped_input=True))

@@ -135,6 +135,24 @@ def test_a_g2_kept_inside_the_proxy_silhouette_gets_it_from_stage_one(scene):
         synth.generate(view.image, kp, [res.visible], warp=(torch.zeros(1, 2, h, w), torch.zeros(1, 1, h, w)))
 
 
+def test_a_g2_that_reads_the_warped_input_gets_the_proxy_flow_from_stage_one(scene):
+    torch.manual_seed(0)
+    h, w = scene.input_view.image.shape[:2]
+    g2 = G2(G2Config(h, w, base_channels=4, mask_difference=True, warped_input=True))
+    torch.nn.init.normal_(g2.to_difference.weight, std=0.5)  # a G2 whose edits depend on what it reads
+    synth = NovelViewSynthesizer(G1(G1Config(h, w, base_channels=4)), g2, device="cpu")  # PG2's G1: no warp
+    assert synth.needs_proxy and not synth.warps
+    view = scene.input_view
+    res = synth.synthesize(view.image, view.joints3d, yaw=60.0, camera=view.camera)
+    warp = synth.proxy_flow(view.joints3d, [res.joints3d], view.camera)
+    # generate with Stage I's maps answers as synthesize does: synthesize built them and handed them to G2.
+    coarse, refined, _, _ = synth.generate(view.image, [res.keypoints], [res.visible], warp=warp)
+    np.testing.assert_array_equal(refined[0], res.image)
+    assert (res.image != res.coarse).any()
+    with pytest.raises(ValueError, match="warped by the body proxy"):
+        synth.generate(view.image, [res.keypoints], [res.visible])
+
+
 # --- hardening: bad angles, wrong units, poses outside the image, yaw 0, photos --------------------------------
 
 

@@ -76,11 +76,13 @@ def network_layout(config: G1Config | G2Config | DiscriminatorConfig) -> Layout:
     if isinstance(config, G2Config):
         net = G2(config).eval()
         x, mask = torch.zeros(1, 3, h, w), torch.ones(1, 1, h, w)  # masks matter only for the *_difference options
-        enc = _shapes(net.encoder.blocks, lambda: net(x, x, mask, mask))
-        dec = _shapes(net.decoder.blocks, lambda: net(x, x, mask, mask))[::-1]
+        flow = torch.zeros(1, 2, h, w)  # the proxy's inputs matter only for the options beyond PG2
+        enc = _shapes(net.encoder.blocks, lambda: net(x, x, mask, mask, flow, mask))
+        dec = _shapes(net.decoder.blocks, lambda: net(x, x, mask, mask, flow, mask))[::-1]
         regions = "M_B ⊙ " * config.mask_difference + "S_B ⊙ " * config.silhouette_difference  # S_B: proxy silhouette
         output = f"Î_B2 = Î_B1 + {regions}difference" if regions else "Î_B2 = Î_B1 + difference map"
-        return Layout("G2 (Stage III)", "I_A ⊕ Î_B1  (6 ch)", output, enc, dec,
+        source = "W(I_A) ⊕ Î_B1  (6 ch)" if config.warped_input else "I_A ⊕ Î_B1  (6 ch)"
+        return Layout("G2 (Stage III)", source, output, enc, dec,
                       "no FC bottleneck:\ndeepest level feeds the decoder", count_parameters(net))  # fmt: skip
     net = Discriminator(config).eval()  # a DiscriminatorConfig
     x = torch.zeros(2, 3, h, w)  # 2: batch norm in training mode would need > 1; eval does not care

@@ -106,6 +106,7 @@ _TRAIN_OPTIONS = {
     "part_fm": ("lambda_part_fm", 0.0),
     "mask_difference": ("mask_difference", False),
     "silhouette_difference": ("silhouette_difference", False),
+    "g2_warped_input": ("g2_warped_input", False),
     "d_spectral_norm": ("d_spectral_norm", False),
     "kl_weight": ("kl_weight", 0.005),
     "kl_warmup": ("kl_warmup", 250),
@@ -188,6 +189,7 @@ def _train_config(args: argparse.Namespace):
     )
     # The proxy flow and part maps travel with the samples when anything needs them.
     needs_parts = cfg.part_weights is not None or cfg.lambda_part_fm > 0 or cfg.silhouette_difference
+    needs_parts = needs_parts or cfg.g2_warped_input
     args.extras = warp != "none" or beyond["latent_surface"] or needs_parts
     return cfg
 
@@ -489,6 +491,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help="stage 3: keep G2's edits within a pixel of the body proxy's silhouette too",
+    )
+    p.add_argument(
+        "--g2-warped-input",
+        action="store_true",
+        default=None,
+        help="stage 3: G2 reads I_A warped into the target view by the body proxy, not I_A itself",
     )
     p.add_argument(
         "--d-spectral-norm", action="store_true", default=None, help="stage 3: spectral norm on D (and no batch norm)"

@@ -23,6 +23,12 @@ G1 got wrong (blur, lost detail, wrong textures) instead of re-learning the body
   thickened by a disc — so it is fatter than the body (1.6× its area on the embedded data, with a disc round
   each hand); between the two lies background that a pose-mask G2 learns to tint (pink rims, pink discs
   round the hands). The proxy's silhouette grown by one pixel holds 99.5 % of the true body at 1.3× its area.
+* ``warped_input`` (beyond PG2): G2 reads the input *warped into the target view* by the body proxy,
+  ``W(I_A)`` (``geometry/warp.warp_image``: zero where the input did not see the point), in place of I_A.
+  I_A's pixels sit where the input's body was: for a back view that is where the target's back is, and a G2
+  that reads them copies the front's print onto the back (measured: it doubled G1's print leak). Warped, every
+  pixel G2 reads from the input sits where its body point is in the target, and of a side the input never saw
+  there is nothing to copy.
 
 Parameter counts (measured, ``count_parameters(G2(cfg))``): 64×64 c16 (2 levels): 67,043;
 128×64 c64 (3 levels): 3,515,587; 128×64 c128 (PG2): 14,043,523; 256×256 c128 (4 levels): 33,511,427.
@@ -35,11 +41,11 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
-from posegen_lite.geometry.warp import grow_mask, proxy_silhouette
+from posegen_lite.geometry.warp import grow_mask, proxy_silhouette, warp_image
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels
 from posegen_lite.models.g1 import IMAGE_CHANNELS, default_levels
 
-_BEYOND_PG2 = ("mask_difference", "silhouette_difference")
+_BEYOND_PG2 = ("mask_difference", "silhouette_difference", "warped_input")
 
 
 @dataclass
@@ -52,6 +58,7 @@ class G2Config:
     levels: int | None = None
     mask_difference: bool = False
     silhouette_difference: bool = False
+    warped_input: bool = False
 
     def __repr__(self) -> str:
         # An option beyond PG2 shows only when it is set, so PG2's configuration reads as PG2's.
@@ -122,13 +129,26 @@ class G2(nn.Module):
         coarse: torch.Tensor,
         mask: torch.Tensor | None = None,
         silhouette: torch.Tensor | None = None,
+        flow: torch.Tensor | None = None,
+        visibility: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Refined view ``Î_B2 = clamp(Î_B1 + difference)`` ``(B, 3, H, W)`` in [-1, 1].
 
         With ``mask_difference`` the target body mask ``mask (B, 1, H, W)`` in {0, 1} is required and the
         difference is kept inside it (grown by one pixel); with ``silhouette_difference`` the body proxy's
         target silhouette ``silhouette (B, 1, H, W)`` in {0, 1} is required and the difference is kept inside
-        it (grown by one pixel) too. Otherwise ``mask`` and ``silhouette`` are ignored."""
+        it (grown by one pixel) too. With ``warped_input`` the proxy's backward ``flow (B, 2, H, W)`` px and
+        ``visibility (B, 1, H, W)`` in {0, 1} are required, and G2 reads ``W(I_A)`` instead of ``image_a``.
+        Options that are off ignore their tensors."""
+        if self.config.warped_input:
+            if flow is None or visibility is None:
+                raise ValueError(
+                    "G2 (warped_input=True) reads the input warped by the body proxy: pass flow (B, 2, H, W) and "
+                    "visibility (B, 1, H, W)"
+                )
+            if tuple(flow.shape) != (coarse.shape[0], 2, *coarse.shape[2:]):
+                raise ValueError(f"G2: flow must be {(coarse.shape[0], 2, *coarse.shape[2:])}, got {tuple(flow.shape)}")
+            image_a = warp_image(image_a, flow, visibility)
         diff = self.difference(image_a, coarse)
         regions = (
             ("mask_difference", "target body mask", mask),
@@ -147,13 +167,22 @@ class G2(nn.Module):
 
 
 def g2_extras(g2: G2, batch: dict, device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
-    """``G2.forward``'s ``silhouette`` from a collated batch, for a G2 with ``silhouette_difference`` (the
-    proxy's ``proxy_parts_b``, see ``data/sample.py``); nothing for any other G2."""
-    if not g2.config.silhouette_difference:
-        return {}
-    if "proxy_parts_b" not in batch:
-        raise ValueError(
-            "this G2 keeps its edits inside the body proxy's silhouette but the batch has no 'proxy_parts_b': "
-            "build the dataset with extras (SyntheticPairs(extras=True) / DataSpec(extras=True))"
-        )
-    return {"silhouette": proxy_silhouette(batch["proxy_parts_b"]).to(device)}
+    """``G2.forward``'s body-proxy inputs from a collated batch (``data/sample.py``): ``silhouette`` (from
+    ``proxy_parts_b``) for a G2 with ``silhouette_difference``, ``flow`` and ``visibility`` for one with
+    ``warped_input``; nothing for PG2's G2."""
+    out = {}
+    needs = {"silhouette_difference": ("proxy_parts_b",), "warped_input": ("flow", "visibility")}
+    for option, keys in needs.items():
+        if not getattr(g2.config, option):
+            continue
+        missing = [k for k in keys if k not in batch]
+        if missing:
+            raise ValueError(
+                f"this G2 ({option}=True) needs the body proxy's {missing} but the batch has none: build the "
+                "dataset with extras (SyntheticPairs(extras=True) / DataSpec(extras=True))"
+            )
+        if option == "silhouette_difference":
+            out["silhouette"] = proxy_silhouette(batch["proxy_parts_b"]).to(device)
+        else:
+            out["flow"], out["visibility"] = batch["flow"].to(device), batch["visibility"].to(device)
+    return out
