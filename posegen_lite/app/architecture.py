@@ -80,6 +80,7 @@ def network_layout(config: G1Config | G2Config | DiscriminatorConfig) -> Layout:
         enc = _shapes(net.encoder.blocks, lambda: net(x, x, mask, mask, flow, mask))
         dec = _shapes(net.decoder.blocks, lambda: net(x, x, mask, mask, flow, mask))[::-1]
         regions = "M_B ⊙ " * config.mask_difference + "S_B ⊙ " * config.silhouette_difference  # S_B: proxy silhouette
+        regions += "V ⊙ " * config.visible_difference  # V: the proxy's visibility
         output = f"Î_B2 = Î_B1 + {regions}difference" if regions else "Î_B2 = Î_B1 + difference map"
         source = "W(I_A) ⊕ Î_B1  (6 ch)" if config.warped_input else "I_A ⊕ Î_B1  (6 ch)"
         return Layout("G2 (Stage III)", source, output, enc, dec,

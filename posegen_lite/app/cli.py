@@ -107,6 +107,7 @@ _TRAIN_OPTIONS = {
     "mask_difference": ("mask_difference", False),
     "silhouette_difference": ("silhouette_difference", False),
     "g2_warped_input": ("g2_warped_input", False),
+    "g2_visible_difference": ("g2_visible_difference", False),
     "d_spectral_norm": ("d_spectral_norm", False),
     "kl_weight": ("kl_weight", 0.005),
     "kl_warmup": ("kl_warmup", 250),
@@ -189,7 +190,7 @@ def _train_config(args: argparse.Namespace):
     )
     # The proxy flow and part maps travel with the samples when anything needs them.
     needs_parts = cfg.part_weights is not None or cfg.lambda_part_fm > 0 or cfg.silhouette_difference
-    needs_parts = needs_parts or cfg.g2_warped_input
+    needs_parts = needs_parts or cfg.g2_warped_input or cfg.g2_visible_difference
     args.extras = warp != "none" or beyond["latent_surface"] or needs_parts
     return cfg
 
@@ -497,6 +498,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help="stage 3: G2 reads I_A warped into the target view by the body proxy, not I_A itself",
+    )
+    p.add_argument(
+        "--g2-visible-difference",
+        action="store_true",
+        default=None,
+        help="stage 3: keep G2's edits within a pixel of where the input saw the body point",
     )
     p.add_argument(
         "--d-spectral-norm", action="store_true", default=None, help="stage 3: spectral norm on D (and no batch norm)"

@@ -198,11 +198,12 @@ def stage3_settings(g1_config, weights: str | Path) -> dict:
     # The part terms need a dataset built with extras (the part maps); notebook 03 builds one.
     keys = ("lambda_l1", "adv_loss", "d_steps_per_g", "real_label", "condition_fake", "d_lr", "part_weights",
             "lambda_part_fm", "mask_difference", "silhouette_difference", "g2_warped_input",
-            "d_spectral_norm")  # fmt: skip
+            "g2_visible_difference", "d_spectral_norm")  # fmt: skip
     out = {k: cfg[k] for k in keys if k in cfg}
     saved_g2 = cfg.get("g2") or {}
     regions = {k: saved_g2.get(k, cfg.get(k, False)) for k in ("mask_difference", "silhouette_difference")}
-    regions["warped_input"] = saved_g2.get("warped_input", cfg.get("g2_warped_input", False))
+    for option in ("warped_input", "visible_difference"):
+        regions[option] = saved_g2.get(option, cfg.get(f"g2_{option}", False))
     out["g2"] = G2Config(*size, base_channels=g1_config.base_channels, **regions)
     out["disc"] = DiscriminatorConfig(**disc)
     return out

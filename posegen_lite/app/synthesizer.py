@@ -286,10 +286,12 @@ class NovelViewSynthesizer:
     @property
     def needs_proxy(self) -> bool:
         """Whether Stage I must build the body proxy (``proxy_flow``): G1 warps with it, or G2 keeps its edits
-        inside its silhouette (``G2Config.silhouette_difference``) or reads the warped input (``warped_input``), or
-        G1's latent works in its texture space."""
+        inside its silhouette (``G2Config.silhouette_difference``), reads the warped input (``warped_input``) or
+        edits only what the input saw (``visible_difference``), or G1's latent works in its texture space."""
         g2_needs = self.g2 is not None and (
-            self.g2.config.silhouette_difference or getattr(self.g2.config, "warped_input", False)
+            self.g2.config.silhouette_difference
+            or getattr(self.g2.config, "warped_input", False)
+            or getattr(self.g2.config, "visible_difference", False)
         )
         return self.warps or g2_needs or getattr(self.g1.config, "latent_surface", False)
 
@@ -361,6 +363,10 @@ class NovelViewSynthesizer:
             if warp is None:
                 raise ValueError("this G2 reads the input warped by the body proxy: pass warp=proxy_flow(...)")
             g2_extras.update(flow=warp[0].to(self.device), visibility=warp[1].to(self.device))
+        if self.g2 is not None and getattr(self.g2.config, "visible_difference", False):
+            if warp is None or len(warp) < 2:
+                raise ValueError("this G2 edits only what the input saw: pass warp=proxy_flow(...)")
+            g2_extras["visibility"] = warp[1].to(self.device)
         if getattr(self.g1.config, "latent_surface", False):
             if warp is None or len(warp) < 4:
                 raise ValueError("this G1's latent works in the body proxy's texture space: pass warp=proxy_flow(...)")

@@ -110,6 +110,7 @@ class TrainConfig:
     mask_difference: bool = False  # Stage III: G2's difference kept inside the target body mask
     silhouette_difference: bool = False  # Stage III: … and within a pixel of the body proxy's silhouette
     g2_warped_input: bool = False  # Stage III: G2 reads I_A warped into the target view by the body proxy
+    g2_visible_difference: bool = False  # Stage III: … and edits only where the input saw the body point
     d_spectral_norm: bool = False  # Stage III: spectral norm on every layer of D (with norm "none")
     # Stage II with a conditional-VAE G1 (g1.latent_channels > 0, models/cvae.py): β · mean KL(q ‖ p)
     kl_weight: float = 0.005  # β per latent element; ≈ the ELBO's with a Laplace likelihood of scale 0.1
@@ -177,6 +178,7 @@ class TrainConfig:
             mask_difference=self.mask_difference,
             silhouette_difference=self.silhouette_difference,
             warped_input=self.g2_warped_input,
+            visible_difference=self.g2_visible_difference,
         )
 
     def disc_config(self) -> DiscriminatorConfig:
