@@ -198,8 +198,10 @@ def test_stage3_with_g2_kept_inside_the_proxy_silhouette(tmp_path):
                  "--g1-checkpoint", str(g1_dir), *regions, *data]) == 0  # fmt: skip
     assert saved_config(g2_dir)["silhouette_difference"]
     assert load_models(g2_dir)["g2"].config.silhouette_difference  # the option travels with the weights
-    # --g2-warped-input: the data carry the proxy's flow for G2 alone (PG2's G1 does not warp).
+    # --g2-warped-input, --g2-visible-difference: the data carry the proxy's flow and visibility for G2 alone
+    # (PG2's G1 does not warp).
     warped = tmp_path / "g2w"
     assert main(["train", "--stage", "3", "--run-dir", str(warped), "--steps", "1", "--width", "4", "--d-width", "4",
-                 "--g1-checkpoint", str(g1_dir), "--g2-warped-input", *data]) == 0  # fmt: skip
-    assert load_models(warped)["g2"].config.warped_input
+                 "--g1-checkpoint", str(g1_dir), "--g2-warped-input", "--g2-visible-difference", *data]) == 0  # fmt: skip
+    config = load_models(warped)["g2"].config
+    assert config.warped_input and config.visible_difference

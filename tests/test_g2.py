@@ -173,6 +173,26 @@ def test_warped_input_reads_only_what_the_proxy_carries_into_the_target_view():
         g2_extras(g2, {"image_a": a})
 
 
+def test_visible_difference_keeps_the_refinement_within_a_pixel_of_what_the_input_saw():
+    torch.manual_seed(0)
+    g2 = G2(G2Config(16, 16, base_channels=4, visible_difference=True))
+    torch.nn.init.normal_(g2.to_difference.weight, std=0.5)  # a G2 that edits everywhere it may
+    a, coarse = _images(2, 16, 16), _images(2, 16, 16, seed=1) * 0.5
+    vis = torch.zeros(2, 1, 16, 16)
+    vis[..., 4:10, 5:9] = 1  # the front the input saw; the rest of the body is its unseen side
+    out = g2(a, coarse, visibility=vis)
+    allowed = torch.zeros(2, 1, 16, 16, dtype=torch.bool)
+    allowed[..., 3:11, 4:10] = True  # grown by one pixel
+    outside = (~allowed).expand_as(out)
+    assert torch.equal(out[outside], coarse[outside])  # the unseen side stays G1's estimate, bit for bit
+    assert (out - coarse).abs()[~outside].min() > 0  # what the input saw is refined
+    assert torch.equal(out, g2(a, coarse, **g2_extras(g2, {"visibility": vis})))
+    with pytest.raises(ValueError, match="proxy visibility"):
+        g2(a, coarse)
+    with pytest.raises(ValueError, match=r"\['visibility'\]"):
+        g2_extras(g2, {"flow": torch.zeros(2, 2, 16, 16)})
+
+
 def test_options_beyond_pg2_show_in_the_repr_only_when_set():
     assert "difference" not in repr(G2Config(16, 16))
     assert "silhouette_difference=True" in repr(G2Config(16, 16, silhouette_difference=True))

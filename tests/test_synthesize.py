@@ -153,6 +153,21 @@ def test_a_g2_that_reads_the_warped_input_gets_the_proxy_flow_from_stage_one(sce
         synth.generate(view.image, [res.keypoints], [res.visible])
 
 
+def test_a_g2_that_edits_only_what_the_input_saw_leaves_the_unseen_side_to_g1(scene):
+    torch.manual_seed(0)
+    h, w = scene.input_view.image.shape[:2]
+    g2 = G2(G2Config(h, w, base_channels=4, visible_difference=True))
+    torch.nn.init.normal_(g2.to_difference.weight, std=0.5)  # a G2 that edits everywhere it may
+    synth = NovelViewSynthesizer(G1(G1Config(h, w, base_channels=4)), g2, device="cpu", fill_uncovered=False)
+    assert synth.needs_proxy
+    view = scene.input_view
+    res = synth.synthesize(view.image, view.joints3d, yaw=150.0, camera=view.camera)  # mostly the back
+    vis = synth.proxy_flow(view.joints3d, [res.joints3d], view.camera).visibility
+    grown = torch.nn.functional.max_pool2d(vis, 3, stride=1, padding=1)[0, 0].numpy() > 0
+    assert (res.image != res.coarse).any(axis=-1)[grown].any()  # refined where the input saw the body
+    np.testing.assert_array_equal(res.image[~grown], res.coarse[~grown])  # G1's estimate everywhere else
+
+
 # --- hardening: bad angles, wrong units, poses outside the image, yaw 0, photos --------------------------------
 
 
