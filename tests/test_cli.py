@@ -201,7 +201,8 @@ def test_stage3_with_g2_kept_inside_the_proxy_silhouette(tmp_path):
     # --g2-warped-input, --g2-visible-difference: the data carry the proxy's flow and visibility for G2 alone
     # (PG2's G1 does not warp).
     warped = tmp_path / "g2w"
+    options = ["--g2-warped-input", "--g2-visible-difference"]
     assert main(["train", "--stage", "3", "--run-dir", str(warped), "--steps", "1", "--width", "4", "--d-width", "4",
-                 "--g1-checkpoint", str(g1_dir), "--g2-warped-input", "--g2-visible-difference", *data]) == 0  # fmt: skip
+                 "--g1-checkpoint", str(g1_dir), *options, *data]) == 0  # fmt: skip
     config = load_models(warped)["g2"].config
     assert config.warped_input and config.visible_difference
