@@ -52,5 +52,9 @@ def test_a_pasting_g1_and_a_masked_g2_are_drawn_too():
     both = G2Config(64, 64, base_channels=8, mask_difference=True, silhouette_difference=True)
     texts = [t.get_text() for ax in architecture_figure(g1, both).axes for t in ax.texts]
     assert any("M_B ⊙ S_B ⊙ difference" in t for t in texts), texts  # and the proxy's silhouette
+    shipped = G2Config(64, 64, base_channels=8, mask_difference=True, warped_input=True, visible_difference=True)
+    texts = [t.get_text() for ax in architecture_figure(g1, shipped).axes for t in ax.texts]
+    assert any("M_B ⊙ V ⊙ difference" in t for t in texts), texts  # edits only what the input saw …
+    assert any("W(I_A) ⊕ Î_B1" in t for t in texts), texts  # … and reads the input warped into the view
     gated = architecture_figure(G1Config(64, 64, base_channels=8, warp="paste", gate_input=True))
     assert any("P_B ⊕ W(I_A) ⊕ v" in t.get_text() for ax in gated.axes for t in ax.texts)
