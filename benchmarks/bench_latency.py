@@ -99,8 +99,7 @@ def bench(
             extras = {"flow": warp.flow.to(device), "visibility": warp.visibility.to(device)}
         if synth.g1.config.latent_surface:  # a texture-space latent: its prior's mean needs the surface map
             extras["surface"] = warp.surface.to(device)
-        if synth.g2 is not None and synth.g2.config.silhouette_difference:
-            g2_extras = {"silhouette": warp.silhouette.to(device)}
+        g2_extras = synth.g2_inputs(warp)
 
     @torch.no_grad()
     def networks(i: int):

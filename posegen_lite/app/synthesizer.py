@@ -351,22 +351,7 @@ class NovelViewSynthesizer:
             if warp is None:
                 raise ValueError("this G1 warps the input with the 3D body proxy: pass warp=(flow, visibility)")
             extras = {"flow": warp[0].to(self.device), "visibility": warp[1].to(self.device)}
-        g2_extras = {}
-        if self.g2 is not None and self.g2.config.silhouette_difference:
-            if warp is None or len(warp) < 3:
-                raise ValueError(
-                    "this G2 keeps its edits inside the body proxy's silhouette: pass warp=(flow, visibility, "
-                    "silhouette) from proxy_flow"
-                )
-            g2_extras = {"silhouette": warp[2].to(self.device)}
-        if self.g2 is not None and getattr(self.g2.config, "warped_input", False):
-            if warp is None:
-                raise ValueError("this G2 reads the input warped by the body proxy: pass warp=proxy_flow(...)")
-            g2_extras.update(flow=warp[0].to(self.device), visibility=warp[1].to(self.device))
-        if self.g2 is not None and getattr(self.g2.config, "visible_difference", False):
-            if warp is None or len(warp) < 2:
-                raise ValueError("this G2 edits only what the input saw: pass warp=proxy_flow(...)")
-            g2_extras["visibility"] = warp[1].to(self.device)
+        g2_extras = self.g2_inputs(warp)
         if getattr(self.g1.config, "latent_surface", False):
             if warp is None or len(warp) < 4:
                 raise ValueError("this G1's latent works in the body proxy's texture space: pass warp=proxy_flow(...)")
@@ -380,6 +365,30 @@ class NovelViewSynthesizer:
         if self.g2 is not None:
             refined = self._fill(self.g2(image_a, coarse, mask_b, **g2_extras).float(), uncovered)
         return to_uint8(coarse), None if refined is None else to_uint8(refined), maps, masks
+
+    def g2_inputs(self, warp: ProxyWarp | tuple[torch.Tensor, ...] | None) -> dict[str, torch.Tensor]:
+        """``G2.forward``'s body-proxy inputs from Stage I's ``warp`` (``proxy_flow``; a tuple of its first
+        fields is enough): the silhouette for a G2 kept inside it, the flow for one that reads the warped input,
+        the visibility for either of those that read or edit only what the input saw; nothing for PG2's G2."""
+        if self.g2 is None:
+            return {}
+        cfg, out = self.g2.config, {}
+        if cfg.silhouette_difference:
+            if warp is None or len(warp) < 3:
+                raise ValueError(
+                    "this G2 keeps its edits inside the body proxy's silhouette: pass warp=(flow, visibility, "
+                    "silhouette) from proxy_flow"
+                )
+            out["silhouette"] = warp[2]
+        for option, what in (("warped_input", "reads the input warped by the body proxy"),
+                             ("visible_difference", "edits only what the input saw")):  # fmt: skip
+            if getattr(cfg, option, False):
+                if warp is None:
+                    raise ValueError(f"this G2 {what}: pass warp=proxy_flow(...)")
+                out["visibility"] = warp[1]
+                if option == "warped_input":
+                    out["flow"] = warp[0]
+        return {k: v.to(self.device) for k, v in out.items()}
 
     def _uncovered(self, warp) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(source, target silhouette) of a full ``ProxyWarp`` when ``fill_uncovered``, else None."""
