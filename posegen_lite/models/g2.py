@@ -25,10 +25,11 @@ G1 got wrong (blur, lost detail, wrong textures) instead of re-learning the body
   round the hands). The proxy's silhouette grown by one pixel holds 99.5 % of the true body at 1.3× its area.
 * ``warped_input`` (beyond PG2): G2 reads the input *warped into the target view* by the body proxy,
   ``W(I_A)`` (``geometry/warp.warp_image``: zero where the input did not see the point), in place of I_A.
-  I_A's pixels sit where the input's body was: for a back view that is where the target's back is, and a G2
-  that reads them copies the front's print onto the back (measured: it doubled G1's print leak). Warped, every
-  pixel G2 reads from the input sits where its body point is in the target, and of a side the input never saw
-  there is nothing to copy.
+  I_A's pixels sit where the input's body was: for a back view that is where the target's back is, so a G2
+  that reads them *could* copy the front's print onto the back. Warped, every pixel G2 reads from the input
+  sits where its body point is in the target, and of a side the input never saw there is nothing to copy.
+  (Measured on the demo data: alone it did not lower G2's print leak — that came from G2 sharpening G1's guess,
+  see ``visible_difference`` — but it gave the lowest print L1 of the G2s tried; ``benchmarks/README.md``.)
 * ``visible_difference`` (beyond PG2): the difference is also kept within one pixel of where the input saw the
   target's body point (the proxy's visibility). There G2 has the input's own pixels to sharpen with; where the
   input never looked it has nothing but a guess, and an adversarial G2 sharpens a guess into confident
