@@ -198,3 +198,6 @@ def test_options_beyond_pg2_show_in_the_repr_only_when_set():
     assert "silhouette_difference=True" in repr(G2Config(16, 16, silhouette_difference=True))
     assert "mask_difference=True" in repr(G2Config(16, 16, mask_difference=True))
     assert "warped_input" not in repr(G2Config(16, 16)) and "warped_input=True" in repr(G2Config(warped_input=True))
+    assert not G2Config(16, 16, mask_difference=True).uses_proxy  # PG2's mask comes from the pose, not the proxy
+    for option in ("silhouette_difference", "warped_input", "visible_difference"):
+        assert G2Config(16, 16, **{option: True}).uses_proxy, option

@@ -189,8 +189,7 @@ def _train_config(args: argparse.Namespace):
         **values,
     )
     # The proxy flow and part maps travel with the samples when anything needs them.
-    needs_parts = cfg.part_weights is not None or cfg.lambda_part_fm > 0 or cfg.silhouette_difference
-    needs_parts = needs_parts or cfg.g2_warped_input or cfg.g2_visible_difference
+    needs_parts = cfg.part_weights is not None or cfg.lambda_part_fm > 0 or cfg.g2_config().uses_proxy
     args.extras = warp != "none" or beyond["latent_surface"] or needs_parts
     return cfg
 

@@ -288,11 +288,7 @@ class NovelViewSynthesizer:
         """Whether Stage I must build the body proxy (``proxy_flow``): G1 warps with it, or G2 keeps its edits
         inside its silhouette (``G2Config.silhouette_difference``), reads the warped input (``warped_input``) or
         edits only what the input saw (``visible_difference``), or G1's latent works in its texture space."""
-        g2_needs = self.g2 is not None and (
-            self.g2.config.silhouette_difference
-            or getattr(self.g2.config, "warped_input", False)
-            or getattr(self.g2.config, "visible_difference", False)
-        )
+        g2_needs = self.g2 is not None and self.g2.config.uses_proxy
         return self.warps or g2_needs or getattr(self.g1.config, "latent_surface", False)
 
     def proxy_flow(
@@ -382,7 +378,7 @@ class NovelViewSynthesizer:
             out["silhouette"] = warp[2]
         for option, what in (("warped_input", "reads the input warped by the body proxy"),
                              ("visible_difference", "edits only what the input saw")):  # fmt: skip
-            if getattr(cfg, option, False):
+            if getattr(cfg, option):
                 if warp is None:
                     raise ValueError(f"this G2 {what}: pass warp=proxy_flow(...)")
                 out["visibility"] = warp[1]

@@ -72,6 +72,11 @@ class G2Config:
         shown = [f for f in fields(self) if f.name not in _BEYOND_PG2 or getattr(self, f.name)]
         return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
+    @property
+    def uses_proxy(self) -> bool:
+        """Whether this G2 reads Stage I's body proxy (its silhouette, flow or visibility): see ``g2_extras``."""
+        return self.silhouette_difference or self.warped_input or self.visible_difference
+
     def resolved_levels(self) -> int:
         """The number of levels actually used."""
         return max(2, default_levels(self.height, self.width) - 2) if self.levels is None else self.levels
