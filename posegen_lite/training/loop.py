@@ -426,9 +426,13 @@ def _rng_state(ctx: DistContext) -> dict:
 
 
 def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
+    # The checkpoint was loaded onto the training device (map_location), but RNG states must be CPU byte
+    # tensors: a run resumed on a GPU would otherwise fail here. A run saved with more GPUs than this machine
+    # has restores the states of the GPUs it has.
+    torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        for index, cuda_state in enumerate(state["cuda"][: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state.cpu(), index)
 
 
 def _validate(stage: Stage, val_batch: dict, run_dir: Path, step: int) -> dict[str, float]:
