@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--limit", type=int, default=None, help="samples per split (default: all)")
     parser.add_argument("--quick", action="store_true", help="32 samples per split")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--device", default="cpu", help="where the networks run: cpu or cuda (same metrics)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if not args.checkpoint.exists():
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     limit = 32 if args.quick and args.limit is None else args.limit
 
     ckpt_path, state = resolve_checkpoint(args.checkpoint)
-    predictors = checkpoint_predictors(ckpt_path, device="cpu")
+    predictors = checkpoint_predictors(ckpt_path, device=args.device)
     g1 = predictors["G1"].g1
     size = (g1.config.height, g1.config.width)
     # extras: the body-proxy flow (for a G1 that warps) and the exact parts behind the detail metrics

@@ -15,7 +15,7 @@ multiplications and convolutions, forward and backward; Adam's elementwise work 
 ``GFLOP/s`` = counted FLOPs / step time. A setting "helps" when its median rate beats the baseline's best
 run — a difference larger than the run-to-run noise of a shared machine.
 
-Run: ``python benchmarks/bench_train.py [--quick] [--device cpu|cuda]``; prints a table, writes
+Run: ``python benchmarks/bench_train.py [--quick] [--device cpu|cuda] [--no-compile]``; prints a table, writes
 ``benchmarks/results/bench_train.json``.
 """
 
@@ -116,8 +116,8 @@ def fixed_batch(case: Case) -> dict:
     return default_collate(SyntheticPairs(config, "train").__getitems__(list(range(case.batch))))
 
 
-def count_flops(case: Case, batch: dict) -> int:
-    stage = build_stage(case, Setting(), torch.device("cpu"))
+def count_flops(case: Case, batch: dict, device: torch.device) -> int:
+    stage = build_stage(case, Setting(), device)  # on the benchmark's device: PG2's width is slow on a CPU
     counter = FlopCounterMode(display=False)
     with counter:
         stage.train_step(batch, 0)
@@ -152,8 +152,11 @@ def time_steps(case: Case, setting: Setting, batch: dict, device: torch.device, 
     return {"first_step_s": first, "step_s": times}
 
 
-def settings_for(case: Case, device: torch.device, quick: bool, max_threads: int) -> list[tuple[Setting, int]]:
-    """(setting, timed steps) pairs: the baseline first, then one change at a time."""
+def settings_for(
+    case: Case, device: torch.device, quick: bool, max_threads: int, compile_: bool = True
+) -> list[tuple[Setting, int]]:
+    """(setting, timed steps) pairs: the baseline first, then one change at a time (``compile_=False``: no
+    ``torch.compile`` row, which spends a minute or more compiling)."""
     n = case.steps
     if device.type == "cuda":
         out = [
@@ -163,7 +166,7 @@ def settings_for(case: Case, device: torch.device, quick: bool, max_threads: int
             (Setting(precision="bf16"), n),
             (Setting(channels_last=True, precision="bf16"), n),
         ]
-        if case.size == (64, 64) and not quick:
+        if case.size == (64, 64) and not quick and compile_:
             out.append((Setting(compile=True), n))
         return out
     base = Setting(threads=max_threads)
@@ -176,7 +179,7 @@ def settings_for(case: Case, device: torch.device, quick: bool, max_threads: int
     # width, where one fp32 step already takes ~10 s on 2 cores.
     if case.width < 64:
         out.append((Setting(threads=max_threads, precision="bf16"), 2))
-    if case.size == (64, 64):
+    if case.size == (64, 64) and compile_:
         out.append((Setting(threads=max_threads, compile=True), n))
     return out
 
@@ -200,6 +203,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run (about a minute on 2 cores)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "bench_train.json")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -216,9 +220,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = []
     for case in cases_for(args.quick, device):
         batch = fixed_batch(case)
-        flops = count_flops(case, batch)
+        flops = count_flops(case, batch, device)
         base_best = None
-        for setting, steps in settings_for(case, device, args.quick, max_threads):
+        for setting, steps in settings_for(case, device, args.quick, max_threads, not args.no_compile):
             try:
                 timing = time_steps(case, setting, batch, device, steps, warmup=1 if case.width >= 64 else 2)
             except Exception as err:  # e.g. torch.compile without a working C++ toolchain: record, go on

@@ -59,9 +59,38 @@ def test_tiers_grow_and_label_unmeasured_times():
             assert getattr(small, field) <= getattr(big, field), (small.name, big.name, field)
     for t in order:
         assert t.checkpoint_every <= t.steps2 and t.expected
-    # no GPU tier has been timed on a real Colab GPU yet: their times must say they are estimates
-    for name in ("colab", "full"):
-        assert "ESTIMATE" in tiers.TIERS[name].expected
+    # the colab tier has not been timed on a Colab T4 yet: its time must say it is an estimate
+    assert "ESTIMATE" in tiers.TIERS["colab"].expected
+    assert "measured" in tiers.TIERS["full"].expected and "ESTIMATE" not in tiers.TIERS["full"].expected
+
+
+@pytest.mark.parametrize(
+    "tier, cores, workers",
+    [
+        ("fast", 16, 0),  # the small tiers render in the training process, whatever the machine
+        ("cpu", 16, 0),
+        ("colab", 2, 2),  # Colab's 2 cores: the tier's own count
+        ("colab", 16, 12),  # a machine with more cores: all but one, at most MAX_WORKERS
+        ("full", 4, 4),
+        ("full", 8, 7),
+        ("full", 96, tiers.MAX_WORKERS),
+    ],
+)
+def test_data_workers_use_the_cores_a_gpu_tier_has(tier, cores, workers):
+    assert tiers.data_workers(tiers.TIERS[tier], cores=cores) == workers
+
+
+def test_notebook_runs_take_their_workers_from_the_machine(monkeypatch, tmp_path):
+    monkeypatch.setattr(tiers, "usable_cores", lambda: 16)
+    env = nb.NotebookEnv(device=torch.device("cpu"), colab=False, fast=False, sizes=tiers.TIERS["full"], seed=0,
+                         tier="full")  # fmt: skip
+    assert nb.train_config(env, 2, "g1", run_dir=str(tmp_path)).num_workers == 12
+
+
+def test_usable_cores_counts_this_process_cores():
+    import os
+
+    assert 1 <= tiers.usable_cores() <= (os.cpu_count() or 1)
 
 
 def test_setup_prints_the_tier_and_its_expected_time(monkeypatch, capsys):

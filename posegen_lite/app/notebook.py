@@ -36,7 +36,18 @@ from posegen_lite.app.colab import (
     mount_drive,
 )
 from posegen_lite.app.source import show_source
-from posegen_lite.app.tiers import FAST_ENV, FAST_SIZES, FULL_SIZES, SIZE_ENV, TIERS, Sizes, choose_tier, is_fast, sizes
+from posegen_lite.app.tiers import (
+    FAST_ENV,
+    FAST_SIZES,
+    FULL_SIZES,
+    SIZE_ENV,
+    TIERS,
+    Sizes,
+    choose_tier,
+    data_workers,
+    is_fast,
+    sizes,
+)
 
 RUNS_ENV = "POSEGEN_RUNS"  # where notebook runs write checkpoints (on Colab: a mounted Drive folder)
 G1_ENV = "POSEGEN_G1"  # a Stage II checkpoint (file or run dir) notebook 03 takes G1 from
@@ -364,7 +375,7 @@ def train_config(env: NotebookEnv, stage: int, name: str, **overrides):
         device=str(env.device),
         checkpoint_every=s.checkpoint_every,
         val_every=10**9,  # the live plot and TensorBoard show progress; no validation PNGs in notebooks
-        num_workers=s.workers,
+        num_workers=data_workers(s),
         resume=True,
     )
     fields.update(overrides)
