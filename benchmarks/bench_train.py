@@ -15,8 +15,11 @@ multiplications and convolutions, forward and backward; Adam's elementwise work 
 ``GFLOP/s`` = counted FLOPs / step time. A setting "helps" when its median rate beats the baseline's best
 run — a difference larger than the run-to-run noise of a shared machine.
 
-Run: ``python benchmarks/bench_train.py [--quick] [--device cpu|cuda] [--no-compile]``; prints a table, writes
-``benchmarks/results/bench_train.json``.
+The "G1 (demo recipe)" case is the shipped demo G1's configuration (body-proxy warp, paste, texture-space
+latent; fresh weights) on a batch carrying the proxy's maps, with the part-weighted L1.
+
+Run: ``python benchmarks/bench_train.py [--quick] [--device cpu|cuda] [--no-compile] [--only NAME]``; prints a
+table, writes ``benchmarks/results/bench_train.json``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig
 from posegen_lite.models.g1 import G1, G1Config, count_parameters
 from posegen_lite.models.g2 import G2, G2Config
 from posegen_lite.training.distributed import DistContext
+from posegen_lite.training.losses import DEFAULT_PART_WEIGHTS
 from posegen_lite.training.steps import Stage2, Stage3
 
 
@@ -55,6 +59,17 @@ class Case:
     width: int
     batch: int
     steps: int  # timed steps per setting (after warm-up)
+    demo: bool = False  # G1 as the shipped demo weights configure it (warp, paste, cVAE), fresh weights
+
+
+def _demo_g1_config(case: Case) -> G1Config:
+    """The shipped demo G1's config (body-proxy warp, paste, texture-space latent) at ``case``'s width."""
+    from dataclasses import replace
+
+    from posegen_lite.app.notebook import g1_config_of
+    from posegen_lite.resources import demo_weights
+
+    return replace(g1_config_of(demo_weights()), base_channels=case.width)
 
 
 @dataclass(frozen=True)
@@ -79,9 +94,10 @@ def build_stage(case: Case, setting: Setting, device: torch.device):
     torch.manual_seed(0)
     h, w = case.size
     ctx = DistContext(device=device)
-    g1 = G1(G1Config(h, w, base_channels=case.width))
+    g1 = G1(_demo_g1_config(case) if case.demo else G1Config(h, w, base_channels=case.width))
     if case.stage == 2:
-        stage = Stage2(g1, 2e-4, (0.5, 0.999), ctx, setting.precision, setting.channels_last)
+        parts = dict(DEFAULT_PART_WEIGHTS) if case.demo else None  # the demo recipe's part-weighted L1
+        stage = Stage2(g1, 2e-4, (0.5, 0.999), ctx, setting.precision, setting.channels_last, part_weights=parts)
         trained = "g1"
     else:
         stage = Stage3(
@@ -103,7 +119,7 @@ def build_stage(case: Case, setting: Setting, device: torch.device):
 
 def parameters(case: Case) -> int:
     h, w = case.size
-    n = count_parameters(G1(G1Config(h, w, base_channels=case.width)))
+    n = count_parameters(G1(_demo_g1_config(case) if case.demo else G1Config(h, w, base_channels=case.width)))
     if case.stage == 3:  # what is trained: G2 and D (G1 frozen)
         n = count_parameters(G2(G2Config(h, w, base_channels=case.width))) + count_parameters(
             Discriminator(DiscriminatorConfig(h, w))
@@ -113,7 +129,8 @@ def parameters(case: Case) -> int:
 
 def fixed_batch(case: Case) -> dict:
     config = SyntheticConfig(size=case.size, train_people=max(1, case.batch), views_per_person=1)
-    return default_collate(SyntheticPairs(config, "train").__getitems__(list(range(case.batch))))
+    pairs = SyntheticPairs(config, "train", extras=case.demo)  # the demo G1 reads the body proxy's maps
+    return default_collate(pairs.__getitems__(list(range(case.batch))))
 
 
 def count_flops(case: Case, batch: dict, device: torch.device) -> int:
@@ -192,6 +209,7 @@ def cases_for(quick: bool, device: torch.device) -> list[Case]:
     return [
         Case("G1", 2, (64, 64), 16, 16, 10),
         Case("G1", 2, (128, 64), 16, 16, 6),
+        Case("G1 (demo recipe)", 2, (128, 64), 16, 16, 6, demo=True),
         Case("G1 (PG2 width)", 2, (128, 64), 128, big_batch, big_steps),
         Case("G2+D", 3, (64, 64), 16, 16, 8),
         Case("G2+D", 3, (128, 64), 16, 16, 5),
@@ -204,6 +222,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--quick", action="store_true", help="a smoke run (about a minute on 2 cores)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
+    parser.add_argument("--only", help="run only the cases whose name contains this text (e.g. 'demo recipe')")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "bench_train.json")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -219,6 +238,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     )
     rows = []
     for case in cases_for(args.quick, device):
+        if args.only and args.only not in case.name:
+            continue
         batch = fixed_batch(case)
         flops = count_flops(case, batch, device)
         base_best = None
