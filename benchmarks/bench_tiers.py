@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: the notebooks')")
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default: results/bench_tiers_<tier>.json)")
     args = parser.parse_args(argv)
+    if args.steps < 1 or args.warmup < 1:
+        parser.error("--steps and --warmup must be at least 1 (the clock starts at the end of the warm-up)")
     environ = {"POSEGEN_SIZE": args.tier} if args.tier else {}
     env = nb.setup(environ=environ, verbose=False)
     s = env.sizes

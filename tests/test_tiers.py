@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -88,8 +89,6 @@ def test_notebook_runs_take_their_workers_from_the_machine(monkeypatch, tmp_path
 
 
 def test_usable_cores_counts_this_process_cores():
-    import os
-
     assert 1 <= tiers.usable_cores() <= (os.cpu_count() or 1)
 
 
