@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import TinyPairs
 from torch.utils.data import default_collate
 
 from posegen_lite.app.notebook import predict_with
@@ -66,14 +67,8 @@ def test_the_synthesizer_on_cuda_matches_the_cpu(exact_fp32):
 
 
 def _tiny_batch(n: int = 4, size: int = 32) -> dict:
-    g = torch.Generator().manual_seed(0)
-    a = torch.rand(n, 3, size, size, generator=g) * 2 - 1
-    return {
-        "image_a": a,
-        "image_b": (a * 0.5 + 0.2).clamp(-1, 1),
-        "pose_b": torch.rand(n, 18, size, size, generator=g) * 2 - 1,
-        "mask_b": (torch.rand(n, 1, size, size, generator=g) > 0.5).float(),
-    }
+    data = TinyPairs(n=n, height=size, width=size)
+    return default_collate([data[i] for i in range(n)])
 
 
 def _params(module: torch.nn.Module) -> list[torch.Tensor]:

@@ -364,27 +364,15 @@ class NovelViewSynthesizer:
 
     def g2_inputs(self, warp: ProxyWarp | tuple[torch.Tensor, ...] | None) -> dict[str, torch.Tensor]:
         """``G2.forward``'s body-proxy inputs from Stage I's ``warp`` (``proxy_flow``; a tuple of its first
-        fields is enough): the silhouette for a G2 kept inside it, the flow for one that reads the warped input,
-        the visibility for either of those that read or edit only what the input saw; nothing for PG2's G2."""
+        fields is enough): the silhouette, flow and visibility that ``models.g2.PROXY_INPUTS`` says this G2's
+        options read; nothing for PG2's G2."""
+        from posegen_lite.models.g2 import proxy_inputs
+
         if self.g2 is None:
             return {}
-        cfg, out = self.g2.config, {}
-        if cfg.silhouette_difference:
-            if warp is None or len(warp) < 3:
-                raise ValueError(
-                    "this G2 keeps its edits inside the body proxy's silhouette: pass warp=(flow, visibility, "
-                    "silhouette) from proxy_flow"
-                )
-            out["silhouette"] = warp[2]
-        for option, what in (("warped_input", "reads the input warped by the body proxy"),
-                             ("visible_difference", "edits only what the input saw")):  # fmt: skip
-            if getattr(cfg, option):
-                if warp is None:
-                    raise ValueError(f"this G2 {what}: pass warp=proxy_flow(...)")
-                out["visibility"] = warp[1]
-                if option == "warped_input":
-                    out["flow"] = warp[0]
-        return {k: v.to(self.device) for k, v in out.items()}
+        available = dict(zip(ProxyWarp._fields[:3], warp or (), strict=False))  # flow, visibility, silhouette
+        return proxy_inputs(self.g2.config, available, "pass warp=proxy_flow(...) (flow, visibility, silhouette)",
+                            self.device)  # fmt: skip
 
     def _uncovered(self, warp) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(source, target silhouette) of a full ``ProxyWarp`` when ``fill_uncovered``, else None."""

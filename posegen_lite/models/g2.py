@@ -75,7 +75,7 @@ class G2Config:
     @property
     def uses_proxy(self) -> bool:
         """Whether this G2 reads Stage I's body proxy (its silhouette, flow or visibility): see ``g2_extras``."""
-        return self.silhouette_difference or self.warped_input or self.visible_difference
+        return any(getattr(self, option) for option in PROXY_INPUTS)
 
     def resolved_levels(self) -> int:
         """The number of levels actually used."""
@@ -180,27 +180,44 @@ class G2(nn.Module):
         return straight_through_clamp(coarse + diff)
 
 
+PROXY_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "silhouette_difference": (("silhouette",), "keeps its edits inside the body proxy's silhouette"),
+    "warped_input": (("flow", "visibility"), "reads the input warped by the body proxy"),
+    "visible_difference": (("visibility",), "edits only what the input saw"),
+}
+"""For each G2 option beyond PG2 that reads Stage I's body proxy: the ``G2.forward`` inputs it needs, and what
+it does with them (for error messages)."""
+
+
+def proxy_inputs(
+    config: G2Config, available: dict[str, torch.Tensor | None], how: str, device: torch.device | str | None = None
+) -> dict[str, torch.Tensor]:
+    """``G2.forward``'s body-proxy inputs for ``config`` (``PROXY_INPUTS``), taken from ``available`` (None or
+    absent: not there) and moved to ``device``. ``ValueError`` naming the option, the missing inputs and
+    ``how`` to get them; nothing for PG2's G2."""
+    out = {}
+    for option, (keys, what) in PROXY_INPUTS.items():
+        if not getattr(config, option):
+            continue
+        missing = [k for k in keys if available.get(k) is None]
+        if missing:
+            raise ValueError(f"this G2 {what} ({option}=True), so it needs the body proxy's {missing}: {how}")
+        out.update({k: available[k].to(device) for k in keys})
+    return out
+
+
 def g2_extras(g2: G2, batch: dict, device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
     """``G2.forward``'s body-proxy inputs from a collated batch (``data/sample.py``): ``silhouette`` (from
     ``proxy_parts_b``) for a G2 with ``silhouette_difference``, ``flow`` and ``visibility`` for one with
     ``warped_input``, ``visibility`` for one with ``visible_difference``; nothing for PG2's G2."""
-    out = {}
-    needs = {
-        "silhouette_difference": ("proxy_parts_b",),
-        "warped_input": ("flow", "visibility"),
-        "visible_difference": ("visibility",),
+    parts = batch.get("proxy_parts_b") if g2.config.silhouette_difference else None
+    available = {
+        "flow": batch.get("flow"),
+        "visibility": batch.get("visibility"),
+        "silhouette": None if parts is None else proxy_silhouette(parts),
     }
-    for option, keys in needs.items():
-        if not getattr(g2.config, option):
-            continue
-        missing = [k for k in keys if k not in batch]
-        if missing:
-            raise ValueError(
-                f"this G2 ({option}=True) needs the body proxy's {missing} but the batch has none: build the "
-                "dataset with extras (SyntheticPairs(extras=True) / DataSpec(extras=True))"
-            )
-        if option == "silhouette_difference":
-            out["silhouette"] = proxy_silhouette(batch["proxy_parts_b"]).to(device)
-        else:
-            out.update({k: batch[k].to(device) for k in keys})
-    return out
+    how = (
+        "the batch has none: build the dataset with extras (SyntheticPairs(extras=True) / DataSpec(extras=True)); "
+        "the silhouette comes from its proxy_parts_b"
+    )
+    return proxy_inputs(g2.config, available, how, device)
