@@ -117,6 +117,7 @@ _TRAIN_OPTIONS = {
     "latent_lr_scale": ("latent_lr_scale", 1.0),
     "init_g1": ("init_g1", None),
     "lr_decay_start": ("lr_decay_start", None),
+    "channels_last": ("channels_last", True),
 }
 DEFAULT_LATENT_CHANNELS = 8  # --cvae
 # G1Config fields beyond PG2 that `posegen train` sets, with PG2's values.
@@ -447,6 +448,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--workers", type=non_negative_int, default=0, help="DataLoader worker processes")
+    p.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the networks' memory format (default: channels_last; benchmarks/README.md says when each is faster)",
+    )
     p.add_argument("--checkpoint-every", type=positive_int, default=None, help="default 500")
     p.add_argument("--val-every", type=positive_int, default=None, help="default 500")
     p.add_argument("--max-minutes", type=finite_float, default=None, help="stop and save after this long")

@@ -49,6 +49,7 @@ from posegen_lite.models.checkpoints import load_latest, remove_temporary_files,
 from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
+from posegen_lite.training.allocator import keep_freed_memory
 from posegen_lite.training.distributed import DistContext
 from posegen_lite.training.steps import NonFiniteLossError, NonFiniteWeightsError, Stage, Stage2, Stage3
 
@@ -86,6 +87,7 @@ class TrainConfig:
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (see steps.resolve_precision)
     channels_last: bool = True  # faster convolutions on CPU and on tensor cores
     num_workers: int = 0
+    keep_freed_memory: bool = True  # CPU on Linux/glibc: malloc keeps freed memory (training/allocator.py)
     checkpoint_every: int = 500
     keep_last: int = 3
     val_every: int = 500
@@ -211,7 +213,7 @@ def _is_number(value: object) -> bool:
 # Options that define the networks and their optimizers' parameter groups: a resumed run cannot change them.
 _FIXED_ON_RESUME = ("stage", "finetune_g1", "latent_lr_scale")
 # Options that only steer this invocation; a change is neither reported nor refused.
-_INVOCATION = ("run_dir", "resume", "steps", "max_minutes", "device", "num_workers")
+_INVOCATION = ("run_dir", "resume", "steps", "max_minutes", "device", "num_workers", "keep_freed_memory")
 
 
 def lr_factor(step: int, steps: int, decay_start: int | None) -> float:
@@ -508,6 +510,8 @@ def train(
     Prints ``resumed from step N of run DIR`` (and any changed options) when it continues a run.
     """
     ctx = DistContext.from_env(cfg.device)
+    if cfg.keep_freed_memory:
+        keep_freed_memory()  # page faults on every re-allocated tensor would cost a CPU step a sixth of its time
     run_dir = Path(cfg.run_dir)
     try:
         if ctx.is_main:
