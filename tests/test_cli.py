@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
+import torch
 
 from posegen_lite.app.cli import main, parse_size
 from posegen_lite.models.checkpoints import load_latest
@@ -175,6 +177,24 @@ def test_resume_keeps_the_runs_options_and_applies_an_explicit_lr(tmp_path, caps
     state = load_latest(run)[1]
     assert state["config"]["lr_decay_start"] == 4
     assert state["optimizers"]["g"]["param_groups"][0]["lr"] == pytest.approx(0.5e-4)
+
+
+def test_memory_format_option_reaches_the_networks(tmp_path):
+    data = ["--size", "32x32", "--width", "4", "--people", "2", "--views", "1", "--batch-size", "2", "--steps", "1"]
+
+    def conv_weights(run: Path) -> tuple[bool, list[torch.Tensor]]:
+        state = load_latest(run)[1]
+        weights = [w for w in state["models"]["g1"].values() if w.dim() == 4 and w.shape[1] > 1 and w.shape[2] > 1]
+        assert weights
+        return state["config"]["channels_last"], weights
+
+    assert main(["train", "--run-dir", str(tmp_path / "default"), *data]) == 0
+    flag, weights = conv_weights(tmp_path / "default")
+    assert flag is True and all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    assert main(["train", "--run-dir", str(tmp_path / "nchw"), "--no-channels-last", *data]) == 0
+    flag, weights = conv_weights(tmp_path / "nchw")
+    assert flag is False
+    assert all(w.is_contiguous() and not w.is_contiguous(memory_format=torch.channels_last) for w in weights)
 
 
 def test_stage3_takes_the_pasting_gated_g1_from_its_checkpoint(tmp_path):
