@@ -511,7 +511,7 @@ def train(
     """
     ctx = DistContext.from_env(cfg.device)
     if cfg.keep_freed_memory:
-        keep_freed_memory()  # page faults on every re-allocated tensor would cost a CPU step a sixth of its time
+        keep_freed_memory()  # else every step faults its activations in again: the demo G1 steps 1.1-1.3x faster
     run_dir = Path(cfg.run_dir)
     try:
         if ctx.is_main:
