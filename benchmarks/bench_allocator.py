@@ -1,7 +1,7 @@
-"""What keeping freed memory (``training.allocator.keep_freed_memory``) buys a CPU training step.
+"""What keeping freed memory (``posegen_lite.allocator.keep_freed_memory``) buys a CPU training step.
 
 glibc returns every large freed block to the kernel, so each training step faults its activations in again
-(``training/allocator.py`` says why). This times the same training steps with glibc's default and with the
+(``posegen_lite/allocator.py`` says why). This times the same training steps with glibc's default and with the
 memory kept, each in a fresh child process (the setting is process-wide and cannot be undone), the settings
 alternated over ``--rounds`` rounds so that a slow minute of a shared machine hits them alike. Per setting: the
 median step time, and the kernel (``sys``) time and minor page faults per step.
@@ -39,7 +39,7 @@ def child(case_name: str, channels_last: bool, keep: bool, steps: int) -> dict:
     import torch
     from bench_train import Setting, build_stage, cases_for, fixed_batch
 
-    from posegen_lite.training.allocator import keep_freed_memory
+    from posegen_lite.allocator import keep_freed_memory
 
     applied = keep_freed_memory() if keep else False
     device = torch.device("cpu")
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         name, nhwc, keep, steps = args.child
         print(json.dumps(child(name, bool(int(nhwc)), bool(int(keep)), int(steps))))
         return []
-    from posegen_lite.training.allocator import is_glibc
+    from posegen_lite.allocator import is_glibc
 
     if not is_glibc():
         print("not Linux with glibc: keep_freed_memory does nothing here, nothing to compare")

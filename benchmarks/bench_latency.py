@@ -13,8 +13,9 @@ The networks are untrained (latency does not depend on the weights' values) unle
 given. Demo width: G1 and G2 with 16 base channels (what the CPU demo trains); PG2's width (128) at 128×64
 is timed with fewer repeats for comparison. The goal: under 100 ms at 128×64 on 2 CPU cores.
 
-Run: ``python benchmarks/bench_latency.py [--quick] [--device cpu|cuda] [--checkpoint PATH]``; prints a
-table, writes ``benchmarks/results/bench_latency.json``.
+Run: ``python benchmarks/bench_latency.py [--quick] [--device cpu|cuda] [--checkpoint PATH] [--keep-freed-memory]``;
+prints a table, writes ``benchmarks/results/bench_latency.json``. ``--keep-freed-memory`` first applies
+``posegen_lite.keep_freed_memory`` (glibc keeps freed memory in the process, as training does).
 """
 
 from __future__ import annotations
@@ -136,8 +137,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--checkpoint", help="time this checkpoint instead of untrained demo-width networks")
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="first call posegen_lite.keep_freed_memory() (glibc keeps freed memory; what training does)",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "bench_latency.json")
     args = parser.parse_args(argv)
+    if args.keep_freed_memory:
+        from posegen_lite.allocator import keep_freed_memory
+
+        print(f"keep_freed_memory: {'applied' if keep_freed_memory() else 'not applicable here'}")
     device = torch.device(args.device)
     repeats = args.repeats or (10 if args.quick else 50)
     threads = torch.get_num_threads()
@@ -179,6 +189,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         args.out,
         rows,
         goal_ms=GOAL_MS,
+        keep_freed_memory=args.keep_freed_memory,
         load_average_end=os.getloadavg(),
         note="one view per call, batch 1, a new yaw per call; the CPU may be shared with other work",
     )

@@ -2,7 +2,7 @@
 
 The folders follow the paper's stages, with arrows one way (each imports only those above it):
 
-    images, device, resources   conventions every layer shares
+    images, device, allocator, resources   what every layer shares
     geometry/                   Stage I: skeleton, camera, lifting, pose maps and body mask, photo pose
     data/                       the embedded synthetic dataset and the real-dataset readers
     models/                     Stage II's G1, Stage III's G2 and discriminator, checkpoints and weights
@@ -37,6 +37,7 @@ _export("geometry.posemaps", "body_mask", "draw_skeleton", "pose_maps", "pose_ma
 _export("geometry.skeleton", "JOINT_NAMES", "LIMBS", "NUM_JOINTS", "reference_pose")
 _export("geometry.proxy", "OrthoCamera", "build_proxy", "correspond", "part_regions", "ray_cameras")
 _export("geometry.warp", "fill_uncovered", "proxy_flow", "proxy_maps", "warp_image")
+_export("allocator", "keep_freed_memory")
 _export("images", "ImageError", "load_image", "save_image", "to_tensor", "to_uint8")
 _export("data.sample", "SAMPLE_KEYS", "make_sample")
 _export("data.synthetic.scenes", "Scene")

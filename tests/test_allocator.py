@@ -1,4 +1,4 @@
-"""training/allocator.py: glibc's malloc keeps freed memory, so re-allocating a large tensor costs no page faults."""
+"""posegen_lite/allocator.py: glibc keeps freed memory, so re-allocating a large tensor costs no page faults."""
 
 import subprocess
 import sys
@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from posegen_lite.training import allocator
+from posegen_lite import allocator
 
 # A child process, so that the process-wide malloc settings of one case never leak into another (or into the
 # rest of the suite). It frees and re-allocates a 64 MiB tensor 20 times and prints the page faults that cost,
@@ -16,7 +16,7 @@ _CHILD = textwrap.dedent(
     """
     import resource, sys
     import torch
-    from posegen_lite.training.allocator import keep_freed_memory
+    from posegen_lite.allocator import keep_freed_memory
     applied = keep_freed_memory() if sys.argv[1] == "keep" else None
     for _ in range(10):
         x = torch.ones(16 * 2**20)  # 64 MiB: above glibc's largest automatic mmap threshold (32 MiB)

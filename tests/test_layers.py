@@ -2,7 +2,7 @@
 
 Order, lowest first (docs/architecture.md):
 
-    images, device, resources → geometry → data → models → evaluation → training → app, assignments
+    images, device, allocator, resources → geometry → data → models → evaluation → training → app, assignments
 
 The walk reads every module's source with ``ast`` and looks at every import statement, including those inside
 functions and ``if TYPE_CHECKING`` blocks, so a lazy import cannot hide a back-arrow. Modules of one layer may
@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 LAYERS: dict[str, int] = {
     "images": 0,
     "device": 0,
+    "allocator": 0,
     "resources": 0,
     "assets": 0,
     "geometry": 1,

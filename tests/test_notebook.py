@@ -51,11 +51,16 @@ def test_fast_sizes_are_smaller_everywhere():
 
 
 def test_setup_picks_the_device_and_seeds(monkeypatch):
+    import posegen_lite.allocator
+
+    kept = []  # the CPU kernel keeps freed memory (allocator.py); a CUDA one leaves malloc alone
+    monkeypatch.setattr(posegen_lite.allocator, "keep_freed_memory", lambda: kept.append(True) or True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     threads = torch.get_num_threads()
     try:
         env = nb.setup(seed=3, environ={nb.FAST_ENV: "1"}, verbose=False)
         assert env.device == torch.device("cpu") or env.device.type == "mps"
+        assert len(kept) == (1 if env.device.type == "cpu" else 0)
         assert env.fast and env.sizes is nb.FAST_SIZES and not env.colab
         a = torch.rand(3)
         nb.seed_everything(3)
@@ -66,7 +71,9 @@ def test_setup_picks_the_device_and_seeds(monkeypatch):
     finally:
         torch.set_num_threads(threads)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    kept.clear()
     assert nb.setup(environ={}, verbose=False).device.type == "cuda"  # CUDA wins when present
+    assert kept == []
 
 
 def test_colab_url_and_badge():

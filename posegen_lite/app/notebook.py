@@ -132,8 +132,10 @@ def setup(
 ) -> NotebookEnv:
     """The first thing every notebook calls (after the Colab install): seed, pick the device (CUDA if
     present, else MPS, else CPU), pick the size tier (``tiers.choose_tier``: ``POSEGEN_FAST``, then
-    ``POSEGEN_SIZE``, then the hardware), set CPU threads (``cpu_threads``), configure plotly and figures.
-    Prints the tier and its expected time; returns a ``NotebookEnv``."""
+    ``POSEGEN_SIZE``, then the hardware), set CPU threads (``cpu_threads``), on a CPU keep freed memory in the
+    kernel (``allocator.keep_freed_memory``), configure plotly and figures. Prints the tier and its expected
+    time; returns a ``NotebookEnv``."""
+    from posegen_lite.allocator import keep_freed_memory
     from posegen_lite.device import pick_device
 
     seed_everything(seed)
@@ -144,6 +146,8 @@ def setup(
     threads = cpu_threads(fast, chosen)
     if threads is not None:
         torch.set_num_threads(threads)
+    if chosen.type == "cpu":
+        keep_freed_memory()  # the notebook's widget and figures run torch on the CPU in this kernel (allocator.py)
     env = NotebookEnv(device=chosen, colab=colab, fast=fast, sizes=TIERS[tier], seed=seed, tier=tier, why=why)
     _configure_plotly(colab)
     _configure_figures()

@@ -184,12 +184,14 @@ def show_app(environ: Mapping[str, str] | None = None) -> ViewpointApp:
     """What the app notebook calls: an app configured from the ``POSEGEN_APP_*`` environment."""
     import torch
 
+    from posegen_lite.allocator import keep_freed_memory
     from posegen_lite.app.notebook import cpu_threads
 
     # one torch thread per view: the sliders' view and the background turntable each get a core
     threads = cpu_threads(True, torch.device("cpu"))
     if threads is not None and torch.get_num_threads() > threads:
         torch.set_num_threads(threads)
+    keep_freed_memory()  # this kernel serves views: reused memory makes each one faster (allocator.py)
     return ViewpointApp(AppConfig.from_env(environ))
 
 

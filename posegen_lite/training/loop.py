@@ -45,11 +45,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
+from posegen_lite.allocator import keep_freed_memory
 from posegen_lite.models.checkpoints import load_latest, remove_temporary_files, resolve_checkpoint, save_checkpoint
 from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
-from posegen_lite.training.allocator import keep_freed_memory
 from posegen_lite.training.distributed import DistContext
 from posegen_lite.training.steps import NonFiniteLossError, NonFiniteWeightsError, Stage, Stage2, Stage3
 
@@ -87,7 +87,7 @@ class TrainConfig:
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (see steps.resolve_precision)
     channels_last: bool = True  # faster convolutions on CPU and on tensor cores
     num_workers: int = 0
-    keep_freed_memory: bool = True  # CPU on Linux/glibc: malloc keeps freed memory (training/allocator.py)
+    keep_freed_memory: bool = True  # CPU on Linux/glibc: malloc keeps freed memory (posegen_lite/allocator.py)
     checkpoint_every: int = 500
     keep_last: int = 3
     val_every: int = 500

@@ -1,4 +1,4 @@
-"""Keep freed memory inside the process while training on a CPU (Linux with glibc).
+"""Keep freed memory inside the process when torch runs on a CPU (Linux with glibc).
 
 Why: PyTorch on a CPU has no caching allocator; every tensor comes from the C library's ``malloc``. glibc
 serves large requests (at 128×64, batch 16, one activation of 16 channels is 8 MiB) with ``mmap`` and hands
@@ -15,8 +15,11 @@ that freed blocks stay there (``M_TRIM_THRESHOLD``). The process then keeps its 
 which a training run reaches in its first step anyway. jemalloc or tcmalloc (``LD_PRELOAD``) do the same
 job; this needs nothing installed.
 
-The settings are process-wide, like ``torch.set_num_threads``: ``TrainConfig.keep_freed_memory`` (on by
-default) makes ``training.loop.train`` call ``keep_freed_memory`` once at its start.
+The settings are process-wide, like ``torch.set_num_threads``, so the library applies them only where it owns
+the work: ``TrainConfig.keep_freed_memory`` (on by default) makes ``training.loop.train`` call
+``keep_freed_memory`` once at its start. Inference gains too (one 128×64 view through the shipped weights:
+``benchmarks/bench_latency.py --keep-freed-memory``), so the notebooks' ``app.notebook.setup`` (on a CPU) and the
+viewpoint app's ``show_app`` call it for the kernel they own. Other programs call it themselves.
 """
 
 from __future__ import annotations
