@@ -29,7 +29,7 @@ from _machine import write_json
 
 HERE = Path(__file__).resolve().parent
 
-# (case name in bench_train.cases(), channels_last)
+# (case name in bench_train.cases_for, channels_last)
 CONFIGS = [("G1 (demo recipe)", False), ("G1 (demo recipe)", True), ("G2+D", True)]
 WARMUP = 3  # steps before the clock starts: the kept heap grows to its steady size in the first ones
 

@@ -8,10 +8,11 @@ import pytest
 
 from posegen_lite import allocator
 
-# A child process, so that the process-wide malloc settings of one case never leak into another (or into the
-# rest of the suite). It frees and re-allocates a 64 MiB tensor 20 times and prints the page faults that cost,
-# after 10 warm-up rounds: with the memory kept, the heap grows for the first few (a freed block merged into the
-# heap's top is a little short of the next aligned request of the same size), then stays.
+# A child process per case: the malloc settings are process-wide and cannot be undone, and the suite's own
+# process has them already (its training tests call train, which applies them). The child frees and re-allocates
+# a 64 MiB tensor 20 times and prints the page faults that cost, after 10 warm-up rounds: with the memory kept,
+# the heap grows for the first few (a freed block merged into the heap's top is a little short of the next
+# aligned request of the same size), then stays.
 _CHILD = textwrap.dedent(
     """
     import resource, sys
