@@ -1,6 +1,8 @@
 """Evaluation: the metrics (``metrics``), the protocol that runs every model and baseline through the same
-code (``protocol``), the predictors themselves (``predictors``), and what is written out (``reports``)."""
+code (``protocol``), the predictors themselves (``predictors``), what is written out (``reports``), and where
+an error comes from (``budget``)."""
 
+from posegen_lite.evaluation.budget import error_budget
 from posegen_lite.evaluation.predictors import (
     G1G2Predictor,
     G1Predictor,
@@ -23,5 +25,5 @@ __all__ = [
     "G1G2Predictor", "G1Predictor", "IdentityBaseline", "MeanImageBaseline", "Predictor", "WarpBaseline",
     "checkpoint_predictors",
     "PROTOCOL", "TABLE_COLUMNS", "EvalResult", "evaluate", "sample_indices", "failure_grid", "markdown_table",
-    "refinement_report", "write_results", "yaw_table",
+    "refinement_report", "write_results", "yaw_table", "error_budget",
 ]  # fmt: skip

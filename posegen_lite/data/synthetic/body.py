@@ -115,15 +115,11 @@ def _luma(c: np.ndarray) -> float:
     return float(0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2])
 
 
-def sample_person(rng: np.random.Generator) -> Person:
-    """Draw a random person: proportions, skin, hair, clothes, a front print and a different back."""
-    tone = rng.uniform(0, len(_SKIN) - 1)
-    i = int(tone)
-    skin = (_SKIN[i] * (1 - (tone - i)) + _SKIN[min(i + 1, len(_SKIN) - 1)] * (tone - i)).astype(np.float32)
-    hair = _HAIR[rng.integers(len(_HAIR))] * rng.uniform(0.85, 1.1)
-    shirt = _hsv(rng.random(), rng.uniform(0.15, 0.85), rng.uniform(0.3, 0.95))
-    trousers = _hsv(rng.random(), rng.uniform(0.1, 0.7), rng.uniform(0.15, 0.7))
-    shoes = _hsv(rng.random(), rng.uniform(0.0, 0.5), rng.uniform(0.08, 0.9))
+def draw_detail(rng: np.random.Generator, shirt: np.ndarray) -> dict:
+    """Draw what a single view may hide: the front print (its ``text``, ``ink`` and ``patch`` colours) and the
+    shirt back (``back`` pattern, ``back_colour``), for a shirt of colour ``shirt (3,)``. Returns the
+    ``Person`` fields of those names. ``sample_person`` draws them with this (in this order), so redrawing
+    them for a known person samples the backs and prints the data could have given it."""
     # The print sits on a light or dark patch (or the bare shirt), with ink that contrasts with what is under it.
     patch = (
         shirt
@@ -141,6 +137,25 @@ def sample_person(rng: np.random.Generator) -> Person:
     back_colour = _hsv(rng.random(), rng.uniform(0.3, 0.9), rng.uniform(0.2, 0.95))
     if np.abs(back_colour - shirt).sum() < 0.4:  # keep the back pattern visible
         back_colour = (1.0 - shirt).astype(np.float32)
+    return {
+        "text": text,
+        "ink": ink.astype(np.float32),
+        "patch": np.asarray(patch, np.float32),
+        "back": back,
+        "back_colour": back_colour,
+    }
+
+
+def sample_person(rng: np.random.Generator) -> Person:
+    """Draw a random person: proportions, skin, hair, clothes, a front print and a different back."""
+    tone = rng.uniform(0, len(_SKIN) - 1)
+    i = int(tone)
+    skin = (_SKIN[i] * (1 - (tone - i)) + _SKIN[min(i + 1, len(_SKIN) - 1)] * (tone - i)).astype(np.float32)
+    hair = _HAIR[rng.integers(len(_HAIR))] * rng.uniform(0.85, 1.1)
+    shirt = _hsv(rng.random(), rng.uniform(0.15, 0.85), rng.uniform(0.3, 0.95))
+    trousers = _hsv(rng.random(), rng.uniform(0.1, 0.7), rng.uniform(0.15, 0.7))
+    shoes = _hsv(rng.random(), rng.uniform(0.0, 0.5), rng.uniform(0.08, 0.9))
+    detail = draw_detail(rng, shirt)
     return Person(
         height=float(rng.uniform(1.5, 1.95)),
         build=float(rng.uniform(0.85, 1.2)),
@@ -152,11 +167,7 @@ def sample_person(rng: np.random.Generator) -> Person:
         long_hair=bool(rng.random() < 0.35),
         long_sleeves=bool(rng.random() < 0.4),
         shorts=bool(rng.random() < 0.25),
-        text=text,
-        ink=ink.astype(np.float32),
-        patch=np.asarray(patch, np.float32),
-        back=back,
-        back_colour=back_colour,
+        **detail,
     )
 
 
