@@ -74,10 +74,14 @@ def test_a_warping_g1_gets_each_persons_proxy_flow_in_a_scene(one_person):
     g2 = G2(G2Config(*SIZE, base_channels=4, mask_difference=True, silhouette_difference=True))
     with torch.no_grad():  # a G2 that edits wherever it may: inside the proxy's silhouette
         g2.to_difference.weight.normal_(0, 0.5)
-    warping = NovelViewSynthesizer(g1, g2, device="cpu")
+    warping = NovelViewSynthesizer(g1, g2, device="cpu")  # the default outline ring, for single people
     image, j, cam = one_person
     crowd = CrowdSynthesizer(warping).synthesize(image, [j], cam, yaw=60)
-    single = warping.synthesize(image, j, yaw=60, camera=cam)  # the window is the whole image: the same flow
+    # The window is the whole image: the same flow. The crowd mattes each person itself, so it asks for no outline
+    # fill (generate(…, outline_ring=0)): the single-person path without it is what it must match.
+    unfilled = NovelViewSynthesizer(g1, g2, device="cpu", outline_ring=0)
+    single = unfilled.synthesize(image, j, yaw=60, camera=cam)
+    assert (warping.synthesize(image, j, yaw=60, camera=cam).coarse != single.coarse).any()  # the ring does matter
     np.testing.assert_array_equal(crowd.people[0].synthesis.coarse, single.coarse)
     # … and the same silhouette for G2
     assert (single.image != single.coarse).any()

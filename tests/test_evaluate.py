@@ -32,6 +32,7 @@ from posegen_lite.evaluation import (
     write_results,
     yaw_table,
 )
+from posegen_lite.geometry.warp import OUTLINE_RING, fill_uncovered
 from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
@@ -110,6 +111,29 @@ def test_g1_and_g1g2_predictors_run_and_an_untouched_g2_changes_nothing(pairs, t
     assert rep["mask_ssim_drop"] == 0.0 and rep["sharper"] is False and rep["passes"] is False
     with pytest.raises(ValueError, match="G9"):
         refinement_report(result, coarse="G9")
+
+
+def test_predictors_fill_the_background_as_the_synthesizer_does(tiny_models):
+    g1, g2 = tiny_models
+    data = SyntheticPairs(SyntheticConfig(size=SIZE, test_people=2, views_per_person=2), "test", extras=True)
+    batch = torch.utils.data.default_collate([data[i] for i in range(4)])
+    source, target = batch["proxy_silhouette_a"], (batch["proxy_parts_b"] >= 0).unsqueeze(1)
+    raw, filled = G1Predictor(g1)(batch), G1Predictor(g1, fill_ring=OUTLINE_RING)(batch)
+    torch.testing.assert_close(filled, fill_uncovered(raw, source, target, ring=OUTLINE_RING))
+    inside = target.expand_as(raw)
+    assert torch.equal(filled[inside], raw[inside])  # the body is never touched …
+    assert not torch.equal(filled, raw)  # … the ring round it is
+    # G1+G2 refines the filled coarse image and is filled again, as NovelViewSynthesizer.generate does it
+    coarse = fill_uncovered(g1(batch["image_a"], batch["pose_b"]), source, target, ring=OUTLINE_RING)
+    with torch.no_grad():
+        refined = g2(batch["image_a"], coarse, batch["mask_b"])
+    torch.testing.assert_close(
+        G1G2Predictor(g1, g2, fill_ring=OUTLINE_RING)(batch), fill_uncovered(refined, source, target, OUTLINE_RING)
+    )
+    with pytest.raises(ValueError, match="extras"):
+        G1Predictor(g1, fill_ring=0)({k: v for k, v in batch.items() if k != "proxy_silhouette_a"})
+    with pytest.raises(ValueError, match="fill_ring"):
+        G1Predictor(g1, fill_ring=-1)
 
 
 def test_limit_spreads_samples_over_the_split():

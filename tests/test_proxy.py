@@ -24,6 +24,7 @@ from posegen_lite.geometry.warp import (
     SURFACE_CHANNELS,
     UNCOVER_GROW_SOURCE,
     UNCOVER_GROW_TARGET,
+    fill_uncovered,
     flow_to_grid,
     grow_mask,
     proxy_flow,
@@ -305,6 +306,25 @@ def test_the_source_silhouette_is_the_proxy_seen_from_the_source_camera():
     own = proxy_maps(pose[None], pose[None], [cam_a], [cam_a])
     assert maps.source_silhouette.shape == (1, 1, H, W)
     assert torch.equal(maps.source_silhouette, proxy_silhouette(own.parts))
+
+
+def test_the_ring_round_the_body_is_refilled_from_the_background_beyond_it():
+    body = torch.zeros(1, 1, 24, 16)
+    body[..., 8:16, 6:10] = 1
+    image = torch.full((1, 3, 24, 16), -0.5)  # a plain studio …
+    image[..., 8:16, 6:10] = 0.8  # … a body …
+    halo = grow_mask(body, 2) * (1 - body)
+    image = torch.where(halo > 0, torch.full_like(image, 0.3), image)  # … and a halo of its colour round it
+    nothing = torch.zeros_like(body)  # the input's body covered nothing the target shows
+    np.testing.assert_array_equal(fill_uncovered(image, nothing, body).numpy(), image.numpy())  # ring 0: no change
+    filled = fill_uncovered(image, nothing, body, ring=3)
+    assert torch.equal(filled[body.expand_as(image) > 0], image[body.expand_as(image) > 0])  # the body stays
+    ring = (grow_mask(body, 3) * (1 - body)).expand_as(image) > 0
+    torch.testing.assert_close(filled[ring], torch.full_like(filled[ring], -0.5))  # the halo is studio again
+    outside = grow_mask(body, 3).expand_as(image) == 0
+    assert torch.equal(filled[outside], image[outside])
+    with pytest.raises(ValueError, match="ring"):
+        fill_uncovered(image, nothing, body, ring=-1)
 
 
 def test_uncovered_background_is_where_the_input_body_was_and_the_target_body_is_not():

@@ -9,7 +9,7 @@ from conftest import tiny_synthesizer
 
 from posegen_lite.app.synthesizer import NovelViewSynthesizer, TooFewJointsError
 from posegen_lite.data.synthetic.scenes import Scene
-from posegen_lite.geometry.warp import uncovered_background
+from posegen_lite.geometry.warp import OUTLINE_RING, grow_mask, uncovered_background
 from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
@@ -301,7 +301,7 @@ def test_the_background_the_input_covered_is_filled_from_the_background_around_i
     h, w = scene.input_view.image.shape[:2]
     g1, g2 = G1(G1Config(h, w, base_channels=4, warp="paste")), G2(G2Config(h, w, base_channels=4))
     view = scene.input_view
-    filled = NovelViewSynthesizer(g1, g2, device="cpu")
+    filled = NovelViewSynthesizer(g1, g2, device="cpu", outline_ring=0)
     raw = NovelViewSynthesizer(g1, g2, device="cpu", fill_uncovered=False)
     a = filled.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
     b = raw.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
@@ -311,6 +311,25 @@ def test_the_background_the_input_covered_is_filled_from_the_background_around_i
     for x, y in ((a.image, b.image), (a.coarse, b.coarse)):
         np.testing.assert_array_equal(x[~region], y[~region])  # only the uncovered background changes
         assert (x[region] != y[region]).any()
+    # By default the ring round the target's proxy silhouette is refilled too (the networks' halo): the coarse
+    # image keeps every pixel of the body, and changes only in the ring and the uncovered background.
+    default = NovelViewSynthesizer(g1, g2, device="cpu")
+    assert default.outline_ring == OUTLINE_RING and filled.outline_ring == 0
+    ring = default.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
+    body = warp.silhouette[0, 0].numpy() > 0
+    around = grow_mask(warp.silhouette, OUTLINE_RING)[0, 0].numpy() > 0
+    np.testing.assert_array_equal(ring.coarse[body], b.coarse[body])
+    np.testing.assert_array_equal(ring.coarse[~around & ~region], b.coarse[~around & ~region])
+    assert (ring.coarse[around & ~body] != b.coarse[around & ~body]).any()
+    with pytest.raises(ValueError, match="outline_ring"):
+        NovelViewSynthesizer(g1, g2, device="cpu", outline_ring=-1)
+    # generate's outline_ring overrides the synthesizer's for one call (the crowd path passes 0)
+    maps = default.target_pose(view.joints3d, view.camera, 90.0)
+    args = (view.image, [maps[0]], [maps[1]], default.proxy_flow(view.joints3d, [maps[2]], view.camera))
+    np.testing.assert_array_equal(default.generate(*args, outline_ring=0)[0], filled.generate(*args)[0])
+    np.testing.assert_array_equal(default.generate(*args)[0][0], ring.coarse)
+    with pytest.raises(ValueError, match="outline_ring"):
+        default.generate(*args, outline_ring=-1)
     # PG2's networks build no body proxy, so there is nothing to fill: the option changes nothing
     pg2 = [G1(G1Config(h, w, base_channels=4)), G2(G2Config(h, w, base_channels=4))]
     one = NovelViewSynthesizer(*pg2, device="cpu").synthesize(view.image, view.joints3d, yaw=90, camera=view.camera)

@@ -205,12 +205,16 @@ def test_extras_are_kept_after_the_first_read_and_come_back_identical():
     first = ds.__getitems__([0, 1])
     assert set(ds._extras_memo) == {0, 1}
     again = ds.__getitems__([1, 0])
-    for key in ("flow", "visibility", "proxy_parts_b", "proxy_surface_b", "parts_b", "print_b", "print_colours"):
+    keys = ("flow", "visibility", "proxy_parts_b", "proxy_surface_b", "proxy_silhouette_a", "parts_b", "print_b")
+    for key in (*keys, "print_colours"):
         for a, b in ((first[0], again[1]), (first[1], again[0])):
             assert a[key].dtype == b[key].dtype, key
             assert torch.equal(a[key], b[key]), key
     # the surface coordinates are kept in half precision: within 5e-4 of the computed ones, in float32 again
-    computed = pair_extras([plan_pair(config, "train", 0)])[0]["proxy_surface_b"]
+    computed = pair_extras([plan_pair(config, "train", 0)])[0]
+    assert torch.equal(first[0]["proxy_silhouette_a"], computed["proxy_silhouette_a"])  # {0, 1}: kept exactly
+    assert first[0]["proxy_silhouette_a"].dtype == torch.float32 and first[0]["proxy_silhouette_a"].sum() > 0
+    computed = computed["proxy_surface_b"]
     assert first[0]["proxy_surface_b"].dtype == torch.float32
     assert (first[0]["proxy_surface_b"] - computed).abs().max() <= 5e-4
     again[0]["flow"].add_(1.0)  # a caller editing its copy does not touch the kept one

@@ -298,7 +298,11 @@ class CrowdSynthesizer:
             if not job:
                 continue
             warp = self._warp(people[k], windows[k], camera, [j[3] for j in job]) if self.synth.needs_proxy else None
-            coarse, refined, maps, masks = self.synth.generate(crops[k], [j[1] for j in job], [j[2] for j in job], warp)
+            # outline_ring 0: each person is matted onto the scene below (soft_matte), which already decides
+            # where they end; a filled ring would cut shoes and hair the proxy does not cover.
+            coarse, refined, maps, masks = self.synth.generate(
+                crops[k], [j[1] for j in job], [j[2] for j in job], warp, outline_ring=0
+            )
             for i, (v, xy, ok, _) in enumerate(job):
                 ref = None if refined is None else refined[i]
                 made[(v, k)] = SynthesisResult(

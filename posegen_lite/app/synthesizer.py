@@ -37,6 +37,7 @@ from posegen_lite.geometry.lifting import orthographic_projection
 from posegen_lite.geometry.photo import NoPersonFoundError, PoseEstimator
 from posegen_lite.geometry.posemaps import body_mask, pose_maps
 from posegen_lite.geometry.skeleton import NUM_JOINTS, check_keypoints, hip_centre
+from posegen_lite.geometry.warp import OUTLINE_RING
 from posegen_lite.images import ensure_rgb, resize_image, to_tensor, to_uint8
 from posegen_lite.resources import demo_weights
 
@@ -164,6 +165,7 @@ class NovelViewSynthesizer:
         lifter: str = "mlp",
         min_joints: int = MIN_JOINTS,
         fill_uncovered: bool = True,
+        outline_ring: int = OUTLINE_RING,
     ) -> None:
         self.device = pick_device(device) if isinstance(device, str) else device
         self.g1 = g1.to(self.device).eval()
@@ -178,8 +180,13 @@ class NovelViewSynthesizer:
         self.min_joints = min_joints  # a target pose with fewer joints in the image raises TooFewJointsError
         # Background the input's body covered and the target shows (warp.uncovered_background) is filled from the
         # background around it rather than taken from the networks, which paint faint copies of the input's limbs
-        # there. Only where Stage I builds the body proxy anyway (``needs_proxy``).
+        # there. Only where Stage I builds the body proxy anyway (``needs_proxy``). With it, the background within
+        # ``outline_ring`` pixels of the target's proxy silhouette is refilled too: the networks' halo round the
+        # body (warp.fill_uncovered; 0 turns that part off).
         self.fill_uncovered = fill_uncovered
+        if outline_ring < 0:
+            raise ValueError(f"outline_ring must be ≥ 0, got {outline_ring}")
+        self.outline_ring = outline_ring
 
     @classmethod
     def from_checkpoint(
@@ -324,14 +331,17 @@ class NovelViewSynthesizer:
         visible: Sequence[np.ndarray],
         warp: ProxyWarp | tuple[torch.Tensor, ...] | None = None,
         noise: torch.Tensor | None = None,
+        outline_ring: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
         """Pose-guided generation for target poses given as 2D keypoints (one batch):
         ``(coarse (N, H, W, 3) uint8, refined or None, pose maps (N, 18, H, W), masks (N, 1, H, W))``.
         ``warp``: ``ProxyWarp`` (``proxy_flow``) when ``needs_proxy`` (a tuple of its first fields is enough
         for a model that needs no more: ``(flow, visibility)`` for a G1 that only warps); ``noise``: latent draws
         ``G1.latent_shape(N)`` for a conditional-VAE G1 (``latent_noise``; ``None``: the prior's mean).
-        With a full ``ProxyWarp`` and ``fill_uncovered``, the background the input's body covered is filled
-        from the background around it in both outputs (``warp.fill_uncovered``)."""
+        With a full ``ProxyWarp`` and ``fill_uncovered``, the background the input's body covered, and the
+        background within ``outline_ring`` pixels of the target's proxy silhouette, are filled from the background
+        around them in both outputs (``warp.fill_uncovered``); ``outline_ring`` here overrides the synthesizer's for
+        this call (the crowd path mattes each person itself and passes 0)."""
         a = self._image_tensor(image)
         maps = np.stack(
             [
@@ -355,11 +365,14 @@ class NovelViewSynthesizer:
         if noise is not None:
             extras["noise"] = noise.to(self.device)
         uncovered = self._uncovered(warp)
-        coarse = self._fill(self.g1(image_a, pose_b, **extras).float(), uncovered)
+        ring = self.outline_ring if outline_ring is None else outline_ring
+        if ring < 0:
+            raise ValueError(f"outline_ring must be ≥ 0, got {ring}")
+        coarse = self._fill(self.g1(image_a, pose_b, **extras).float(), uncovered, ring)
         mask_b = torch.from_numpy(masks).to(self.device)
         refined = None
         if self.g2 is not None:
-            refined = self._fill(self.g2(image_a, coarse, mask_b, **g2_extras).float(), uncovered)
+            refined = self._fill(self.g2(image_a, coarse, mask_b, **g2_extras).float(), uncovered, ring)
         return to_uint8(coarse), None if refined is None else to_uint8(refined), maps, masks
 
     def g2_inputs(self, warp: ProxyWarp | tuple[torch.Tensor, ...] | None) -> dict[str, torch.Tensor]:
@@ -381,13 +394,14 @@ class NovelViewSynthesizer:
         return warp[4].to(self.device), warp[2].to(self.device)
 
     @staticmethod
-    def _fill(images: torch.Tensor, silhouettes: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
-        """``images`` with the background the input covered filled from the background around it."""
+    def _fill(images: torch.Tensor, silhouettes: tuple[torch.Tensor, torch.Tensor] | None, ring: int) -> torch.Tensor:
+        """``images`` with the background the input covered, and the ``ring`` round the body, filled from the
+        background around them."""
         if silhouettes is None:
             return images
         from posegen_lite.geometry.warp import fill_uncovered
 
-        return fill_uncovered(images, *silhouettes)
+        return fill_uncovered(images, *silhouettes, ring=ring)
 
     def synthesize_many(
         self,

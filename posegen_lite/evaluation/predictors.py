@@ -80,15 +80,36 @@ class MeanImageBaseline:
 
 class G1Predictor:
     """Stage II alone: ``Î_B1 = G1(I_A, P_B)``. Runs in float32 under ``torch.no_grad`` on ``device``
-    (default: the model's device); returns CPU float32 ``(B, 3, H, W)`` in [-1, 1]."""
+    (default: the model's device); returns CPU float32 ``(B, 3, H, W)`` in [-1, 1].
 
-    def __init__(self, g1: torch.nn.Module, device: str | torch.device | None = None) -> None:
+    ``fill_ring``: ``None`` returns the network's output as it is. An int ≥ 0 fills the background as the
+    synthesizer does (``warp.fill_uncovered``: the background the input's body covered, and the ring of that
+    many pixels round the target's proxy silhouette), which needs the batch's ``proxy_silhouette_a`` and
+    ``proxy_parts_b`` (dataset extras): what the demo and the widget show."""
+
+    def __init__(
+        self, g1: torch.nn.Module, device: str | torch.device | None = None, fill_ring: int | None = None
+    ) -> None:
         self.device = torch.device(device) if device is not None else next(g1.parameters()).device
         self.g1 = g1.to(self.device).eval()
+        if fill_ring is not None and fill_ring < 0:
+            raise ValueError(f"fill_ring must be None or ≥ 0, got {fill_ring}")
+        self.fill_ring = fill_ring
+
+    def _fill(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
+        if self.fill_ring is None:
+            return images
+        from posegen_lite.geometry.warp import fill_uncovered
+
+        if "proxy_silhouette_a" not in batch or "proxy_parts_b" not in batch:
+            raise ValueError("filling the background needs proxy_silhouette_a and proxy_parts_b (dataset extras)")
+        source = batch["proxy_silhouette_a"].to(self.device)
+        target = (batch["proxy_parts_b"] >= 0).unsqueeze(1).to(self.device)
+        return fill_uncovered(images, source, target, ring=self.fill_ring)
 
     def _coarse(self, batch: dict) -> torch.Tensor:
         a, pose = batch["image_a"].to(self.device), batch["pose_b"].to(self.device)
-        return self.g1(a, pose, **g1_extras(self.g1, batch, self.device))
+        return self._fill(self.g1(a, pose, **g1_extras(self.g1, batch, self.device)), batch)
 
     @torch.no_grad()
     def __call__(self, batch: dict) -> torch.Tensor:
@@ -98,24 +119,33 @@ class G1Predictor:
 class G1G2Predictor(G1Predictor):
     """Stage II + III: ``Î_B2 = Î_B1 + G2(I_A, Î_B1)`` (G2 returns the refined image itself)."""
 
-    def __init__(self, g1: torch.nn.Module, g2: torch.nn.Module, device: str | torch.device | None = None) -> None:
-        super().__init__(g1, device)
+    def __init__(
+        self,
+        g1: torch.nn.Module,
+        g2: torch.nn.Module,
+        device: str | torch.device | None = None,
+        fill_ring: int | None = None,
+    ) -> None:
+        super().__init__(g1, device, fill_ring)
         self.g2 = g2.to(self.device).eval()
 
     @torch.no_grad()
     def __call__(self, batch: dict) -> torch.Tensor:
+        # As the synthesizer: G2 refines the (filled) coarse image, and its output is filled again.
         a, mask = batch["image_a"].to(self.device), batch["mask_b"].to(self.device)
-        return self.g2(a, self._coarse(batch), mask, **g2_extras(self.g2, batch, self.device)).float().cpu()
+        refined = self.g2(a, self._coarse(batch), mask, **g2_extras(self.g2, batch, self.device))
+        return self._fill(refined, batch).float().cpu()
 
 
 def checkpoint_predictors(
-    checkpoint: str | Path, device: str | torch.device = "cpu", suffix: str = ""
+    checkpoint: str | Path, device: str | torch.device = "cpu", suffix: str = "", fill_ring: int | None = None
 ) -> dict[str, Predictor]:
-    """``{"G1": …}`` for a Stage II checkpoint, ``{"G1": …, "G1+G2": …}`` for Stage III (names + ``suffix``)."""
+    """``{"G1": …}`` for a Stage II checkpoint, ``{"G1": …, "G1+G2": …}`` for Stage III (names + ``suffix``);
+    ``fill_ring``: see ``G1Predictor``."""
     from posegen_lite.models.weights import load_models
 
     models = load_models(checkpoint, device=device)
-    out: dict[str, Predictor] = {f"G1{suffix}": G1Predictor(models["g1"])}
+    out: dict[str, Predictor] = {f"G1{suffix}": G1Predictor(models["g1"], fill_ring=fill_ring)}
     if "g2" in models:
-        out[f"G1+G2{suffix}"] = G1G2Predictor(models["g1"], models["g2"])
+        out[f"G1+G2{suffix}"] = G1G2Predictor(models["g1"], models["g2"], fill_ring=fill_ring)
     return out

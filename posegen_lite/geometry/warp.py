@@ -139,6 +139,9 @@ def proxy_silhouette(parts: torch.Tensor) -> torch.Tensor:
 # benchmarks/README.md): the source's so that the input body's anti-aliased edge is inside, the target's so
 # that no pixel of the true target body is (0.00 % of it on 64 test pairs).
 UNCOVER_GROW_SOURCE, UNCOVER_GROW_TARGET = 2, 3
+# How far outside the target's proxy silhouette generated pixels are background, refilled from beyond (the
+# ``ring`` of ``fill_uncovered``): chosen on the validation split (benchmarks/README.md, "the outline fill").
+OUTLINE_RING = 6
 
 
 def grow_mask(mask: torch.Tensor, pixels: int) -> torch.Tensor:
@@ -171,15 +174,25 @@ def uncovered_background(
 
 
 def fill_uncovered(
-    images: torch.Tensor, source_silhouette: torch.Tensor, target_silhouette: torch.Tensor
+    images: torch.Tensor, source_silhouette: torch.Tensor, target_silhouette: torch.Tensor, ring: int = 0
 ) -> torch.Tensor:
     """``images (B, C, H, W)`` (generated target views) with their ``uncovered_background`` replaced by a smooth
     fill from the background around it — the pixels outside the target silhouette grown by
     ``UNCOVER_GROW_TARGET`` (``images.pull_push_fill``), so the body's colours do not bleed in. Silhouettes
-    ``(B, 1, H, W)`` in {0, 1}; every other pixel is returned unchanged."""
+    ``(B, 1, H, W)`` in {0, 1}; every other pixel is returned unchanged.
+
+    ``ring > 0`` also refills the background within ``ring`` pixels outside the target silhouette, from the
+    background beyond it. A U-Net blurs the body's colours a few pixels into its surroundings (a halo) and
+    paints faint limbs where the input had them; the proxy's silhouette says where the body ends, so what lies
+    outside it is background (``OUTLINE_RING`` is the width the demo uses; ``benchmarks/README.md`` measures
+    it). The pixels inside the silhouette are never changed."""
+    if ring < 0:
+        raise ValueError(f"ring must be ≥ 0, got {ring}")
     target = target_silhouette.to(images.dtype)
     hole = uncovered_background(source_silhouette.to(images.dtype), target)
-    return pull_push_fill(images, hole, 1.0 - grow_mask(target, UNCOVER_GROW_TARGET))
+    if ring:
+        hole = torch.maximum(hole, grow_mask(target, ring) * (1.0 - target))
+    return pull_push_fill(images, hole, 1.0 - grow_mask(target, max(ring, UNCOVER_GROW_TARGET)))
 
 
 def flow_to_grid(flow: torch.Tensor, source_size: tuple[int, int] | None = None) -> torch.Tensor:
@@ -281,7 +294,8 @@ def keypoint_flow(
 
 def add_proxy_keys(sample: dict, maps: ProxyMaps) -> dict:
     """Put one pair's ``ProxyMaps`` (batch 1) into a sample dict as its optional keys ``flow``, ``visibility``,
-    ``proxy_parts_b`` and ``proxy_surface_b`` (``data/sample.py``)."""
+    ``proxy_parts_b``, ``proxy_surface_b`` and ``proxy_silhouette_a`` (``data/sample.py``)."""
     sample["flow"], sample["visibility"] = maps.flow[0], maps.visibility[0]
     sample["proxy_parts_b"], sample["proxy_surface_b"] = maps.parts[0].long(), maps.surface[0]
+    sample["proxy_silhouette_a"] = maps.source_silhouette[0]
     return sample

@@ -28,6 +28,7 @@ _SMALL = {
     "print_b": torch.uint8,
     "parts_b": torch.int8,
     "proxy_parts_b": torch.int8,
+    "proxy_silhouette_a": torch.uint8,
     "proxy_surface_b": torch.float16,
 }
 

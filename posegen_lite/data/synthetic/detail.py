@@ -69,9 +69,10 @@ def print_colours(person: Person) -> np.ndarray:
 def pair_extras(plans: Sequence) -> list[dict]:
     """The optional sample keys for pair plans (``pairs.PairPlan``), one dict per plan:
 
-    ``flow (2, H, W)``, ``visibility (1, H, W)``, ``proxy_parts_b (H, W)``, ``proxy_surface_b (5, H, W)``
-    from the body proxy of the joints (what real data gets too); ``parts_b (H, W)``, ``print_b (1, H, W)``,
-    ``facing_a``/``facing_b`` (float, ``chest_facing``), ``print_colours (2, 3)`` from the exact synthetic body.
+    ``flow (2, H, W)``, ``visibility (1, H, W)``, ``proxy_parts_b (H, W)``, ``proxy_surface_b (5, H, W)``,
+    ``proxy_silhouette_a (1, H, W)`` from the body proxy of the joints (what real data gets too);
+    ``parts_b (H, W)``, ``print_b (1, H, W)``, ``facing_a``/``facing_b`` (float, ``chest_facing``),
+    ``print_colours (2, 3)`` from the exact synthetic body.
     """
     if not plans:
         return []
@@ -84,6 +85,7 @@ def pair_extras(plans: Sequence) -> list[dict]:
             "visibility": proxy.visibility[i],
             "proxy_parts_b": proxy.parts[i],
             "proxy_surface_b": proxy.surface[i],
+            "proxy_silhouette_a": proxy.source_silhouette[i],
             "parts_b": parts[i],
             "print_b": prints[i],
             "facing_a": chest_facing(p.body, p.cameras[0]),
