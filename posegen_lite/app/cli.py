@@ -285,9 +285,10 @@ def _checkpoint_label(path: Path) -> str:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    """``posegen evaluate [checkpoints...] --splits test test_hard --out DIR --limit N --batch-size B`` plus
-    the data arguments. Baselines (identity, mean image of 256 training targets) are always included; with
-    no checkpoint the demo weights are used if present. Prints the markdown table; returns 0."""
+    """``posegen evaluate [checkpoints...] --splits test test_hard --out DIR --limit N --batch-size B
+    [--fill-ring R]`` plus the data arguments. Baselines (identity, mean image of 256 training targets) are
+    always included; with no checkpoint the demo weights are used if present. Prints the markdown table; returns
+    0."""
     from posegen_lite.app.synthesizer import DEMO_WEIGHTS
     from posegen_lite.data.datasets import build_dataset, spec_from_args
     from posegen_lite.device import pick_device
@@ -325,6 +326,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                 f"{spec.size[0]}x{spec.size[1]}; pass --size {g1.config.height}x{g1.config.width}"
             )
         predictors.update(found)
+        if args.fill_ring is not None:  # the same networks, the background filled as the synthesizer does it
+            predictors.update(
+                checkpoint_predictors(c, device=device, suffix=f" + fill{suffix}", fill_ring=args.fill_ring)
+            )
 
     results = []
     for split in args.splits:
@@ -589,6 +594,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="outputs/eval", help="per-sample CSV and summary JSON go here")
     p.add_argument("--limit", type=positive_int, default=None, help="evaluate at most this many samples per split")
     p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument(
+        "--fill-ring",
+        type=non_negative_int,
+        default=None,
+        help="also score each checkpoint with the background filled as the demo does it (rows '… + fill'): the "
+        "background the input covered and this many pixels round the target's body proxy (the demo uses 6)",
+    )
     _add_data_args(p)
     p.set_defaults(func=_cmd_evaluate)
 
