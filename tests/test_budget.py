@@ -91,3 +91,27 @@ def test_an_empty_mask_gives_nan_and_bad_shapes_raise():
         error_budget(pred, target, mask, parts[:, :2], seen)
     with pytest.raises(ValueError, match="pred and target"):
         error_budget(pred[:, :2], target, mask, parts, seen)
+
+
+def test_split_budget_averages_the_budgets_and_adds_the_oracle():
+    from posegen_lite.data.synthetic import SyntheticConfig, SyntheticPairs
+    from posegen_lite.evaluation import IdentityBaseline
+    from posegen_lite.evaluation.budget import ORACLE, budget_markdown, split_budget
+
+    config = SyntheticConfig(size=(64, 32), test_people=2, views_per_person=2)
+    data = SyntheticPairs(config, "test", extras=True)
+    budget = split_budget({"identity": IdentityBaseline()}, data, batch_size=3, oracle_samples=3, progress=False)
+    assert set(budget) == {"identity", ORACLE, "proxy silhouette"}
+    ident, oracle = budget["identity"], budget[ORACLE]
+    assert ident["seen"] + ident["unseen"] == pytest.approx(ident["masked_l1"])
+    assert oracle["seen"] == 0.0  # where the input saw the point, the oracle is the target itself
+    assert 0.0 <= oracle["masked_l1"] < ident["masked_l1"]
+    assert 0.5 < budget["proxy silhouette"]["iou"] <= 1.0
+    table = budget_markdown("test", budget, regions=3)
+    assert "| identity | " in table and f"| {ORACLE} | " in table and "IoU" in table
+    assert table.splitlines()[3].count("|") == 2 + 4 + 3  # model, 4 lead columns, 3 regions
+    # the oracle needs the embedded data's plans; the budget needs the extras
+    with pytest.raises(ValueError, match="extras"):
+        split_budget({"identity": IdentityBaseline()}, SyntheticPairs(config, "test"), progress=False)
+    with pytest.raises(ValueError, match="synthetic"):
+        split_budget({"identity": IdentityBaseline()}, list(data), oracle_samples=2, progress=False)

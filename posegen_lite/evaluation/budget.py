@@ -10,6 +10,11 @@ the body exactly.
 
 Images are compared as the protocol does (``metrics``): 8-bit RGB, the error of a pixel is the mean over its
 three channels of ``|pred − target| / 255``.
+
+``split_budget`` runs predictors over a split and averages their budgets; on the embedded data it adds an oracle
+row, ``ORACLE``: the target itself except where the input never saw the point, where it is the best guess of the
+shirt's print and back that the input cannot show (``data.synthetic.hidden_detail``). Its error is what a model
+perfect at everything else would keep. ``budget_markdown`` writes one split's table.
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, Subset
+from tqdm.auto import tqdm
 
 from posegen_lite.geometry.proxy import REGION_NAMES, part_regions
 from posegen_lite.images import to_uint8
+
+ORACLE = "hidden detail (oracle)"
 
 BODY_REGIONS: tuple[str, ...] = (*REGION_NAMES[1:], "background")
 """The regions of a budget: ``REGION_NAMES`` without the background, then ``background``: the mask's pixels
@@ -86,7 +95,7 @@ def error_budget(
     count = body.sum((1, 2)).double()
     count = torch.where(count > 0, count, torch.full_like(count, float("nan")))
     region = part_regions(parts.detach().cpu())  # 0 = background
-    region = torch.where(region == 0, torch.full_like(region, len(REGION_NAMES)), region)  # "other"
+    region = torch.where(region == 0, torch.full_like(region, len(REGION_NAMES)), region)  # "background"
     edge = silhouette_band(parts.detach().cpu(), band)
 
     out: dict[str, np.ndarray] = {"masked_l1": ((err * body).sum((1, 2)) / count).numpy()}
@@ -104,3 +113,96 @@ def error_budget(
         share(f"{name} seen", (region == r) & saw)
         share(f"{name} unseen", (region == r) & ~saw)
     return out
+
+
+# --- over a split ----------------------------------------------------------------------------------------
+
+
+def hidden_detail_oracle(dataset: Dataset, indices: list[int], batch: dict, samples: int) -> torch.Tensor:
+    """``(B, 3, H, W)`` in [-1, 1]: the batch's targets where the input saw the point (``visibility``), and
+    elsewhere the per-pixel median of ``samples`` renders with the print and back redrawn. ``dataset`` must be the
+    embedded data (``SyntheticPairs``: its plans say what to render) and ``indices`` the batch's sample indices."""
+    from posegen_lite.data.synthetic.hidden_detail import hidden_detail_guess
+    from posegen_lite.data.synthetic.pairs import plan_pair
+
+    config, split = getattr(dataset, "config", None), getattr(dataset, "split", None)
+    if config is None or not hasattr(config, "supersample"):
+        raise ValueError("the hidden-detail oracle needs the embedded synthetic data (SyntheticPairs)")
+    plans = [plan_pair(config, split, i) for i in indices]
+    guess = hidden_detail_guess(plans, samples=samples, supersample=config.supersample)
+    guess = torch.from_numpy(guess).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    return torch.where(batch["visibility"] > 0.5, batch["image_b"], guess)
+
+
+def split_budget(
+    predictors: dict,
+    dataset: Dataset,
+    limit: int | None = None,
+    batch_size: int = 32,
+    oracle_samples: int = 16,
+    progress: bool = True,
+) -> dict[str, dict[str, float]]:
+    """Every predictor's ``error_budget`` over (up to ``limit`` evenly spaced samples of) a split, averaged.
+
+    ``dataset`` must yield the extras (``parts_b``, ``visibility``, ``proxy_parts_b``: ``extras=True`` on the
+    embedded data). ``oracle_samples > 0`` adds the ``ORACLE`` row (renders per guess). Returns ``{model: {key:
+    mean over samples}}`` with the keys of ``error_budget`` (NaN samples left out), and ``"proxy silhouette":
+    {"iou": …}``: the body proxy's silhouette against the true body, what the outline fill relies on."""
+    from posegen_lite.evaluation.protocol import sample_indices
+
+    indices = sample_indices(len(dataset), limit)
+    if not indices:
+        raise ValueError("the dataset is empty")
+    names = [*predictors, ORACLE] if oracle_samples > 0 else list(predictors)
+    chunks: dict[str, list[dict]] = {name: [] for name in names}
+    iou = []
+    loader = DataLoader(Subset(dataset, indices), batch_size=batch_size, shuffle=False)
+    split = getattr(dataset, "split", "")
+    with tqdm(total=len(indices), desc=f"budget {split}".strip(), unit="pair", disable=not progress) as bar:
+        for start, batch in zip(range(0, len(indices), batch_size), loader, strict=True):
+            for key in ("parts_b", "visibility", "proxy_parts_b"):
+                if key not in batch:
+                    raise ValueError(f"the error budget needs {key!r} in the batch (a dataset built with extras)")
+            preds = {name: predict(batch) for name, predict in predictors.items()}
+            if oracle_samples > 0:
+                preds[ORACLE] = hidden_detail_oracle(
+                    dataset, indices[start : start + batch_size], batch, oracle_samples
+                )
+            for name, pred in preds.items():
+                chunks[name].append(
+                    error_budget(pred, batch["image_b"], batch["mask_b"], batch["parts_b"], batch["visibility"])
+                )
+            true, proxy = batch["parts_b"] >= 0, batch["proxy_parts_b"] >= 0
+            iou.append(((true & proxy).sum((1, 2)) / (true | proxy).sum((1, 2)).clamp_min(1)).numpy())
+            bar.update(len(batch["image_b"]))
+    out = {
+        name: {k: float(np.nanmean(np.concatenate([c[k] for c in cs]))) for k in cs[0]} for name, cs in chunks.items()
+    }
+    out["proxy silhouette"] = {"iou": float(np.concatenate(iou).mean())}
+    return out
+
+
+_LEAD = [("masked_l1", "L1 in body"), ("seen", "seen"), ("unseen", "unseen"), ("band", "silhouette ± 1 px")]
+
+
+def budget_markdown(split: str, budget: dict, model: str | None = None, regions: int = 8) -> str:
+    """One split's ``split_budget`` as a markdown table: the L1 in the body, the seen / unseen / outline shares,
+    and the ``regions`` largest region shares of ``model`` (default: G1+G2 if present, else the first row);
+    each share with the fraction of the mask's pixels it covers in brackets."""
+    rows = {name: b for name, b in budget.items() if name != "proxy silhouette"}
+    model = model or ("G1+G2" if "G1+G2" in rows else next(iter(rows)))
+    keys = [f"{r} {s}" for r in BODY_REGIONS for s in ("seen", "unseen")]
+    cols = _LEAD + [(k, k) for k in sorted(keys, key=lambda k: -rows[model][k])[:regions]]
+    lines = [
+        f"`{split}`: shares of the L1 in the body (each: Σ |error| over its pixels / the mask's pixels); in "
+        "brackets, the fraction of the mask's pixels",
+    ]
+    if "proxy silhouette" in budget:
+        lines.append(
+            f"(the body proxy's silhouette against the true body: IoU {budget['proxy silhouette']['iou']:.3f})"
+        )
+    lines += ["", "| model | " + " | ".join(h for _, h in cols) + " |", "|---|" + "--:|" * len(cols)]
+    for name, b in rows.items():
+        cells = [f"{b[k]:.4f}" if k == "masked_l1" else f"{b[k]:.4f} ({b['px ' + k]:.2f})" for k, _ in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
