@@ -1,4 +1,4 @@
-"""Where the L1 in the body comes from, and how much of it no model can remove.
+"""Where the L1 in the body comes from, and at most how much of it no model can remove.
 
 ``evaluation.budget.error_budget`` splits each model's L1 in the target body into shares that add up: the pixels
 the input saw and those it never saw (the body proxy's visibility), the silhouette band, and the body regions.
@@ -8,7 +8,8 @@ synthesizer does it (``geometry.warp.fill_uncovered`` with ``OUTLINE_RING``).
 One more row, **hidden detail**, is an oracle: the target itself, except on the pixels the input never saw,
 where it is the per-pixel median of 16 renders of the target with the shirt's print and back redrawn
 (``data.synthetic.hidden_detail``) — under L1 the best guess of a print or back pattern the data draws
-independently of everything the input shows. Its error is what even a model perfect at everything else keeps.
+independently of everything the input shows. Its error is an upper bound on what no model can remove (the
+guess ignores a print or back the input saw part of; 16 renders only estimate the median).
 Each table also gives the IoU of the body proxy's silhouette with the true body.
 
 Run: ``python benchmarks/bench_error_budget.py [--checkpoint posegen_lite/assets/demo_128x64.pt] [--quick]``;

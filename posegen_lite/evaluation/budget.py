@@ -13,8 +13,9 @@ three channels of ``|pred − target| / 255``.
 
 ``split_budget`` runs predictors over a split and averages their budgets; on the embedded data it adds an oracle
 row, ``ORACLE``: the target itself except where the input never saw the point, where it is the best guess of the
-shirt's print and back that the input cannot show (``data.synthetic.hidden_detail``). Its error is what a model
-perfect at everything else would keep. ``budget_markdown`` writes one split's table.
+shirt's print and back that the input cannot show (``data.synthetic.hidden_detail``). Its error bounds from
+above what no model can remove: the guess ignores a print or back the input saw part of, and its renders only
+estimate the median. ``budget_markdown`` writes one split's table.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
+from posegen_lite.evaluation.metrics import _abs_diff
 from posegen_lite.geometry.proxy import REGION_NAMES, part_regions
 from posegen_lite.images import to_uint8
 
@@ -49,8 +51,7 @@ def _check(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, parts: 
 def pixel_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``(B, H, W)`` float64 in [0, 1]: the protocol's per-pixel error of two ``(B, 3, H, W)`` images in
     [-1, 1] (both made 8-bit first, then the mean over RGB of ``|pred − target| / 255``)."""
-    p, t = to_uint8(pred).astype(np.float64), to_uint8(target).astype(np.float64)
-    return torch.from_numpy(np.abs(p - t).mean(-1) / 255.0)
+    return torch.from_numpy(_abs_diff(to_uint8(pred), to_uint8(target)).mean(-1))
 
 
 def silhouette_band(parts: torch.Tensor, band: int) -> torch.Tensor:

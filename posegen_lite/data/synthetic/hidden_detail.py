@@ -7,8 +7,9 @@ guess of a pixel is the median of what it could be. So ``hidden_detail_guess`` r
 ``samples`` times, the person unchanged except for freshly drawn print and back, and takes the per-pixel
 median. Off the print and the back pattern every render is the same, so the guess is the target itself there.
 
-``evaluation.budget`` uses it to tell how much of a model's error no model can remove: the error of the
-guess on the pixels the input never saw.
+``evaluation.budget`` uses it to bound how much of a model's error no model can remove: the error of the
+guess on the pixels the input never saw (an upper bound: where the input saw part of the back or the print,
+the rest is partly knowable, which the guess ignores).
 """
 
 from __future__ import annotations
