@@ -7,7 +7,9 @@ covered and the ring round the target's body proxy, ``--fill-ring``).
 One command, the protocol of ``posegen_lite/evaluation/protocol.py`` (uint8 images, SSIM σ = 1.5 / 11×11 / range 255;
 the table leads with L1 inside the target body mask, bbox-SSIM and the detail regions, because mask-SSIM
 saturates on this data). The splits hold people the model never trained on. The image size comes from the
-checkpoint. The mean-image baseline averages 256 training targets.
+checkpoint. The mean-image baseline averages 256 training targets. Each model's L1 in the body is also given as
+a ratio to the identity baseline's with a 95 % bootstrap interval that resamples the held-out people
+(``evaluation.uncertainty``): a split holds only 40 people, and their pairs are not independent.
 
 Run: ``python benchmarks/bench_quality.py [--checkpoint posegen_lite/assets/demo_128x64.pt] [--quick]``; prints
 the table, writes ``benchmarks/results/quality.md`` (the table with its provenance), ``bench_quality.json`` and
@@ -33,6 +35,7 @@ from posegen_lite.evaluation import (
     evaluate,
     markdown_table,
     refinement_report,
+    result_ratio_interval,
     write_results,
     yaw_table,
 )
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.fill_ring >= 0:  # what the demo and the widget show: the same networks, the background filled
         predictors |= checkpoint_predictors(ckpt_path, device=args.device, suffix=FILLED, fill_ring=args.fill_ring)
 
-    results, rows, reports = [], [], []
+    results, rows, reports, intervals = [], [], [], []
     for split in args.splits:
         result = evaluate(predictors, build_dataset(spec, split), batch_size=args.batch_size, limit=limit, split=split)
         write_results(result, args.out / "quality")
@@ -101,6 +104,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     **{m: s["mean"] for m, s in result.summary[model].items()},
                 }
             )
+        for model in result.models:
+            if model != "identity":
+                ci = result_ratio_interval(result, model)
+                intervals.append({"split": split, "model": model, **vars(ci)})
         for suffix in ("", FILLED):
             if f"G1+G2{suffix}" in result.models:
                 reports.append(refinement_report(result, f"G1{suffix}", f"G1+G2{suffix}") | {"models": suffix})
@@ -117,6 +124,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for result in results:  # the mean over all viewpoint changes hides whether small turns beat doing nothing
         shown = [m for m in result.models if m != "mean image"]
         lines += ["", f"L1 in the body by |yaw|, {result.split}:", "", yaw_table(result, models=shown)]
+    lines += [
+        "",
+        "L1 in the body / the identity baseline's, with a 95 % bootstrap interval (the held-out people resampled, "
+        "each with all their pairs; 2,000 resamples):",
+        "",
+        "| split | model | ratio | 95 % interval | people |",
+        "|---|---|--:|--:|--:|",
+        *(
+            f"| {c['split']} | {c['model']} | {c['ratio']:.3f}× | {c['low']:.3f}–{c['high']:.3f} | {c['groups']} |"
+            for c in intervals
+        ),
+    ]
     for rep in reports:
         lines.append(
             f"\nG1 → G1+G2{rep['models']} on {rep['split']}: sharpness ratio {rep['sharpness_coarse']:.3f} → "
@@ -134,6 +153,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         checkpoint=str(ckpt_path),
         step=state.get("step"),
         refinement=reports,
+        ratio_intervals=intervals,
         limit=limit,
     )
     print(f"wrote {args.out / 'quality.md'} and {path}")

@@ -52,7 +52,7 @@ _export("models.g2", "G2", "G2Config")
 _export("models.weights", "export_weights", "load_models")
 _export("evaluation", "EvalResult", "G1G2Predictor", "G1Predictor", "IdentityBaseline", "MeanImageBaseline",
         "WarpBaseline", "checkpoint_predictors", "evaluate", "markdown_table", "refinement_report",
-        "write_results", "error_budget")  # fmt: skip
+        "write_results", "error_budget", "result_ratio_interval")  # fmt: skip
 _export("training.losses", "discriminator_loss", "generator_adversarial_loss", "masked_l1", "part_weighted_l1")
 _export("training.losses", "gaussian_kl")
 _export("training.loop", "NonFiniteLossError", "TrainConfig", "TrainResult", "train")

@@ -1,6 +1,6 @@
 """Evaluation: the metrics (``metrics``), the protocol that runs every model and baseline through the same
 code (``protocol``), the predictors themselves (``predictors``), what is written out (``reports``), and where
-an error comes from (``budget``)."""
+an error comes from (``budget``), and how sure a ratio to a baseline is (``uncertainty``)."""
 
 from posegen_lite.evaluation.budget import error_budget
 from posegen_lite.evaluation.predictors import (
@@ -20,10 +20,12 @@ from posegen_lite.evaluation.reports import (
     write_results,
     yaw_table,
 )
+from posegen_lite.evaluation.uncertainty import RatioInterval, ratio_interval, result_ratio_interval
 
 __all__ = [
     "G1G2Predictor", "G1Predictor", "IdentityBaseline", "MeanImageBaseline", "Predictor", "WarpBaseline",
     "checkpoint_predictors",
     "PROTOCOL", "TABLE_COLUMNS", "EvalResult", "evaluate", "sample_indices", "failure_grid", "markdown_table",
-    "refinement_report", "write_results", "yaw_table", "error_budget",
+    "refinement_report", "write_results", "yaw_table", "error_budget", "RatioInterval", "ratio_interval",
+    "result_ratio_interval",
 ]  # fmt: skip
