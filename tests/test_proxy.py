@@ -347,3 +347,14 @@ def test_uncovered_background_is_where_the_input_body_was_and_the_target_body_is
     with pytest.raises(ValueError, match="pixels"):
         grow_mask(target, -1)
     assert torch.equal(grow_mask(target, 0), target)
+
+
+@pytest.mark.parametrize("pixels", [1, 2, 3, 6, 10])
+def test_grow_mask_is_a_square_dilation_at_every_width(pixels):
+    # From 3 pixels on it runs as two 1-D passes: it must give the square's max pool exactly, at the borders too.
+    g = torch.Generator().manual_seed(pixels)
+    mask = (torch.rand(3, 1, 40, 24, generator=g) > 0.93).float()
+    mask[0, 0, 0, 0] = mask[1, 0, -1, -1] = 1.0  # corners: the padding must not reach past the image
+    square = torch.nn.functional.max_pool2d(mask, 2 * pixels + 1, stride=1, padding=pixels)
+    assert torch.equal(grow_mask(mask, pixels), square)
+    assert grow_mask(mask, pixels).shape == mask.shape
