@@ -37,6 +37,7 @@ def _faults(mode: str) -> tuple[str, int]:
     return applied, int(faults)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not allocator.is_glibc(), reason="the mallopt settings exist only in glibc")
 def test_kept_memory_is_reused_without_page_faults():
     applied, kept = _faults("keep")

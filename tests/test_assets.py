@@ -4,6 +4,7 @@ people, the learned lifter lifts."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from posegen_lite.app.synthesizer import DEMO_WEIGHTS
 from posegen_lite.data.datasets import DataSpec, build_dataset
@@ -11,6 +12,7 @@ from posegen_lite.evaluation import G1G2Predictor, G1Predictor, IdentityBaseline
 from posegen_lite.models.weights import load_models
 
 
+@pytest.mark.slow
 def test_demo_weights_beat_the_identity_baseline_on_held_out_people():
     assert DEMO_WEIGHTS.exists(), "the demo weights are missing (see assets/README.md to rebuild it)"
     models = load_models(DEMO_WEIGHTS)

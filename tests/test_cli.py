@@ -21,6 +21,7 @@ def test_parse_size():
             parse_size(bad)
 
 
+@pytest.mark.slow
 def test_train_stage2_then_stage3_on_synthetic_data(tmp_path):
     common = [
         "--size",

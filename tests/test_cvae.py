@@ -91,6 +91,7 @@ def test_kl_warmup_rises_linearly_to_the_weight():
     assert kl_weight_at(0, 0.01, 0) == 0.01
 
 
+@pytest.mark.slow
 def test_noise_warmup_starts_the_posterior_as_an_autoencoder(monkeypatch):
     assert [noise_scale_at(s, 4) for s in (0, 1, 3, 100)] == [0.25, 0.5, 1.0, 1.0]
     assert noise_scale_at(0, 0) == 1.0
@@ -385,6 +386,7 @@ def test_train_cvae_is_one_switch_and_stage_3_reads_it_from_the_g1_checkpoint(tm
     assert all(r.refined is not None for r in results)  # Stage III refines each sample
 
 
+@pytest.mark.slow
 def test_init_g1_turns_a_trained_g1_into_a_vector_cvae_and_refuses_a_different_g1(tmp_path):
     common = ["--size", "32x32", "--people", "3", "--views", "2", "--batch-size", "2", "--checkpoint-every", "2"]
     common += ["--val-every", "2", "--warp", "skip"]

@@ -98,6 +98,7 @@ def _assert_same(a: dict, b: dict) -> None:
         assert torch.equal(a[k], b[k]), k
 
 
+@pytest.mark.slow
 def test_two_ranks_stage2_and_stage3_agree_and_resume(tmp_path):
     g1_dir, s3_dir, s3_resumed = (str(tmp_path / n) for n in ("g1", "s3", "s3r"))
     g1_ckpt = str(tmp_path / "g1" / "ckpt_00000004.pt")

@@ -166,6 +166,7 @@ def test_paste_takes_the_warped_pixels_only_where_the_input_saw_them():
         G1(G1Config(16, 16, base_channels=4, warp="skip", levels=2)).paste_weight(a, pose, flow, vis)
 
 
+@pytest.mark.slow
 def test_paste_learns_a_shift_the_flow_explains_faster_than_skip():
     # The target is the input moved 3 px right; the flow says exactly that. The paste head only has to learn
     # α → 1, the generator has to reproduce the pixels.

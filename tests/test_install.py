@@ -101,6 +101,7 @@ def installed(tmp_path_factory) -> dict[str, Path]:
     return {"python": python, "venv": venv, "purelib": purelib, "run": run, "wheel": wheel}
 
 
+@pytest.mark.slow
 def test_wheel_holds_the_shipped_weights(installed):
     import zipfile
 

@@ -44,6 +44,7 @@ def test_targets_are_hip_centred_y_up_and_turned_to_the_camera():
     assert ((kp[:, 2, 0] < kp[:, 5, 0]) == (target[:, 2, 0] < target[:, 5, 0])).all()
 
 
+@pytest.mark.slow
 def test_tiny_training_beats_the_mean_pose_and_roundtrips(tmp_path):
     cfg = LifterTrainConfig(poses=300, views=2, steps=500, batch_size=64, seed=1, heldout_poses=200)
     model, stats = train_lifter(cfg, LifterConfig(hidden=64, blocks=1), out=tmp_path / "l.pt")

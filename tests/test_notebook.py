@@ -146,6 +146,7 @@ def test_checked_cells_have_stored_output(name):
         assert all(o["output_type"] != "error" for o in c["outputs"])
 
 
+@pytest.mark.slow
 def test_make_badges_check_passes():
     import subprocess
     import sys
@@ -156,6 +157,7 @@ def test_make_badges_check_passes():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_make_badges_configures_repo_and_ref(tmp_path):
     """``make_badges.py --repo URL --ref TAG`` on a copy: the constants and every badge and install cell follow."""
     import shutil

@@ -109,6 +109,7 @@ def test_turntable_figure_has_a_truth_row_per_person(synth, people):
     assert labels == ["test-00000\nsynthesized", "ground truth", "test-00001\nsynthesized", "ground truth"]
 
 
+@pytest.mark.slow
 def test_precompute_fills_the_turntable_and_scrubbing_computes_nothing(synth, people):
     app = ViewpointWidget(synth, people, zoom=1, yaw_step=30)  # 13 views per turntable keeps the test short
     assert app.wait_precomputed(timeout=120), "the turntable did not finish"
