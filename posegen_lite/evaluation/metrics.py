@@ -295,12 +295,13 @@ def batch_metrics(
         raise ValueError(f"mask must be (B, 1, H, W) = {(b, 1, h, w)}, got {tuple(mask.shape)}")
     if (keypoints is None) != (visible is None):
         raise ValueError("give both keypoints and visible, or neither")
+    kps: np.ndarray | None = None  # numpy copies under their own names, so each name keeps one type
+    vis = np.zeros((b, NUM_JOINTS), bool)
     if keypoints is not None:
-        keypoints, visible = np.asarray(keypoints, np.float32), np.asarray(visible, bool)
-        if keypoints.shape != (b, NUM_JOINTS, 2) or visible.shape != (b, NUM_JOINTS):
+        kps, vis = np.asarray(keypoints, np.float32), np.asarray(visible, bool)
+        if kps.shape != (b, NUM_JOINTS, 2) or vis.shape != (b, NUM_JOINTS):
             raise ValueError(
-                f"keypoints must be (B, 18, 2) and visible (B, 18) with B = {b}, got "
-                f"{keypoints.shape} and {visible.shape}"
+                f"keypoints must be (B, 18, 2) and visible (B, 18) with B = {b}, got {kps.shape} and {vis.shape}"
             )
     preds, targets = to_uint8(pred), to_uint8(target)
     masks = mask.detach().cpu().numpy()[:, 0]
@@ -328,9 +329,9 @@ def batch_metrics(
         out["l1"][i] = l1(p, t)
         out["masked_l1"][i] = l1_in_mask(p, t, m)
         out["sharpness_ratio"][i] = sharpness_ratio(p, t, m)
-        if keypoints is not None:
+        if kps is not None:
             for region in REGION_JOINTS:
-                out[f"region_l1_{region}"][i] = region_l1(p, t, keypoints[i], visible[i], region)
+                out[f"region_l1_{region}"][i] = region_l1(p, t, kps[i], vis[i], region)
         if details is not None:
             scores = detail_metrics(p, t, d_parts[i], d_print[i], d_fa[i], d_fb[i], d_cols[i])
             for name, value in scores.items():

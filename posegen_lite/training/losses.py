@@ -153,7 +153,7 @@ def part_feature_matching(
         raise ValueError("part_feature_matching: need the same non-empty list of feature maps for fake and real")
     total = torch.zeros((), dtype=torch.float32, device=part_mask.device)
     for f, r in zip(fake_features, real_features, strict=True):
-        m = F.adaptive_avg_pool2d(part_mask.float(), f.shape[2:])
+        m = F.adaptive_avg_pool2d(part_mask.float(), (f.shape[2], f.shape[3]))
         diff = (f.float() - r.detach().float()).abs() * m
         total = total + diff.sum() / (m.sum() * f.shape[1]).clamp_min(1e-6)
     return total / len(fake_features)
