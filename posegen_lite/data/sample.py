@@ -1,40 +1,14 @@
 """The pair sample: the one dict every dataset — synthetic or real — yields.
 
-Keys, shapes and ranges (``H × W`` is the dataset's image size):
+Required keys: ``image_a``, ``image_b`` (3, H, W) float32 in [-1, 1]; ``pose_b`` (18, H, W) float32 pose maps
+in [-1, 1] (empty channel = -1); ``mask_b`` (1, H, W) float32 in {0, 1}; ``keypoints_a/b`` (18, 2) float32
+(x, y) pixels, NaN where missing; ``visible_a/b`` (18,) bool; ``joints3d_a/b`` (18, 3) float32 metres, y up
+(all NaN for 2D-only datasets); ``yaw`` float degrees (body rotation A→B, ``camera.py``; NaN when unknown);
+``person_id``, ``name_a/b`` str.
 
-================== ===================== =========================================================
-key                shape / type          meaning
-================== ===================== =========================================================
-image_a            (3, H, W) float32     condition image I_A, in [-1, 1]
-image_b            (3, H, W) float32     target image I_B, in [-1, 1]
-pose_b             (18, H, W) float32    target pose maps P_B, in [-1, 1] (empty channel = -1)
-mask_b             (1, H, W) float32     target body mask M_B, values in {0, 1}
-keypoints_a/b      (18, 2) float32       2D joints (x, y) in pixels, NaN where missing
-visible_a/b        (18,) bool            joint visibility
-joints3d_a/b       (18, 3) float32       3D joints (metres, y up) in the dataset's world frame; all NaN
-                                         for 2D-only datasets (DeepFashion, Market-1501)
-yaw                float                 viewpoint change A→B in degrees (body rotation, see camera.py);
-                                         NaN when the dataset does not know it
-person_id          str                   identity (splits are disjoint by it)
-name_a/b           str                   image names
-================== ===================== =========================================================
-
-Optional keys (``extras=True`` in ``SyntheticPairs``, ``PanopticConfig``, ``PG2Config``; the last four rows are
-synthetic-only; see ``data/synthetic/detail.py`` and ``geometry/warp.py``):
-
-================== ===================== =========================================================
-flow               (2, H, W) float32     backward flow target→source in pixels from the body proxy (0 = none)
-visibility         (1, H, W) float32     {0, 1}: the target pixel's proxy surface point was seen in I_A
-proxy_parts_b      (H, W) int64          proxy part per target pixel (proxy.PROXY_PARTS), −1 = background
-proxy_surface_b    (5, H, W) float32     (on, chest, across, along, outward): where on its part it lies
-                                         (warp.surface_map; texture coordinates, 0 on the background)
-proxy_silhouette_a (1, H, W) float32     {0, 1}: where the body proxy covers the *source* view (for the fill
-                                         of the background the input's body covered, warp.fill_uncovered)
-parts_b            (H, W) int64          exact part per target pixel (synthetic body.PART_NAMES), −1 = bg
-print_b            (1, H, W) float32     {0, 1}: the shirt print's patch, visible in the target
-facing_a/b         float                 cosine between the chest's front and the direction to the camera
-print_colours      (2, 3) float32        print ink and patch colours in [0, 1] (NaN row: patch = shirt)
-================== ===================== =========================================================
+Optional keys (``extras=True``): the body proxy's ``flow``, ``visibility``, ``proxy_parts_b``,
+``proxy_surface_b``, ``proxy_silhouette_a``, and on synthetic data ``parts_b``, ``print_b``, ``facing_a/b``,
+``print_colours``. The table with every shape, range and meaning: docs/architecture.md ("The pair sample").
 """
 
 from __future__ import annotations

@@ -1,21 +1,16 @@
 """An error budget: where a prediction's L1 in the target body comes from, in shares that add up.
 
 The quality table gives one number, the L1 inside the target body mask. To know what would lower it, split it:
-by body region (``geometry.proxy.REGION_NAMES``: head, torso, arms, hands, legs, feet, and the background that
-the mask holds — PG2's body mask is drawn round the keypoints and is wider than the body), by whether the input
-saw the pixel's surface point (the body proxy's visibility), and by the silhouette band (the pixels within
-``band`` pixels of the edge between body and background, on either side). Each share is the sum of the absolute
-error over its pixels divided by the number of mask pixels, so the shares of one partition add up to the L1 in
-the body exactly.
+by body region (``geometry.proxy.REGION_NAMES``, plus the background PG2's wider mask holds), by whether the
+input saw the pixel's surface point (the body proxy's visibility), and by the silhouette band (within ``band``
+pixels of the body's edge, either side). Each share is the absolute error summed over its pixels divided by the
+number of mask pixels, so the shares of one partition add up to the L1 in the body exactly. Images are compared
+as ``metrics`` does: 8-bit RGB, a pixel's error the mean over its channels of ``|pred − target| / 255``.
 
-Images are compared as the protocol does (``metrics``): 8-bit RGB, the error of a pixel is the mean over its
-three channels of ``|pred − target| / 255``.
-
-``split_budget`` runs predictors over a split and averages their budgets; on the embedded data it adds an oracle
-row, ``ORACLE``: the target itself except where the input never saw the point, where it is the best guess of the
-shirt's print and back that the input cannot show (``data.synthetic.hidden_detail``). Its error bounds from
-above what no model can remove: the guess ignores a print or back the input saw part of, and its renders only
-estimate the median. ``budget_markdown`` writes one split's table.
+``split_budget`` runs predictors over a split and averages their budgets; on the embedded data it adds the
+oracle row ``ORACLE`` (the best guess of the print and back the input cannot show,
+``data.synthetic.hidden_detail``), an upper bound on what no model can remove. ``budget_markdown`` writes one
+split's table. docs/evaluation.md ("Where does the error come from?") tells the story.
 """
 
 from __future__ import annotations

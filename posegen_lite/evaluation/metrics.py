@@ -1,28 +1,17 @@
-"""Image-quality metrics: the one evaluation protocol of posegen_lite (docs/evaluation.md).
+"""Image-quality metrics: the one evaluation protocol of posegen_lite (docs/evaluation.md states it in full).
 
-Protocol, stated once:
-
-* Metrics compare **8-bit RGB images** ``(H, W, 3)`` uint8 — the PG2 way: what is measured is what would be
-  saved as PNG (lossless; never JPEG, whose artefacts move SSIM). Tensors are converted with
-  ``posegen_lite.images.to_uint8`` (clamp to [-1, 1], ``round((x + 1) · 127.5)``); ``batch_metrics`` does it.
-* **SSIM** (Wang et al. 2004) through scikit-image's ``structural_similarity`` with the paper's settings:
-  an 11×11 Gaussian window with σ = 1.5 (``gaussian_weights=True, sigma=1.5``), population statistics
-  (``use_sample_covariance=False``), ``data_range=255`` (fixed: the range of uint8, not the range of the
-  particular image as some pose-transfer evaluation scripts use), computed per RGB channel and averaged
-  (``channel_axis=2``). scikit-image averages the SSIM map only where the whole window fits, i.e. it drops
-  a 5-px border; so at 64×64 the score covers the central 54×54 pixels. Images (and crops) smaller than
-  11 px on a side are rejected (``bbox_ssim`` grows small boxes to 11 px instead).
-* **mask-SSIM** as PG2 defines it: both images multiplied by the *target* body mask, then SSIM. It is
-  reported for comparability with PG2, but it saturates (most of a masked image is identical zeros;
-  the identity baseline already scores 0.91, benchmarks/README.md). Judge models by the measures that do not:
-* **masked L1** (L1 inside the target body mask only), **bbox-SSIM** (SSIM over the person's bounding
-  box, from the mask), **region L1** over boxes around the joints that carry detail (face, hands, feet,
-  torso — the shirt print), and the **sharpness ratio** (G2 should be sharper than G1).
-* L1 values are in units of the full intensity range: ``mean |a − b| / 255`` in [0, 1] (half the value of
-  the training loss's L1 on [-1, 1] tensors). PSNR in dB with peak 255; identical images give ``inf``.
-* Undefined values (an empty mask, no visible joint in a region, a flat target) are returned as NaN with a
-  ``RuntimeWarning``, so one odd sample does not stop an evaluation; summaries use ``nanmean`` and count
-  the NaNs. Wrong shapes, dtypes and value ranges raise ``ValueError``.
+* Metrics compare **8-bit RGB images** ``(H, W, 3)`` uint8, what would be saved as PNG; ``batch_metrics``
+  converts tensors with ``images.to_uint8`` (clamp to [-1, 1], ``round((x + 1) · 127.5)``).
+* **SSIM** (Wang et al. 2004) through scikit-image: 11×11 Gaussian window, σ = 1.5, population statistics,
+  ``data_range=255`` (fixed, never the particular image's range), per RGB channel and averaged; the 5-px
+  border where the window does not fit is left out, and images under 11 px on a side are rejected.
+* **mask-SSIM** (PG2's: both images times the *target* body mask, then SSIM) is reported for comparability but
+  saturates; judge by **masked L1**, **bbox-SSIM**, **region L1** (face, hands, feet, torso) and the
+  **sharpness ratio**.
+* L1 is ``mean |a − b| / 255`` in [0, 1] (half the training loss's L1 on [-1, 1] tensors); PSNR in dB, peak
+  255, ``inf`` for identical images.
+* Undefined values (an empty mask, no visible joint in a region, a flat target) are NaN with a
+  ``RuntimeWarning``; wrong shapes, dtypes and value ranges raise ``ValueError``.
 """
 
 from __future__ import annotations

@@ -1,36 +1,18 @@
-"""The evaluation protocol: every model and every baseline measured by the same code.
+"""The evaluation protocol: every model and every baseline measured by the same code (docs/evaluation.md).
 
-Protocol, stated once (the metric definitions themselves live in ``metrics.py``):
+* **What is compared**: the prediction for the target view against the real target image ``I_B`` of a pair
+  sample (``data/sample.py``), both as uint8 RGB (``images.to_uint8``); masks and keypoints are the target's.
+  The metric definitions live in ``metrics.py``.
+* **Which numbers lead**: L1 inside the target body mask, bbox-SSIM, L1 in the detail regions and the
+  sharpness ratio; mask-SSIM (which saturates), whole-image SSIM, PSNR and L1 follow, for comparability.
+* **Which samples**: ``test`` (held-out people, any viewpoint change) and ``test_hard`` (150–180°); ``limit``
+  takes samples *evenly spaced* over the split, so a short evaluation still sees every person.
+* **Undefined values** are NaN in the per-sample CSV, counted in the summary and left out of means.
+* **Baselines** share the models' code path: ``IdentityBaseline`` (returns ``I_A``) and ``MeanImageBaseline``
+  (the per-pixel mean of N training targets).
 
-* **What is compared.** The prediction for the target view against the real target image ``I_B`` of a pair
-  sample (``data/sample.py``), both converted to **uint8** RGB exactly as they would be saved as PNG
-  (``images.to_uint8``). Masks and keypoints are the *target's* (``mask_b``, ``keypoints_b``).
-* **SSIM** parameters: scikit-image, 11×11 Gaussian window with σ = 1.5, ``data_range = 255``, population
-  statistics, per channel then averaged — Wang et al.'s settings (``metrics.py`` says why).
-* **Which numbers lead.** On this kind of data mask-SSIM saturates (the identity baseline already scores
-  ≈ 0.91: benchmarks/README.md), so the table leads with the measures that do not: **L1 inside the target
-  body mask**, **SSIM over the person's bounding box**, **L1 in the detail regions** (face, torso/shirt print,
-  hands, feet) and the **sharpness ratio** (edge energy relative to the target; 1 is ideal, G1 is blurry
-  at < 1). Mask-SSIM (PG2's definition), whole-image SSIM, PSNR and L1 follow, for comparability with PG2.
-* **Which samples.** Synthetic data: the ``test`` split (held-out people, any viewpoint change) and
-  ``test_hard`` (held-out people, 150–180° changes: the unseen side). Both are drawn from person seeds that
-  training never uses (``data/synthetic/pairs.py``), so every evaluated person is new to the model. ``limit``
-  takes that many samples *evenly spaced* over the split, so a short evaluation still sees every person.
-* **Undefined values** (an empty mask, a region with no visible joint) are NaN in the per-sample CSV and
-  counted in the summary (``"nan"``); means leave them out (``metrics.summarize``).
-
-Baselines (same code path as the models):
-
-* ``IdentityBaseline`` — returns ``I_A``: what a model scores if it learns nothing about the pose change.
-* ``MeanImageBaseline`` — the per-pixel mean of N training targets: what a model scores if it learns only
-  "a blurry person in the middle".
-
-Python::
-
-    result = evaluate({"identity": IdentityBaseline(), "G1": G1Predictor(g1)}, test_set, batch_size=32)
-    write_results(result, "outputs/eval"); print(markdown_table([result]))
-
-Shell: ``posegen evaluate runs/demo_g2 --splits test test_hard --out outputs/eval``.
+Use: ``evaluate({"identity": IdentityBaseline(), "G1": G1Predictor(g1)}, test_set)``, then ``write_results``
+and ``markdown_table``; from the shell, ``posegen evaluate RUN --splits test test_hard``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """Validate a user's dataset folder before training: ``check_dataset(kind, root)`` lists what is missing.
 
 Meant for a one-line check (``posegen check-data market /path/to/market``): it reads every annotation row,
-every pairs row and decodes every image (a truncated JPEG only shows when decoded; ~1 ms per DeepFashion
-image), and reports, without stopping at the
-first problem, which files are missing, which rows are bad (file:line), which images are missing, unreadable
-or of a size the dataset will resize.
+every pairs row and decodes every image (a truncated JPEG only shows when decoded), and reports, without
+stopping at the first problem, which files are missing, which rows are bad (file:line), which images are
+missing, unreadable or of a size the dataset will resize.
 """
 
 from __future__ import annotations

@@ -1,26 +1,16 @@
 """Torch datasets over the real datasets as users have them on disk, yielding the pair-sample dict.
 
 * ``PG2Dataset``: Market-1501 (128×64) and DeepFashion (256×256, or the 176×256 crops of later work) in the
-  PG2 / pose-gan / PATN layout (``docs/datasets.md``). These datasets only have 2D keypoints: a pair uses the
-  target's annotated 2D pose directly (as PG2 does), ``joints3d_a/b`` are NaN and ``yaw`` is NaN.
+  PG2 / pose-gan / PATN layout. 2D keypoints only: a pair uses the target's annotated 2D pose (as PG2 does),
+  ``joints3d_a/b`` and ``yaw`` are NaN. Pairs come from the pairs CSV or, as PG2 builds them, from the
+  annotations (``pairs="annotations"``).
 * ``PanopticDataset``: one CMU Panoptic sequence. A pair is the same body in the same frame seen by two
   cameras; each view is cropped to a square around the person and resized, with the camera (and so the
   keypoints) transformed consistently; ``yaw`` is the viewpoint change as a body rotation (``camera.py``).
 
-Documented behaviours (tests prove them):
-
-* Grayscale / RGBA images are converted to RGB explicitly (``images.load_image``); truncated or non-image
-  files raise ``ImageError`` naming the file.
-* PG2 keypoints are in the pixel frame of the image file they annotate. An image whose size differs from the
-  dataset's ``image_size`` is resized to it with its keypoints scaled by the same factors
-  (``wrong_size="resize"``, the default) or rejected with ``ImageError`` (``wrong_size="error"``). A keypoint
-  outside its image is found when the dataset is built — each row is checked against its image file's size
-  (read from the file's header; the dataset's ``image_size`` if the file is missing) — and raises
-  ``FormatError`` naming the CSV and row, or with ``strict=False`` is warned about and the row skipped together
-  with the pairs that use it. Such a joint is never drawn into a pose map or mask.
-* Pair building from annotations (``pairs="annotations"``) follows PG2: ordered pairs of distinct images of
-  the same identity where both images have both shoulders and both hips. Images that fail are skipped with
-  their reason logged (``logging``, logger ``posegen_lite.data.real``), never a crash.
+Bad files never pass silently: ``ImageError`` or ``FormatError`` naming the file (and row), or with
+``strict=False`` a warning and the row skipped; images of another size are resized with their keypoints
+(``wrong_size="resize"``) or rejected. Every behaviour, with the layouts: docs/datasets.md.
 """
 
 from __future__ import annotations

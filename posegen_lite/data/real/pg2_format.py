@@ -1,19 +1,16 @@
 """Readers and writers of the real datasets' on-disk formats (docs/datasets.md).
 
-* **PG2 annotation CSV** (Market-1501, DeepFashion, as PG2 / pose-gan / PATN publish them): ``:``-separated,
-  header ``name:keypoints_y:keypoints_x``, each coordinate column a JSON list of 18 ints in OpenPose/COCO-18
-  order, ``-1`` = missing. The file stores **(y, x)**; we return **(x, y)** pixels with NaN and
-  ``visible=False`` for missing joints, so ``-1`` can never become a coordinate.
-* **PG2 pairs CSV**: ``,``-separated, header ``from,to``, one ordered pair of image names per row.
-* **CMU Panoptic**: ``calibration_<seq>.json`` (cameras) and ``hdPose3d_stage1_coco19/body3DScene_*.json``
-  (bodies, ``joints19`` in centimetres, world **y down**). We convert at the reader to our world frame:
-  metres, **y up**, still right-handed — a 180° rotation about x, ``X' = diag(1, -1, -1) · X / 100`` — and
-  convert every camera consistently (``R' = R · diag(1, -1, -1)``, ``t' = t / 100``), so projecting the
-  converted joints with the converted camera gives exactly Panoptic's pixels.
+* **PG2 annotation CSV** (Market-1501, DeepFashion): ``:``-separated, header ``name:keypoints_y:keypoints_x``,
+  each column a JSON list of 18 ints in OpenPose/COCO-18 order, ``-1`` = missing. The file stores **(y, x)**;
+  we return **(x, y)** pixels with NaN and ``visible=False`` for missing joints, so ``-1`` never becomes a
+  coordinate. **PG2 pairs CSV**: ``,``-separated, header ``from,to``.
+* **CMU Panoptic**: ``calibration_<seq>.json`` and ``hdPose3d_stage1_coco19/body3DScene_*.json`` (``joints19``
+  in centimetres, world **y down**). Converted at the reader to metres, **y up**, still right-handed — a 180°
+  rotation about x, ``X' = diag(1, -1, -1) · X / 100`` — with every camera converted to match
+  (``R' = R · diag(1, -1, -1)``, ``t' = t / 100``), so the converted projection gives Panoptic's pixels.
 
 Every problem in a file raises ``FormatError`` (a ``ValueError``) whose message starts with ``<file>:<line>:``
-(or ``<file>:`` when there is no line), so a user can open the file at the right place. Readers with a
-``strict=False`` option instead warn (``warnings.warn``, same message) and skip the bad row.
+(or ``<file>:``); readers with ``strict=False`` warn with the same message and skip the bad row.
 """
 
 from __future__ import annotations
