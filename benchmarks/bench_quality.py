@@ -1,4 +1,5 @@
-"""The quality table: identity, mean image, G1 and G1+G2 on the synthetic test and hard-views splits.
+"""The quality table: identity, mirror, per-part median, mean image, G1 and G1+G2 on the synthetic test and
+hard-views splits, and the measures of the unseen side (L1 on unseen pixels, mottle, turntable consistency).
 
 G1 and G1+G2 are scored twice: as the networks give them, and with the background filled as the synthesizer
 (the demo, the widget) does it, rows "… + fill" (``warp.fill_uncovered``: the background the input's body
@@ -11,6 +12,11 @@ checkpoint. The mean-image baseline averages 256 training targets. Each model's 
 a ratio to the identity baseline's with a 95 % bootstrap interval that resamples the held-out people
 (``evaluation.uncertainty``): a split holds only 40 people, and their pairs are not independent.
 
+The unseen side (docs/evaluation.md, "Measures of the unseen side"): every model's L1 on the target body
+pixels the input never saw (also as a ratio to the identity baseline's), its mottle ratio there (median over
+samples), and its turntable consistency ratio on ``--turntable-people`` held-out people of ``test_hard``
+(targets 5° apart; median over people).
+
 Run: ``python benchmarks/bench_quality.py [--checkpoint posegen_lite/assets/demo_128x64.pt] [--quick]``; prints
 the table, writes ``benchmarks/results/quality.md`` (the table with its provenance), ``bench_quality.json`` and
 the per-sample CSVs under ``benchmarks/results/quality/``.
@@ -22,20 +28,29 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info, write_json
 
 from posegen_lite.app.synthesizer import DEMO_WEIGHTS
 from posegen_lite.data.datasets import DataSpec, build_dataset
 from posegen_lite.evaluation import (
+    EvalResult,
     IdentityBaseline,
     MeanImageBaseline,
+    MirrorBaseline,
+    PartMedianBaseline,
+    SourceParts,
+    UnseenRecorder,
     WarpBaseline,
     checkpoint_predictors,
     evaluate,
     markdown_table,
     refinement_report,
     result_ratio_interval,
+    turntable_pair,
+    turntable_scores,
     write_results,
     yaw_table,
 )
@@ -44,6 +59,57 @@ from posegen_lite.models.checkpoints import resolve_checkpoint
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FILLED = " + fill"  # the rows of the networks with the background filled (the synthesizer's output)
+QUICK_SAMPLES, QUICK_MEAN, QUICK_TURNTABLE = 16, 32, 3  # --quick: a smoke run in under a minute, not a figure
+TURNTABLE_STEP = 5.0  # degrees between the two target views of the turntable consistency
+
+
+def with_unseen_scores(result: EvalResult, recorders: dict[str, UnseenRecorder]) -> EvalResult:
+    """``result`` with each model's mottle ratio (``UnseenRecorder``, same samples in the same order) added."""
+    per_sample = {m: values | {"mottle_ratio": recorders[m].scores()["mottle_ratio"]} for m, values in
+                  result.per_sample.items()}  # fmt: skip
+    return EvalResult(result.split, per_sample, result.meta, seconds=result.seconds)
+
+
+def _median(values: np.ndarray) -> float:
+    values = np.asarray(values, np.float64)
+    return float(np.median(values[np.isfinite(values)])) if np.isfinite(values).any() else float("nan")
+
+
+def unseen_table(results: list[EvalResult], turntable: dict, n_turntable: int) -> list[str]:
+    """The unseen side's tables: L1 on unseen pixels (and ÷ identity's) and mottle ratio per split; the
+    turntable ratios (test_hard only)."""
+    lines = [
+        "The unseen side (docs/evaluation.md): L1 on the target body pixels the input never saw (mean; ÷ the "
+        "identity baseline's); mottle ratio there, within body parts (median over the samples where it is "
+        "defined; 1 = as much fine texture as the truth, > 1 mottled, < 1 too flat):",
+        "",
+        "| split | model | L1 unseen ↓ | × identity | mottle →1 | samples with mottle |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    for result in results:
+        base = result.mean("identity", "masked_l1_unseen")
+        for model in result.models:
+            l1 = result.mean(model, "masked_l1_unseen")
+            mottle = result.per_sample[model]["mottle_ratio"]
+            lines.append(
+                f"| {result.split} | {model} | {l1:.4f} | {l1 / base:.3f}× | {_median(mottle):.3f} | "
+                f"{int(np.isfinite(mottle).sum())} |"
+            )
+    if turntable:
+        lines += [
+            "",
+            f"Turntable consistency on test_hard, two targets {TURNTABLE_STEP:g}° apart from one input: the "
+            "predictions' difference on the surface points both views show ÷ the true images' (median over "
+            f"{n_turntable} people; 1 = as consistent as the truth, > 1 flickers, < 1 more static than the truth):",
+            "",
+            "| model | turntable →1 | on points the input never saw →1 |",
+            "|---|--:|--:|",
+            *(
+                f"| {model} | {_median(s['turntable']):.3f} | {_median(s['turntable_unseen']):.3f} |"
+                for model, s in turntable.items()
+            ),
+        ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -59,7 +125,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--views", type=int, default=8)
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="samples per split (default: all)")
-    parser.add_argument("--quick", action="store_true", help="32 samples per split")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_SAMPLES} samples per split, the mean image of {QUICK_MEAN} targets, "
+        f"{QUICK_TURNTABLE} turntable people, no '+ fill' rows",
+    )
+    parser.add_argument(
+        "--turntable-people",
+        type=int,
+        default=None,
+        help="held-out people (test_hard) of the turntable consistency, targets 5° apart (default 8; 0: none)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default="cpu", help="where the networks run: cpu or cuda (same metrics)")
     parser.add_argument(
@@ -73,7 +150,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
     if not args.checkpoint.exists():
         parser.error(f"{args.checkpoint} does not exist; pass --checkpoint runs/<run> (a Stage II or III run)")
-    limit = 32 if args.quick and args.limit is None else args.limit
+    limit = QUICK_SAMPLES if args.quick and args.limit is None else args.limit
+    if args.quick:
+        args.fill_ring = -1
+    n_turntable = args.turntable_people if args.turntable_people is not None else QUICK_TURNTABLE if args.quick else 8
 
     ckpt_path, state = resolve_checkpoint(args.checkpoint)
     predictors = checkpoint_predictors(ckpt_path, device=args.device)
@@ -83,7 +163,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     spec = DataSpec(data="synthetic", size=size, people=args.people, views=args.views, seed=args.data_seed, extras=True)
     predictors = {
         "identity": IdentityBaseline(),
-        "mean image": MeanImageBaseline.fit(build_dataset(spec, "train"), n=256),
+        "mirror": MirrorBaseline(),
+        "per-part median": PartMedianBaseline(),
+        "mean image": MeanImageBaseline.fit(build_dataset(spec, "train"), n=QUICK_MEAN if args.quick else 256),
         "warp paste": WarpBaseline(),
         **predictors,
     }
@@ -92,7 +174,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     results, rows, reports, intervals = [], [], [], []
     for split in args.splits:
-        result = evaluate(predictors, build_dataset(spec, split), batch_size=args.batch_size, limit=limit, split=split)
+        # SourceParts: the proxy's parts in the input view, for the per-part median baseline
+        recorders = {name: UnseenRecorder(predict) for name, predict in predictors.items()}
+        result = evaluate(
+            recorders, SourceParts(build_dataset(spec, split)), batch_size=args.batch_size, limit=limit, split=split
+        )
+        result = with_unseen_scores(result, recorders)
         write_results(result, args.out / "quality")
         results.append(result)
         for model in result.models:
@@ -113,6 +200,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 reports.append(refinement_report(result, f"G1{suffix}", f"G1+G2{suffix}") | {"models": suffix})
 
     table = markdown_table(results)
+    turntable = {}
+    if n_turntable > 0:
+        config = build_dataset(spec, "test_hard").config
+        people = range(0, n_turntable * args.views, args.views)  # the first pair of each held-out person
+        pairs = [turntable_pair(config, "test_hard", i, step=TURNTABLE_STEP) for i in people]
+        turntable = turntable_scores(predictors, pairs)
     info = machine_info()
     provenance = (
         f"checkpoint `{ckpt_path}` (stage {state.get('stage')}, step {state.get('step')}, "
@@ -143,6 +236,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             f"of samples); mask-SSIM {rep['mask_ssim_coarse']:.4f} → {rep['mask_ssim_refined']:.4f}; "
             f"refinement criterion (docs/evaluation.md) {'met' if rep['passes'] else 'not met'}"
         )
+    lines += ["", *unseen_table(results, turntable, n_turntable)]
     text = "\n".join(lines) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "quality.md").write_text(text)
@@ -155,6 +249,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         refinement=reports,
         ratio_intervals=intervals,
         limit=limit,
+        turntable={m: {k: [float(x) for x in v] for k, v in s.items()} for m, s in turntable.items()},
+        turntable_people=n_turntable,
     )
     print(f"wrote {args.out / 'quality.md'} and {path}")
     return rows

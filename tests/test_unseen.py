@@ -12,6 +12,7 @@ from posegen_lite.evaluation.unseen import (
     UnseenRecorder,
     laplacian_energy,
     mottle_ratio,
+    part_interior,
     turntable_difference,
     turntable_ratio,
     unseen_l1,
@@ -93,6 +94,20 @@ def test_mottle_ratio_tells_flat_speckled_and_true_textures_apart() -> None:
         assert np.isnan(mottle_ratio(truth, flat, region))
 
 
+def test_part_interior_keeps_edges_between_parts_out() -> None:
+    parts = np.full((H, W), -1)
+    parts[4:28, 3:8] = 0  # two parts side by side: a sleeve and a shirt
+    parts[4:28, 8:13] = 1
+    inner = part_interior(parts)
+    assert inner[10, 5] and inner[10, 10]
+    assert not inner[10, 7] and not inner[10, 8]  # on either side of the edge between the parts
+    assert not inner[10, 3] and not inner[4, 5]  # the outline against the background
+    assert not inner[parts < 0].any()
+    # Two flat parts of different colours: their edge gives no "texture" within the parts.
+    image = np.where(parts[:, :, None] == 0, 60, 180).astype(np.uint8).repeat(3, axis=2)
+    assert laplacian_energy(image, inner) == 0.0
+
+
 def test_unseen_scores_and_the_recorder_follow_the_batch() -> None:
     rng = np.random.default_rng(0)
     images = [to_tensor(_texture(s)) for s in range(4)]
@@ -108,6 +123,12 @@ def test_unseen_scores_and_the_recorder_follow_the_batch() -> None:
     direct = unseen_scores(batch["image_a"], batch)
     assert scores["masked_l1_unseen"].shape == (4,)
     assert np.allclose(scores["masked_l1_unseen"], np.tile(direct["masked_l1_unseen"], 2))
+    assert recorder.undefined == 0
+    seen_all = batch | {"visibility": torch.ones(2, 1, H, W)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # counted, not warned
+        recorder(seen_all)
+    assert recorder.undefined == 4 and np.isnan(recorder.scores()["mottle_ratio"][4:]).all()
     with pytest.raises(ValueError, match="visibility"):
         unseen_scores(batch["image_a"], {k: v for k, v in batch.items() if k != "visibility"})
 

@@ -3,7 +3,7 @@
 * ``unseen_l1`` — L1 over the target body pixels whose proxy surface point the input did not see: the
   protocol's ``masked_l1_unseen`` (``metrics.VISIBILITY_METRICS``), exposed on its own.
 * ``mottle_ratio`` — high-frequency energy (mean squared Laplacian) of the prediction in the unseen body
-  region ÷ the truth's: 1 = as much fine texture as the real image, > 1 mottled, < 1 too flat.
+  region (within parts) ÷ the truth's: 1 = as much fine texture as the real image, > 1 mottled, < 1 too flat.
 * ``turntable_ratio`` — how much two renders of nearby views disagree on the surface points both show,
   ÷ how much the two true images disagree: 1 = as consistent as the truth, > 1 flickers, < 1 too static.
 
@@ -13,6 +13,8 @@ intensities ``/ 255`` in [0, 1]. Undefined values are NaN with a ``RuntimeWarnin
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import torch
@@ -71,11 +73,22 @@ def mottle_ratio(pred: np.ndarray, target: np.ndarray, region: np.ndarray) -> fl
     return laplacian_energy(pred, region) / truth
 
 
+def part_interior(parts: np.ndarray) -> np.ndarray:
+    """``(H, W)`` bool: body pixels (``parts ≥ 0``) whose four neighbours show the same part — so a Laplacian
+    there never straddles an edge between parts (sleeve and skin, shirt and trousers), only texture within one."""
+    p = np.asarray(parts)
+    inner = np.zeros(p.shape, bool)
+    c = p[1:-1, 1:-1]
+    inner[1:-1, 1:-1] = (c >= 0) & (p[:-2, 1:-1] == c) & (p[2:, 1:-1] == c) & (p[1:-1, :-2] == c) & (p[1:-1, 2:] == c)
+    return inner
+
+
 def unseen_body(batch: dict, i: int) -> np.ndarray:
     """Sample ``i``'s body pixels the input never saw, ``(H, W)`` bool, for the mottle ratio: the renderer's
-    exact body (``parts_b ≥ 0``) where the batch has it, else PG2's ``mask_b``; minus ``visibility``."""
+    exact parts' interiors (``part_interior(parts_b)``) where the batch has them, else PG2's ``mask_b``; minus
+    the pixels whose surface point the input saw (``visibility``)."""
     if "parts_b" in batch:
-        body = np.asarray(batch["parts_b"][i]) >= 0
+        body = part_interior(np.asarray(batch["parts_b"][i]))
     else:
         body = np.asarray(batch["mask_b"][i, 0]) > 0.5
     return unseen_region(body, np.asarray(batch["visibility"][i, 0]))
@@ -97,15 +110,21 @@ def unseen_scores(pred: torch.Tensor, batch: dict) -> dict[str, np.ndarray]:
 
 class UnseenRecorder:
     """A predictor that forwards to ``predictor`` and keeps ``unseen_scores`` of every batch it answers, in
-    order; ``scores()`` concatenates them (aligned with ``EvalResult.meta`` when ``evaluate`` ran it)."""
+    order; ``scores()`` concatenates them (aligned with ``EvalResult.meta`` when ``evaluate`` ran it).
+    Undefined values are NaN, counted in ``undefined`` without a warning each (as ``evaluate`` does)."""
 
     def __init__(self, predictor: Predictor) -> None:
         self.predictor = predictor
         self._chunks: list[dict[str, np.ndarray]] = []
+        self.undefined = 0  # NaN values among the scores (an input that saw the whole target, a flat target)
 
     def __call__(self, batch: dict) -> torch.Tensor:
         pred = self.predictor(batch)
-        self._chunks.append(unseen_scores(pred.detach().float().cpu().clamp(-1.0, 1.0), batch))
+        # As ``evaluate``: undefined values are NaN and counted, not one warning per sample.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            self._chunks.append(unseen_scores(pred.detach().float().cpu().clamp(-1.0, 1.0), batch))
+        self.undefined += sum(issubclass(w.category, RuntimeWarning) for w in caught)
         return pred
 
     def scores(self) -> dict[str, np.ndarray]:
