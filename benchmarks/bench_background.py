@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, Subset
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info
 
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 from posegen_lite.data.datasets import DataSpec, synthetic_config
 from posegen_lite.data.synthetic.dataset import SyntheticPairs
 from posegen_lite.data.synthetic.pairs import plan_pair

@@ -44,7 +44,7 @@ def child(spec: dict) -> dict:
     import torch
     from torch.utils.data import default_collate
 
-    from posegen_lite.app.synthesizer import NovelViewSynthesizer
+    from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
     from posegen_lite.data.synthetic.dataset import SyntheticPairs
     from posegen_lite.data.synthetic.pairs import SyntheticConfig
     from posegen_lite.data.synthetic.scenes import Scene

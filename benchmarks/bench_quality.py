@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info, write_json
 
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 from posegen_lite.data.datasets import DataSpec, build_dataset
 from posegen_lite.evaluation import (
     IdentityBaseline,

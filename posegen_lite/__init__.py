@@ -57,9 +57,9 @@ _export("training.losses", "discriminator_loss", "generator_adversarial_loss", "
 _export("training.losses", "gaussian_kl")
 _export("training.loop", "NonFiniteLossError", "TrainConfig", "TrainResult", "train")
 _export("training.loop", "NonFiniteWeightsError")
-_export("app.synthesizer", "NovelViewSynthesizer", "SynthesisResult")
-_export("app.synthesizer", "TooFewJointsError")
-_export("app.crowd", "CrowdResult", "CrowdSynthesizer")
+_export("pipelines.synthesizer", "NovelViewSynthesizer", "SynthesisResult")
+_export("pipelines.synthesizer", "TooFewJointsError")
+_export("pipelines.crowd", "CrowdResult", "CrowdSynthesizer")
 
 __all__ = sorted(_EXPORTS)
 
@@ -79,6 +79,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see the real names
-    from posegen_lite.app.synthesizer import NovelViewSynthesizer, SynthesisResult  # noqa: F401
+    from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult  # noqa: F401
     from posegen_lite.data.synthetic.scenes import Scene  # noqa: F401
     from posegen_lite.geometry.camera import Camera  # noqa: F401

@@ -1,4 +1,4 @@
-"""app.crowd: per-person synthesis in model-framed windows and back-to-front compositing."""
+"""pipelines.crowd: per-person synthesis in model-framed windows and back-to-front compositing."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import tiny_synthesizer
 
-from posegen_lite.app.crowd import CrowdSynthesizer, keypoints_from_pg2_rows, people_from_photo
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
+from posegen_lite.pipelines.crowd import CrowdSynthesizer, keypoints_from_pg2_rows, people_from_photo
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 from posegen_lite.data.synthetic.crowds import place_body, render_crowd
 from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
 from posegen_lite.data.synthetic.render import render_views

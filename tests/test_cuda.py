@@ -11,7 +11,7 @@ from conftest import TinyPairs
 from torch.utils.data import default_collate
 
 from posegen_lite.app.notebook import predict_with
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 from posegen_lite.data.datasets import DataSpec, build_dataset
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.models.checkpoints import list_checkpoints

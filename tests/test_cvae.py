@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from posegen_lite.app.cli import main as cli_main
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.warp import SURFACE_CHANNELS
 from posegen_lite.models.checkpoints import resolve_checkpoint

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import tiny_synthesizer
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer, TooFewJointsError
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, TooFewJointsError
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.warp import OUTLINE_RING, grow_mask, uncovered_background
 from posegen_lite.models.checkpoints import save_checkpoint

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from posegen_lite.app.cli import build_parser, main
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 from posegen_lite.app.viewpoint_app import (
     APP_NOTEBOOK,
     AppConfig,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 from posegen_lite.app.widgets import PANELS, ViewpointWidget, decode_png, held_out_people, png_bytes
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.models.g1 import G1, G1Config

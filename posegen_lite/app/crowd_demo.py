@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from posegen_lite.app.crowd import CrowdResult, CrowdSynthesizer
+from posegen_lite.pipelines.crowd import CrowdResult, CrowdSynthesizer
 from posegen_lite.app.demo import save_gif
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 from posegen_lite.data.synthetic.crowds import CrowdRender, CrowdScene
 from posegen_lite.evaluation.crowds import occlusion_order_accuracy, person_l1_in_body, scene_bbox_ssim
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from posegen_lite.app.crowd import CrowdResult, CrowdSynthesizer
+from posegen_lite.pipelines.crowd import CrowdResult, CrowdSynthesizer
 from posegen_lite.app.widgets import ViewpointWidget, decode_png, png_bytes
 from posegen_lite.data.synthetic.crowds import CrowdScene
 from posegen_lite.geometry.posemaps import draw_skeleton

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 from posegen_lite.data.synthetic.scenes import Scene
 
 GRID_YAWS = (0, 45, 90, 135, 180, 225, 270, 315)
@@ -71,7 +71,7 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
         src = scene.input_view
         warp = None
         if synth.needs_proxy:  # the body proxy from the input camera to each target camera (G1's warp, G2's region)
-            from posegen_lite.app.synthesizer import ProxyWarp
+            from posegen_lite.pipelines.synthesizer import ProxyWarp
             from posegen_lite.geometry.warp import proxy_maps
 
             n = len(truth)

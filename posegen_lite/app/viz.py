@@ -587,7 +587,7 @@ def warp_photo(
     the keypoints. The camera is the scaled orthographic one fitted to the keypoints. Returns per yaw
     ``(warped (H, W, 3) uint8 with unseen pixels mid-grey, visibility (H, W) float32 in {0, 1})``."""
 
-    from posegen_lite.app.synthesizer import _fit_orthographic
+    from posegen_lite.pipelines.synthesizer import _fit_orthographic
     from posegen_lite.geometry.lifting import lift_pose
     from posegen_lite.geometry.proxy import OrthoCamera
     from posegen_lite.geometry.skeleton import check_keypoints, hip_centre

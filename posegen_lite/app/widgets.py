@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer, SynthesisResult
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult
 from posegen_lite.app.viz import skeleton_3d_image
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.camera import Camera
