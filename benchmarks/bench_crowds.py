@@ -31,14 +31,14 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import write_json
 
-from posegen_lite.pipelines.crowd import CrowdSynthesizer
-from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 from posegen_lite.data.synthetic.crowds import CrowdScene
 from posegen_lite.data.synthetic.framing import ELEVATION_RANGE
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.evaluation.crowds import occlusion_order_accuracy, person_l1_in_body, scene_bbox_ssim
 from posegen_lite.evaluation.metrics import l1_in_mask
 from posegen_lite.geometry.posemaps import body_mask
+from posegen_lite.pipelines.crowd import CrowdSynthesizer
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 
 
 def alone_reference(synth: NovelViewSynthesizer, scene: CrowdScene, k: int, yaw: float) -> float:

@@ -79,6 +79,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see the real names
-    from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult  # noqa: F401
     from posegen_lite.data.synthetic.scenes import Scene  # noqa: F401
     from posegen_lite.geometry.camera import Camera  # noqa: F401
+    from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult  # noqa: F401

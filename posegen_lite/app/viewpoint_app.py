@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 from posegen_lite.app.widgets import ViewpointPerson, ViewpointWidget, held_out_people
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 
 APP_NOTEBOOK = Path(__file__).with_name("viewpoint_app.ipynb")
 # The front-end extensions the app needs: widgets (and Voilà's own manager for them), plotly, code colours.
