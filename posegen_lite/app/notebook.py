@@ -51,6 +51,7 @@ from posegen_lite.app.notebook_runs import (
 )
 from posegen_lite.app.source import show_source
 from posegen_lite.app.tiers import (
+    FAST_ENV,
     FAST_SIZES,
     FULL_SIZES,
     SIZE_ENV,
@@ -359,6 +360,7 @@ def is_fixture(root: str | Path) -> bool:
 
 
 __all__ = [
+    "FAST_ENV",
     "REPO_URL",
     "REF",
     "COLAB_BADGE_SVG",
