@@ -30,7 +30,6 @@ from torch.utils.data import DataLoader, Subset
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info
 
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS
 from posegen_lite.data.datasets import DataSpec, synthetic_config
 from posegen_lite.data.synthetic.dataset import SyntheticPairs
 from posegen_lite.data.synthetic.pairs import plan_pair
@@ -46,6 +45,7 @@ from posegen_lite.images import save_image, to_uint8
 from posegen_lite.models.g1 import g1_extras
 from posegen_lite.models.g2 import g2_extras
 from posegen_lite.models.weights import load_models
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 
 RESULTS = Path(__file__).resolve().parent / "results" / "background"
 REGIONS = ("uncovered", "rest of background", "body", "image")

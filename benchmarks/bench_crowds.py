@@ -1,7 +1,7 @@
 """Crowd quality: novel views of held-out scenes with 2–6 people, against ground-truth renders.
 
 For each held-out test scene (people never seen in training) one viewpoint change (a seeded yaw in
-[30°, 330°] of the whole group about its centre) is synthesized by ``app.crowd.CrowdSynthesizer`` with the
+[30°, 330°] of the whole group about its centre) is synthesized by ``pipelines.crowd.CrowdSynthesizer`` with the
 single-person weights, and scored against the exact render of the turned scene:
 
 * per-person L1 in the body (``evaluation.crowds.person_l1_in_body``: the person's target window at the
@@ -31,14 +31,14 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import write_json
 
-from posegen_lite.app.crowd import CrowdSynthesizer
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 from posegen_lite.data.synthetic.crowds import CrowdScene
 from posegen_lite.data.synthetic.framing import ELEVATION_RANGE
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.evaluation.crowds import occlusion_order_accuracy, person_l1_in_body, scene_bbox_ssim
 from posegen_lite.evaluation.metrics import l1_in_mask
 from posegen_lite.geometry.posemaps import body_mask
+from posegen_lite.pipelines.crowd import CrowdSynthesizer
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 
 
 def alone_reference(synth: NovelViewSynthesizer, scene: CrowdScene, k: int, yaw: float) -> float:

@@ -26,12 +26,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import write_json
 
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS
 from posegen_lite.data.datasets import DataSpec, build_dataset
 from posegen_lite.evaluation import IdentityBaseline, WarpBaseline, checkpoint_predictors
 from posegen_lite.evaluation.budget import budget_markdown, split_budget
 from posegen_lite.geometry.warp import OUTLINE_RING
 from posegen_lite.models.checkpoints import resolve_checkpoint
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 
 RESULTS = Path(__file__).resolve().parent / "results" / "error_budget"
 

@@ -32,12 +32,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info, write_json
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.posemaps import body_mask, pose_maps
 from posegen_lite.images import to_tensor
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 
 GOAL_MS = 100.0
 

@@ -44,13 +44,13 @@ def child(spec: dict) -> dict:
     import torch
     from torch.utils.data import default_collate
 
-    from posegen_lite.app.synthesizer import NovelViewSynthesizer
     from posegen_lite.data.synthetic.dataset import SyntheticPairs
     from posegen_lite.data.synthetic.pairs import SyntheticConfig
     from posegen_lite.data.synthetic.scenes import Scene
     from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig
     from posegen_lite.models.g1 import G1, G1Config
     from posegen_lite.models.g2 import G2, G2Config
+    from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
     from posegen_lite.training.distributed import DistContext
     from posegen_lite.training.steps import Stage2, Stage3
 

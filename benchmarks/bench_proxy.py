@@ -94,8 +94,8 @@ def quality(pairs, plans) -> list[dict]:
 
 
 def figure(samples_dir: Path, config: SyntheticConfig) -> Path:
-    from posegen_lite.app.viz import correspondence_figure
     from posegen_lite.data.synthetic.dataset import SyntheticPairs
+    from posegen_lite.figures.body_proxy import correspondence_figure
 
     ds = SyntheticPairs(config, "test", extras=True)
     yaws = np.array([abs(plan_pair(config, "test", i).azimuth_b - plan_pair(config, "test", i).azimuth_a) % 360

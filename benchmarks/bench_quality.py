@@ -33,7 +33,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info, write_json
 
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS
 from posegen_lite.data.datasets import DataSpec, build_dataset
 from posegen_lite.evaluation import (
     EvalResult,
@@ -56,6 +55,7 @@ from posegen_lite.evaluation import (
 )
 from posegen_lite.geometry.warp import OUTLINE_RING
 from posegen_lite.models.checkpoints import resolve_checkpoint
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FILLED = " + fill"  # the rows of the networks with the background filled (the synthesizer's output)

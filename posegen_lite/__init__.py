@@ -1,18 +1,17 @@
-"""posegen_lite: pose-guided person image generation for novel 3D view synthesis (the PG2 recipe).
-
-The folders follow the paper's stages, with arrows one way (each imports only those above it):
+"""posegen_lite: pose-guided person image generation for novel 3D view synthesis (the PG2 recipe). The folders
+follow the paper's stages, with arrows one way (each imports only those above it):
 
     images, device, allocator, resources   what every layer shares
     geometry/                   Stage I: skeleton, camera, lifting, pose maps and body mask, photo pose
     data/                       the embedded synthetic dataset and the real-dataset readers
     models/                     Stage II's G1, Stage III's G2 and discriminator, checkpoints and weights
-    evaluation/                 metrics, the protocol, predictors and baselines, reports
-    training/                   losses, one step per stage, the loop, distributed training
-    app/                        the synthesizer users call, the demo, figures, widget, notebook helpers, CLI
+    evaluation/, training/      metrics, protocol, baselines, reports; losses, steps, the loop, distributed
+    pipelines/                  what a user calls: NovelViewSynthesizer (3D, 2D, photos), CrowdSynthesizer
+    figures/                    matplotlib / plotly figures of poses, training, the body proxy, the networks
+    app/, assignments/          front ends: demo, widget, notebook helpers, CLI; classroom checks
 
 ``import posegen_lite`` is light: the names below are imported on first use, so a user who only wants a novel
-view never loads the training loop, the evaluation code, scikit-image or ``torch.distributed``.
-"""
+view never loads the training loop, the evaluation code, scikit-image or ``torch.distributed``."""
 
 from __future__ import annotations
 
@@ -57,9 +56,9 @@ _export("training.losses", "discriminator_loss", "generator_adversarial_loss", "
 _export("training.losses", "gaussian_kl")
 _export("training.loop", "NonFiniteLossError", "TrainConfig", "TrainResult", "train")
 _export("training.loop", "NonFiniteWeightsError")
-_export("app.synthesizer", "NovelViewSynthesizer", "SynthesisResult")
-_export("app.synthesizer", "TooFewJointsError")
-_export("app.crowd", "CrowdResult", "CrowdSynthesizer")
+_export("pipelines.synthesizer", "NovelViewSynthesizer", "SynthesisResult")
+_export("pipelines.synthesizer", "TooFewJointsError")
+_export("pipelines.crowd", "CrowdResult", "CrowdSynthesizer")
 
 __all__ = sorted(_EXPORTS)
 
@@ -79,6 +78,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see the real names
-    from posegen_lite.app.synthesizer import NovelViewSynthesizer, SynthesisResult  # noqa: F401
     from posegen_lite.data.synthetic.scenes import Scene  # noqa: F401
     from posegen_lite.geometry.camera import Camera  # noqa: F401
+    from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult  # noqa: F401

@@ -55,9 +55,9 @@ def tiny_pairs() -> TinyPairs:
 
 def tiny_synthesizer(size: tuple[int, int] = (32, 32)):
     """A seeded, untrained G1 + G2 synthesizer at ``size``, small enough for fast tests."""
-    from posegen_lite.app.synthesizer import NovelViewSynthesizer
     from posegen_lite.models.g1 import G1, G1Config
     from posegen_lite.models.g2 import G2, G2Config
+    from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 
     torch.manual_seed(0)
     g1 = G1(G1Config(*size, base_channels=4, z_dim=8))

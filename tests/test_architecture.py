@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from posegen_lite.app.architecture import architecture_figure, network_layout
+from posegen_lite.figures.architecture import architecture_figure, network_layout
 from posegen_lite.models.discriminator import DiscriminatorConfig
 from posegen_lite.models.g1 import G1Config
 from posegen_lite.models.g2 import G2Config

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS
 from posegen_lite.data.datasets import DataSpec, build_dataset
 from posegen_lite.evaluation import G1G2Predictor, G1Predictor, IdentityBaseline, evaluate
 from posegen_lite.models.weights import load_models
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 
 
 @pytest.mark.slow
@@ -46,8 +46,8 @@ def test_the_learned_lifter_lifts_a_synthetic_pose():
 
 
 def test_the_shipped_cvae_g1_samples_the_unseen_side_reproducibly():
-    from posegen_lite.app.synthesizer import NovelViewSynthesizer
     from posegen_lite.data.synthetic.scenes import Scene
+    from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
     from posegen_lite.resources import cvae_weights
 
     assert cvae_weights().exists(), "the conditional-VAE G1 is missing (see assets/README.md to rebuild it)"

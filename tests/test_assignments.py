@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 from posegen_lite.assignments import NotDoneYet, evaluation, skip_if_todo, stage1, stage2, stage3
 from posegen_lite.assignments.build import ASSIGNMENTS, assignment_of, build, grade, run_notebook
-from posegen_lite.assignments.reference import compute_reference_values, reference_values
+from posegen_lite.assignments.recompute import compute_reference_values
+from posegen_lite.assignments.reference import reference_values
 from posegen_lite.evaluation.metrics import ssim
 
 # otter-grader (the `assignments` extra, installed by scripts/setup_env.sh) is needed from "the pipeline" on;

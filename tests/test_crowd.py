@@ -1,4 +1,4 @@
-"""app.crowd: per-person synthesis in model-framed windows and back-to-front compositing."""
+"""pipelines.crowd: per-person synthesis in model-framed windows and back-to-front compositing."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from conftest import tiny_synthesizer
 
-from posegen_lite.app.crowd import CrowdSynthesizer, keypoints_from_pg2_rows, people_from_photo
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
 from posegen_lite.data.synthetic.crowds import place_body, render_crowd
 from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
 from posegen_lite.data.synthetic.render import render_views
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.camera import Camera, orbit_camera
 from posegen_lite.geometry.scene import Window, crop, cylinder_distance, joint_cylinder
+from posegen_lite.pipelines.crowd import CrowdSynthesizer, keypoints_from_pg2_rows, people_from_photo
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 
 SIZE = (32, 32)
 
@@ -126,6 +126,41 @@ def test_bad_scenes_raise_clear_errors(synth, pair):
         CrowdSynthesizer(synth, background="blur")
     with pytest.raises(NotImplementedError, match="one person"):
         people_from_photo(view.image)
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"pitch": 120}, "pitch must be within ±90°"),
+        ({"pitch": 180}, "pitch must be within ±90°"),
+        ({"pitch": -150}, "pitch must be within ±90°"),
+        ({"pitch": float("nan")}, "pitch must be a finite number"),
+        ({"yaw": "90"}, r"yaw must be a number of degrees, got '90' \(str\)"),
+        ({"yaw": float("inf")}, "yaw must be a finite number"),
+    ],
+)
+def test_bad_angles_are_refused_as_the_single_person_synthesizer_refuses_them(synth, pair, kw, message):
+    view, joints, cam = pair
+    crowd = CrowdSynthesizer(synth)
+    with pytest.raises(ValueError, match=message):
+        crowd.synthesize(view.image, joints, cam, **kw)
+    yaws = [kw.get("yaw", 0.0)]
+    with pytest.raises(ValueError, match=message):
+        crowd.synthesize_many(view.image, joints, cam, yaws, kw.get("pitch", 0.0))
+    with pytest.raises(ValueError, match=message):
+        crowd.synthesize_2d(view.image, list(view.keypoints), list(view.visible), yaws, kw.get("pitch", 0.0))
+    single = synth.synthesize_many  # the single-person synthesizer's message is the same one
+    with pytest.raises(ValueError, match=message):
+        single(np.zeros((*SIZE, 3), np.uint8), np.zeros((18, 2)), yaws, kw.get("pitch", 0.0))
+
+
+def test_yaw_lists_are_checked_as_lists(synth, pair):
+    view, joints, cam = pair
+    crowd = CrowdSynthesizer(synth)
+    with pytest.raises(ValueError, match="yaws is empty"):
+        crowd.synthesize_many(view.image, joints, cam, [])
+    with pytest.raises(ValueError, match="list of angles"):
+        crowd.synthesize_many(view.image, joints, cam, "90")
 
 
 def test_2d_keypoints_are_lifted_into_a_scene(synth, pair):

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite.app.crowd import CrowdSynthesizer
 from posegen_lite.app.crowd_widget import CROWD_PANELS, CrowdViewpointWidget, viewpoint_widget
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
 from posegen_lite.app.widgets import ViewpointWidget, held_out_people
 from posegen_lite.data.synthetic.crowds import CrowdConfig, CrowdScene
 from posegen_lite.data.synthetic.pairs import SyntheticConfig
 from posegen_lite.models.g1 import G1, G1Config
+from posegen_lite.pipelines.crowd import CrowdSynthesizer
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 
 pytest.importorskip("ipywidgets")
 

@@ -11,13 +11,13 @@ from conftest import TinyPairs
 from torch.utils.data import default_collate
 
 from posegen_lite.app.notebook import predict_with
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 from posegen_lite.data.datasets import DataSpec, build_dataset
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.models.checkpoints import list_checkpoints
 from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 from posegen_lite.training.distributed import DistContext
 from posegen_lite.training.loop import TrainConfig, train
 from posegen_lite.training.steps import Stage2, Stage3

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from posegen_lite.app.cli import main as cli_main
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.warp import SURFACE_CHANNELS
 from posegen_lite.models.checkpoints import resolve_checkpoint
@@ -25,6 +24,7 @@ from posegen_lite.models.cvae import (
 )
 from posegen_lite.models.g1 import G1, G1Config, g1_extras
 from posegen_lite.models.g2 import G2, G2Config
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 from posegen_lite.training.distributed import DistContext
 from posegen_lite.training.losses import gaussian_kl, kl_free_bits, kl_weight_at, noise_scale_at
 from posegen_lite.training.steps import Stage2

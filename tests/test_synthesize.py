@@ -7,13 +7,13 @@ import pytest
 import torch
 from conftest import tiny_synthesizer
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer, TooFewJointsError
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.warp import OUTLINE_RING, grow_mask, uncovered_background
 from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
 from posegen_lite.models.weights import export_weights
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, TooFewJointsError
 
 SIZE = (32, 32)
 
@@ -337,3 +337,52 @@ def test_the_background_the_input_covered_is_filled_from_the_background_around_i
         view.image, view.joints3d, yaw=90, camera=view.camera
     )
     np.testing.assert_array_equal(one.image, two.image)
+
+
+# --- one call: each argument checked once, 2D keypoints lifted once, Stage I before the networks ----------------
+
+
+def test_2d_keypoints_are_lifted_once_per_call_whatever_the_number_of_yaws(scene, monkeypatch):
+    from posegen_lite.pipelines import stage1
+
+    torch.manual_seed(0)
+    h, w = scene.input_view.image.shape[:2]
+    g1 = G1(G1Config(h, w, base_channels=4, warp="skip"))  # warps: Stage I builds the body proxy too
+    synth = NovelViewSynthesizer(g1, G2(G2Config(h, w, base_channels=4)), device="cpu", lifter="closed_form")
+    calls = []
+    lift = stage1.lift_keypoints
+    monkeypatch.setattr(stage1, "lift_keypoints", lambda *a: calls.append(1) or lift(*a))
+    view = scene.input_view
+    many = synth.synthesize_many(view.image, view.keypoints, [0.0, 45.0, 90.0, 180.0, 270.0], visible=view.visible)
+    assert len(many) == 5 and len(calls) == 1
+    one = synth.synthesize(view.image, view.keypoints, visible=view.visible, yaw=90.0)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(one.keypoints, many[2].keypoints)  # the same pose as in the batch of five
+    np.testing.assert_allclose(one.image.astype(int), many[2].image.astype(int), atol=1)  # batch of 1 vs 5
+
+
+def test_stage_one_outputs_feed_the_networks_and_match_generate(synth, scene):
+    """``generate`` is Stage I (pose maps, masks) then ``networks``; the pose maps are the result's."""
+    from posegen_lite.images import to_tensor
+    from posegen_lite.pipelines.stage1 import pose_inputs
+
+    view = scene.input_view
+    res = synth.synthesize(view.image, view.joints3d, camera=view.camera, yaw=60.0)
+    maps, masks = pose_inputs([res.keypoints], [res.visible], SIZE, synth.pose_kind)
+    np.testing.assert_array_equal(maps[0], res.pose_maps)
+    np.testing.assert_array_equal(masks[0], res.mask)
+    coarse, refined = synth.networks(to_tensor(view.image), maps, masks)
+    np.testing.assert_array_equal(coarse[0], res.coarse)
+    np.testing.assert_array_equal(refined[0], res.refined)
+    generated = synth.generate(view.image, [res.keypoints], [res.visible])
+    np.testing.assert_array_equal(generated[0], coarse)
+    np.testing.assert_array_equal(generated[2], maps)
+
+
+def test_a_bad_image_is_refused_before_any_keypoint_is_lifted(synth, scene, monkeypatch):
+    from posegen_lite.pipelines import stage1
+
+    monkeypatch.setattr(stage1, "lift_keypoints", lambda *a: pytest.fail("lifted before the image was checked"))
+    view = scene.input_view
+    with pytest.raises(ValueError, match="expects 32×32"):
+        synth.synthesize(np.zeros((64, 64, 3), np.uint8), view.keypoints, visible=view.visible, yaw=30)

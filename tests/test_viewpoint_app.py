@@ -11,7 +11,6 @@ import torch
 from PIL import Image
 
 from posegen_lite.app.cli import build_parser, main
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
 from posegen_lite.app.viewpoint_app import (
     APP_NOTEBOOK,
     AppConfig,
@@ -23,6 +22,7 @@ from posegen_lite.app.viewpoint_app import (
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.photo import PhotoPose
 from posegen_lite.models.g1 import G1, G1Config
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 
 pytest.importorskip("ipywidgets")
 SIZE = (32, 32)

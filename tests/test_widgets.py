@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
 from posegen_lite.app.widgets import PANELS, ViewpointWidget, decode_png, held_out_people, png_bytes
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 
 pytest.importorskip("ipywidgets")
 

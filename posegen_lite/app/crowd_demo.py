@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from posegen_lite.app.crowd import CrowdResult, CrowdSynthesizer
 from posegen_lite.app.demo import save_gif
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 from posegen_lite.data.synthetic.crowds import CrowdRender, CrowdScene
 from posegen_lite.evaluation.crowds import occlusion_order_accuracy, person_l1_in_body, scene_bbox_ssim
+from posegen_lite.pipelines.crowd import CrowdResult, CrowdSynthesizer
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 
 CROWD_YAWS = (0, 60, 120, 180, 240, 300)
 CROWD_TURNTABLE_STEP = 15  # degrees per GIF frame
@@ -63,7 +63,7 @@ def crowd_scores(crowd: CrowdSynthesizer, result: CrowdResult, truth: CrowdRende
 
 def crowd_grid(crowd: CrowdSynthesizer, scenes: list[CrowdScene], yaws=CROWD_YAWS):
     """The figure of ``crowd_views.png`` (two rows per scene) and the per-view scores."""
-    from posegen_lite.app.viz import image_table_figure
+    from posegen_lite.figures.grids import image_table_figure
 
     rows, titles, scores = [], [], []
     for scene in scenes:

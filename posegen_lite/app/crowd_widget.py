@@ -17,11 +17,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from posegen_lite.app.crowd import CrowdResult, CrowdSynthesizer
 from posegen_lite.app.widgets import ViewpointWidget, decode_png, png_bytes
 from posegen_lite.data.synthetic.crowds import CrowdScene
 from posegen_lite.geometry.posemaps import draw_skeleton
 from posegen_lite.geometry.skeleton import hip_centre
+from posegen_lite.pipelines.crowd import CrowdResult, CrowdSynthesizer
 
 CROWD_PANELS = ("input", "target poses", "synthesized", "ground truth")
 GROUP = -1  # the pivot selector's value for the group centre
@@ -160,7 +160,7 @@ class CrowdViewpointWidget:
 
     def figure(self):
         """A static matplotlib snapshot of the current panels."""
-        from posegen_lite.app.viz import image_row_figure
+        from posegen_lite.figures.grids import image_row_figure
 
         panels = self.current_images()
         return image_row_figure(

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posegen_lite.app.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 from posegen_lite.data.synthetic.scenes import Scene
+from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 
 GRID_YAWS = (0, 45, 90, 135, 180, 225, 270, 315)
 TURNTABLE_STEP = 10  # degrees per GIF frame
@@ -62,7 +62,7 @@ def _mean_masked_l1(preds, targets, masks) -> float:
 def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_YAWS):
     """The figure of ``novel_views.png`` (a block of rows per person) and per-person scores. Target poses are
     the ground truth's exact 2D keypoints, so G1/G2 and the ground truth are compared for the very same pose."""
-    from posegen_lite.app.viz import image_table_figure
+    from posegen_lite.figures.grids import image_table_figure
     from posegen_lite.geometry.posemaps import draw_skeleton
 
     rows, titles, scores = [], [], []
@@ -71,8 +71,8 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
         src = scene.input_view
         warp = None
         if synth.needs_proxy:  # the body proxy from the input camera to each target camera (G1's warp, G2's region)
-            from posegen_lite.app.synthesizer import ProxyWarp
             from posegen_lite.geometry.warp import proxy_maps
+            from posegen_lite.pipelines.synthesizer import ProxyWarp
 
             n = len(truth)
             warp = ProxyWarp.of(proxy_maps(

@@ -1,6 +1,6 @@
-"""Helpers the notebooks call, so that no cell holds logic a test cannot reach: setup, where runs live, the
-weights the notebooks load, the training call with its live plot and TensorBoard events, and re-executing the
-notebooks to refresh their stored outputs.
+"""Helpers the notebooks call, so that no cell holds logic a test cannot reach: setup, a fixed batch, the
+training call with its live plot and TensorBoard events, and small things the notebooks print (where runs live
+and which weights to load come from ``notebook_runs`` and are re-exported here).
 
 Every notebook starts with the same two steps:
 
@@ -9,8 +9,8 @@ Every notebook starts with the same two steps:
 2. ``env = setup()``: seed, pick the device (CUDA if present), pick the size tier for this machine
    (``posegen_lite.app.tiers``) and print it with its expected time.
 
-Related modules: ``colab`` (repository address, badges, install cell, Drive), ``tiers`` (sizes per machine),
-``source`` (show a library function's code), ``architecture`` (the G1/G2/D drawing).
+Related: ``colab`` (address, badges, install cell, Drive), ``tiers`` (sizes per machine), ``source`` (show a
+function's code), ``notebook_runner`` (re-execute the notebooks), ``figures.architecture`` (the G1/G2/D drawing).
 """
 
 from __future__ import annotations
@@ -33,7 +33,21 @@ from posegen_lite.app.colab import (
     colab_badge,
     colab_url,
     in_colab,
-    mount_drive,
+)
+from posegen_lite.app.notebook_runs import (
+    G1_ENV,
+    ROOT,
+    RUNS_ENV,
+    WEIGHTS_ENV,
+    demo_weights,
+    g1_config_of,
+    g1_source,
+    predict_with,
+    run_dir,
+    runs_root,
+    stage3_settings,
+    trained_with,
+    use_drive,
 )
 from posegen_lite.app.source import show_source
 from posegen_lite.app.tiers import (
@@ -48,11 +62,6 @@ from posegen_lite.app.tiers import (
     is_fast,
     sizes,
 )
-
-RUNS_ENV = "POSEGEN_RUNS"  # where notebook runs write checkpoints (on Colab: a mounted Drive folder)
-G1_ENV = "POSEGEN_G1"  # a Stage II checkpoint (file or run dir) notebook 03 takes G1 from
-WEIGHTS_ENV = "POSEGEN_WEIGHTS"  # a G1+G2 checkpoint notebooks 00, 04 and 05 load instead of the shipped one
-ROOT = Path(__file__).resolve().parents[2]  # the repository root of a checkout
 
 
 @dataclass(frozen=True)
@@ -158,120 +167,6 @@ def setup(
     return env
 
 
-# --- where runs live, and which weights to load --------------------------------------------------------------
-
-
-def runs_root(environ: Mapping[str, str] | None = None, root: str | Path = ROOT) -> Path:
-    """``$POSEGEN_RUNS`` if set (e.g. a mounted Drive folder on Colab, so checkpoints survive a disconnect and
-    the next notebook's machine can read them), else ``<repository>/runs`` (git ignores it)."""
-    value = (os.environ if environ is None else environ).get(RUNS_ENV, "").strip()
-    return Path(value) if value else Path(root) / "runs"
-
-
-def run_dir(name: str, root: str | Path | None = None) -> Path:
-    """``<runs root>/<name>``: where a notebook training run writes checkpoints and TensorBoard events
-    (``root=None``: ``runs_root()``; otherwise ``<root>/runs/<name>``)."""
-    return (runs_root() if root is None else Path(root) / "runs") / name
-
-
-def use_drive(folder: str = "posegen_runs") -> Path:
-    """On Colab: mount Google Drive and send every run of this kernel to ``MyDrive/<folder>`` (sets
-    ``POSEGEN_RUNS``). Run it in each notebook that should share runs: notebook 03 then finds notebook 02's
-    G1 there, although Colab gave each notebook its own machine."""
-    path = Path(mount_drive(folder))
-    os.environ[RUNS_ENV] = str(path)
-    return path
-
-
-def g1_source(environ: Mapping[str, str] | None = None) -> Path:
-    """The Stage II checkpoint notebook 03 trains G2 on top of: ``$POSEGEN_G1`` (your own run from notebook 02,
-    e.g. ``run_dir("nb02_g1_colab")``) if set, else the shipped demo weights."""
-    value = (os.environ if environ is None else environ).get(G1_ENV, "").strip()
-    return Path(value) if value else demo_weights()
-
-
-def trained_with(checkpoint: str | Path) -> dict:
-    """The ``TrainConfig`` (as a dict) a checkpoint or shipped weights file was trained with — e.g. its
-    ``lambda_l1``, ``steps`` and ``disc`` — so a notebook reads settings from the weights, not from its text."""
-    from posegen_lite.models.checkpoints import resolve_checkpoint
-
-    _, state = resolve_checkpoint(checkpoint)
-    return dict(state.get("config") or {})
-
-
-def stage3_settings(g1_config, weights: str | Path) -> dict:
-    """The Stage III settings ``weights`` were trained with (λ, label smoothing, adversarial loss, D's width
-    and norm…), as ``TrainConfig`` overrides for a G1 of ``g1_config``'s size — so notebook 03 trains with what
-    the shipped G2 was trained with, read from the file rather than typed into the notebook."""
-    from posegen_lite.models.discriminator import DiscriminatorConfig
-    from posegen_lite.models.g2 import G2Config
-
-    cfg = trained_with(weights)
-    size = (g1_config.height, g1_config.width)
-    disc = dict(cfg.get("disc") or {})
-    disc.update(height=size[0], width=size[1], levels=None)
-    # The part terms need a dataset built with extras (the part maps); notebook 03 builds one.
-    keys = ("lambda_l1", "adv_loss", "d_steps_per_g", "real_label", "condition_fake", "d_lr", "part_weights",
-            "lambda_part_fm", "mask_difference", "silhouette_difference", "g2_warped_input",
-            "g2_visible_difference", "d_spectral_norm")  # fmt: skip
-    out = {k: cfg[k] for k in keys if k in cfg}
-    saved_g2 = cfg.get("g2") or {}
-    regions = {k: saved_g2.get(k, cfg.get(k, False)) for k in ("mask_difference", "silhouette_difference")}
-    for option in ("warped_input", "visible_difference"):
-        regions[option] = saved_g2.get(option, cfg.get(f"g2_{option}", False))
-    out["g2"] = G2Config(*size, base_channels=g1_config.base_channels, **regions)
-    out["disc"] = DiscriminatorConfig(**disc)
-    return out
-
-
-@torch.no_grad()
-def predict_with(weights: str | Path, batch: dict, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    """``{"G1": Î_B1, "G1+G2": Î_B2}`` (``(B, 3, H, W)`` in [-1, 1], on the CPU) of the networks in ``weights``
-    on ``batch`` (only ``"G1"`` for a Stage II checkpoint). The batch must have the weights' image size (and,
-    for a G1 that warps with the body proxy, the ``flow``/``visibility`` of a dataset built with extras)."""
-    from posegen_lite.evaluation.predictors import G1G2Predictor, G1Predictor
-    from posegen_lite.models.weights import load_models
-
-    models = load_models(weights, device=device)
-    out = {"G1": G1Predictor(models["g1"])(batch)}
-    if "g2" in models:
-        out["G1+G2"] = G1G2Predictor(models["g1"], models["g2"])(batch)
-    return out
-
-
-def demo_weights(root: str | Path = ROOT, shipped: str | Path | None = None) -> Path:
-    """The demo weights the notebooks load: ``$POSEGEN_WEIGHTS`` if set (your own G1+G2 run), else the
-    shipped ``posegen_lite/assets/demo_128x64.pt`` (``shipped`` overrides it), else (while developing, before
-    they are exported) the newest checkpoint of ``<root>/runs/demo_g2`` or ``<root>/runs/demo_g1``.
-    Raises ``FileNotFoundError``."""
-    from posegen_lite.models.checkpoints import list_checkpoints
-    from posegen_lite.resources import demo_weights as shipped_demo_weights
-
-    if shipped is None and os.environ.get(WEIGHTS_ENV, "").strip():
-        return Path(os.environ[WEIGHTS_ENV].strip())
-    shipped = Path(shipped) if shipped is not None else shipped_demo_weights()
-    if shipped.exists():
-        return shipped
-    root = Path(root)
-    for run in ("runs/demo_g2", "runs/demo_g1"):
-        found = list_checkpoints(root / run) if (root / run).is_dir() else []
-        if found:
-            return found[-1]
-    raise FileNotFoundError(
-        f"no demo weights: {shipped} is missing and no checkpoint in runs/demo_g1 or "
-        "runs/demo_g2 (train them with the README's training command)"
-    )
-
-
-def g1_config_of(checkpoint: str | Path):
-    """The ``G1Config`` a checkpoint (file or run dir) was trained with — so Stage III can take its G1."""
-    from posegen_lite.models.checkpoints import resolve_checkpoint
-    from posegen_lite.models.g1 import G1Config
-
-    _, state = resolve_checkpoint(checkpoint)
-    return G1Config(**state["model_configs"]["g1"])
-
-
 def fixed_batch(dataset, n: int = 4, start: int = 0, step: int = 1) -> dict:
     """A collated batch of samples ``start, start + step, …`` (``n`` of them): the same pictures every run."""
     from torch.utils.data import default_collate
@@ -333,7 +228,7 @@ class LivePlot:
 
     def figure(self):
         """The current ``matplotlib.figure.Figure`` (loss curves + samples)."""
-        from posegen_lite.app.viz import training_figure
+        from posegen_lite.figures.training import training_figure
 
         return training_figure(self.history, self.sample_grid(), keys=self.keys)
 
@@ -464,52 +359,8 @@ def is_fixture(root: str | Path) -> bool:
     return Path(root).resolve().is_relative_to((ROOT / "tests" / "fixtures").resolve())
 
 
-# --- refreshing the committed outputs ------------------------------------------------------------------------
-
-
-def execute_notebook(path: str | Path, tier: str = "cpu", timeout: int = 1800) -> float:
-    """Run a notebook top to bottom at ``tier`` and store its outputs in place (what is committed, so readers
-    on GitHub see the figures); returns the seconds it took. Needs ``nbclient`` (installed with nbval).
-
-    ``tier="cpu"`` (the default) stores what a reader should see: real weights, a short real training;
-    ``"fast"`` is what CI runs. Training runs go to a fresh temporary ``POSEGEN_RUNS`` folder, so an old run
-    is never resumed into the stored outputs.
-
-        python -m posegen_lite.app.notebook                      # every notebook, CPU tier
-        python -m posegen_lite.app.notebook --tier fast notebooks/02_stage2_unet.ipynb
-    """
-    import tempfile
-    import time
-
-    import nbformat
-    from nbclient import NotebookClient
-
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
-    path = Path(path)
-    book = nbformat.read(path, as_version=4)
-    keys = (FAST_ENV, SIZE_ENV, RUNS_ENV, "MPLBACKEND")
-    saved = {k: os.environ.get(k) for k in keys}
-    with tempfile.TemporaryDirectory(prefix="posegen_runs_") as runs:
-        os.environ.update({SIZE_ENV: tier, RUNS_ENV: runs, "MPLBACKEND": "Agg"})  # the kernel inherits them
-        os.environ[FAST_ENV] = "1" if tier == "fast" else "0"
-        try:
-            t0 = time.monotonic()
-            NotebookClient(
-                book, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-            ).execute()
-            seconds = time.monotonic() - t0
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-    nbformat.write(book, path)
-    return seconds
-
-
 __all__ = [
+    "FAST_ENV",
     "REPO_URL",
     "REF",
     "COLAB_BADGE_SVG",
@@ -549,22 +400,10 @@ __all__ = [
     "torchrun_command",
     "data_root",
     "is_fixture",
-    "execute_notebook",
 ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
+if __name__ == "__main__":  # the re-execution tool's former address; it lives in notebook_runner
+    from posegen_lite.app.notebook_runner import main
 
-    parser = argparse.ArgumentParser(description="Re-execute notebooks and store their outputs in place.")
-    parser.add_argument("notebooks", nargs="*", help="notebook files (default: all of notebooks/)")
-    parser.add_argument("--tier", default="cpu", choices=list(TIERS), help="size tier to run at (default: cpu)")
-    args = parser.parse_args(argv)
-    for arg in args.notebooks or [str(ROOT / "notebooks" / n) for n in NOTEBOOKS]:
-        seconds = execute_notebook(arg, tier=args.tier)
-        print(f"{arg}: {seconds:.1f} s at tier {args.tier}, {Path(arg).stat().st_size / 1e3:.0f} kB", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
     sys.exit(main())

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer
 from posegen_lite.app.widgets import ViewpointPerson, ViewpointWidget, held_out_people
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 
 APP_NOTEBOOK = Path(__file__).with_name("viewpoint_app.ipynb")
 # The front-end extensions the app needs: widgets (and Voilà's own manager for them), plotly, code colours.
@@ -131,7 +131,7 @@ class ViewpointApp:
 
         self.config = config or AppConfig()
         if synthesizer is None:
-            from posegen_lite.app.synthesizer import DEMO_WEIGHTS
+            from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 
             synthesizer = NovelViewSynthesizer.from_checkpoint(self.config.weights or DEMO_WEIGHTS)
         self.synth = synthesizer

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer, SynthesisResult
-from posegen_lite.app.viz import skeleton_3d_image
 from posegen_lite.data.synthetic.scenes import Scene
+from posegen_lite.figures.poses import skeleton_3d_image
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.posemaps import draw_skeleton
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult
 
 PANELS = ("input", "target pose", "G1", "G2", "ground truth", "3D pose")
 
@@ -394,7 +394,7 @@ class ViewpointWidget:
     def figure(self):
         """A static matplotlib snapshot of the current panels (for places where widgets do not render, such
         as a notebook viewed on GitHub)."""
-        from posegen_lite.app.viz import image_row_figure
+        from posegen_lite.figures.grids import image_row_figure
 
         panels = self.current_images()
         names = [n for n in PANELS if n != "3D pose"]
@@ -445,7 +445,7 @@ def turntable_figure(
 ):
     """For each person a row of synthesized views over ``yaws`` (one ``synthesize_many`` batch) and, when the
     person has a scene, a row of ground truth below it; the input image leads each row."""
-    from posegen_lite.app.viz import image_table_figure
+    from posegen_lite.figures.grids import image_table_figure
 
     rows, labels = [], []
     for p in people:

@@ -9,7 +9,7 @@ written questions (docs/teaching.md). The checks live here so that a test can re
 * ``stage2``      — the pose-masked L1, one G1 step, overfitting one batch;
 * ``stage3``      — discriminator/generator losses, the alternating GAN update, D separating real from fake;
 * ``evaluation``  — the body box, SSIM inside it, the metric ablation;
-* ``reference``   — stored reference values the checks compare against (and how they were computed);
+* ``reference``   — stored reference values the checks compare against; ``recompute`` — how they were computed;
 * ``figures``     — the pictures and the short GAN run the notebooks make with the student's functions;
 * ``build``       — building (otter assign), running and grading the notebooks; ``commands`` — the CLI layer
   (``posegen assignments build|grade``). docs/teaching.md is the teacher's guide.

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
-from ..app.viz import image_row_figure, pose_maps_rgb
+from ..figures.grids import image_row_figure
+from ..figures.poses import pose_maps_rgb
 
 
 def stage1_strip(

@@ -7,24 +7,9 @@
 
 2D keypoints can come as PG2 annotation rows, one per person (``keypoints_from_pg2_rows``).
 
-The recipe, per viewpoint:
-
-1. Stage I for the scene (``geometry.scene``): turn the whole group about one vertical axis (group centre or
-   a user pivot); every person gets a target pose, position and depth in the scene camera.
-2. Crop: around each person a *window* framed like the single-person data (the person as big and as centred
-   as the model saw in training), in the input and in the target view. Pixels outside the image are padded
-   with the background; the other people are painted over with the background outside this person's own body
-   mask (the 2D keypoints say where everybody is), so the model sees one person as in training. Inside the
-   person's mask, whoever stands in front stays (``hide_occluders=True`` paints them out too: measured worse).
-3. Synthesize each person's crop with ``NovelViewSynthesizer.generate`` (G1, + G2 when present) for the target
-   keypoints in their target window.
-4. Composite back to front by target depth onto a background (``"plain"``: a per-row gradient fitted to the
-   input's background pixels, or ``"inpaint"``: the input with the people filled in from their row
-   neighbours), each person with a soft matte: the body mask of their target keypoints, feathered, where the
-   synthesized pixels differ from the background.
-
 A person whose target window misses the image or whose joints all leave it is dropped with a note in
-``CrowdResult.notes``. An empty scene, or a person with no visible joint in the input, is a ``ValueError``.
+``CrowdResult.notes``. An empty scene, a person with no visible joint in the input, or a bad yaw or pitch (as
+``NovelViewSynthesizer`` refuses them, ``checks``) is a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -33,15 +18,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
-from posegen_lite.app.synthesizer import NovelViewSynthesizer, ProxyWarp, SynthesisResult, _fit_orthographic
 from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
 from posegen_lite.geometry.camera import Camera, intrinsics
-from posegen_lite.geometry.posemaps import body_mask
 from posegen_lite.geometry.scene import Window, back_to_front, check_joints, crop, person_window, scene_targets
 from posegen_lite.geometry.skeleton import check_keypoints, hip_centre
 from posegen_lite.images import ensure_rgb, resize_image
+from posegen_lite.pipelines.checks import check_angle, check_pitch, check_yaws
+from posegen_lite.pipelines.compositing import (
+    inpaint_background,
+    paste,
+    people_masks,
+    plain_background,
+    resize_float,
+    soft_matte,
+)
+from posegen_lite.pipelines.stage1 import ProxyWarp, _fit_orthographic, lift_keypoints
+from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult
 
 BACKGROUNDS = ("plain", "inpaint")
 
@@ -95,83 +88,28 @@ def _project_people(joints: Sequence[np.ndarray], camera: Camera) -> tuple[list[
     return list(xy), list(vis)
 
 
-def people_masks(keypoints: Sequence[np.ndarray], visible: Sequence[np.ndarray], height: int, width: int, grow: int):
-    """``(N, H, W)`` bool PG2 body masks of every person's 2D keypoints, dilated by ``grow`` pixels."""
-    masks = np.stack([body_mask(k, v, height, width)[0] > 0.5 for k, v in zip(keypoints, visible, strict=True)])
-    if grow > 0:
-        masks = np.stack([ndimage.binary_dilation(m, iterations=grow) for m in masks])
-    return masks
-
-
-def plain_background(image: np.ndarray, people: np.ndarray) -> np.ndarray:
-    """A vertical gradient fitted to the pixels outside ``people`` ``(H, W)`` bool: each row's mean colour,
-    rows without background pixels interpolated from their neighbours. ``(H, W, 3)`` uint8."""
-    H, W, _ = image.shape
-    free = ~people
-    rows = np.flatnonzero(free.any(axis=1))
-    if rows.size == 0:  # nothing but people: a mid grey is the honest guess
-        return np.full_like(image, 128)
-    means = np.stack([image[r][free[r]].mean(axis=0) for r in rows])
-    col = np.stack([np.interp(np.arange(H), rows, means[:, c]) for c in range(3)], axis=1)
-    return np.repeat(np.clip(col + 0.5, 0, 255).astype(np.uint8)[:, None], W, axis=1)
-
-
-def inpaint_background(image: np.ndarray, people: np.ndarray) -> np.ndarray:
-    """The input with the ``people`` pixels filled row by row, linearly between the nearest background pixels
-    left and right (the plain gradient where a row has none). ``(H, W, 3)`` uint8."""
-    out = plain_background(image, people).astype(np.float64)
-    x = np.arange(image.shape[1])
-    for r in range(image.shape[0]):
-        free = ~people[r]
-        if free.sum() >= 2:
-            for c in range(3):
-                out[r, :, c] = np.interp(x, x[free], image[r, free, c])
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-def _resize_float(a: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear resize of a ``(h, w)`` float array."""
-    from PIL import Image
-
-    if a.shape == (height, width):
-        return a
-    return np.asarray(Image.fromarray(a.astype(np.float32), mode="F").resize((width, height), Image.BILINEAR))
-
-
-def soft_matte(
-    generated: np.ndarray, background: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, feather: float = 1.0
-) -> np.ndarray:
-    """``(h, w)`` float32 in [0, 1]: where to paste a synthesized crop. Inside the (feathered) body mask of the
-    target keypoints, the pixels that differ from the background; the thin skeleton core always."""
-    h, w, _ = generated.shape
-    mask = body_mask(keypoints, visible, h, w)[0]
-    core = body_mask(keypoints, visible, h, w, thickness=1)[0]
-    diff = np.abs(generated.astype(np.float32) - background.astype(np.float32)).max(axis=2) / 255.0
-    matte = np.clip((diff - 0.03) / 0.06, 0.0, 1.0)
-    alpha = np.maximum(matte, core) * mask
-    return np.clip(ndimage.gaussian_filter(alpha, feather), 0.0, 1.0).astype(np.float32)
-
-
-def _paste(canvas: np.ndarray, alpha_out: np.ndarray, patch: np.ndarray, alpha: np.ndarray, window: Window) -> None:
-    """Blend a window-size ``patch`` with ``alpha`` into ``canvas`` (float, in place), clipped to the image;
-    records the pasted alpha in ``alpha_out`` ``(H, W)``."""
-    H, W, _ = canvas.shape
-    x0, y0 = max(window.x0, 0), max(window.y0, 0)
-    x1, y1 = min(window.x0 + window.width, W), min(window.y0 + window.height, H)
-    if x1 <= x0 or y1 <= y0:
-        return
-    a = alpha[y0 - window.y0 : y1 - window.y0, x0 - window.x0 : x1 - window.x0, None]
-    p = patch[y0 - window.y0 : y1 - window.y0, x0 - window.x0 : x1 - window.x0]
-    canvas[y0:y1, x0:x1] = canvas[y0:y1, x0:x1] * (1 - a) + p * a
-    alpha_out[y0:y1, x0:x1] = a[..., 0]
-
-
 class CrowdSynthesizer:
     """Scene-level novel views with a single-person ``NovelViewSynthesizer``.
 
+    The recipe, per viewpoint:
+
+    1. Stage I for the scene (``geometry.scene``): turn the whole group about one vertical axis (group centre or
+       a user pivot); every person gets a target pose, position and depth in the scene camera.
+    2. Crop: around each person a *window* framed like the single-person data (the person as big and as centred
+       as the model saw in training), in the input and in the target view. Pixels outside the image are padded
+       with the background; the other people are painted over with the background outside this person's own body
+       mask (the 2D keypoints say where everybody is), so the model sees one person as in training. Inside the
+       person's mask, whoever stands in front stays (``hide_occluders=True`` paints them out too: measured worse).
+    3. Synthesize each person's crop with ``NovelViewSynthesizer.generate`` (G1, + G2 when present) for the target
+       keypoints in their target window.
+    4. Composite back to front by target depth onto a background (``"plain"``: a per-row gradient fitted to the
+       input's background pixels, or ``"inpaint"``: the input with the people filled in from their row
+       neighbours), each person with a soft matte: the body mask of their target keypoints, feathered, where the
+       synthesized pixels differ from the background.
+
     Args:
         synth: the single-person synthesizer (its G1/G2 size is the crop size).
-        background: ``"plain"`` or ``"inpaint"`` (see the module docstring).
+        background: ``"plain"`` or ``"inpaint"`` (step 4 above).
         fov_y_deg, margin: the single-person data's framing (``data.synthetic.framing``) the crops reproduce.
         feather: Gaussian sigma (model pixels) of the matte's edge.
         hide_occluders: also paint out the people in front of a person *where they overlap the person's own
@@ -272,7 +210,20 @@ class CrowdSynthesizer:
     ) -> list[CrowdResult]:
         """Novel views of the scene in ``image`` (people's ``(18, 3)`` world joints, their ``camera``) for each
         of ``yaws`` (degrees, the scene turned about the vertical axis through ``pivot``, default the group
-        centre). Each person is synthesized for all viewpoints in one batch."""
+        centre). Each person is synthesized for all viewpoints in one batch. Yaws and pitch are checked as
+        ``NovelViewSynthesizer`` checks them (``checks``): finite degrees, pitch within ±90°."""
+        return self._synthesize(image, joints, camera, check_yaws(yaws), check_pitch(pitch), pivot)
+
+    def _synthesize(
+        self,
+        image: np.ndarray,
+        joints: Sequence[np.ndarray],
+        camera: Camera,
+        yaws: list[float],
+        pitch: float,
+        pivot: np.ndarray | None,
+    ) -> list[CrowdResult]:
+        """``synthesize_many`` for checked ``yaws`` and ``pitch``."""
         img, people = self._check(image, joints, camera)
         crops, fill, windows = self.input_crops(img, people, camera)
         H, W, _ = img.shape
@@ -334,9 +285,9 @@ class CrowdSynthesizer:
             patch = res.image
             if (win.height, win.width) != self.model_size:
                 patch = resize_image(res.image, win.height, win.width)
-                alpha = _resize_float(alpha, win.height, win.width)
+                alpha = resize_float(alpha, win.height, win.width)
             scene_alpha = np.zeros((H, W), np.float32)
-            _paste(canvas, scene_alpha, patch.astype(np.float32), alpha, win)
+            paste(canvas, scene_alpha, patch.astype(np.float32), alpha, win)
             people[k] = CrowdPerson(k, win, t.keypoints, t.visible, t.depth, crops[k], res, scene_alpha)
         image = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
         return CrowdResult(image, fill, people, order, float(yaw), float(pitch), list(notes))
@@ -351,7 +302,7 @@ class CrowdSynthesizer:
         pivot: np.ndarray | None = None,
     ) -> CrowdResult:
         """One novel view of the scene; see ``synthesize_many``."""
-        return self.synthesize_many(image, joints, camera, [yaw], pitch, pivot)[0]
+        return self._synthesize(image, joints, camera, [check_angle(yaw, "yaw")], check_pitch(pitch), pivot)[0]
 
     # --- 2D input ---------------------------------------------------------------------------------------------
     def lift_scene(
@@ -378,7 +329,7 @@ class CrowdSynthesizer:
             xy, ok = check_keypoints(kp, vis)
             if not ok.any():
                 raise ValueError(f"person {k} has no visible keypoint: there is nothing to place or synthesize")
-            lifted = self.synth._lift(xy, ok)
+            lifted = lift_keypoints(xy, ok, self.synth.lifter)
             try:
                 scale, offset = _fit_orthographic(lifted, xy, ok)
             except ValueError as err:
@@ -400,9 +351,10 @@ class CrowdSynthesizer:
         pitch: float = 0.0,
     ) -> list[CrowdResult]:
         """Novel views from per-person 2D keypoints: ``lift_scene``, then ``synthesize_many``."""
+        yaws, pitch = check_yaws(yaws), check_pitch(pitch)  # before the lifting: a bad angle costs nothing
         img = ensure_rgb(image, convert=True)
         people, camera = self.lift_scene(keypoints, visible, *img.shape[:2])
-        return self.synthesize_many(img, people, camera, list(yaws), pitch)
+        return self._synthesize(img, people, camera, yaws, pitch, None)
 
 
 def keypoints_from_pg2_rows(rows: Sequence[str], image_size: tuple[int, int]) -> tuple[list, list]:

@@ -1,0 +1,92 @@
+"""The arguments a user gives the synthesizers, checked once per call, each refusal naming the argument.
+
+``NovelViewSynthesizer`` and ``CrowdSynthesizer`` share these, so both refuse the same bad input with the same
+``ValueError``: a yaw or pitch that is not a finite number of degrees (NaN, inf, the string ``"90"``), a pitch
+beyond ±90°, an empty list of yaws, 3D joints that are not metres, 2D keypoints outside the image, and a target
+pose with too few joints in the image (``TooFewJointsError``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+MAX_PITCH = 90.0  # degrees: beyond it the body would be seen upside down, which nothing was trained on
+MIN_JOINTS = 4  # fewer target joints in the image than this give a pose map with next to no person in it
+BODY_SPAN_M = (0.05, 3.0)  # the extent of a person's 3D joints, metres: outside it they are not metres
+
+
+class TooFewJointsError(ValueError):
+    """The target pose has too few joints inside the image to draw a person (it would give a ghost image)."""
+
+
+def check_angle(value: object, name: str) -> float:
+    """A finite angle in degrees; strings, bools, NaN and inf are refused with a message naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number of degrees, got {value!r} ({type(value).__name__})")
+    angle = float(value)
+    if not math.isfinite(angle):
+        raise ValueError(f"{name} must be a finite number of degrees, got {angle}")
+    return angle
+
+
+def check_pitch(value: object) -> float:
+    """A finite pitch in degrees within ±``MAX_PITCH`` (positive shows the body from above)."""
+    pitch = check_angle(value, "pitch")
+    if abs(pitch) > MAX_PITCH:
+        raise ValueError(f"pitch must be within ±{MAX_PITCH:g}° (positive shows the body from above), got {pitch:g}")
+    return pitch
+
+
+def check_yaws(yaws: Sequence[float]) -> list[float]:
+    """A non-empty list of finite yaws in degrees (a string is refused: ``"90"`` is not ``["9", "0"]``)."""
+    if isinstance(yaws, (str, bytes)) or np.ndim(yaws) != 1:
+        raise ValueError(f"yaws must be a list of angles in degrees (synthesize(yaw=...) for one), got {yaws!r}")
+    if len(yaws) == 0:
+        raise ValueError("yaws is empty: give at least one angle in degrees")
+    return [check_angle(y, "yaw") for y in yaws]
+
+
+def check_metres(joints3d: np.ndarray) -> None:
+    """Refuse 3D joints ``(18, 3)`` whose span cannot be a person's in metres (millimetres or centimetres,
+    typically)."""
+    finite = joints3d[np.isfinite(joints3d).all(axis=1)]
+    if len(finite) < 2:
+        raise ValueError(f"need at least two finite 3D joints, got {len(finite)}")
+    span = float((finite.max(axis=0) - finite.min(axis=0)).max())
+    low, high = BODY_SPAN_M
+    if not low <= span <= high:
+        raise ValueError(
+            f"the 3D joints span {span:g} units, a person spans about 0.3–2 m: 3D joints must be metres "
+            f"(within {low:g}–{high:g} m; millimetres or centimetres must be converted)"
+        )
+
+
+def check_inside(keypoints: np.ndarray, visible: np.ndarray, height: int, width: int) -> None:
+    """Refuse visible 2D keypoints ``(18, 2)`` outside the image (pixel centres at integers: ``[-0.5, W - 0.5)``)."""
+    x, y = keypoints[:, 0], keypoints[:, 1]
+    outside = visible & ~((x >= -0.5) & (x < width - 0.5) & (y >= -0.5) & (y < height - 0.5))
+    if outside.any():
+        j = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"{int(outside.sum())} of {int(visible.sum())} visible 2D keypoints lie outside the {width}×{height} "
+            f"image (joint {j} at x={x[j]:g}, y={y[j]:g}); keypoints must be pixels of the image given "
+            "(resize them with it, or use synthesize_photo, which crops and scales both)"
+        )
+
+
+def check_joint_count(visible: Sequence[np.ndarray], yaws: Sequence[float], pitch: float, need: int, size) -> None:
+    """Raise ``TooFewJointsError`` when a target pose (``visible`` ``(18,)`` bool per yaw) has fewer than
+    ``need`` joints inside the ``size`` ``(height, width)`` image."""
+    height, width = size
+    for yaw, vis in zip(yaws, visible, strict=True):
+        if vis.sum() < need:
+            raise TooFewJointsError(
+                f"only {int(vis.sum())} of {len(vis)} target joints land inside the {width}×{height} "
+                f"image at yaw {yaw:g}°, pitch {pitch:g}° (at least {need} needed): the novel view would show no "
+                "person. Are the 3D joints metres in the camera's world frame, in front of it? "
+                "(min_joints=0 allows it)"
+            )

@@ -1,0 +1,87 @@
+"""How the crowd path puts people back into a scene: the background behind them and each person's soft matte.
+
+``plain_background`` fits a per-row gradient to the input's background pixels, ``inpaint_background`` fills the
+people in from their row neighbours; ``soft_matte`` says where a synthesized crop is pasted, ``paste`` blends it
+into the scene (``crowd.CrowdSynthesizer``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from posegen_lite.geometry.posemaps import body_mask
+from posegen_lite.geometry.scene import Window
+
+
+def people_masks(keypoints: Sequence[np.ndarray], visible: Sequence[np.ndarray], height: int, width: int, grow: int):
+    """``(N, H, W)`` bool PG2 body masks of every person's 2D keypoints, dilated by ``grow`` pixels."""
+    masks = np.stack([body_mask(k, v, height, width)[0] > 0.5 for k, v in zip(keypoints, visible, strict=True)])
+    if grow > 0:
+        masks = np.stack([ndimage.binary_dilation(m, iterations=grow) for m in masks])
+    return masks
+
+
+def plain_background(image: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """A vertical gradient fitted to the pixels outside ``people`` ``(H, W)`` bool: each row's mean colour,
+    rows without background pixels interpolated from their neighbours. ``(H, W, 3)`` uint8."""
+    H, W, _ = image.shape
+    free = ~people
+    rows = np.flatnonzero(free.any(axis=1))
+    if rows.size == 0:  # nothing but people: a mid grey is the honest guess
+        return np.full_like(image, 128)
+    means = np.stack([image[r][free[r]].mean(axis=0) for r in rows])
+    col = np.stack([np.interp(np.arange(H), rows, means[:, c]) for c in range(3)], axis=1)
+    return np.repeat(np.clip(col + 0.5, 0, 255).astype(np.uint8)[:, None], W, axis=1)
+
+
+def inpaint_background(image: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """The input with the ``people`` pixels filled row by row, linearly between the nearest background pixels
+    left and right (the plain gradient where a row has none). ``(H, W, 3)`` uint8."""
+    out = plain_background(image, people).astype(np.float64)
+    x = np.arange(image.shape[1])
+    for r in range(image.shape[0]):
+        free = ~people[r]
+        if free.sum() >= 2:
+            for c in range(3):
+                out[r, :, c] = np.interp(x, x[free], image[r, free, c])
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def resize_float(a: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resize of a ``(h, w)`` float array."""
+    from PIL import Image
+
+    if a.shape == (height, width):
+        return a
+    return np.asarray(Image.fromarray(a.astype(np.float32), mode="F").resize((width, height), Image.BILINEAR))
+
+
+def soft_matte(
+    generated: np.ndarray, background: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, feather: float = 1.0
+) -> np.ndarray:
+    """``(h, w)`` float32 in [0, 1]: where to paste a synthesized crop. Inside the (feathered) body mask of the
+    target keypoints, the pixels that differ from the background; the thin skeleton core always."""
+    h, w, _ = generated.shape
+    mask = body_mask(keypoints, visible, h, w)[0]
+    core = body_mask(keypoints, visible, h, w, thickness=1)[0]
+    diff = np.abs(generated.astype(np.float32) - background.astype(np.float32)).max(axis=2) / 255.0
+    matte = np.clip((diff - 0.03) / 0.06, 0.0, 1.0)
+    alpha = np.maximum(matte, core) * mask
+    return np.clip(ndimage.gaussian_filter(alpha, feather), 0.0, 1.0).astype(np.float32)
+
+
+def paste(canvas: np.ndarray, alpha_out: np.ndarray, patch: np.ndarray, alpha: np.ndarray, window: Window) -> None:
+    """Blend a window-size ``patch`` with ``alpha`` into ``canvas`` (float, in place), clipped to the image;
+    records the pasted alpha in ``alpha_out`` ``(H, W)``."""
+    H, W, _ = canvas.shape
+    x0, y0 = max(window.x0, 0), max(window.y0, 0)
+    x1, y1 = min(window.x0 + window.width, W), min(window.y0 + window.height, H)
+    if x1 <= x0 or y1 <= y0:
+        return
+    a = alpha[y0 - window.y0 : y1 - window.y0, x0 - window.x0 : x1 - window.x0, None]
+    p = patch[y0 - window.y0 : y1 - window.y0, x0 - window.x0 : x1 - window.x0]
+    canvas[y0:y1, x0:x1] = canvas[y0:y1, x0:x1] * (1 - a) + p * a
+    alpha_out[y0:y1, x0:x1] = a[..., 0]

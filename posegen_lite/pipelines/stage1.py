@@ -1,0 +1,177 @@
+"""Stage I of one synthesis call: the input pose in 3D (lifted once), its turns, and what the networks read.
+
+``source_pose`` checks the keypoints and, for 2D ones, lifts them to 3D once; ``turn`` rotates that pose about
+its body axis and projects it for one viewpoint; ``pose_inputs`` draws the target pose maps and body masks and
+``proxy_warp`` the body proxy's maps, both before any network runs (``synthesizer.NovelViewSynthesizer``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from posegen_lite.geometry.camera import Camera, rotate_about_body_axis
+from posegen_lite.geometry.lifting import orthographic_projection
+from posegen_lite.geometry.posemaps import body_mask, pose_maps
+from posegen_lite.geometry.skeleton import NUM_JOINTS, check_keypoints, hip_centre
+from posegen_lite.pipelines.checks import check_inside, check_metres
+
+LIFTERS = ("mlp", "closed_form")
+
+
+def _fit_orthographic(joints3d: np.ndarray, xy: np.ndarray, visible: np.ndarray) -> tuple[float, np.ndarray]:
+    """Least-squares scale and offset of ``lifting.orthographic_projection`` that map the lifted joints back
+    onto the observed 2D keypoints — so the rotated pose lands where the person is in the image."""
+    ok = visible & np.isfinite(joints3d).all(axis=1) & np.isfinite(xy).all(axis=1)
+    if ok.sum() < 2:
+        raise ValueError("need at least two visible, lifted joints to place the pose in the image")
+    P = np.stack([joints3d[ok, 0], -joints3d[ok, 1]], axis=1)  # orthographic image directions (y down)
+    Pc, xc = P - P.mean(0), xy[ok] - xy[ok].mean(0)
+    scale = float((Pc * xc).sum() / max((Pc**2).sum(), 1e-12))
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError("could not fit the lifted pose to the keypoints (degenerate pose)")
+    return scale, xy[ok].mean(0) - scale * P.mean(0)
+
+
+def lift_keypoints(keypoints: np.ndarray, visible: np.ndarray, lifter: str = "mlp") -> np.ndarray:
+    """``(18, 3)`` camera-aligned joints (metres, y up) of 2D keypoints ``(18, 2)``: the MLP lifter when its
+    weights are installed (``lifter="mlp"``), else the closed-form one (``geometry.lifting.lift_pose``)."""
+    if lifter == "mlp":
+        from posegen_lite.geometry.lifter import DEFAULT_WEIGHTS, lift_pose_mlp
+
+        if DEFAULT_WEIGHTS.exists():
+            return lift_pose_mlp(keypoints, visible)
+    from posegen_lite.geometry.lifting import lift_pose
+
+    return lift_pose(keypoints, visible)
+
+
+@dataclass(frozen=True)
+class SourcePose:
+    """The input pose, checked, in 3D. 3D input: ``joints3d`` ``(18, 3)`` float32 metres in the world frame of
+    ``camera``. 2D input: ``keypoints`` ``(18, 2)`` px and ``visible`` ``(18,)`` as given, ``joints3d`` the observed
+    pose in 3D (x, y the pixels back-projected, depth the lifter's) seen by the scaled orthographic camera
+    ``scale`` (px per metre), ``offset`` (px) fitted to the lifted joints."""
+
+    joints3d: np.ndarray
+    camera: Camera | None = None
+    keypoints: np.ndarray | None = None
+    visible: np.ndarray | None = None
+    scale: float = 1.0
+    offset: tuple[float, float] = (0.0, 0.0)
+
+    def proxy_camera(self, height: int, width: int):
+        """The camera the body proxy is seen by: ``camera``, or the fitted ``geometry.proxy.OrthoCamera``."""
+        if self.camera is not None:
+            return self.camera
+        from posegen_lite.geometry.proxy import OrthoCamera
+
+        return OrthoCamera(self.scale, self.offset, width, height)
+
+
+def observed_2d(
+    keypoints: np.ndarray, visible: np.ndarray, size: tuple[int, int], lifted: np.ndarray | None, lifter: str
+) -> SourcePose:
+    """The observed 2D pose (checked ``keypoints`` ``(18, 2)``, ``visible`` ``(18,)``) in 3D: lifted once (or
+    ``lifted``, metres, camera-aligned: only its depth is used) and placed by the fitted orthographic camera."""
+    check_inside(keypoints, visible, *size)
+    if lifted is None:
+        lifted = lift_keypoints(keypoints, visible, lifter)
+    else:
+        lifted = np.asarray(lifted, np.float32)
+        if lifted.shape != (NUM_JOINTS, 3):
+            raise ValueError(f"lifted 3D joints must be ({NUM_JOINTS}, 3), got {lifted.shape}")
+        check_metres(lifted)
+    scale, offset = _fit_orthographic(lifted, keypoints, visible)  # raises if fewer than two joints were lifted
+    x, y = (keypoints[:, 0] - offset[0]) / scale, -(keypoints[:, 1] - offset[1]) / scale
+    observed = np.stack([x, y, lifted[:, 2]], axis=1)
+    observed[~(visible & np.isfinite(lifted).all(axis=1))] = np.nan
+    return SourcePose(
+        observed.astype(np.float32), None, keypoints, visible, scale, (float(offset[0]), float(offset[1]))
+    )
+
+
+def source_pose(
+    keypoints: np.ndarray,
+    size: tuple[int, int],
+    camera: Camera | None = None,
+    visible: np.ndarray | None = None,
+    lifted: np.ndarray | None = None,
+    lifter: str = "mlp",
+) -> SourcePose:
+    """Check the input pose once and bring it to 3D once: ``(18, 3)`` joints in metres with the ``camera`` of
+    an image of ``size`` ``(height, width)``, or ``(18, 2)`` pixels (+ ``visible``), lifted (``observed_2d``)."""
+    kp = np.asarray(keypoints, dtype=np.float32)
+    if kp.shape == (NUM_JOINTS, 3):
+        if camera is None:
+            raise ValueError("3D keypoints need the camera of the input image (camera=...)")
+        if (camera.height, camera.width) != tuple(size):
+            raise ValueError(f"camera sees {camera.height}×{camera.width} images, the model makes {size[0]}×{size[1]}")
+        check_metres(np.asarray(kp, np.float64))
+        return SourcePose(kp, camera)
+    if kp.shape == (NUM_JOINTS, 2):
+        return observed_2d(*check_keypoints(kp, visible), size, lifted, lifter)
+    raise ValueError(f"keypoints must be (18, 3) 3D joints or (18, 2) pixels, got {kp.shape}")
+
+
+def turn(
+    source: SourcePose, yaw: float, pitch: float, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The target pose of a checked ``yaw`` and ``pitch`` (degrees): ``(keypoints (18, 2) px, visible (18,),
+    rotated joints (18, 3))``. 3D input turns about its body axis in the camera's world frame; 2D input about
+    its hip centre, projected by the fitted orthographic camera (yaw 0, pitch 0: the input keypoints exactly)."""
+    if source.keypoints is None:
+        rotated = rotate_about_body_axis(source.joints3d, yaw, pitch, source.camera)
+        xy, vis = source.camera.project(rotated)
+        return xy, vis, rotated
+    pivot = hip_centre(source.joints3d)
+    rotated = rotate_about_body_axis(source.joints3d - pivot, yaw, pitch) + pivot
+    xy, ok = orthographic_projection(rotated, source.scale, source.offset)
+    if yaw % 360.0 == 0.0 and pitch == 0.0:  # no viewpoint change: the input pose itself, bit for bit
+        xy = np.where(ok[:, None], source.keypoints, np.nan).astype(np.float32)
+    height, width = size
+    inside = ok & (xy[:, 0] >= -0.5) & (xy[:, 0] < width - 0.5) & (xy[:, 1] >= -0.5) & (xy[:, 1] < height - 0.5)
+    xy[~inside] = np.nan
+    return xy, inside, rotated
+
+
+def pose_inputs(
+    keypoints: list[np.ndarray], visible: list[np.ndarray], size: tuple[int, int], kind: str = "disc"
+) -> tuple[np.ndarray, np.ndarray]:
+    """G1's pose maps ``(N, 18, H, W)`` float32 in [-1, 1] and G2's body masks ``(N, 1, H, W)`` in {0, 1} of
+    ``N`` target poses (keypoints ``(18, 2)`` px, visible ``(18,)``) in an image of ``size`` ``(H, W)``."""
+    pairs = list(zip(keypoints, visible, strict=True))
+    maps = np.stack([pose_maps(k, v, *size, kind=kind) for k, v in pairs])
+    masks = np.stack([body_mask(k, v, *size) for k, v in pairs])
+    return maps, masks
+
+
+class ProxyWarp(NamedTuple):
+    """What Stage I's body proxy gives Stages II and III for ``N`` target views (``geometry/warp.py``):
+    ``flow (N, 2, H, W)`` px, ``visibility (N, 1, H, W)``, the target ``silhouette (N, 1, H, W)`` in {0, 1},
+    the ``surface (N, 5, H, W)`` map (``warp.surface_map``) and the input's ``source_silhouette (N, 1, H, W)``."""
+
+    flow: torch.Tensor
+    visibility: torch.Tensor
+    silhouette: torch.Tensor
+    surface: torch.Tensor
+    source_silhouette: torch.Tensor
+
+    @classmethod
+    def of(cls, maps) -> ProxyWarp:
+        """From ``geometry.warp.ProxyMaps``."""
+        from posegen_lite.geometry.warp import proxy_silhouette
+
+        return cls(maps.flow, maps.visibility, proxy_silhouette(maps.parts), maps.surface, maps.source_silhouette)
+
+
+def proxy_warp(source: SourcePose, targets: list[np.ndarray], size: tuple[int, int]) -> ProxyWarp:
+    """The body proxy's maps from the ``source`` pose to each rotated 3D pose of ``targets`` (``(18, 3)`` in the
+    source's frame), all seen by the source's camera, in images of ``size`` ``(H, W)``."""
+    from posegen_lite.geometry.warp import proxy_maps
+
+    cam, n = source.proxy_camera(*size), len(targets)
+    return ProxyWarp.of(proxy_maps(np.stack([source.joints3d] * n), np.stack(targets), [cam] * n, [cam] * n))

@@ -1,0 +1,420 @@
+"""The end-to-end object: one image of a person + their keypoints + a viewpoint change → the novel view.
+
+    synth = NovelViewSynthesizer.from_checkpoint()  # the shipped demo weights (or a checkpoint / run dir)
+    result = synth.synthesize(image, joints3d, camera=camera, yaw=90)      # 3D keypoints + their camera
+    result = synth.synthesize(image, keypoints2d, visible=visible, yaw=90)  # 2D keypoints: lifted first
+    result = synth.synthesize_photo(photo, yaw=90)                          # any photo: MediaPipe pose, crop
+    result.image                                                            # (H, W, 3) uint8
+
+Bad input is a ``ValueError`` naming the problem, never an empty pose (``checks``). One call checks each
+argument once and lifts 2D keypoints once, whatever the number of yaws. Stage I (``stage1``: rotate the 3D pose
+about the body axis, project, pose maps, body proxy) runs in numpy before any network; Stage II and III are
+one batched forward pass of G1 and (if present) G2. ``synthesize_many`` does several viewpoints in one batch —
+what the turntable and the widget use.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from posegen_lite.device import pick_device
+from posegen_lite.geometry.camera import Camera
+from posegen_lite.geometry.photo import PoseEstimator
+from posegen_lite.geometry.skeleton import check_keypoints
+from posegen_lite.geometry.warp import OUTLINE_RING
+from posegen_lite.images import ensure_rgb, to_tensor, to_uint8
+from posegen_lite.pipelines.checks import (
+    MIN_JOINTS,
+    TooFewJointsError,
+    check_angle,
+    check_joint_count,
+    check_pitch,
+    check_yaws,
+)
+from posegen_lite.pipelines.photo import PhotoInput, prepare_photo
+from posegen_lite.pipelines.stage1 import (
+    LIFTERS,
+    ProxyWarp,
+    SourcePose,
+    observed_2d,
+    pose_inputs,
+    proxy_warp,
+    source_pose,
+    turn,
+)
+from posegen_lite.resources import demo_weights
+
+DEMO_WEIGHTS = demo_weights()
+
+__all__ = ["DEMO_WEIGHTS", "NovelViewSynthesizer", "ProxyWarp", "SynthesisResult", "TooFewJointsError"]
+
+
+@dataclass
+class SynthesisResult:
+    """One novel view. Images are ``(H, W, 3)`` uint8; ``refined`` is None without G2."""
+
+    image: np.ndarray  # the final answer: refined if G2 exists, else coarse
+    coarse: np.ndarray  # G1's output Î_B1
+    refined: np.ndarray | None  # G1 + G2's output Î_B2
+    keypoints: np.ndarray  # (18, 2) target keypoints (x, y) px, NaN where not visible
+    visible: np.ndarray  # (18,) bool
+    joints3d: np.ndarray  # (18, 3) the rotated 3D pose (metres, y up; camera-aligned for 2D input)
+    pose_maps: np.ndarray  # (18, H, W) float32 in [-1, 1]
+    mask: np.ndarray  # (1, H, W) float32 in {0, 1}
+    yaw: float
+    pitch: float
+    input_image: np.ndarray | None = None  # synthesize_photo: the crop of the photo the networks saw
+
+
+class NovelViewSynthesizer:
+    """G1 (+ G2) and Stage I geometry behind one call. Images must be the networks' size ``(H, W)``."""
+
+    def __init__(
+        self,
+        g1: torch.nn.Module,
+        g2: torch.nn.Module | None = None,
+        device: str | torch.device = "auto",
+        pose_kind: str = "disc",
+        lifter: str = "mlp",
+        min_joints: int = MIN_JOINTS,
+        fill_uncovered: bool = True,
+        outline_ring: int = OUTLINE_RING,
+    ) -> None:
+        self.device = pick_device(device) if isinstance(device, str) else device
+        self.g1 = g1.to(self.device).eval()
+        self.g2 = None if g2 is None else g2.to(self.device).eval()
+        self.height, self.width = g1.config.height, g1.config.width
+        self.pose_kind = pose_kind
+        if lifter not in LIFTERS:
+            raise ValueError(f"lifter must be 'mlp' or 'closed_form', got {lifter!r}")
+        self.lifter = lifter
+        if min_joints < 0:
+            raise ValueError(f"min_joints must be ≥ 0, got {min_joints}")
+        self.min_joints = min_joints  # a target pose with fewer joints in the image raises TooFewJointsError
+        # Background the input's body covered and the target shows (warp.uncovered_background) is filled from the
+        # background around it rather than taken from the networks, which paint faint copies of the input's limbs
+        # there. Only where Stage I builds the body proxy anyway (``needs_proxy``). With it, the background within
+        # ``outline_ring`` pixels of the target's proxy silhouette is refilled too: the networks' halo round the
+        # body (warp.fill_uncovered; 0 turns that part off).
+        self.fill_uncovered = fill_uncovered
+        if outline_ring < 0:
+            raise ValueError(f"outline_ring must be ≥ 0, got {outline_ring}")
+        self.outline_ring = outline_ring
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | Path = DEMO_WEIGHTS, device: str | torch.device = "auto", **kw
+    ) -> NovelViewSynthesizer:
+        """Load G1 (and G2 if the checkpoint is from Stage III) from a checkpoint file or run dir."""
+        from posegen_lite.models.weights import load_models
+
+        dev = pick_device(device) if isinstance(device, str) else device
+        models = load_models(path, device=dev)
+        return cls(models["g1"], models.get("g2"), device=dev, **kw)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(H, W)`` of the images the networks take and make."""
+        return self.height, self.width
+
+    # --- Stage I ------------------------------------------------------------------------------------------
+    def source_pose(
+        self,
+        keypoints: np.ndarray,
+        camera: Camera | None = None,
+        visible: np.ndarray | None = None,
+        lifted: np.ndarray | None = None,
+    ) -> SourcePose:
+        """The input pose checked and in 3D (``stage1.source_pose``; 2D keypoints lifted with ``lifter``)."""
+        return source_pose(keypoints, self.size, camera, visible, lifted, self.lifter)
+
+    def target_pose(
+        self, joints3d: np.ndarray, camera: Camera, yaw: float, pitch: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rotate a 3D pose (world frame of ``camera``) about its body axis and project it:
+        ``(keypoints (18, 2), visible (18,), rotated joints (18, 3))``."""
+        yaw, pitch = check_angle(yaw, "yaw"), check_pitch(pitch)
+        return turn(self.source_pose(joints3d, camera), yaw, pitch, self.size)
+
+    def target_pose_2d(
+        self,
+        keypoints: np.ndarray,
+        visible: np.ndarray | None,
+        yaw: float,
+        pitch: float = 0.0,
+        lifted: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The same for 2D keypoints: lift to 3D (camera-aligned), rotate about the hip axis, and project
+        with the scaled orthographic camera fitted to the input keypoints.
+
+        ``lifted``: the keypoints' 3D joints if known (metres, y up, camera-aligned, e.g. MediaPipe's);
+        default: the lifter's. Only their depth is used: x and y are the observed keypoints, so a zero
+        viewpoint change gives back the input keypoints exactly (a lifter's x, y are off by a few pixels).
+        """
+        yaw, pitch = check_angle(yaw, "yaw"), check_pitch(pitch)
+        source = observed_2d(*check_keypoints(keypoints, visible), self.size, lifted, self.lifter)
+        return turn(source, yaw, pitch, self.size)
+
+    @property
+    def warps(self) -> bool:
+        """Whether G1 warps the input with the 3D body proxy (``G1Config.warp``): then it needs 3D poses."""
+        return getattr(self.g1.config, "warp", "none") != "none"
+
+    @property
+    def needs_proxy(self) -> bool:
+        """Whether Stage I must build the body proxy (``proxy_flow``): G1 warps with it, or G2 keeps its edits
+        inside its silhouette (``G2Config.silhouette_difference``), reads the warped input (``warped_input``) or
+        edits only what the input saw (``visible_difference``), or G1's latent works in its texture space."""
+        g2_needs = self.g2 is not None and self.g2.config.uses_proxy
+        return self.warps or g2_needs or getattr(self.g1.config, "latent_surface", False)
+
+    def proxy_flow(
+        self,
+        keypoints: np.ndarray,
+        targets: Sequence[np.ndarray],
+        camera: Camera | None = None,
+        visible: np.ndarray | None = None,
+        lifted: np.ndarray | None = None,
+    ) -> ProxyWarp:
+        """The body proxy's maps (``ProxyWarp``: flow, visibility, target and input silhouettes, surface) from the input
+        pose to each of the rotated 3D poses ``targets`` (``SynthesisResult.joints3d``): 3D keypoints with their
+        ``camera``, or 2D keypoints, lifted and seen by the fitted scaled orthographic camera
+        (``geometry/warp.py``)."""
+        return proxy_warp(self.source_pose(keypoints, camera, visible, lifted), list(targets), self.size)
+
+    # --- Stage II + III -----------------------------------------------------------------------------------
+    def _image_tensor(self, image: np.ndarray) -> torch.Tensor:
+        img = ensure_rgb(image, convert=True)
+        if img.shape[:2] != (self.height, self.width):
+            raise ValueError(
+                f"image is {img.shape[0]}×{img.shape[1]}, the model expects {self.height}×{self.width}"
+                " (resize it and its keypoints first, e.g. images.resize_image)"
+            )
+        return to_tensor(img)
+
+    def generate(
+        self,
+        image: np.ndarray,
+        keypoints: Sequence[np.ndarray],
+        visible: Sequence[np.ndarray],
+        warp: ProxyWarp | tuple[torch.Tensor, ...] | None = None,
+        noise: torch.Tensor | None = None,
+        outline_ring: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+        """Pose-guided generation for target poses given as 2D keypoints (one batch):
+        ``(coarse (N, H, W, 3) uint8, refined or None, pose maps (N, 18, H, W), masks (N, 1, H, W))``.
+        ``warp``: ``ProxyWarp`` (``proxy_flow``) when ``needs_proxy`` (a tuple of its first fields is enough
+        for a model that needs no more: ``(flow, visibility)`` for a G1 that only warps); ``noise``: latent draws
+        ``G1.latent_shape(N)`` for a conditional-VAE G1 (``latent_noise``; ``None``: the prior's mean).
+        With a full ``ProxyWarp`` and ``fill_uncovered``, the background the input's body covered, and the
+        background within ``outline_ring`` pixels of the target's proxy silhouette, are filled from the background
+        around them in both outputs (``warp.fill_uncovered``); ``outline_ring`` here overrides the synthesizer's for
+        this call (the crowd path mattes each person itself and passes 0)."""
+        image_a = self._image_tensor(image)
+        maps, masks = pose_inputs(list(keypoints), list(visible), self.size, self.pose_kind)  # Stage I
+        coarse, refined = self.networks(image_a, maps, masks, warp, noise, outline_ring)
+        return coarse, refined, maps, masks
+
+    @torch.no_grad()
+    def networks(
+        self,
+        image: torch.Tensor,
+        maps: np.ndarray,
+        masks: np.ndarray,
+        warp: ProxyWarp | tuple[torch.Tensor, ...] | None = None,
+        noise: torch.Tensor | None = None,
+        outline_ring: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Stage II + III for Stage I's outputs: G1 (and G2) on the input ``image`` ``(3, H, W)`` in [-1, 1] for
+        each of ``N`` target ``maps`` ``(N, 18, H, W)`` with body ``masks`` ``(N, 1, H, W)``:
+        ``(coarse (N, H, W, 3) uint8, refined or None)``; ``warp``, ``noise``, ``outline_ring`` as ``generate``."""
+        image_a = image.unsqueeze(0).expand(len(maps), -1, -1, -1).to(self.device)
+        pose_b = torch.from_numpy(maps).to(self.device)
+        extras = {}
+        if self.warps:
+            if warp is None:
+                raise ValueError("this G1 warps the input with the 3D body proxy: pass warp=(flow, visibility)")
+            extras = {"flow": warp[0].to(self.device), "visibility": warp[1].to(self.device)}
+        g2_extras = self.g2_inputs(warp)
+        if getattr(self.g1.config, "latent_surface", False):
+            if warp is None or len(warp) < 4:
+                raise ValueError("this G1's latent works in the body proxy's texture space: pass warp=proxy_flow(...)")
+            extras["surface"] = warp[3].to(self.device)
+        if noise is not None:
+            extras["noise"] = noise.to(self.device)
+        uncovered = self._uncovered(warp)
+        ring = self.outline_ring if outline_ring is None else outline_ring
+        if ring < 0:
+            raise ValueError(f"outline_ring must be ≥ 0, got {ring}")
+        coarse = self._fill(self.g1(image_a, pose_b, **extras).float(), uncovered, ring)
+        mask_b = torch.from_numpy(masks).to(self.device)
+        refined = None
+        if self.g2 is not None:
+            refined = self._fill(self.g2(image_a, coarse, mask_b, **g2_extras).float(), uncovered, ring)
+        return to_uint8(coarse), None if refined is None else to_uint8(refined)
+
+    def g2_inputs(self, warp: ProxyWarp | tuple[torch.Tensor, ...] | None) -> dict[str, torch.Tensor]:
+        """``G2.forward``'s body-proxy inputs from Stage I's ``warp`` (``proxy_flow``; a tuple of its first
+        fields is enough): the silhouette, flow and visibility that ``models.g2.PROXY_INPUTS`` says this G2's
+        options read; nothing for PG2's G2."""
+        from posegen_lite.models.g2 import proxy_inputs
+
+        if self.g2 is None:
+            return {}
+        available = dict(zip(ProxyWarp._fields[:3], warp or (), strict=False))  # flow, visibility, silhouette
+        return proxy_inputs(self.g2.config, available, "pass warp=proxy_flow(...) (flow, visibility, silhouette)",
+                            self.device)  # fmt: skip
+
+    def _uncovered(self, warp) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(source, target silhouette) of a full ``ProxyWarp`` when ``fill_uncovered``, else None."""
+        if not self.fill_uncovered or warp is None or len(warp) < 5:
+            return None
+        return warp[4].to(self.device), warp[2].to(self.device)
+
+    @staticmethod
+    def _fill(images: torch.Tensor, silhouettes: tuple[torch.Tensor, torch.Tensor] | None, ring: int) -> torch.Tensor:
+        """``images`` with the background the input covered, and the ``ring`` round the body, filled from the
+        background around them."""
+        if silhouettes is None:
+            return images
+        from posegen_lite.geometry.warp import fill_uncovered
+
+        return fill_uncovered(images, *silhouettes, ring=ring)
+
+    # --- one call: Stage I, then Stage II + III ----------------------------------------------------------------
+    def synthesize_many(
+        self,
+        image: np.ndarray,
+        keypoints: np.ndarray,
+        yaws: Sequence[float],
+        pitch: float = 0.0,
+        camera: Camera | None = None,
+        visible: np.ndarray | None = None,
+        lifted: np.ndarray | None = None,
+        min_joints: int | None = None,
+        noise: torch.Tensor | None = None,
+    ) -> list[SynthesisResult]:
+        """Novel views of the person in ``image`` for each of ``yaws`` (degrees, body rotation; camera.py).
+
+        ``keypoints``: ``(18, 3)`` 3D joints in metres in the world frame of ``camera`` (required then), or
+        ``(18, 2)`` 2D keypoints in pixels of ``image`` (+ ``visible``), lifted to 3D first (or given their 3D
+        joints as ``lifted``). ``pitch`` within ±90°. Raises ``TooFewJointsError`` when a target pose has
+        fewer than ``min_joints`` (default: the synthesizer's, 4) joints inside the image. ``noise``: one latent
+        draw per yaw for a conditional-VAE G1 (``latent_noise``; default: the prior's mean).
+        """
+        yaws, pitch = check_yaws(yaws), check_pitch(pitch)
+        return self._synthesize(image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise)
+
+    def _synthesize(
+        self,
+        image: np.ndarray,
+        keypoints: np.ndarray,
+        yaws: list[float],
+        pitch: float,
+        camera: Camera | None,
+        visible: np.ndarray | None,
+        lifted: np.ndarray | None,
+        min_joints: int | None,
+        noise: torch.Tensor | None,
+    ) -> list[SynthesisResult]:
+        """``synthesize_many`` for checked ``yaws`` and ``pitch``: every other argument is checked here, once."""
+        image_a = self._image_tensor(image)
+        # Stage I: the input pose in 3D (2D keypoints lifted once for all yaws), the target poses, their pose
+        # maps and body masks, and the body proxy's maps — everything the networks read.
+        source = self.source_pose(keypoints, camera, visible, lifted)
+        poses = [turn(source, y, pitch, self.size) for y in yaws]
+        need = self.min_joints if min_joints is None else min_joints
+        check_joint_count([p[1] for p in poses], yaws, pitch, need, self.size)
+        maps, masks = pose_inputs([p[0] for p in poses], [p[1] for p in poses], self.size, self.pose_kind)
+        warp = proxy_warp(source, [p[2] for p in poses], self.size) if self.needs_proxy else None
+        # Stage II + III: one batch for all yaws
+        coarse, refined = self.networks(image_a, maps, masks, warp, noise)
+        out = []
+        for i, (xy, vis, rotated) in enumerate(poses):
+            ref = None if refined is None else refined[i]
+            image_i = coarse[i] if ref is None else ref
+            out.append(SynthesisResult(image_i, coarse[i], ref, xy, vis, rotated, maps[i], masks[i], yaws[i], pitch))
+        return out
+
+    def synthesize(
+        self,
+        image: np.ndarray,
+        keypoints: np.ndarray,
+        yaw: float = 0.0,
+        pitch: float = 0.0,
+        camera: Camera | None = None,
+        visible: np.ndarray | None = None,
+        lifted: np.ndarray | None = None,
+        min_joints: int | None = None,
+        samples: int | None = None,
+        seed: int = 0,
+        temperature: float = 1.0,
+    ) -> SynthesisResult | list[SynthesisResult]:
+        """One novel view; see ``synthesize_many``.
+
+        ``samples=k`` (a G1 trained as a conditional VAE, ``posegen train --cvae``): a list of ``k`` views
+        whose unseen parts are drawn from the learned prior, reproducible for ``seed``; ``temperature``
+        scales the prior's spread (0: every sample is the prior's mean). ``samples=None``: one view, the
+        prior's mean — the deterministic answer.
+        """
+        yaw = check_angle(yaw, "yaw")  # checked as one angle: a yaw of "90" must not become the list ["9", "0"]
+        noise = None if samples is None else self.latent_noise(samples, seed, temperature)
+        pitch = check_pitch(pitch)
+        many = self._synthesize(
+            image, keypoints, [yaw] * (samples or 1), pitch, camera, visible, lifted, min_joints, noise
+        )
+        return many[0] if samples is None else many
+
+    @property
+    def samples(self) -> bool:
+        """Whether G1 can draw several answers (a conditional VAE, ``G1Config.latent_channels > 0``)."""
+        return getattr(self.g1.config, "latent_channels", 0) > 0
+
+    def latent_noise(self, samples: int, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
+        """``samples`` standard-normal latent draws ``G1.latent_shape(samples)`` × ``temperature``, from a CPU
+        generator seeded with ``seed`` (the same on every machine and device)."""
+        if not self.samples:
+            raise ValueError(
+                "this G1 is deterministic: samples need a G1 trained as a conditional VAE (posegen train --cvae)"
+            )
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise ValueError(f"samples must be an integer ≥ 1, got {samples!r}")
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, numbers.Real)
+            or not 0 <= temperature < math.inf
+        ):
+            raise ValueError(f"temperature must be a finite number ≥ 0, got {temperature!r}")
+        gen = torch.Generator().manual_seed(int(seed))
+        return torch.randn(self.g1.latent_shape(samples), generator=gen) * temperature
+
+    # --- from a photo ---------------------------------------------------------------------------------------
+    def prepare_photo(self, photo: np.ndarray, estimator: PoseEstimator | None = None) -> PhotoInput:
+        """What ``synthesize_photo`` feeds the networks: the person's crop at the model's size, their keypoints
+        and 3D joints (``photo.prepare_photo``). Raises ``NoPersonFoundError`` when there is no person."""
+        return prepare_photo(photo, self.height, self.width, estimator)
+
+    def synthesize_photo(
+        self,
+        photo: np.ndarray,
+        yaw: float = 0.0,
+        pitch: float = 0.0,
+        estimator: PoseEstimator | None = None,
+        min_joints: int | None = None,
+    ) -> SynthesisResult:
+        """A novel view of the person in a photo, in one call: pose (MediaPipe's 2D keypoints and 3D
+        landmarks), crop and scale around the person (``prepare_photo``), then Stage I–III with the observed
+        keypoints and MediaPipe's depth. ``result.input_image`` is the crop the networks saw."""
+        inp = self.prepare_photo(photo, estimator)
+        result = self.synthesize(
+            inp.image, inp.keypoints, yaw, pitch, visible=inp.visible, lifted=inp.joints3d, min_joints=min_joints
+        )
+        result.input_image = inp.image
+        return result
