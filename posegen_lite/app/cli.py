@@ -251,7 +251,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_stage1(args: argparse.Namespace) -> int:
-    from posegen_lite.app.viz import render_stage1_figure
+    from posegen_lite.figures.poses import render_stage1_figure
 
     print(render_stage1_figure(args.out))
     return 0
@@ -289,7 +289,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     [--fill-ring R]`` plus the data arguments. Baselines (identity, mean image of 256 training targets) are
     always included; with no checkpoint the demo weights are used if present. Prints the markdown table; returns
     0."""
-    from posegen_lite.app.synthesizer import DEMO_WEIGHTS
+    from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
     from posegen_lite.data.datasets import build_dataset, spec_from_args
     from posegen_lite.device import pick_device
     from posegen_lite.evaluation.predictors import IdentityBaseline, MeanImageBaseline, Predictor, checkpoint_predictors
