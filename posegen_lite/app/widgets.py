@@ -1,4 +1,4 @@
-"""The viewpoint app: turn a held-out person with a slider and watch G1 and G2 draw the new view.
+"""The viewpoint widget: turn a held-out person with a slider and watch G1 and G2 draw the new view.
 
     people = held_out_people(4, size=(64, 64))
     app = ViewpointWidget(synth, people)
@@ -6,17 +6,10 @@
     app.yaw.value = 90       # what a test does: the panels update
     app.current_images()     # {"input", "target pose", "G1", "G2", "ground truth", "3D pose"} as uint8 arrays
 
-Every panel is an ``ipywidgets.Image`` holding PNG bytes (enlarged ``zoom``× with nearest-neighbour so small
-images stay crisp) — no plotting frontend or extra setup needed. A view costs one ``synthesize`` call, one
-small matplotlib 3D render and (at pitch 0) one ground-truth render, about 0.1 s on a CPU at 64×64.
-
-Why scrubbing is instant: views are cached per (person, yaw, pitch) as ready PNGs, and once a person (or a
-pitch) is chosen a background thread computes the whole turntable at the slider's 5° steps, nearest angles
-first (``precompute=True``; ``wait_precomputed()`` blocks until it is done). Moving the slider over computed
-angles then only swaps PNGs; an angle not computed yet is computed on the spot, as before.
-
-Displayed in a notebook, the widget's output also carries a static PNG of its panels: what a notebook viewer
-without a live kernel shows (GitHub, or JupyterLab before the notebook is trusted) instead of widget text.
+Every panel is an ``ipywidgets.Image`` holding PNG bytes (enlarged ``zoom``× with nearest-neighbour). Views are
+cached per (person, yaw, pitch) as PNGs, and once a person is chosen a background thread computes the whole
+turntable at the slider's 5° steps, nearest angles first (``precompute=True``), so scrubbing only swaps PNGs.
+Displayed in a notebook, the output also carries a static PNG of the panels, for viewers without a live kernel.
 """
 
 from __future__ import annotations

@@ -4,26 +4,13 @@ Masked L1 (PG2 eq. 1)::
 
     L_G1 = mean( |pred − target| ⊙ (1 + M_B) )
 
-over batch, channels and pixels: pixels on the target body count twice, background pixels once — the body
-matters most, but the background is still learned (it is not ignored as a pure body-only loss would).
-
-Adversarial losses on discriminator logits ``(B,)`` (any shape is accepted; means run over all elements),
-with ``σ`` the logistic sigmoid and ``y`` the real label (1, or < 1 for one-sided label smoothing):
-
-===========  ===========================================================  ==============================
-kind         discriminator loss                                           generator loss
-===========  ===========================================================  ==============================
-``"bce"``    −mean(y·log σ(r) + (1−y)·log(1−σ(r))) − mean(log(1 − σ(f)))  −mean(log σ(f)) (non-saturating)
-``"hinge"``  mean(relu(1 − r)) + mean(relu(1 + f))                         −mean(f)
-===========  ===========================================================  ==============================
-
-``r`` = logits of real pairs, ``f`` = logits of generated pairs. The discriminator loss is the *sum* of its
-real and fake halves (as in DCGAN), so a discriminator that cannot tell them apart (all logits 0) has a BCE
-loss of 2·log 2 ≈ 1.386. One-sided label smoothing (Salimans et al. 2016) only softens the real label,
-never the fake one. PG2's variant that also shows D the pair (I_A, I_A) as fake is done by the training
-loop concatenating those logits into ``fake_logits``.
-
-All losses are computed in float32 even under autocast: a mean over millions of bf16 terms loses precision.
+Body pixels count twice and background pixels once: the body matters most, the background is still learned.
+The adversarial losses take D's logits of real pairs ``r`` and generated pairs ``f``: ``"bce"`` (D: −mean(y·log σ(r)
++ (1−y)·log(1−σ(r))) − mean(log(1−σ(f))); G: −mean(log σ(f)), non-saturating) or ``"hinge"`` (D: mean(relu(1−r))
++ mean(relu(1+f)); G: −mean(f)). A real label y < 1 is one-sided label smoothing (Salimans et al. 2016). D's loss
+is the sum of its two halves (DCGAN), so a D that cannot tell them apart has a BCE loss of 2·log 2 ≈ 1.386.
+PG2's (I_A, I_A) fake pairs are the loop's to add to ``f``. Every loss is computed in float32 even under
+autocast: a mean over millions of bf16 terms loses precision.
 """
 
 from __future__ import annotations
