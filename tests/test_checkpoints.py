@@ -255,3 +255,15 @@ def test_a_cvae_checkpoint_from_before_the_colour_statistics_passes_the_structur
     state["models"]["g1"] = {k: v for k, v in g1.state_dict().items() if k != "latent.colour_head.weight"}
     loaded = load_checkpoint(save_checkpoint(state, tmp_path / "run"))["models"]["g1"]  # the network fills it in
     assert "latent.colour_head.weight" not in loaded and not any(t.requires_grad for t in loaded.values())
+
+
+def test_weights_without_optimizer_state_are_refused_for_resuming_only(tmp_path):
+    from posegen_lite.models.checkpoints import check_resumable
+
+    full = _tiny_state()
+    check_resumable(full, "run/ckpt.pt")
+    slim = {k: v for k, v in full.items() if k not in ("optimizers", "rng")}
+    path = save_checkpoint(slim, tmp_path / "run")
+    state = load_checkpoint(path)  # fine for inference
+    with pytest.raises(CheckpointError, match=r"ckpt_00000005\.pt: cannot resume.*'optimizers', 'rng'"):
+        check_resumable(state, path)

@@ -309,6 +309,16 @@ def check_structure(state: dict, path: str | Path) -> None:
             _check_shapes(network, config, state["models"][name], f"{path}: models[{name!r}]")
 
 
+def check_resumable(state: dict, path: str | Path) -> None:
+    """Raise ``CheckpointError`` unless ``state`` (already through ``check_structure``) also holds what resuming a
+    run reads: ``optimizers``, ``rng`` and ``history`` (inference-only files, e.g. exported weights, do not)."""
+    absent = [k for k in ("optimizers", "rng", "history") if k not in state]
+    if absent:
+        raise CheckpointError(
+            f"{path}: cannot resume from it: no {', '.join(map(repr, absent))} entry (weights only, e.g. exported?)"
+        )
+
+
 def _check_finite(value: object, where: str, path: str | Path) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise CheckpointError(f"{path}: {where} is {value!r}, not a finite number")
