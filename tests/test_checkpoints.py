@@ -99,6 +99,7 @@ def test_a_missing_part_is_one_line_naming_file_and_part(tmp_path, key):
     [
         (lambda s: s.update(stage="2"), "stage"),
         (lambda s: s.update(step=-1), "step"),
+        (lambda s: s.update(stage=3), "stage 3 has a 'g2'"),
         (lambda s: s["model_configs"]["g1"].update(height=10**6), "height"),
         (lambda s: s["model_configs"]["g1"].update(base_channels=True), "base_channels"),
         (lambda s: s["model_configs"]["g1"].update(colour="red"), "colour"),

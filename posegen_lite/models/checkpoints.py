@@ -299,6 +299,10 @@ def check_structure(state: dict, path: str | Path) -> None:
             f"{path}: model_configs names {sorted(map(str, names))}; expected 'g1' and optionally 'g2', 'd'"
             + (f" (unknown: {unknown})" if unknown else "")
         )
+    if (state["stage"] == 3) != ("g2" in names):
+        raise CheckpointError(
+            f"{path}: stage {state['stage']} with networks {sorted(names)}: stage 3 has a 'g2', stage 2 has not"
+        )
     if set(state["models"]) != set(names):
         raise CheckpointError(
             f"{path}: 'models' holds {sorted(map(str, state['models']))} but 'model_configs' {sorted(names)}"
