@@ -5,10 +5,15 @@
 * Grayscale and RGBA inputs are never broadcast by accident: ``ensure_rgb`` converts them explicitly
   (gray replicated to three channels, RGBA composited over a background colour) or rejects them when
   ``convert=False``.
+* A user's photo (an upload's bytes or a path) goes through ``decode_photo``: upright by its EXIF orientation,
+  at most ``PHOTO_MAX_PIXELS`` (JPEGs decoded at reduced size), 16-bit scaled to 8-bit, or one ``ImageError``.
 """
 
 from __future__ import annotations
 
+import io
+import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +22,100 @@ import torch
 
 class ImageError(ValueError):
     """An image file or array that cannot be used; the message names the file when there is one."""
+
+
+# A photo is downscaled to at most this many pixels (e.g. a 12 MP phone photo → 2309×1732): far more than the
+# pose detector and the networks (≤ 256 px tall) use.
+PHOTO_MAX_PIXELS = 4_000_000
+# The most pixels decoded at all; larger images are refused from their header. A JPEG is decoded at 1/2, 1/4 or
+# 1/8 size when that still covers the cap (a 12000×12000 one: 0.6 s, +124 MB RSS, against 4.1 s, +1.9 GB
+# decoded in full), so it may be larger, up to Pillow's decompression-bomb limit (179 MP); PNGs cannot be.
+# Measured at the limit, a 7300×5475 PNG: 1.3 s, +373 MB RSS (one shared CPU core).
+DECODE_MAX_PIXELS = 40_000_000
+_WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # 16-bit grey (PNG) as Pillow opens it
+
+
+def decode_photo(
+    data: bytes | bytearray | memoryview | str | Path, max_pixels: int = PHOTO_MAX_PIXELS, name: str | None = None
+) -> np.ndarray:
+    """A photo file's bytes (an upload) or path → ``(H, W, 3)`` uint8 RGB, upright, at most ``max_pixels``.
+
+    * EXIF orientation is applied (a phone photo stored sideways comes out as it was taken).
+    * The size is read from the header first: a JPEG is decoded at the smallest of 1/1, 1/2, 1/4, 1/8 scale
+      that still covers ``max_pixels`` (libjpeg's draft mode), anything else above ``DECODE_MAX_PIXELS`` is
+      refused; then the image is downscaled (aspect kept) to at most ``max_pixels``.
+    * 16-bit images are scaled to 8 bits (65535 → 255), not clipped; transparency is composited over white.
+    * Anything else (not an image, truncated, a decompression bomb) raises ``ImageError`` with one line
+      starting ``"<name>: "`` (``name`` default: the path, or "uploaded photo").
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be ≥ 1, got {max_pixels}")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        label, source = name or "uploaded photo", io.BytesIO(bytes(data))
+        if not source.getbuffer().nbytes:
+            raise ImageError(f"{label}: empty file, not an image")
+    else:
+        label, source = name or str(data), Path(data)
+        if not source.is_file():
+            raise ImageError(f"{label}: no such image file")
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns above 89 MP; the checks below bound what is decoded, and a JPEG that big is fine.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(source)
+    except Image.DecompressionBombError as err:
+        raise ImageError(f"{label}: too large to decode, refused as a possible decompression bomb ({err})") from err
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise ImageError(f"{label}: not an image that can be read (PNG, JPEG, WebP, …): {err}") from err
+    with image:
+        return _decode_bounded(image, max_pixels, label)
+
+
+def _decode_bounded(image, max_pixels: int, label: str) -> np.ndarray:
+    """Decode an opened Pillow image within the pixel limits (see ``decode_photo``)."""
+    from PIL import Image, ImageOps
+
+    width, height = image.size
+    image.draft(image.mode, _fitted(width, height, max_pixels))  # JPEG: decode at reduced size; others: no-op
+    if image.size[0] * image.size[1] > DECODE_MAX_PIXELS:
+        raise ImageError(
+            f"{label}: {width}×{height} pixels ({width * height / 1e6:.0f} MP) is too large to decode (at most "
+            f"{DECODE_MAX_PIXELS / 1e6:.0f} MP; a JPEG is decoded at up to 1/8 size); downscale the photo first"
+        )
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError) as err:  # Pillow's errors for truncated or broken data
+        raise ImageError(f"{label}: truncated or broken image data ({err})") from err
+    image = _eight_bit(image)
+    fitted = _fitted(*image.size, max_pixels)
+    if fitted != image.size:
+        image = image.resize(fitted, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    # ensure_rgb composites transparency over white; the copy makes the array writable (Pillow's are not).
+    return np.array(ensure_rgb(np.asarray(image), name=label), dtype=np.uint8, order="C")
+
+
+def _fitted(width: int, height: int, max_pixels: int) -> tuple[int, int]:
+    """``(width, height)`` scaled down, aspect kept, to at most ``max_pixels`` (unchanged if already within)."""
+    if width * height <= max_pixels:
+        return width, height
+    scale = math.sqrt(max_pixels / (width * height))
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
+def _eight_bit(image):
+    """A loaded Pillow image of any mode → mode ``"RGB"``, or ``"RGBA"`` if it has transparency. 16-bit grey is
+    scaled (``v / 257``), where Pillow's own ``convert`` would clip everything above 255 to white; 16-bit RGB(A)
+    PNGs Pillow already opens as 8-bit by their high byte."""
+    from PIL import Image
+
+    if image.mode in _WIDE_MODES:
+        grey = np.round(np.clip(np.asarray(image).astype(np.float64), 0, 65535) / 257.0).astype(np.uint8)
+        image = Image.fromarray(grey)
+    wanted = "RGBA" if "A" in image.mode or "transparency" in image.info else "RGB"
+    return image if image.mode == wanted else image.convert(wanted)
 
 
 def ensure_rgb(

@@ -1,5 +1,11 @@
-"""CMU Panoptic's on-disk formats: the calibration JSON and the per-frame 3D body JSON (centimetres, y down),
-converted at this boundary to metres, y up, and the package's camera convention."""
+"""CMU Panoptic's on-disk formats: ``calibration_<seq>.json`` (cameras) and
+``hdPose3d_stage1_coco19/body3DScene_*.json`` (bodies, ``joints19`` in centimetres, world **y down**).
+
+We convert at the reader to our world frame: metres, **y up**, still right-handed — a 180° rotation about x,
+``X' = diag(1, -1, -1) · X / 100`` — and convert every camera consistently (``R' = R · diag(1, -1, -1)``,
+``t' = t / 100``), so projecting the converted joints with the converted camera gives exactly Panoptic's pixels.
+A problem raises ``FormatError`` naming the file and the camera or body (``<file>: bodies[<i>]: …``).
+"""
 
 from __future__ import annotations
 
@@ -101,9 +107,28 @@ def read_panoptic_bodies(path: str | Path, min_confidence: float = 0.1) -> list[
         where = f"{path}: bodies[{i}]"
         if not isinstance(body, dict) or "joints19" not in body or "id" not in body:
             raise FormatError(f"{where}: body without 'id' and 'joints19'")
+        body_id = _body_id(body["id"], where)
         try:
-            joints, valid = from_panoptic19(np.asarray(body["joints19"], dtype=np.float64), min_confidence)
+            joints19 = np.asarray(body["joints19"], dtype=np.float64)
+            _check_magnitudes(joints19, where)
+            joints, valid = from_panoptic19(joints19, min_confidence)
         except (ValueError, TypeError) as err:
             raise FormatError(f"{where}: {err}") from None
-        bodies.append(PanopticBody(int(body["id"]), panoptic_points_to_world(joints).astype(np.float32), valid))
+        bodies.append(PanopticBody(body_id, panoptic_points_to_world(joints).astype(np.float32), valid))
     return bodies
+
+
+def _body_id(value: object, where: str) -> int:
+    """A body's ``id`` as an int; ``null``, a string, ``true`` or ``1.5`` is a ``FormatError`` naming the body."""
+    whole_float = isinstance(value, float) and value.is_integer()
+    if not (isinstance(value, int) and not isinstance(value, bool)) and not whole_float:
+        raise FormatError(f"{where}: body id {value!r} is not an integer")
+    return int(value)
+
+
+def _check_magnitudes(joints19: np.ndarray, where: str) -> None:
+    """Refuse numbers float32 cannot hold (a damaged file: ``1e300`` would become ``inf`` silently); NaN, which
+    Panoptic does not write, is left to ``from_panoptic19`` to mark the joint missing."""
+    too_big = ~np.isnan(joints19) & ~(np.abs(joints19) <= np.finfo(np.float32).max)
+    if too_big.any():
+        raise FormatError(f"{where}: joints19 holds {joints19[too_big][0]:g}, beyond float32 (a damaged file?)")

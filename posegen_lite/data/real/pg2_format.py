@@ -1,23 +1,22 @@
-"""Readers and writers of the real datasets' on-disk formats (docs/datasets.md).
+"""Readers and writers of the real datasets' on-disk formats (docs/datasets.md); Panoptic's are in
+``panoptic_format.py``.
 
-* **PG2 annotation CSV** (Market-1501, DeepFashion): ``:``-separated, header ``name:keypoints_y:keypoints_x``,
-  each column a JSON list of 18 ints in OpenPose/COCO-18 order, ``-1`` = missing. The file stores **(y, x)**;
-  we return **(x, y)** pixels with NaN and ``visible=False`` for missing joints, so ``-1`` never becomes a
-  coordinate. **PG2 pairs CSV**: ``,``-separated, header ``from,to``.
-* **CMU Panoptic**: ``calibration_<seq>.json`` and ``hdPose3d_stage1_coco19/body3DScene_*.json`` (``joints19``
-  in centimetres, world **y down**). Converted at the reader to metres, **y up**, still right-handed — a 180°
-  rotation about x, ``X' = diag(1, -1, -1) · X / 100`` — with every camera converted to match
-  (``R' = R · diag(1, -1, -1)``, ``t' = t / 100``), so the converted projection gives Panoptic's pixels.
+* **PG2 annotation CSV** (Market-1501, DeepFashion, as PG2 / pose-gan / PATN publish them): ``:``-separated,
+  header ``name:keypoints_y:keypoints_x``, each coordinate column a JSON list of 18 ints in OpenPose/COCO-18
+  order, ``-1`` = missing. The file stores **(y, x)**; we return **(x, y)** pixels with NaN and
+  ``visible=False`` for missing joints, so ``-1`` can never become a coordinate.
+* **PG2 pairs CSV**: ``,``-separated, header ``from,to``, one ordered pair of image names per row.
 
-Every problem in a file raises ``FormatError`` (a ``ValueError``) whose message starts with ``<file>:<line>:``
-(or ``<file>:``); readers with ``strict=False`` warn with the same message and skip the bad row.
+Files are UTF-8. Every problem in a file (a byte that is not UTF-8, a coordinate beyond 2^24 included) raises
+``FormatError`` (a ``ValueError``) whose message starts with ``<file>:<line>:`` (or ``<file>:`` when there is
+no line), so a user can open the file at the right place. Readers with a ``strict=False`` option instead warn
+(``warnings.warn``, same message) and skip the bad row.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
 import re
 import warnings
 from collections.abc import Iterable
@@ -31,6 +30,8 @@ from posegen_lite.geometry.skeleton import NUM_JOINTS
 PG2_HEADER = ("name", "keypoints_y", "keypoints_x")
 PAIRS_HEADER = ("from", "to")
 MISSING = -1  # PG2's marker for a joint the pose detector did not find
+# float32 holds every integer below 2^24; no image is that wide, so a larger coordinate is a damaged row.
+MAX_COORDINATE = 2**24
 
 
 class FormatError(ValueError):
@@ -39,6 +40,36 @@ class FormatError(ValueError):
 
 def _where(path: str | Path, line: int | None = None) -> str:
     return f"{path}:{line}" if line is not None else f"{path}"
+
+
+def _text_lines(path: Path) -> list[str | FormatError]:
+    """The lines of a text file (split as text mode splits them), each decoded as UTF-8 on its own, so that one
+    bad byte costs one row: an undecodable line comes back as the ``FormatError`` naming its file and line."""
+    lines: list[str | FormatError] = []
+    for number, raw in enumerate(path.read_bytes().splitlines(keepends=True), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            lines.append(
+                FormatError(
+                    f"{_where(path, number)}: not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1}; "
+                    "save the file as UTF-8)"
+                )
+            )
+    return lines
+
+
+def _decoded_or_raise(lines: list[str | FormatError]) -> Iterable[str]:
+    """The lines one by one, raising the ``FormatError`` of the first undecodable one when reading reaches it."""
+    for line in lines:
+        if isinstance(line, FormatError):
+            raise line
+        yield line
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:12]}…({len(text)} characters)"
 
 
 # --- PG2 annotation CSV ----------------------------------------------------------------------------------
@@ -71,8 +102,11 @@ def _parse_coordinate_list(text: str, column: str, where: str) -> list[float]:
         raise FormatError(f"{where}: column {column} must be a list of {NUM_JOINTS} ints, got {got}")
     for v in values:
         # bool is an int subclass in Python; a `true` in the file is a format error, not joint 1.
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise FormatError(f"{where}: column {column} holds a non-number {v!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise FormatError(f"{where}: column {column} holds a non-number {_short(v)}")
+        # abs() first: float() of a 400-digit int raises OverflowError, and 1e300 would become inf in float32.
+        if not abs(v) < MAX_COORDINATE:
+            raise FormatError(f"{where}: column {column} holds {_short(v)}, not a pixel coordinate (|v| < 2^24)")
     return [float(v) for v in values]
 
 
@@ -127,16 +161,22 @@ def read_pg2_annotations(
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"{path}: annotation file not found")
-    with open(path, encoding="utf-8") as f:
-        lines = f.readlines()
+    lines = _text_lines(path)
     if not lines:
         raise FormatError(f"{path}: empty file, expected the header {':'.join(PG2_HEADER)}")
+    if isinstance(lines[0], FormatError):
+        raise lines[0]
     header = tuple(h.strip() for h in lines[0].rstrip("\r\n").split(":"))
     if header != PG2_HEADER:
         hint = " — the separator must be ':'" if "," in lines[0] else ""
         raise FormatError(f"{_where(path, 1)}: header {lines[0].strip()!r} is not {':'.join(PG2_HEADER)!r}{hint}")
     rows: dict[str, PG2Annotation] = {}
     for number, line in enumerate(lines[1:], start=2):
+        if isinstance(line, FormatError):
+            if strict:
+                raise line
+            warnings.warn(f"skipping row: {line}", stacklevel=2)
+            continue
         if not line.strip():
             continue
         where = _where(path, number)
@@ -191,23 +231,22 @@ def read_pg2_pairs(path: str | Path, known_names: Iterable[str] | None = None) -
         raise FormatError(f"{path}: pairs file not found")
     known = None if known_names is None else set(known_names)
     pairs: list[tuple[str, str]] = []
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or tuple(h.strip() for h in header) != PAIRS_HEADER:
-            raise FormatError(f"{_where(path, 1)}: header {header!r} is not 'from,to'")
-        for row in reader:
-            where = _where(path, reader.line_num)
-            if not row or all(not c.strip() for c in row):
-                continue
-            if len(row) != 2 or not row[0].strip() or not row[1].strip():
-                raise FormatError(f"{where}: expected two image names 'from,to', got {row!r}")
-            a, b = row[0].strip(), row[1].strip()
-            if known is not None:
-                for name in (a, b):
-                    if name not in known:
-                        raise FormatError(f"{where}: image {name!r} is not in the annotation file")
-            pairs.append((a, b))
+    reader = csv.reader(_decoded_or_raise(_text_lines(path)))
+    header = next(reader, None)
+    if header is None or tuple(h.strip() for h in header) != PAIRS_HEADER:
+        raise FormatError(f"{_where(path, 1)}: header {header!r} is not 'from,to'")
+    for row in reader:
+        where = _where(path, reader.line_num)
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != 2 or not row[0].strip() or not row[1].strip():
+            raise FormatError(f"{where}: expected two image names 'from,to', got {row!r}")
+        a, b = row[0].strip(), row[1].strip()
+        if known is not None:
+            for name in (a, b):
+                if name not in known:
+                    raise FormatError(f"{where}: image {name!r} is not in the annotation file")
+        pairs.append((a, b))
     return pairs
 
 
