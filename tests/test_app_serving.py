@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import socket
 import subprocess
@@ -105,6 +106,13 @@ def test_bounded_kernel_manager_refuses_a_visitor_past_the_bound_with_a_page(mon
     # the page a refused visitor sees says why (Voilà renders <status>.html from the template folder)
     page = va.JUPYTER_DIR / "voila" / "templates" / "posegen" / "503.html"
     assert "message" in page.read_text()
+
+
+def test_a_phone_photo_fits_in_one_websocket_message():
+    """An upload travels to the kernel in one websocket message; at tornado's default bound (10 MiB) a larger photo
+    closed the page's connection."""
+    limit = _voila_config().Voila.tornado_settings["websocket_max_message_size"]
+    assert limit >= 32 * 2**20
 
 
 def test_page_hook_sets_the_xsrf_cookie_the_tab_close_shutdown_sends():
@@ -224,8 +232,11 @@ def test_real_voila_bounds_visitors_and_tab_close_ends_the_kernel(tmp_path):
                 assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
                 time.sleep(1)
         page = browser.open(f"{base}?token={token}", timeout=300).read().decode()
-        kernel_id = re.search(r'"kernelId": "([0-9a-f-]{36})"', page).group(1)
+        config = json.loads(re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S).group(1))
+        kernel_id = config["kernelId"]
         assert "application/vnd.jupyter.widget-view+json" in page and "There was an error" not in page, page[-3000:]
+        loaded = {extension["name"] for extension in config["federated_extensions"]}  # the allowlist holds
+        assert loaded and loaded <= set(va.VOILA_EXTENSIONS), loaded
         xsrf = next((c.value for c in jar if c.name == "_xsrf"), None)
         assert xsrf, "the page did not set the _xsrf cookie the tab-close shutdown sends"
         rss = _kernel_rss_mib(proc.pid)

@@ -243,12 +243,12 @@ def voila_command(notebook: Path, port: int, token: str | None, open_browser: bo
     _check_limits(max_visitors, idle_minutes)
     idle_s = max(1, round(idle_minutes * 60))
     cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}", f"--Voila.ip={ip}",
-           "--Voila.port_retries=0", f"--Voila.config_file_paths={[str(VOILA_CONFIG_DIR)]!r}",
+           "--Voila.port_retries=0", f"--Voila.config_file_paths={VOILA_CONFIG_DIR}",
            f"--VoilaConfiguration.show_tracebacks={bool(debug)}", f"--BoundedKernelManager.max_kernels={max_visitors}",
            f"--MappingKernelManager.cull_idle_timeout={idle_s}",
            f"--MappingKernelManager.cull_interval={min(60, idle_s)}", "--MappingKernelManager.cull_connected=True",
            "--theme=light", "--template=posegen",
-           f"--VoilaConfiguration.extension_allowlist={list(VOILA_EXTENSIONS)!r}"]  # fmt: skip
+           *(f"--VoilaConfiguration.extension_allowlist={name}" for name in VOILA_EXTENSIONS)]  # fmt: skip
     if token:
         cmd.append(f"--token={token}")
     if not open_browser:

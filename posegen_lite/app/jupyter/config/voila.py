@@ -6,6 +6,9 @@ command line, ``viewpoint_app.voila_command``). It sets two Python objects, whic
 - ``set_xsrf_cookie``, run on each page request: Voilà's page sends the ``_xsrf`` cookie's value when its tab
   closes, to shut its kernel down, but Voilà never sets that cookie, so the shutdown was refused (403) and every
   page load left a kernel behind.
+
+It also lets one websocket message carry an uploaded phone photo: at tornado's default (10 MiB) a larger file
+closed the page's connection to its kernel.
 """
 
 import uuid
@@ -32,16 +35,21 @@ class BoundedKernelManager(AsyncMappingKernelManager):
         seats = set(self.list_kernel_ids()) | self._starting
         if 0 < self.max_kernels <= len(seats):
             self.log.warning("posegen app: %d visitors at once, the bound; a new visitor is refused", len(seats))
-            idle = (
-                f" (a page idle for {self.cull_idle_timeout // 60} minutes is closed)" if self.cull_idle_timeout else ""
-            )
-            raise HTTPError(503, f"This demo is full: {len(seats)} visitors are using it, the most this server "
-                                 f"takes at once. Try again in a few minutes{idle}.")  # fmt: skip
+            raise HTTPError(503, self._full_message(len(seats)))
         self._starting.add(kernel_id)
         try:
             return await super().start_kernel(*args, kernel_id=kernel_id, **kwargs)
         finally:
             self._starting.discard(kernel_id)
+
+    def _full_message(self, visitors: int) -> str:
+        who = "1 visitor is" if visitors == 1 else f"{visitors} visitors are"
+        idle = ""
+        if self.cull_idle_timeout > 0:
+            idle = f" (a page left idle for {max(1, round(self.cull_idle_timeout / 60))} minutes is closed)"
+        return (
+            f"This demo is full: {who} using it, the most this server takes at once. Try again in a few minutes{idle}."
+        )
 
 
 def set_xsrf_cookie(req, notebook, cwd):
@@ -50,6 +58,11 @@ def set_xsrf_cookie(req, notebook, cwd):
     req.xsrf_token  # noqa: B018  (read for its effect)
 
 
+# A FileUpload sends the whole file in one message: room for a large phone photo, still bounded (the server and
+# the kernel hold it in memory).
+MAX_MESSAGE_BYTES = 64 * 2**20
+
 c = get_config()  # noqa: F821  (defined by traitlets when it loads this file)
+c.Voila.tornado_settings = {"websocket_max_message_size": MAX_MESSAGE_BYTES}
 c.VoilaConfiguration.multi_kernel_manager_class = BoundedKernelManager
 c.VoilaConfiguration.prelaunch_hook = set_xsrf_cookie
