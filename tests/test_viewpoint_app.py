@@ -98,7 +98,7 @@ def _png(image: np.ndarray) -> bytes:
 
 def test_photo_upload_is_offered_for_the_shipped_weights_aspect(synth, monkeypatch):
     """The shipped weights make 128×64 views; the upload used to be offered for square models only."""
-    monkeypatch.setattr(va, "photo_upload_problem", lambda: None)  # as with MediaPipe installed
+    monkeypatch.setattr(va, "photo_upload_problem", lambda: None, raising=False)  # MediaPipe as it should be
     app = ViewpointApp(AppConfig(people=1, precompute=False), synthesizer=synth)
     assert synth.height != synth.width and app.upload is not None
     view = Scene.held_out(1, (96, 128)).input_view
