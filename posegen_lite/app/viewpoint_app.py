@@ -294,6 +294,11 @@ def claim_port(ip: str, port: int) -> int:
         infos = socket.getaddrinfo(ip or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
     except socket.gaierror as err:
         raise OSError(f"cannot listen on {ip!r}: {err.strerror} (--ip takes an address of this machine)") from err
+    if port == 0:  # the system's pick on the first address, then checked on all of them
+        with socket.socket(*infos[0][:3]) as sock:
+            sock.bind(infos[0][4])
+            port = sock.getsockname()[1]
+        return claim_port(ip, port)
     for family, kind, proto, _, address in infos:
         with socket.socket(family, kind, proto) as sock:
             if os.name != "nt":  # tornado's choice: a port whose last server just ended (TIME_WAIT) is free
@@ -303,14 +308,12 @@ def claim_port(ip: str, port: int) -> int:
             try:
                 sock.bind(address)
             except OSError as err:
-                if port and err.errno in (errno.EADDRINUSE, errno.EACCES):
+                if err.errno in (errno.EADDRINUSE, errno.EACCES):
                     why = "is in use (another posegen app or Jupyter?)" if err.errno == errno.EADDRINUSE else \
                         "needs more rights"  # fmt: skip
                     raise OSError(f"port {port} on {ip} {why}: choose another with --port, or --port 0 for any "
                                   "free one") from err  # fmt: skip
                 raise OSError(f"cannot listen on {ip} port {port}: {err.strerror}") from err
-            if port == 0:  # the system's pick on the first address, checked on the others
-                return claim_port(ip, sock.getsockname()[1])
     return port
 
 
