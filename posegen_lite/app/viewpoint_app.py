@@ -1,6 +1,6 @@
 """The viewpoint app: the viewpoint widget as a web page without code cells, for a lecture-hall demo.
 
-    posegen app                      # serves it on http://localhost:8866 (Voilà) and opens a browser
+    posegen app                      # serves it on http://127.0.0.1:8866 (Voilà) and opens a browser
     posegen app --people 6 --port 8900 --no-browser
 
 ``posegen app`` runs Voilà (which turns a notebook into a web app: it executes the notebook and shows only its
@@ -9,8 +9,9 @@ everything else is here, where tests reach it. Settings travel from the command 
 in environment variables (``AppConfig.to_env`` / ``AppConfig.from_env``), the one channel Voilà passes on.
 
 People: held-out synthetic people (never seen in training, with their true renders as ground truth) and, when
-MediaPipe is installed (``posegen-lite[photo]``), photos uploaded in the page: MediaPipe finds the pose, the
-photo is cropped square around it and scaled to the model's size, and the 2D keypoints are lifted to 3D.
+MediaPipe is installed (``posegen-lite[photo]``), photos uploaded in the page: cropped around the pose MediaPipe
+finds, at the model's aspect, as ``synthesize_photo`` does. Serving a room: kernels idle for a while are ended, a
+bound on visitors holds (``jupyter/config/voila.py``), an open address gets a token, tracebacks stay in the terminal.
 """
 
 from __future__ import annotations
@@ -39,7 +40,14 @@ VOILA_EXTENSIONS = (
     "jupyterlab_pygments",
 )
 JUPYTER_DIR = Path(__file__).with_name("jupyter")  # holds voila/templates/posegen; goes on JUPYTER_PATH
+VOILA_CONFIG_DIR = JUPYTER_DIR / "config"  # voila.py: the bound on visitors and the tab-close fix (Python objects)
 ENV_PREFIX = "POSEGEN_APP_"
+# One visitor's kernel holds about half a gigabyte (torch, the networks, its turntable cache): 8 fit in 8 GB.
+DEFAULT_MAX_VISITORS = 8
+# A kernel with no traffic (no slider moved, no view computed) for this long is ended, even with its tab open:
+# in a lecture hall tabs stay open on closed laptops and would hold their seats for the whole session.
+DEFAULT_IDLE_MINUTES = 10.0
+MAX_UPLOAD_PIXELS = 50_000_000  # a 50-megapixel phone photo; the header of a larger one is refused before decoding
 
 
 @dataclass(frozen=True)
@@ -82,43 +90,63 @@ class AppConfig:
                    precompute=flag("PRECOMPUTE", True), photos=flag("PHOTOS", True))  # fmt: skip
 
 
+def photo_upload_problem() -> str | None:
+    """Why a photo upload cannot work here, as one line of HTML for the page, or ``None`` when it can: it needs
+    MediaPipe (the ``photo`` extra) at the one release that runs offline (``geometry/photo.py``)."""
+    import importlib.metadata
+
+    from posegen_lite.geometry.photo import MEDIAPIPE_VERSION
+
+    hint = "<code>pip install 'posegen-lite[photo]'</code> (see docs/datasets.md)"
+    if importlib.util.find_spec("mediapipe") is None:
+        return f"Photo upload needs MediaPipe, which is not installed here: {hint}."
+    try:
+        version = importlib.metadata.version("mediapipe")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    if version != MEDIAPIPE_VERSION:
+        return f"Photo upload needs MediaPipe {MEDIAPIPE_VERSION}, which runs offline; this is {version}: {hint}."
+    return None
+
+
 def photos_available() -> bool:
-    """Whether photo upload can work here: MediaPipe (the ``photo`` extra) is installed."""
-    return importlib.util.find_spec("mediapipe") is not None
+    """Whether photo upload can work here (``photo_upload_problem`` says why not)."""
+    return photo_upload_problem() is None
 
 
 def photo_person(
-    photo: np.ndarray, size: tuple[int, int], name: str = "photo", estimator=None, margin: float = 0.15
+    photo: np.ndarray, synth: NovelViewSynthesizer, name: str = "photo", estimator=None
 ) -> ViewpointPerson:
-    """A ``ViewpointPerson`` from a photo ``(H, W, 3)`` uint8: the pose from ``estimator`` (MediaPipe by
-    default), the photo cropped square around the visible joints (``margin`` × the person's extent added on
-    each side, padded grey past the border) and scaled to ``size`` (the model's square (H, W)); its 2D keypoints
-    moved along. Raises ``NoPersonFoundError`` (a ``ValueError``) when no person is found."""
-    from posegen_lite.data.real.panoptic import crop_square, person_crop_box
-    from posegen_lite.geometry.photo import estimate_pose
-    from posegen_lite.images import ensure_rgb
-
-    h, w = size
-    if h != w:
-        raise ValueError(f"photo people need a square model size, got {h}×{w}")
-    rgb = ensure_rgb(photo, convert=True)
-    pose = estimate_pose(rgb, estimator)
-    x0, y0, side = person_crop_box(pose.keypoints, pose.visible, margin)
-    image = crop_square(rgb, x0, y0, side, h, fill=(200, 200, 200))
-    scale = h / side  # pixel centres at integers: x' = (x - x0 + 0.5) * scale - 0.5
-    keypoints = (pose.keypoints - np.array([x0, y0], np.float32) + 0.5) * scale - 0.5
-    keypoints[~pose.visible] = np.nan
-    return ViewpointPerson(name, image, None, None, keypoints=keypoints.astype(np.float32), visible=pose.visible)
+    """A ``ViewpointPerson`` from a photo ``(H, W, 3)`` uint8, cropped as ``synth.synthesize_photo`` crops it
+    (``prepare_photo``: the pose from ``estimator``, MediaPipe by default; a box of the model's aspect around it,
+    scaled to the model's ``(H, W)``), its 2D keypoints moved along. Raises ``NoPersonFoundError`` (a
+    ``ValueError``) when no person is found."""
+    inp = synth.prepare_photo(photo, estimator)
+    return ViewpointPerson(name, inp.image, None, None, keypoints=inp.keypoints, visible=inp.visible)
 
 
 def decode_upload(data: bytes) -> np.ndarray:
-    """An uploaded image file's bytes → ``(H, W, 3)`` uint8 RGB; a clear ``ValueError`` if it is no image."""
-    from PIL import Image, UnidentifiedImageError
+    """An uploaded image file's bytes → ``(H, W, 3)`` uint8 RGB, upright; a clear ``ValueError`` if it is no image
+    or has more than ``MAX_UPLOAD_PIXELS``. The one call that decodes a visitor's file."""
+    return _decode_photo(data, max_pixels=MAX_UPLOAD_PIXELS)
+
+
+def _decode_photo(data: bytes, max_pixels: int) -> np.ndarray:
+    """Image file bytes → ``(H, W, 3)`` uint8 RGB: EXIF orientation applied, 16-bit scaled to 8, at most
+    ``max_pixels`` (read from the header, before the pixels are decoded)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data)) as img:
-            return np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as err:
+            if img.width * img.height > max_pixels:
+                raise ValueError(f"the photo has {img.width}×{img.height} pixels, more than the "
+                                 f"{max_pixels / 1e6:g} megapixels the app takes")  # fmt: skip
+            upright = ImageOps.exif_transpose(img)
+            if upright.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey: scale, as convert() would clip
+                grey = (np.asarray(upright, np.float64) / 257).round().clip(0, 255).astype(np.uint8)
+                return np.repeat(grey[..., None], 3, axis=-1)
+            return np.asarray(upright.convert("RGB"))
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
         raise ValueError("the uploaded file is not an image PIL can read (PNG, JPEG, …)") from err
 
 
@@ -148,33 +176,41 @@ class ViewpointApp:
         )
         rows = [title, self.widget.view]
         self.upload = None
-        if self.config.photos and photos_available() and size[0] == size[1]:
+        problem = photo_upload_problem() if self.config.photos else None
+        if self.config.photos and problem is None:
             self.upload = w.FileUpload(accept="image/*", multiple=False, description="your photo")
             self.upload.add_class("posegen-upload")
             self.upload.observe(self._on_upload, names="value")
             rows.append(w.HBox([self.upload, self.message]))
-        elif self.config.photos:
-            self.message.value = ("Photo upload needs MediaPipe: <code>pip install 'posegen-lite[photo]'</code> "
-                                  "(see docs/datasets.md).")  # fmt: skip
+        elif problem:
+            self.message.value = problem
             rows.append(self.message)
         self.view = w.VBox(rows)
         self.view.add_class("posegen-app")
 
     def add_photo(self, data: bytes, name: str) -> int:
         """Add an uploaded photo (file bytes) as a person and show it; returns its index in the selector."""
-        person = photo_person(decode_upload(data), (self.synth.height, self.synth.width), name=name,
-                              estimator=self._estimator)  # fmt: skip
+        person = photo_person(decode_upload(data), self.synth, name=name, estimator=self._estimator)
         return self.widget.add_person(person)
 
     def _on_upload(self, change) -> None:
+        import html
+        import logging
+
         for item in change["new"]:  # ipywidgets 8: a tuple of {"name", "content" (memoryview), ...}
-            name = item.get("name", "photo")
+            name = str(item.get("name", "photo"))
+            shown = html.escape(name)  # the visitor's file name: text, never markup
             try:
                 self.add_photo(bytes(item["content"]), name)
-            except ValueError as err:  # no image, no person found: say so in the page
-                self.message.value = f"<span style='color:#b00'>{name}: {err}</span>"
+            except ValueError as err:  # no image, too large, no person found: the visitor can fix it
+                reason = html.escape(" ".join(str(err).split()))
+                self.message.value = f"<span style='color:#b00'>{shown}: {reason}</span>"
+            except Exception:  # one photo must not break the page; details are for the terminal
+                logging.getLogger(__name__).exception("posegen app: the upload %r failed", name)
+                self.message.value = (f"<span style='color:#b00'>{shown}: this photo could not be processed; "
+                                      "try another one</span>")  # fmt: skip
             else:
-                self.message.value = f"{name}: pose found, lifted to 3D — turn it with the slider"
+                self.message.value = f"{shown}: pose found, lifted to 3D — turn it with the slider"
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return self.view._repr_mimebundle_(include=include, exclude=exclude)
@@ -195,15 +231,24 @@ def show_app(environ: Mapping[str, str] | None = None) -> ViewpointApp:
     return ViewpointApp(AppConfig.from_env(environ))
 
 
-def voila_command(notebook: Path, port: int, token: str | None, open_browser: bool, ip: str = "127.0.0.1"
-                  ) -> list[str]:  # fmt: skip
+def voila_command(notebook: Path, port: int, token: str | None, open_browser: bool, ip: str = "127.0.0.1", *,
+                  max_visitors: int = DEFAULT_MAX_VISITORS, idle_minutes: float = DEFAULT_IDLE_MINUTES,
+                  debug: bool = False) -> list[str]:  # fmt: skip
     """The Voilà command line ``posegen app`` runs, with the ``posegen`` template (``VOILA_TEMPLATES``): Voilà's
-    "lab" template less its links to a CDN, which a lecture hall without internet cannot reach."""
+    "lab" template less its links to a CDN, which a lecture hall without internet cannot reach. At most
+    ``max_visitors`` kernels at once; a kernel without traffic for ``idle_minutes`` is ended (Jupyter's culling);
+    tracebacks reach the page only with ``debug``; on ``port`` or not at all (no moving to the next port)."""
     import sys
 
+    _check_limits(max_visitors, idle_minutes)
+    idle_s = max(1, round(idle_minutes * 60))
     cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}", f"--Voila.ip={ip}",
-           "--VoilaConfiguration.show_tracebacks=True", "--theme=light", "--template=posegen",
-           f"--VoilaConfiguration.extension_allowlist={list(VOILA_EXTENSIONS)!r}"]  # fmt: skip
+           "--Voila.port_retries=0", f"--Voila.config_file_paths={VOILA_CONFIG_DIR}",
+           f"--VoilaConfiguration.show_tracebacks={bool(debug)}", f"--BoundedKernelManager.max_kernels={max_visitors}",
+           f"--MappingKernelManager.cull_idle_timeout={idle_s}",
+           f"--MappingKernelManager.cull_interval={min(60, idle_s)}", "--MappingKernelManager.cull_connected=True",
+           "--theme=light", "--template=posegen",
+           *(f"--VoilaConfiguration.extension_allowlist={name}" for name in VOILA_EXTENSIONS)]  # fmt: skip
     if token:
         cmd.append(f"--token={token}")
     if not open_browser:
@@ -211,20 +256,122 @@ def voila_command(notebook: Path, port: int, token: str | None, open_browser: bo
     return cmd
 
 
+def _check_limits(max_visitors: int, idle_minutes: float) -> None:
+    if max_visitors < 1:
+        raise ValueError(f"the app needs room for at least one visitor, got --max-visitors {max_visitors}")
+    if not idle_minutes > 0:
+        raise ValueError(f"the idle time before a kernel is ended must be > 0 minutes, got {idle_minutes}")
+
+
+def app_environment(config: AppConfig) -> dict[str, str]:
+    """The environment Voilà runs in: this one, the app's settings (for its kernels) and the template folder."""
+    paths = [str(JUPYTER_DIR), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
+    return {**os.environ, **config.to_env(), "JUPYTER_PATH": os.pathsep.join(paths)}
+
+
+def check_weights(weights: str | None) -> None:
+    """Load ``weights`` once before serving, so a damaged file is one line in the terminal and no server starts
+    (otherwise each visitor's kernel fails on it, in the page). ``None``: the shipped weights, tested elsewhere."""
+    if not weights:
+        return
+    if not Path(weights).exists():
+        raise FileNotFoundError(f"weights not found: {weights}")
+    try:
+        NovelViewSynthesizer.from_checkpoint(weights, device="cpu")
+    except Exception as err:  # whatever breaks the load, the file is the cause; --debug shows more
+        detail = " ".join(str(err).split()) or type(err).__name__
+        raise ValueError(f"cannot serve the weights {weights}: {detail}") from err
+
+
+def claim_port(ip: str, port: int) -> int:
+    """The port to serve on: ``port`` if it is free on ``ip`` (else an ``OSError`` that says so: Voilà would move
+    to another port than the one printed), or a free one if ``port`` is 0. Binds as tornado does (address reuse,
+    IPv6 only on IPv6), then lets go."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(ip or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise OSError(f"cannot listen on {ip!r}: {err.strerror} (--ip takes an address of this machine)") from err
+    if port == 0:  # the system's pick on the first address, then checked on all of them
+        with socket.socket(*infos[0][:3]) as sock:
+            sock.bind(infos[0][4])
+            port = sock.getsockname()[1]
+        return claim_port(ip, port)
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as sock:
+            if os.name != "nt":  # tornado's choice: a port whose last server just ended (TIME_WAIT) is free
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as err:
+                if err.errno in (errno.EADDRINUSE, errno.EACCES):
+                    why = "is in use (another posegen app or Jupyter?)" if err.errno == errno.EADDRINUSE else \
+                        "needs more rights"  # fmt: skip
+                    raise OSError(f"port {port} on {ip} {why}: choose another with --port, or --port 0 for any "
+                                  "free one") from err  # fmt: skip
+                raise OSError(f"cannot listen on {ip} port {port}: {err.strerror}") from err
+    return port
+
+
+def _is_loopback(ip: str) -> bool:
+    """Whether ``ip`` reaches this machine only (a host name or an open address: reachable by others)."""
+    import ipaddress
+
+    if ip == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
+def _page_urls(ip: str, port: int, token: str | None) -> list[str]:
+    """The addresses to print: on an open address (0.0.0.0, ::) this machine's address on the network, for the
+    room, and 127.0.0.1, for the lecturer."""
+    import contextlib
+    import socket
+
+    hosts = [ip]
+    if ip in ("", "0.0.0.0", "::"):
+        hosts = [socket.gethostname(), "127.0.0.1"]
+        with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: the system picks the interface it would use
+            hosts[0] = probe.getsockname()[0]
+    query = f"?token={token}" if token else ""
+    return [f"http://{f'[{h}]' if ':' in h else h}:{port}/{query}" for h in hosts]
+
+
 def app_main(config: AppConfig, port: int = 8866, token: str | None = None, open_browser: bool = True,
-             ip: str = "127.0.0.1") -> int:  # fmt: skip
-    """Serve the app until Ctrl-C (or SIGTERM, passed on to Voilà); returns Voilà's exit code."""
+             ip: str = "127.0.0.1", *, max_visitors: int = DEFAULT_MAX_VISITORS,
+             idle_minutes: float = DEFAULT_IDLE_MINUTES, debug: bool = False) -> int:  # fmt: skip
+    """Serve the app until Ctrl-C (or SIGTERM, passed on to Voilà); returns Voilà's exit code. Before serving:
+    the weights load, the port is free, and an address open to others gets a token (``token=""``: none, on
+    purpose). ``debug`` (or ``POSEGEN_DEBUG=1``) shows tracebacks in the page."""
+    import secrets
     import signal
     import subprocess
 
     if importlib.util.find_spec("voila") is None:
         raise ValueError("posegen app needs Voilà: pip install 'posegen-lite[browser]'")
-    if config.weights and not Path(config.weights).exists():
-        raise FileNotFoundError(f"weights not found: {config.weights}")
-    paths = [str(JUPYTER_DIR), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
-    env = {**os.environ, **config.to_env(), "JUPYTER_PATH": os.pathsep.join(paths)}
-    print(f"posegen app: http://{ip}:{port}/" + (f"?token={token}" if token else ""), flush=True)
-    proc = subprocess.Popen(voila_command(APP_NOTEBOOK, port, token, open_browser, ip), env=env)
+    debug = debug or os.environ.get("POSEGEN_DEBUG", "") not in ("", "0")
+    _check_limits(max_visitors, idle_minutes)
+    check_weights(config.weights)
+    port = claim_port(ip, port)
+    if token is None and not _is_loopback(ip):  # as Jupyter does: the whole network must not get a kernel for free
+        token = secrets.token_urlsafe(24)
+        print(f"posegen app: {ip} is open to others, so the page needs this token (--token sets your own)", flush=True)
+    elif not token and not _is_loopback(ip):
+        print(f"posegen app: warning: serving {ip} without a token: anyone who reaches this machine gets a kernel",
+              flush=True)  # fmt: skip
+    for url in _page_urls(ip, port, token):
+        print(f"posegen app: {url}", flush=True)
+    cmd = voila_command(APP_NOTEBOOK, port, token, open_browser, ip, max_visitors=max_visitors,
+                        idle_minutes=idle_minutes, debug=debug)  # fmt: skip
+    proc = subprocess.Popen(cmd, env=app_environment(config))
     previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:
         return proc.wait()
@@ -236,5 +383,6 @@ def app_main(config: AppConfig, port: int = 8866, token: str | None = None, open
             proc.kill()
 
 
-__all__ = ["APP_NOTEBOOK", "AppConfig", "ViewpointApp", "app_main", "decode_upload", "photo_person",
-           "photos_available", "show_app", "voila_command"]  # fmt: skip
+__all__ = ["APP_NOTEBOOK", "AppConfig", "ViewpointApp", "app_environment", "app_main", "check_weights", "claim_port",
+           "decode_upload", "photo_person", "photo_upload_problem", "photos_available", "show_app",
+           "voila_command"]  # fmt: skip
