@@ -289,12 +289,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     [--fill-ring R]`` plus the data arguments. Baselines (identity, mean image of 256 training targets) are
     always included; with no checkpoint the demo weights are used if present. Prints the markdown table; returns
     0."""
-    from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
     from posegen_lite.data.datasets import build_dataset, spec_from_args
     from posegen_lite.device import pick_device
     from posegen_lite.evaluation.predictors import IdentityBaseline, MeanImageBaseline, Predictor, checkpoint_predictors
     from posegen_lite.evaluation.protocol import evaluate
     from posegen_lite.evaluation.reports import markdown_table, refinement_report, write_results
+    from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 
     args.extras = True  # proxy flow for warping G1s; synthetic data: exact parts for the detail metrics
     spec = spec_from_args(args)

@@ -17,7 +17,6 @@ bound on visitors holds (``jupyter/config/voila.py``), an open address gets a to
 from __future__ import annotations
 
 import importlib.util
-import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from posegen_lite.app.widgets import ViewpointPerson, ViewpointWidget, held_out_people
+from posegen_lite.images import PHOTO_MAX_PIXELS, ImageError, decode_photo
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 
 APP_NOTEBOOK = Path(__file__).with_name("viewpoint_app.ipynb")
@@ -47,7 +47,7 @@ DEFAULT_MAX_VISITORS = 8
 # A kernel with no traffic (no slider moved, no view computed) for this long is ended, even with its tab open:
 # in a lecture hall tabs stay open on closed laptops and would hold their seats for the whole session.
 DEFAULT_IDLE_MINUTES = 10.0
-MAX_UPLOAD_PIXELS = 50_000_000  # a 50-megapixel phone photo; the header of a larger one is refused before decoding
+MAX_UPLOAD_PIXELS = PHOTO_MAX_PIXELS  # what an upload is downscaled to; a larger photo only adds decoding time
 
 
 @dataclass(frozen=True)
@@ -125,29 +125,11 @@ def photo_person(
     return ViewpointPerson(name, inp.image, None, None, keypoints=inp.keypoints, visible=inp.visible)
 
 
-def decode_upload(data: bytes) -> np.ndarray:
-    """An uploaded image file's bytes → ``(H, W, 3)`` uint8 RGB, upright; a clear ``ValueError`` if it is no image
-    or has more than ``MAX_UPLOAD_PIXELS``. The one call that decodes a visitor's file."""
-    return _decode_photo(data, max_pixels=MAX_UPLOAD_PIXELS)
-
-
-def _decode_photo(data: bytes, max_pixels: int) -> np.ndarray:
-    """Image file bytes → ``(H, W, 3)`` uint8 RGB: EXIF orientation applied, 16-bit scaled to 8, at most
-    ``max_pixels`` (read from the header, before the pixels are decoded)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > max_pixels:
-                raise ValueError(f"the photo has {img.width}×{img.height} pixels, more than the "
-                                 f"{max_pixels / 1e6:g} megapixels the app takes")  # fmt: skip
-            upright = ImageOps.exif_transpose(img)
-            if upright.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey: scale, as convert() would clip
-                grey = (np.asarray(upright, np.float64) / 257).round().clip(0, 255).astype(np.uint8)
-                return np.repeat(grey[..., None], 3, axis=-1)
-            return np.asarray(upright.convert("RGB"))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
-        raise ValueError("the uploaded file is not an image PIL can read (PNG, JPEG, …)") from err
+def decode_upload(data: bytes, name: str = "uploaded photo") -> np.ndarray:
+    """An uploaded image file's bytes → ``(H, W, 3)`` uint8 RGB, upright, at most ``MAX_UPLOAD_PIXELS``: the one
+    call that decodes a visitor's file (``images.decode_photo``: EXIF orientation, 16-bit scaled, a JPEG decoded
+    at reduced size). Raises ``ImageError`` (a ``ValueError``), one line starting with ``name``."""
+    return decode_photo(data, max_pixels=MAX_UPLOAD_PIXELS, name=name)
 
 
 class ViewpointApp:
@@ -190,7 +172,7 @@ class ViewpointApp:
 
     def add_photo(self, data: bytes, name: str) -> int:
         """Add an uploaded photo (file bytes) as a person and show it; returns its index in the selector."""
-        person = photo_person(decode_upload(data), self.synth, name=name, estimator=self._estimator)
+        person = photo_person(decode_upload(data, name), self.synth, name=name, estimator=self._estimator)
         return self.widget.add_person(person)
 
     def _on_upload(self, change) -> None:
@@ -202,7 +184,9 @@ class ViewpointApp:
             shown = html.escape(name)  # the visitor's file name: text, never markup
             try:
                 self.add_photo(bytes(item["content"]), name)
-            except ValueError as err:  # no image, too large, no person found: the visitor can fix it
+            except ImageError as err:  # not an image, broken, too large: the message starts with the file's name
+                self.message.value = f"<span style='color:#b00'>{html.escape(' '.join(str(err).split()))}</span>"
+            except ValueError as err:  # no person found, too few joints: the visitor can fix it
                 reason = html.escape(" ".join(str(err).split()))
                 self.message.value = f"<span style='color:#b00'>{shown}: {reason}</span>"
             except Exception:  # one photo must not break the page; details are for the terminal
