@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 import torch
 
 from posegen_lite.geometry.ray_cameras import RayCameras
-from posegen_lite.geometry.raycast import Primitives, _cast, _in_camera, _rows, _slices
+from posegen_lite.geometry.raycast import Primitives, _cast, _in_camera, _slices
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def correspond(
     B, P, H, W = len(target), target.centre.shape[1], target_cams.height, target_cams.width
     if len(chunks := _slices(B, H * W)) > 1:
         parts = [
-            correspond(_rows(source, s), _rows(target, s), _rows(source_cams, s), _rows(target_cams, s), tolerance)
+            correspond(source.rows(s), target.rows(s), source_cams.rows(s), target_cams.rows(s), tolerance)
             for s in chunks
         ]
         return Correspondence(*(torch.cat([getattr(c, f.name) for c in parts]) for f in fields(Correspondence)))

@@ -168,7 +168,8 @@ def _proxy_arrays(joints3d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     neck = j[:, _J["neck"]]
     # Per part (index into PROXY_PARTS): on (B,), centre (B, 3), radii (B, 3), half (B,), and either its axes
     # (B, 3, 3) or the bone (B, 3) its y axis follows (x towards the torso's left).
-    on, centre, radii, half = [None] * P, [None] * P, [None] * P, [None] * P
+    missing = np.zeros(0)  # a placeholder: every part is put below
+    on, centre, radii, half = [missing] * P, [missing] * P, [missing] * P, [missing] * P
     axes: dict[int, np.ndarray] = {}
     bones: dict[int, np.ndarray] = {}
 
@@ -226,8 +227,8 @@ def _proxy_arrays(joints3d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     rot = np.empty((B, P, 3, 3))
     for k, a in axes.items():
         rot[:, k] = a
-    along = sorted(bones)
-    rot[:, along] = _frame(np.stack([bones[k] for k in along], 1), left[:, None])
+    bone_parts = sorted(bones)
+    rot[:, bone_parts] = _frame(np.stack([bones[k] for k in bone_parts], 1), left[:, None])
     # Parts that are off get neutral values (not NaN), so the casters can use them without masking first.
     e3 = enabled[..., None]
     return (
@@ -255,7 +256,8 @@ def proxy_parts_of(joints3d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     j = np.asarray(joints3d, np.float64)
     if j.shape != (NUM_JOINTS, 3):
         raise ValueError(f"3D joints must have shape ({NUM_JOINTS}, 3), got {j.shape}")
-    return tuple(a[0] for a in _proxy_arrays(j[None]))  # type: ignore[return-value]
+    centre, rot, radii, half, enabled = _proxy_arrays(j[None])
+    return centre[0], rot[0], radii[0], half[0], enabled[0]
 
 
 def build_proxy(joints3d: np.ndarray | Sequence[np.ndarray]) -> Primitives:

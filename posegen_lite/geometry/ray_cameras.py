@@ -48,6 +48,10 @@ class RayCameras:
     def __len__(self) -> int:
         return self.K.shape[0]
 
+    def rows(self, s: slice) -> RayCameras:
+        """Cameras ``s`` of the batch (one image size for all)."""
+        return RayCameras(self.K[s], self.R[s], self.t[s], self.ortho[s], self.height, self.width)
+
 
 def ray_cameras(cameras: Sequence[Camera | OrthoCamera]) -> RayCameras:
     """Stack ``camera.Camera``/``OrthoCamera`` objects of one image size into ``RayCameras`` (float32).
@@ -57,7 +61,10 @@ def ray_cameras(cameras: Sequence[Camera | OrthoCamera]) -> RayCameras:
     if not cameras:
         raise ValueError("need at least one camera")
     size = (int(cameras[0].height), int(cameras[0].width))
-    Ks, Rs, ts, ortho = [], [], [], []
+    Ks: list[np.ndarray | list[list[float]]] = []
+    Rs: list[np.ndarray] = []
+    ts: list[np.ndarray] = []
+    ortho: list[bool] = []
     for cam in cameras:
         if (int(cam.height), int(cam.width)) != size:
             raise ValueError("all cameras of a batch must share one image size")

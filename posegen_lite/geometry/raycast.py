@@ -35,8 +35,18 @@ class Primitives:
     def __len__(self) -> int:
         return self.centre.shape[0]
 
+    def rows(self, s: slice) -> Primitives:
+        """Bodies ``s`` of the batch."""
+        return Primitives(self.centre[s], self.rot[s], self.radii[s], self.half[s], self.enabled[s])
 
-def primitives_from_arrays(centre, rot, radii, half, enabled) -> Primitives:
+
+def primitives_from_arrays(
+    centre: np.ndarray | torch.Tensor,
+    rot: np.ndarray | torch.Tensor,
+    radii: np.ndarray | torch.Tensor,
+    half: np.ndarray | torch.Tensor,
+    enabled: np.ndarray | torch.Tensor,
+) -> Primitives:
     """``Primitives`` from numpy/torch arrays ``(B, P, 3)``, ``(B, P, 3, 3)``, ``(B, P, 3)``, ``(B, P)``,
     ``(B, P)`` — e.g. the renderer's exact bodies (``body.PosedBody`` fields stacked)."""
     f32 = torch.float32
@@ -246,13 +256,6 @@ def _cast_packed(posed: _Posed, cams: RayCameras, z0: torch.Tensor, surface: boo
 _CHUNK_PIXELS = 16 * 128 * 64
 
 
-def _rows(batch, s: slice):
-    """Bodies ``s`` of a batch dataclass (``Primitives``, ``RayCameras``): tensor fields sliced, sizes kept."""
-    return type(batch)(
-        **{f.name: (v[s] if isinstance(v := getattr(batch, f.name), torch.Tensor) else v) for f in fields(batch)}
-    )
-
-
 def _slices(batch: int, pixels: int) -> list[slice]:
     step = max(1, _CHUNK_PIXELS // pixels)
     return [slice(i, i + step) for i in range(0, batch, step)]
@@ -262,7 +265,7 @@ def _cast(prims: Primitives, cams: RayCameras, surface: bool = True) -> SurfaceH
     if len(prims) != len(cams):
         raise ValueError(f"{len(prims)} bodies but {len(cams)} cameras")
     if len(chunks := _slices(len(prims), cams.height * cams.width)) > 1:
-        hits = [_cast(_rows(prims, s), _rows(cams, s), surface) for s in chunks]
+        hits = [_cast(prims.rows(s), cams.rows(s), surface) for s in chunks]
         return SurfaceHits(*(torch.cat([getattr(h, f.name) for h in hits]) for f in fields(SurfaceHits)))
     posed = _in_camera(prims, cams)
     return _cast_packed(posed, cams, _ray_origin_z(posed, cams.ortho), surface)

@@ -17,7 +17,7 @@ mean and log-variance, clamped to ``[LOGVAR_MIN, LOGVAR_MAX]`` so that ``exp`` s
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -78,6 +78,7 @@ def _head(in_channels: int, hidden: int, latent_channels: int, mean_std: float =
     layer's log-variance part starts at zero (σ = 1), its mean part at zero too (``mean_std = 0``, the prior: its
     mean z = 0 gives a plain G1's answer) or at random weights (the posterior, ``POSTERIOR_INIT_STD``)."""
     out = nn.Conv2d(hidden, 2 * latent_channels, 1)
+    assert out.bias is not None  # built with one
     nn.init.zeros_(out.weight)
     nn.init.zeros_(out.bias)
     if mean_std:
@@ -181,7 +182,7 @@ class LatentPath(nn.Module):
         self.film = _film(latent_channels, out_channels + extra)
         self.refine = _refine(out_channels + extra, out_channels)
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
         # A latent vector saved before the posterior read colour statistics has no colour_head: zeros read
         # none, and the prior (all that inference uses) is untouched, so such a checkpoint answers as it did.
         key = prefix + "colour_head.weight"
@@ -293,7 +294,7 @@ def _refine(in_channels: int, out_channels: int) -> nn.Sequential:
         nn.Conv2d(out_channels, out_channels, 3, padding=1),
     )  # fmt: skip
     last = refine[-1]
-    assert isinstance(last, nn.Conv2d)
+    assert isinstance(last, nn.Conv2d) and last.bias is not None
     nn.init.zeros_(last.weight)
     nn.init.zeros_(last.bias)
     return refine

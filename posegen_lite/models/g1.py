@@ -427,6 +427,7 @@ class G1(nn.Module):
 def _zero_conv(in_channels: int, out_channels: int, kernel: int) -> nn.Conv2d:
     """A ``kernel × kernel`` convolution (same size) whose weights and bias start at zero."""
     conv = nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2)
+    assert conv.bias is not None  # built with one
     nn.init.zeros_(conv.weight)
     nn.init.zeros_(conv.bias)
     return conv

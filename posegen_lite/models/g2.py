@@ -104,6 +104,7 @@ class G2(nn.Module):
         self.encoder = Encoder(2 * IMAGE_CHANNELS, c, levels)
         self.decoder = Decoder(level_channels(c, levels - 1), c, levels)
         self.to_difference = nn.Conv2d(self.decoder.out_channels, IMAGE_CHANNELS, 3, padding=1)
+        assert self.to_difference.bias is not None  # built with one
         nn.init.zeros_(self.to_difference.weight)
         nn.init.zeros_(self.to_difference.bias)
 

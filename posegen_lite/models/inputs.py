@@ -9,6 +9,7 @@ evaluation), and refuse with one line naming what is missing and how to get it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 import torch
 
@@ -30,6 +31,7 @@ EXTRAS_HINT = (
 )
 PIPELINE_HINT = "pass the body proxy's maps (geometry.warp.source_maps)"
 
+ConfigT = TypeVar("ConfigT", G1Config, G2Config)
 Maps = ProxyMaps | Mapping[str, torch.Tensor | None] | None
 """Body-proxy maps: ``ProxyMaps``, or some of its fields by name (``batch_maps``), or None (no proxy at all)."""
 
@@ -37,7 +39,11 @@ Maps = ProxyMaps | Mapping[str, torch.Tensor | None] | None
 def batch_maps(batch: Mapping[str, object]) -> dict[str, torch.Tensor]:
     """The body-proxy maps a collated batch holds, under their ``ProxyMaps`` names (``BATCH_KEYS``); the target
     ``silhouette`` too when the batch has the parts. A batch without extras gives ``{}``."""
-    maps = {name: batch[key] for name, key in BATCH_KEYS.items() if isinstance(batch.get(key), torch.Tensor)}
+    maps: dict[str, torch.Tensor] = {}
+    for name, key in BATCH_KEYS.items():
+        value = batch.get(key)
+        if isinstance(value, torch.Tensor):
+            maps[name] = value
     if "parts" in maps:
         maps["silhouette"] = proxy_silhouette(maps["parts"])
     return maps
@@ -91,7 +97,7 @@ def g2_extras(g2: torch.nn.Module, batch: Mapping[str, object], device: torch.de
     return g2_inputs(_config(g2, G2Config), batch_maps(batch), device, how)
 
 
-def _config(net: torch.nn.Module, kind: type) -> G1Config | G2Config:
+def _config(net: torch.nn.Module, kind: type[ConfigT]) -> ConfigT:
     config = getattr(net, "config", None)
     if not isinstance(config, kind):
         raise TypeError(f"expected a network with a {kind.__name__}, got {type(net).__name__}")
