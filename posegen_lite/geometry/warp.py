@@ -11,8 +11,7 @@ Conventions (stated once; ``models/warping.py`` samples with them):
   surface point lies (``surface_map``): texture coordinates, the same for a body point in every view.
 * ``source_silhouette (B, 1, h, w)`` float32 in {0, 1}: where the proxy covers the source view.
 
-``proxy_maps`` builds them for pairs, ``source_maps`` for one source and many targets; ``models/inputs.py`` hands
-them to the networks.
+``proxy_maps`` builds them for pairs, ``source_maps`` for one source and many targets (``models/inputs.py``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """G1: PG2's Stage II generator (Ma et al. 2017, §3.1), a U-Net from (I_A, P_B) to the coarse view, plus add-ons.
 
-PG2's G1 (``warp="none"``, ``latent_channels=0``): stem, L residual encoder levels, a fully connected bottleneck
-(a *global* view of the body), L residual decoder levels with U-Net skips, 3×3 conv and tanh (``G1`` docstring).
-The add-ons, each named by its ``G1Config`` option and read in this order by ``G1._run``:
+PG2's G1 (``warp="none"``, ``latent_channels=0``) is the ``G1`` docstring's U-Net. The add-ons, each named by its
+``G1Config`` option, in the order ``G1._run`` reads them (the networks take tensors: ``geometry/warp.ProxyMaps``):
 
 * **the proxy warp** (``warp="skip"``): the input warped into the target view by Stage I's body proxy, W(I_A), and
   the visibility are four more input channels, and I_A's own features, warped the same way, are added to the skips
@@ -12,8 +11,7 @@ The add-ons, each named by its ``G1Config`` option and read in this order by ``G
 * **the unseen side** (``latent_channels > 0``): a conditional-VAE latent vector that paints what the input never
   saw (``models/cvae.py``), in the proxy's texture space with ``latent_surface``.
 
-The networks take tensors (flow, visibility, surface map from ``geometry/warp.py``); ``models/warping.py`` samples.
-Options of experiments that did not ship are retired (``RETIRED``); ``benchmarks/README.md`` records them.
+Options of unshipped experiments are retired (``RETIRED``); ``benchmarks/README.md`` records them.
 """
 
 from __future__ import annotations

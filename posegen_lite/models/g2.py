@@ -10,9 +10,8 @@ Add-ons beyond PG2 (``G2Config``; measured in ``benchmarks/README.md``): ``mask_
 target body mask; ``silhouette_difference`` inside the body proxy's silhouette (tighter than PG2's pose mask);
 ``warped_input`` reads W(I_A), the input warped into the target view, in place of I_A; ``visible_difference``
 keeps D where the input saw the point. Each region is grown by one pixel; the networks take tensors.
-
-Parameter counts (measured, ``count_parameters(G2(cfg))``): 64×64 c16 (2 levels): 67,043;
-128×64 c64 (3 levels): 3,515,587; 128×64 c128 (PG2): 14,043,523; 256×256 c128 (4 levels): 33,511,427.
+Parameter counts (measured, ``count_parameters(G2(cfg))``): 64×64 c16 (2 levels): 67,043; 128×64 c64 (3 levels):
+3,515,587; 128×64 c128 (PG2): 14,043,523; 256×256 c128 (4 levels): 33,511,427.
 """
 
 from __future__ import annotations

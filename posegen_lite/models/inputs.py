@@ -63,14 +63,18 @@ def g1_inputs(
     """``G1.forward``'s body-proxy keyword inputs for ``config``, moved to ``device``: ``flow`` and ``visibility``
     for a G1 that warps I_A, ``surface`` for a texture-space latent (``latent_surface``); ``{}`` for PG2's G1.
     ``ValueError`` naming what ``maps`` lacks, and ``how`` to get it."""
-    wanted = ["flow", "visibility"] if config.warp != "none" else []
+    needs: dict[str, str] = {}  # input → why this G1 needs it
+    if config.warp != "none":
+        warps = f"warps the input with the body proxy (warp={config.warp!r})"
+        needs.update(flow=warps, visibility=warps)
     if config.latent_surface:
-        wanted.append("surface")
+        needs["surface"] = "has a latent that works in the body proxy's texture space"
     available = _available(maps)
-    missing = [k for k in wanted if available.get(k) is None]
+    missing = [k for k in needs if available.get(k) is None]
     if missing:
-        raise ValueError(f"this G1 needs the body proxy's {missing}: {how}")
-    return {k: _on(available[k], device) for k in wanted}
+        why = "; ".join(dict.fromkeys(needs[k] for k in missing))
+        raise ValueError(f"this G1 {why}, so it needs the body proxy's {missing}: {how}")
+    return {k: _on(available[k], device) for k in needs}
 
 
 def g2_inputs(

@@ -1,9 +1,7 @@
 """What one training step of Stage II and of Stage III does — the part of training that is the PG2 method.
 
 The loop in ``loop.py`` (progress, checkpoints, resume, NaN guard, DDP) is the same for both stages; a stage
-object owns its networks and optimizers and knows how to take one step on a batch.
-
-GAN hygiene of Stage III, in one place:
+object owns its networks and optimizers and knows how to take one step on a batch. GAN hygiene of Stage III:
 
 * separate Adam optimizers for the generator side (G2, and G1 when fine-tuned) and for D;
 * ``d_steps_per_g`` discriminator updates per generator update;
