@@ -42,8 +42,7 @@ from posegen_lite.geometry.warp import (
     uncovered_background,
 )
 from posegen_lite.images import save_image, to_uint8
-from posegen_lite.models.g1 import g1_extras
-from posegen_lite.models.g2 import g2_extras
+from posegen_lite.models.inputs import g1_extras, g2_extras
 from posegen_lite.models.weights import load_models
 from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 

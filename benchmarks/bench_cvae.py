@@ -34,7 +34,7 @@ from posegen_lite.data.datasets import DataSpec, synthetic_config
 from posegen_lite.data.synthetic.dataset import SyntheticPairs
 from posegen_lite.evaluation.samples import best_of_k_l1, body_l1, draw_samples, sample_spread
 from posegen_lite.images import save_image, to_uint8
-from posegen_lite.models.g1 import g1_extras
+from posegen_lite.models.inputs import g1_extras
 from posegen_lite.models.weights import load_models
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cvae"

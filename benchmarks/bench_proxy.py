@@ -2,7 +2,7 @@
 
 Three questions, on held-out synthetic pairs (the ``test`` split, every viewpoint change):
 
-* **speed** — milliseconds per target view for ``proxy_flow`` (build both proxies, ray-cast the target view,
+* **speed** — milliseconds per target view for ``proxy_maps`` (build both proxies, ray-cast the target view,
   ray-cast the source view's depth map, project, depth-test) in batches, at 128×64 unless ``--size`` says
   otherwise; split into proxy building (numpy) and casting (torch). Goal: ≤ 2 ms per view on the CPU, so it
   never becomes the training bottleneck.
@@ -30,8 +30,9 @@ from _machine import write_json
 
 from posegen_lite.data.synthetic.pairs import SyntheticConfig, plan_pair, render_pairs
 from posegen_lite.geometry.proxy import build_proxy, correspond, ray_cameras
-from posegen_lite.geometry.warp import proxy_flow, warp_image
+from posegen_lite.geometry.warp import proxy_maps
 from posegen_lite.images import to_tensor
+from posegen_lite.models.warping import warp_image
 
 BUCKETS = ((0, 15), (15, 30), (30, 60), (60, 90), (90, 120), (120, 150), (150, 181))
 GOAL_MS = 2.0
@@ -54,8 +55,8 @@ def speed(plans, batch: int, repeats: int) -> dict:
     joints = np.stack([p.body.joints3d for p in plans])
     cams_a, cams_b = [p.cameras[0] for p in plans], [p.cameras[1] for p in plans]
     n = len(plans)
-    total = _timed(lambda: proxy_flow(joints, joints, cams_a, cams_b), repeats)
-    cpu = _timed(lambda: proxy_flow(joints, joints, cams_a, cams_b), repeats, time.process_time)
+    total = _timed(lambda: proxy_maps(joints, joints, cams_a, cams_b), repeats)
+    cpu = _timed(lambda: proxy_maps(joints, joints, cams_a, cams_b), repeats, time.process_time)
     build = _timed(lambda: build_proxy(joints), repeats)
     prims, ra, rb = build_proxy(joints), ray_cameras(cams_a), ray_cameras(cams_b)
     cast = _timed(lambda: correspond(prims, prims, ra, rb), repeats)
@@ -71,7 +72,7 @@ def speed(plans, batch: int, repeats: int) -> dict:
 
 def quality(pairs, plans) -> list[dict]:
     joints = np.stack([p.body.joints3d for p in plans])
-    flow, vis, _ = proxy_flow(joints, joints, [p.cameras[0] for p in plans], [p.cameras[1] for p in plans])
+    flow, vis, _ = proxy_maps(joints, joints, [p.cameras[0] for p in plans], [p.cameras[1] for p in plans])[:3]
     a = torch.stack([to_tensor(p.view_a.image) for p in pairs])
     b = torch.stack([to_tensor(p.view_b.image) for p in pairs])
     body = torch.stack([torch.from_numpy(p.view_b.mask) for p in pairs])[:, None].float()
@@ -126,7 +127,7 @@ def main() -> None:
     pairs = render_pairs(config, "test", idx)
     rows = quality(pairs, plans)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"proxy_flow at {h}×{w}, batch {spd['batch']}, {spd['threads']} torch threads, load {load:.1f}:")
+    print(f"proxy_maps at {h}×{w}, batch {spd['batch']}, {spd['threads']} torch threads, load {load:.1f}:")
     print(f"  {spd['ms_per_view_total']:.2f} ms/view (build {spd['ms_per_view_build']:.2f}, "
           f"cast+correspond {spd['ms_per_view_cast']:.2f}); CPU time {spd['cpu_ms_per_view_total']:.2f} ms/view; "
           f"goal ≤ {GOAL_MS} ms")  # fmt: skip

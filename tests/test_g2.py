@@ -5,7 +5,8 @@ import torch
 
 from posegen_lite.models import g2 as g2_module
 from posegen_lite.models.g1 import G1, G1Config, count_parameters
-from posegen_lite.models.g2 import G2, G2Config, g2_extras, straight_through_clamp
+from posegen_lite.models.g2 import G2, G2Config, straight_through_clamp
+from posegen_lite.models.inputs import g2_extras
 
 
 def _images(batch: int, height: int, width: int, seed: int = 0) -> torch.Tensor:

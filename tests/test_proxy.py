@@ -15,6 +15,7 @@ from posegen_lite.geometry.proxy import (
     OrthoCamera,
     build_proxy,
     cast_view,
+    fit_orthographic,
     part_regions,
     ray_cameras,
     skeleton_scale,
@@ -25,17 +26,15 @@ from posegen_lite.geometry.warp import (
     UNCOVER_GROW_SOURCE,
     UNCOVER_GROW_TARGET,
     fill_uncovered,
-    flow_to_grid,
     grow_mask,
-    proxy_flow,
     proxy_maps,
     proxy_silhouette,
+    source_maps,
     surface_map,
     uncovered_background,
-    warp_features,
-    warp_image,
 )
 from posegen_lite.images import to_tensor
+from posegen_lite.models.warping import flow_to_grid, warp_features, warp_image
 
 H, W = 64, 32
 
@@ -60,7 +59,7 @@ def test_skeleton_scale_is_unit_free():
 def test_flow_is_identity_for_the_same_pose_and_camera():
     pose = reference_pose()
     cam = _camera(30.0)
-    flow, vis, parts = proxy_flow(pose[None], pose[None], [cam], [cam])
+    flow, vis, parts = proxy_maps(pose[None], pose[None], [cam], [cam])[:3]
     assert flow.shape == (1, 2, H, W) and vis.shape == (1, 1, H, W) and parts.shape == (1, H, W)
     body = parts[0] >= 0
     assert body.sum() > 100
@@ -73,7 +72,7 @@ def test_torso_is_not_visible_after_turning_by_180_degrees():
     pose = reference_pose()
     cam = _camera(0.0)
     turned = rotate_about_body_axis(pose, 180.0)
-    _, vis, parts = proxy_flow(pose[None], turned[None], [cam], [cam])
+    _, vis, parts = proxy_maps(pose[None], turned[None], [cam], [cam])[:3]
     torso = (parts[0] == PROXY_PARTS.index("chest")) | (parts[0] == PROXY_PARTS.index("pelvis"))
     assert torso.sum() > 50
     # The target shows the back of the torso; the source saw only its front.
@@ -109,7 +108,7 @@ def test_orthographic_camera_matches_its_projection():
     hip = pose[[JOINT_INDEX["r_hip"], JOINT_INDEX["l_hip"]]].mean(0)
     x, y = 30.0 * hip[0] + 16.0, -30.0 * hip[1] + 60.0
     assert int(parts[round(y), round(x)]) in (PROXY_PARTS.index("pelvis"), PROXY_PARTS.index("chest"))
-    flow, vis, _ = proxy_flow(pose[None], pose[None], [cam], [cam])
+    flow, vis, _ = proxy_maps(pose[None], pose[None], [cam], [cam])[:3]
     assert flow.abs().max() < 0.5 and vis.sum() > 50
 
 
@@ -123,7 +122,7 @@ def small_yaw_pairs():
 def test_warped_input_matches_the_target_far_better_than_the_input(small_yaw_pairs):
     pairs, plans = small_yaw_pairs
     joints = np.stack([p.body.joints3d for p in plans])
-    flow, vis, _ = proxy_flow(joints, joints, [p.cameras[0] for p in plans], [p.cameras[1] for p in plans])
+    flow, vis, _ = proxy_maps(joints, joints, [p.cameras[0] for p in plans], [p.cameras[1] for p in plans])[:3]
     a = torch.stack([to_tensor(p.view_a.image) for p in pairs])
     b = torch.stack([to_tensor(p.view_b.image) for p in pairs])
     m = torch.stack([torch.from_numpy(p.view_b.mask) for p in pairs])[:, None].float() * vis
@@ -188,7 +187,7 @@ def test_bad_inputs_raise():
 
 @pytest.mark.parametrize("kind", ["pinhole", "orthographic", "mixed"])
 def test_packed_cast_matches_the_dense_reference(kind):
-    from posegen_lite.geometry import proxy
+    from posegen_lite.geometry import raycast
 
     pose = reference_pose()
     partial = pose.copy()
@@ -199,8 +198,8 @@ def test_packed_cast_matches_the_dense_reference(kind):
     cams = ray_cameras(
         {"pinhole": pinholes, "orthographic": orthos, "mixed": [pinholes[0], orthos[1], *pinholes[2:]]}[kind]
     )
-    posed = proxy._in_camera(prims, cams)
-    dense = proxy._cast_dense(posed, cams, proxy._ray_origin_z(posed, cams.ortho))
+    posed = raycast._in_camera(prims, cams)
+    dense = raycast._cast_dense(posed, cams, raycast._ray_origin_z(posed, cams.ortho))
     packed = cast_view(prims, cams)
     assert torch.equal(dense.part, packed.part)
     hit = dense.part >= 0
@@ -237,19 +236,19 @@ def test_batched_proxy_equals_one_pose_at_a_time():
 
 
 def test_batched_flow_equals_one_pair_at_a_time(monkeypatch):
-    from posegen_lite.geometry import proxy
+    from posegen_lite.geometry import raycast
 
-    monkeypatch.setattr(proxy, "_CHUNK_PIXELS", 2 * H * W)  # batches of 5 are cast in slices of 2 bodies
+    monkeypatch.setattr(raycast, "_CHUNK_PIXELS", 2 * H * W)  # batches of 5 are cast in slices of 2 bodies
     cfg = SyntheticConfig(size=(H, W), test_people=2, views_per_person=4)
     plans = [plan_pair(cfg, "test", i) for i in range(5)]
     poses = _poses_with_gaps()[:5]
     targets = poses.copy()
     targets[4] = poses[0]  # one pair with two different poses
     cams_a, cams_b = [p.cameras[0] for p in plans], [p.cameras[1] for p in plans]
-    flow, vis, parts = proxy_flow(poses, targets, cams_a, cams_b)
+    flow, vis, parts = proxy_maps(poses, targets, cams_a, cams_b)[:3]
     assert vis.sum() > 100 and (parts >= 0).sum() > 500
     for i in range(5):
-        one = proxy_flow(poses[i : i + 1], targets[i : i + 1], cams_a[i : i + 1], cams_b[i : i + 1])
+        one = proxy_maps(poses[i : i + 1], targets[i : i + 1], cams_a[i : i + 1], cams_b[i : i + 1])
         assert torch.equal(parts[i], one[2][0]) and torch.equal(vis[i], one[1][0])
         assert torch.allclose(flow[i], one[0][0], atol=1e-4)
 
@@ -358,3 +357,33 @@ def test_grow_mask_is_a_square_dilation_at_every_width(pixels):
     square = torch.nn.functional.max_pool2d(mask, 2 * pixels + 1, stride=1, padding=pixels)
     assert torch.equal(grow_mask(mask, pixels), square)
     assert grow_mask(mask, pixels).shape == mask.shape
+
+
+def test_source_maps_are_the_pairs_maps_of_one_source_to_many_targets():
+    pose = reference_pose()
+    cam = _camera(10.0)
+    targets = np.stack([rotate_about_body_axis(pose, yaw) for yaw in (0.0, 90.0, 180.0)])
+    maps = source_maps(pose, cam, targets)
+    pairs = proxy_maps(np.stack([pose] * 3), targets, [cam] * 3, [cam] * 3)
+    assert all(torch.equal(a, b) for a, b in zip(maps, pairs, strict=True))
+    assert torch.equal(maps.silhouette, proxy_silhouette(maps.parts)) and maps.silhouette.shape == (3, 1, H, W)
+    other = [_camera(40.0)] * 3  # target cameras of their own
+    moved = proxy_maps(np.stack([pose] * 3), targets, [cam] * 3, other)
+    assert all(torch.equal(a, b) for a, b in zip(source_maps(pose, cam, targets, other), moved, strict=True))
+
+
+def test_fit_orthographic_recovers_the_camera_and_keeps_the_inputs_precision():
+    pose = reference_pose().astype(np.float64)
+    truth = OrthoCamera(40.0, (30.0, 70.0), W, H)
+    xy = np.stack([truth.scale * pose[:, 0] + truth.offset[0], -truth.scale * pose[:, 1] + truth.offset[1]], 1)
+    visible = np.ones(len(pose), bool)
+    cam = fit_orthographic(pose, xy, visible, W, H)
+    assert cam.scale == pytest.approx(truth.scale) and np.allclose(cam.offset, truth.offset)
+    assert (cam.width, cam.height) == (W, H)
+    # float32 inputs are fitted in float32, as the pipeline always fitted them (its pictures stay bit for bit)
+    j32, xy32 = pose.astype(np.float32), xy.astype(np.float32)
+    P = np.stack([j32[:, 0], -j32[:, 1]], axis=1)
+    scale = float(((P - P.mean(0)) * (xy32 - xy32.mean(0))).sum() / ((P - P.mean(0)) ** 2).sum())
+    assert fit_orthographic(j32, xy32, visible, W, H).scale == scale
+    with pytest.raises(ValueError, match="two joints"):
+        fit_orthographic(pose, xy, np.eye(1, len(pose), dtype=bool)[0], W, H)

@@ -17,8 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from posegen_lite.models.g1 import g1_extras
-from posegen_lite.models.g2 import g2_extras
+from posegen_lite.models.inputs import EXTRAS_HINT, batch_maps, g1_inputs, g2_inputs
 
 Predictor = Callable[[dict], torch.Tensor]
 """Anything that maps a collated pair batch to predicted target images ``(B, 3, H, W)`` float in [-1, 1]."""
@@ -38,7 +37,7 @@ class WarpBaseline:
     Needs a batch with ``flow``/``visibility`` (a dataset built with extras)."""
 
     def __call__(self, batch: dict) -> torch.Tensor:
-        from posegen_lite.geometry.warp import warp_image
+        from posegen_lite.models.warping import warp_image
 
         if "flow" not in batch or "visibility" not in batch:
             raise ValueError("WarpBaseline needs flow and visibility in the batch (dataset extras)")
@@ -109,7 +108,8 @@ class G1Predictor:
 
     def _coarse(self, batch: dict) -> torch.Tensor:
         a, pose = batch["image_a"].to(self.device), batch["pose_b"].to(self.device)
-        return self._fill(self.g1(a, pose, **g1_extras(self.g1, batch, self.device)), batch)
+        extras = g1_inputs(self.g1.config, batch_maps(batch), self.device, EXTRAS_HINT)
+        return self._fill(self.g1(a, pose, **extras), batch)
 
     @torch.no_grad()
     def __call__(self, batch: dict) -> torch.Tensor:
@@ -133,7 +133,8 @@ class G1G2Predictor(G1Predictor):
     def __call__(self, batch: dict) -> torch.Tensor:
         # As the synthesizer: G2 refines the (filled) coarse image, and its output is filled again.
         a, mask = batch["image_a"].to(self.device), batch["mask_b"].to(self.device)
-        refined = self.g2(a, self._coarse(batch), mask, **g2_extras(self.g2, batch, self.device))
+        extras = g2_inputs(self.g2.config, batch_maps(batch), self.device, EXTRAS_HINT)
+        refined = self.g2(a, self._coarse(batch), mask, **extras)
         return self._fill(refined, batch).float().cpu()
 
 

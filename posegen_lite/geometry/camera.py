@@ -181,19 +181,21 @@ class Camera:
         return Camera(K, self.R, self.t, out_w, out_h, self.dist)
 
 
-def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = (0.0, 1.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
+def look_at(
+    eye: np.ndarray, target: np.ndarray, up: np.ndarray | tuple[float, float, float] = (0.0, 1.0, 0.0)
+) -> tuple[np.ndarray, np.ndarray]:
     """World→camera ``(R, t)`` of a camera at ``eye`` looking at ``target`` with world ``up`` (y by default).
 
     Raises ``ValueError`` if ``eye == target`` or the viewing direction is parallel to ``up``.
     """
     eye = np.asarray(eye, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
-    up = np.asarray(up, dtype=np.float64)
+    up_axis = np.asarray(up, dtype=np.float64)
     forward = target - eye
     if np.linalg.norm(forward) < 1e-9:
         raise ValueError("look_at: eye and target coincide")
     forward /= np.linalg.norm(forward)
-    right = np.cross(forward, up)
+    right = np.cross(forward, up_axis)
     if np.linalg.norm(right) < 1e-9:
         raise ValueError("look_at: viewing direction is parallel to the up vector")
     right /= np.linalg.norm(right)

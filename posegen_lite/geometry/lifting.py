@@ -39,6 +39,7 @@ centre at the origin; missing joints (and joints whose chain to the neck is brok
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,7 +100,7 @@ def orthographic_projection(
     if not np.isfinite(scale) or scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
     xy = np.stack([scale * j[:, 0] + offset[0], -scale * j[:, 1] + offset[1]], axis=1).astype(np.float32)
-    visible = np.isfinite(xy).all(axis=1)
+    visible = np.asarray(np.isfinite(xy).all(axis=1))
     xy[~visible] = np.nan
     return xy, visible
 
@@ -142,7 +143,7 @@ def _unit(v: np.ndarray) -> np.ndarray | None:
     return v / n if n > 1e-9 else None
 
 
-def _pick(candidates: list[np.ndarray], *scores) -> np.ndarray:
+def _pick(candidates: list[np.ndarray], *scores: Callable[[np.ndarray], float]) -> np.ndarray:
     """The candidate preferred by the first score that can tell the two apart (a higher score wins); the
     towards-the-camera candidate (first) when none can."""
     for score in scores:
@@ -220,7 +221,8 @@ def _place_torso(lift: _Lift, toward: float) -> None:
     if lift.placed[r_sh]:
         shoulder_line = _unit(lift.out[r_sh] - lift.out[l_sh])
 
-        def alignment(pair):  # a torso does not twist by 90°: the hip line most parallel to the shoulders
+        # A torso does not twist by 90°: the hip line most parallel to the shoulders.
+        def alignment(pair: tuple[np.ndarray, np.ndarray]) -> float:
             line = _unit(pair[0] - pair[1])
             return -np.inf if line is None else float(line @ shoulder_line)
 
@@ -251,17 +253,17 @@ def _choose_child(lift: _Lift, parent: int, child: int, right: np.ndarray, forwa
     name = JOINT_NAMES[child]
     side = 1.0 if name.startswith("r_") else -1.0 if name.startswith("l_") else 0.0
 
-    def outward(c):  # a left/right part lies on its own side of its parent
+    def outward(c: np.ndarray) -> float:  # a left/right part lies on its own side of its parent
         return side * float((c - p) @ right)
 
     if (parent, child) in _FOREARMS or (parent, child) in _SHINS:
         upper = p - lift.out[_PARENT[parent]]
         bend = 1.0 if (parent, child) in _FOREARMS else -1.0  # elbows flex forward, knees backward
 
-        def flexion(c):
+        def flexion(c: np.ndarray) -> float:
             return bend * float(np.cross(upper, c - p) @ right)
 
-        def straightness(c):  # a straight limb: the straighter candidate
+        def straightness(c: np.ndarray) -> float:  # a straight limb: the straighter candidate
             return float((c - p) @ upper)
 
         return _pick(cands, flexion, straightness)
@@ -269,7 +271,7 @@ def _choose_child(lift: _Lift, parent: int, child: int, right: np.ndarray, forwa
     # without its partner) sit in front of their parent.
     ahead = -1.0 if (parent, child) in _EYES or (parent, child) in _EARS else 1.0
 
-    def in_front(c):
+    def in_front(c: np.ndarray) -> float:
         return ahead * float((c - p) @ forward)
 
     return _pick(cands, in_front, outward)

@@ -93,7 +93,9 @@ def _check_positive(name: str, value: float) -> float:
     return value
 
 
-def _prepare(xy: np.ndarray, visible: np.ndarray | None, height: int, width: int):
+def _prepare(
+    xy: np.ndarray, visible: np.ndarray | None, height: int, width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Validate; return ``(coords (18, 2) float32 NaN where missing, visible (18,), inside (18,), H, W)``."""
     height, width = _check_size(height, width)
     coords, vis = check_keypoints(xy, visible)

@@ -89,7 +89,7 @@ def check_keypoints(xy: np.ndarray, visible: np.ndarray | None = None, dims: int
     coords = np.asarray(xy, dtype=np.float32)
     if coords.shape != (NUM_JOINTS, dims):
         raise ValueError(f"keypoints must have shape ({NUM_JOINTS}, {dims}), got {coords.shape}")
-    finite = np.isfinite(coords).all(axis=1)
+    finite = np.asarray(np.isfinite(coords).all(axis=1))
     if visible is None:
         vis = finite
     else:
@@ -117,7 +117,7 @@ def hip_centre(joints3d: np.ndarray) -> np.ndarray:
     hips = j[[JOINT_INDEX["r_hip"], JOINT_INDEX["l_hip"]]]
     if np.isfinite(hips).all():
         return hips.mean(axis=0)
-    finite = np.isfinite(j).all(axis=1)
+    finite = np.asarray(np.isfinite(j).all(axis=1))
     if not finite.any():
         raise ValueError("all joints are missing: the pose has no body axis")
     # Without both hips, use the mean of the visible joints: still on the body, roughly on its axis.
@@ -133,7 +133,7 @@ def reference_pose() -> np.ndarray:
     """
     s, e, w = 0.18, 0.29, 0.25  # half shoulder width, upper arm, forearm
     arm_out, forearm_out = np.deg2rad(12.0), np.deg2rad(18.0)  # arms hang slightly away from the body
-    joints = {
+    joints: dict[str, tuple[float, float, float] | np.ndarray] = {
         "nose": (0.0, 1.58, 0.10),
         "neck": (0.0, 1.45, 0.0),
         "l_eye": (0.035, 1.62, 0.08),
@@ -181,7 +181,7 @@ def from_panoptic19(joints19: np.ndarray, min_confidence: float = 0.1) -> tuple[
     if arr.shape not in ((19, 3), (19, 4)):
         raise ValueError(f"joints19 must have shape (19, 4) or (19, 3), got {arr.shape}")
     out = arr[list(PANOPTIC_TO_COCO18), :3].astype(np.float32)
-    valid = np.isfinite(out).all(axis=1)
+    valid = np.asarray(np.isfinite(out).all(axis=1))
     if arr.shape[1] == 4:
         valid &= arr[list(PANOPTIC_TO_COCO18), 3] >= min_confidence
     out[~valid] = np.nan

@@ -1,21 +1,17 @@
-"""The proxy correspondence as image tensors (flow, visibility, parts, surface) and the warp of images with it.
+"""The body proxy's correspondence as per-pixel maps of target views (``ProxyMaps``), and the fill they allow.
 
-Conventions (stated once):
+Conventions (stated once; ``models/warping.py`` samples with them):
 
-* ``flow (B, 2, H, W)`` float32, **backward flow target → source in pixels**: target pixel (x, y) shows the
-  surface point that the source image shows at ``(x + flow[0], y + flow[1])`` (x right, y down, pixel
-  centres at integers). 0 on the background (and wherever nothing is known), so an all-zero flow is the
-  identity.
-* ``visibility (B, 1, H, W)`` float32 in {0, 1}: 1 where the target pixel's surface point was seen by the
-  source camera (``proxy.correspond``); the warped image is only trusted there.
-* ``parts (B, H, W)`` int64: the proxy part at each target pixel (``proxy.PROXY_PARTS``), −1 = background;
-  ``proxy.part_regions`` maps it to coarse regions (head, torso, arms, hands, legs, feet).
+* ``flow (B, 2, H, W)`` float32, **backward flow target → source in pixels**: target pixel (x, y) shows the surface
+  point that the source image shows at ``(x + flow[0], y + flow[1])`` (x right, y down, pixel centres at
+  integers); 0 on the background, so an all-zero flow is the identity.
+* ``visibility (B, 1, H, W)`` float32 in {0, 1}: 1 where the source camera saw the target pixel's surface point.
+* ``parts (B, H, W)`` int64: the proxy part at each target pixel (``proxy.PROXY_PARTS``), −1 = background.
 * ``surface (B, 5, H, W)`` float32: ``(on, chest, across, along, outward)``, where on its part each target pixel's
   surface point lies (``surface_map``): texture coordinates, the same for a body point in every view.
+* ``source_silhouette (B, 1, h, w)`` float32 in {0, 1}: where the proxy covers the source view.
 
-``warp_image`` samples the source image at ``x + flow`` with ``grid_sample`` (bilinear) and multiplies by the
-visibility, so a pixel the source never saw is 0 (mid-grey for images in [-1, 1]) rather than a guess —
-G1 gets the visibility as a channel too and fills those pixels itself.
+``proxy_maps`` builds them for pairs, ``source_maps`` for one source and many targets (``models/inputs.py``).
 """
 
 from __future__ import annotations
@@ -28,22 +24,34 @@ import torch
 import torch.nn.functional as F
 
 from posegen_lite.geometry.camera import Camera
-from posegen_lite.geometry.proxy import PROXY_PARTS, OrthoCamera, build_proxy, correspond, ray_cameras
+from posegen_lite.geometry.correspond import correspond
+from posegen_lite.geometry.proxy import PROXY_PARTS, build_proxy
+from posegen_lite.geometry.ray_cameras import OrthoCamera, fit_orthographic, ray_cameras
 from posegen_lite.images import pull_push_fill
 
 
 class ProxyMaps(NamedTuple):
-    """The body proxy's maps of a batch of target views (``proxy_maps``; conventions: module docstring).
+    """The body proxy's per-pixel maps of a batch of target views, the one type Stage I hands Stages II and III
+    (``proxy_maps``, ``source_maps``; shapes and units: module docstring).
 
     ``flow (B, 2, H, W)`` px, ``visibility (B, 1, H, W)`` in {0, 1}, ``parts (B, H, W)`` int64 (−1 =
-    background), ``surface (B, SURFACE_CHANNELS, H, W)`` float32: ``surface_map`` of the proxy's surface
-    coordinates; ``source_silhouette (B, 1, h, w)`` float32 in {0, 1}: where the proxy covers the source view."""
+    background), ``surface (B, SURFACE_CHANNELS, H, W)`` float32 (``surface_map``), ``source_silhouette
+    (B, 1, h, w)`` float32 in {0, 1}; ``silhouette`` (a property): where the proxy covers the target view."""
 
     flow: torch.Tensor
     visibility: torch.Tensor
     parts: torch.Tensor
     surface: torch.Tensor
     source_silhouette: torch.Tensor
+
+    @property
+    def silhouette(self) -> torch.Tensor:
+        """Where the proxy covers the target views, ``(B, 1, H, W)`` float32 in {0, 1} (``proxy_silhouette``)."""
+        return proxy_silhouette(self.parts)
+
+    def to(self, device: torch.device | str | None) -> ProxyMaps:
+        """The same maps on ``device``."""
+        return ProxyMaps(*(t.to(device) for t in self))
 
 
 SURFACE_CHANNELS = 5  # on the body, on the chest, across, along, outward
@@ -114,17 +122,19 @@ def proxy_maps(
     )
 
 
-def proxy_flow(
-    joints3d_a: np.ndarray,
-    joints3d_b: np.ndarray,
-    cameras_a: Sequence[Camera | OrthoCamera],
-    cameras_b: Sequence[Camera | OrthoCamera],
+def source_maps(
+    source: np.ndarray,
+    camera: Camera | OrthoCamera,
+    targets: Sequence[np.ndarray] | np.ndarray,
+    target_cameras: Sequence[Camera | OrthoCamera] | None = None,
     tolerance: float = 0.02,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``proxy_maps`` without the surface coordinates: ``(flow (B, 2, H, W) float32 px, visibility
-    (B, 1, H, W) float32 in {0, 1}, parts (B, H, W) int64)``."""
-    maps = proxy_maps(joints3d_a, joints3d_b, cameras_a, cameras_b, tolerance)
-    return maps.flow, maps.visibility, maps.parts
+) -> ProxyMaps:
+    """``proxy_maps`` from one source view to many target views: the source pose ``(18, 3)`` seen by ``camera``,
+    to each of ``targets`` ``(N, 18, 3)`` (e.g. the source pose rotated), seen by ``target_cameras`` (``N``
+    cameras; default ``camera`` for all). What novel-view synthesis needs: ``ProxyMaps`` of batch ``N``."""
+    n = len(targets)
+    cams_b = [camera] * n if target_cameras is None else list(target_cameras)
+    return proxy_maps(np.stack([np.asarray(source)] * n), np.stack(list(targets)), [camera] * n, cams_b, tolerance)
 
 
 def proxy_silhouette(parts: torch.Tensor) -> torch.Tensor:
@@ -205,73 +215,6 @@ def fill_uncovered(
     return pull_push_fill(images, hole, 1.0 - grown)
 
 
-def flow_to_grid(flow: torch.Tensor, source_size: tuple[int, int] | None = None) -> torch.Tensor:
-    """Backward flow ``(B, 2, H, W)`` px → ``grid_sample`` grid ``(B, H, W, 2)`` for ``align_corners=False``
-    (−1 and +1 are the outer edges of the source image, ``source_size = (h, w)``, default the flow's size)."""
-    if flow.dim() != 4 or flow.shape[1] != 2:
-        raise ValueError(f"flow must be (B, 2, H, W), got {tuple(flow.shape)}")
-    _, _, H, W = flow.shape
-    h, w = source_size or (H, W)
-    ys, xs = torch.meshgrid(
-        torch.arange(H, dtype=flow.dtype, device=flow.device),
-        torch.arange(W, dtype=flow.dtype, device=flow.device),
-        indexing="ij",
-    )
-    gx = (2.0 * (xs + flow[:, 0]) + 1.0) / w - 1.0
-    gy = (2.0 * (ys + flow[:, 1]) + 1.0) / h - 1.0
-    return torch.stack([gx, gy], dim=-1)
-
-
-def warp_image(image: torch.Tensor, flow: torch.Tensor, visibility: torch.Tensor) -> torch.Tensor:
-    """Carry the source ``image (B, C, h, w)`` to the target view: bilinear samples at ``x + flow``, times
-    ``visibility (B, 1, H, W)`` → ``(B, C, H, W)`` (0 where the source did not see the point)."""
-    if image.dim() != 4 or visibility.dim() != 4 or visibility.shape[1] != 1:
-        raise ValueError(
-            f"warp_image: image (B, C, h, w) and visibility (B, 1, H, W) expected, got "
-            f"{tuple(image.shape)}, {tuple(visibility.shape)}"
-        )
-    if image.shape[0] != flow.shape[0] or flow.shape[0] != visibility.shape[0]:
-        raise ValueError("warp_image: batch sizes differ")
-    grid = flow_to_grid(flow.to(image.dtype), tuple(image.shape[2:]))
-    warped = F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return warped * visibility.to(warped.dtype)
-
-
-def warp_features(features: torch.Tensor, flow: torch.Tensor, visibility: torch.Tensor) -> torch.Tensor:
-    """``warp_image`` for a feature map at a lower resolution ``(B, C, H/k, W/k)``: the full-size flow is
-    average-pooled and divided by ``k`` (pixels shrink), the visibility average-pooled (a soft gate)."""
-    k_h, k_w = flow.shape[2] // features.shape[2], flow.shape[3] // features.shape[3]
-    if k_h < 1 or k_w < 1 or k_h * features.shape[2] != flow.shape[2] or k_w * features.shape[3] != flow.shape[3]:
-        raise ValueError(f"features {tuple(features.shape)} are not a whole fraction of flow {tuple(flow.shape)}")
-    if (k_h, k_w) == (1, 1):
-        return warp_image(features, flow, visibility)
-    vis = F.avg_pool2d(visibility, (k_h, k_w))
-    # Average the flow over the visible pixels of each cell (background pixels carry flow 0, not a motion).
-    weight = F.avg_pool2d(visibility, (k_h, k_w)).clamp_min(1e-6)
-    small = F.avg_pool2d(flow * visibility, (k_h, k_w)) / weight
-    small = torch.stack([small[:, 0] / k_w, small[:, 1] / k_h], dim=1)
-    return warp_image(features, small, vis)
-
-
-def fit_orthographic(
-    joints3d: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, width: int, height: int
-) -> OrthoCamera:
-    """The scaled orthographic camera (``OrthoCamera``; ``x = s·X + ox``, ``y = −s·Y + oy``) that maps lifted,
-    camera-aligned joints ``(18, 3)`` onto their 2D keypoints ``(18, 2)`` in the least-squares sense.
-    Raises ``ValueError`` with fewer than two usable joints or a degenerate fit."""
-    j, xy = np.asarray(joints3d, np.float64), np.asarray(keypoints, np.float64)
-    ok = np.asarray(visible, bool) & np.isfinite(j).all(axis=1) & np.isfinite(xy).all(axis=1)
-    if ok.sum() < 2:
-        raise ValueError("need at least two joints with 2D and 3D positions to fit an orthographic camera")
-    P = np.stack([j[ok, 0], -j[ok, 1]], axis=1)
-    Pc, xc = P - P.mean(0), xy[ok] - xy[ok].mean(0)
-    scale = float((Pc * xc).sum() / max((Pc**2).sum(), 1e-12))
-    if not np.isfinite(scale) or scale <= 0:
-        raise ValueError("could not fit an orthographic camera to the keypoints (degenerate pose)")
-    offset = xy[ok].mean(0) - scale * P.mean(0)
-    return OrthoCamera(scale, (float(offset[0]), float(offset[1])), width, height)
-
-
 def keypoint_flow(
     keypoints_a: np.ndarray,
     visible_a: np.ndarray,
@@ -288,7 +231,10 @@ def keypoint_flow(
     from posegen_lite.geometry.lifting import lift_pose
 
     try:
-        ja, jb = lift_pose(keypoints_a, visible_a), lift_pose(keypoints_b, visible_b)
+        # In float64, as the maps of real data were always computed.
+        ja = np.asarray(lift_pose(keypoints_a, visible_a), np.float64)
+        jb = np.asarray(lift_pose(keypoints_b, visible_b), np.float64)
+        keypoints_a, keypoints_b = np.asarray(keypoints_a, np.float64), np.asarray(keypoints_b, np.float64)
         cam_a = fit_orthographic(ja, keypoints_a, visible_a, width, height)
         cam_b = fit_orthographic(jb, keypoints_b, visible_b, width, height)
     except ValueError:

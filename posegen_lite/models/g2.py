@@ -1,62 +1,49 @@
-"""G2: PG2's Stage III refiner — a fully convolutional U-Net that predicts a *difference map*.
+"""G2: PG2's Stage III refiner — a fully convolutional U-Net that predicts a *difference map* (PG2 §3.2).
 
-Input: the 6 channels of (condition image I_A, coarse view Î_B1 from G1). Output: a difference map D with
-``Î_B2 = Î_B1 + D``. Predicting the difference rather than a whole image lets G2 spend its capacity on what
-G1 got wrong (blur, lost detail, wrong textures) instead of re-learning the body (PG2 §3.2).
+Input: (condition image I_A, coarse view Î_B1 from G1), 6 channels. Output: a difference map D with
+``Î_B2 = clamp(Î_B1 + D)``: G2 spends its capacity on what G1 got wrong, not on re-learning the body. Same residual
+levels as G1 (``blocks.py``), no fully connected bottleneck, PG2's depth of G1's − 2 (at least 2). The last
+convolution starts at zero, so at step 0 G2 returns the coarse image unchanged; the clamp to [-1, 1] is
+straight-through (``straight_through_clamp``).
 
-* Same residual levels as G1 (see ``blocks.py``) but no fully connected bottleneck, and PG2's depth of
-  G1's depth − 2 (at least 2): 2 levels at 64×64, 3 at 128×64, 4 at 256×256.
-* The last convolution is **zero-initialised** (weights and bias), so at step 0 ``difference`` is exactly
-  zero and ``forward`` returns the coarse image unchanged: Stage III starts from Stage II's result, and
-  the discriminator's first gradients refine it instead of fighting a random image.
-* The refined image is clamped to [-1, 1] (the image contract of the whole package, and the discriminator
-  cannot spot fakes by their range) with a *straight-through* clamp: the forward value is clamped, the
-  backward pass lets the gradient through as if no clamp were there, so a pixel pushed past ±1 is not
-  stuck with a zero gradient. For a coarse image in [-1, 1] and a zero difference the clamp changes
-  nothing, bit for bit.
-
-* ``mask_difference`` (beyond PG2): the difference is multiplied by the target body mask M_B (grown by one
-  pixel), so G2 can only edit the person: the background stays G1's, and no limb of I_A can reappear there
-  as a pale "ghost" (what an unconstrained G2 learns when D rewards I_A-like texture anywhere).
-* ``silhouette_difference`` (beyond PG2): the difference is also kept within one pixel of the body proxy's
-  silhouette in the target view (``geometry/warp.proxy_silhouette``). M_B is PG2's *pose* mask — the skeleton
-  thickened by a disc — so it is fatter than the body (1.6× its area on the embedded data, with a disc round
-  each hand); between the two lies background that a pose-mask G2 learns to tint (pink rims, pink discs
-  round the hands). The proxy's silhouette grown by one pixel holds 99.5 % of the true body at 1.3× its area.
-* ``warped_input`` (beyond PG2): G2 reads the input *warped into the target view* by the body proxy,
-  ``W(I_A)`` (``geometry/warp.warp_image``: zero where the input did not see the point), in place of I_A.
-  I_A's pixels sit where the input's body was: for a back view that is where the target's back is, so a G2
-  that reads them *could* copy the front's print onto the back. Warped, every pixel G2 reads from the input
-  sits where its body point is in the target, and of a side the input never saw there is nothing to copy.
-  (Measured on the demo data: alone it did not lower G2's print leak — that came from G2 sharpening G1's guess,
-  see ``visible_difference`` — but it gave the lowest print L1 of the G2s tried; ``benchmarks/README.md``.)
-* ``visible_difference`` (beyond PG2): the difference is also kept within one pixel of where the input saw the
-  target's body point (the proxy's visibility). There G2 has the input's own pixels to sharpen with; where the
-  input never looked it has nothing but a guess, and an adversarial G2 sharpens a guess into confident
-  texture (measured: it painted print-like contrast onto backs, doubling G1's print leak, and raised the L1 in
-  the body). What the input never showed stays G1's estimate — the conditional VAE's prior mean or sample.
-
-Parameter counts (measured, ``count_parameters(G2(cfg))``): 64×64 c16 (2 levels): 67,043;
-128×64 c64 (3 levels): 3,515,587; 128×64 c128 (PG2): 14,043,523; 256×256 c128 (4 levels): 33,511,427.
+Add-ons beyond PG2 (``G2Config``; measured in ``benchmarks/README.md``): ``mask_difference`` keeps D inside the
+target body mask; ``silhouette_difference`` inside the body proxy's silhouette (tighter than PG2's pose mask);
+``warped_input`` reads W(I_A), the input warped into the target view, in place of I_A; ``visible_difference``
+keeps D where the input saw the point. Each region is grown by one pixel; the networks take tensors.
+Parameter counts (measured, ``count_parameters(G2(cfg))``): 64×64 c16 (2 levels): 67,043; 128×64 c64 (3 levels):
+3,515,587; 128×64 c128 (PG2): 14,043,523; 256×256 c128 (4 levels): 33,511,427.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
 
-from posegen_lite.geometry.warp import grow_mask, proxy_silhouette, warp_image
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels
 from posegen_lite.models.g1 import IMAGE_CHANNELS, default_levels
+from posegen_lite.models.warping import grow_by_one_pixel, warp_image
 
 _BEYOND_PG2 = ("mask_difference", "silhouette_difference", "warped_input", "visible_difference")
 
 
 @dataclass
 class G2Config:
-    """Shape of G2; ``levels=None`` → ``max(2, default_levels(height, width) - 2)`` (PG2: G1's depth − 2)."""
+    """Shape of G2; ``levels=None`` → ``max(2, default_levels(height, width) - 2)`` (PG2: G1's depth − 2).
+
+    The add-ons, and why (numbers in ``benchmarks/README.md``):
+
+    * ``mask_difference``: D times the target body mask M_B, so no limb of I_A can reappear in the background as a
+      pale ghost (what an unconstrained G2 learns when D rewards I_A-like texture anywhere).
+    * ``silhouette_difference``: D also within the proxy's target silhouette. M_B is PG2's *pose* mask, 1.6× the
+      body's area; between the two lies background a pose-mask G2 learns to tint (pink rims round the hands).
+    * ``warped_input``: G2 reads W(I_A) (zero where the input did not see the point) in place of I_A, so every
+      input pixel it reads sits where its body point is in the target: of an unseen side there is nothing to copy.
+    * ``visible_difference``: D only where the input saw the point. Where it never looked G2 has only a guess, and
+      an adversarial G2 sharpens a guess into confident texture (it doubled G1's print leak on backs).
+    """
 
     height: int = 128
     width: int = 64
@@ -116,6 +103,7 @@ class G2(nn.Module):
         self.encoder = Encoder(2 * IMAGE_CHANNELS, c, levels)
         self.decoder = Decoder(level_channels(c, levels - 1), c, levels)
         self.to_difference = nn.Conv2d(self.decoder.out_channels, IMAGE_CHANNELS, 3, padding=1)
+        assert self.to_difference.bias is not None  # built with one
         nn.init.zeros_(self.to_difference.weight)
         nn.init.zeros_(self.to_difference.bias)
 
@@ -176,7 +164,7 @@ class G2(nn.Module):
                     f"G2 ({option}=True) needs the {what} (B, 1, H, W) = {(coarse.shape[0], 1, *coarse.shape[2:])}, "
                     f"got {None if region is None else tuple(region.shape)}"
                 )
-            diff = diff * grow_mask(region.to(diff.dtype), 1)
+            diff = diff * grow_by_one_pixel(region.to(diff.dtype))
         return straight_through_clamp(coarse + diff)
 
 
@@ -190,34 +178,28 @@ it does with them (for error messages)."""
 
 
 def proxy_inputs(
-    config: G2Config, available: dict[str, torch.Tensor | None], how: str, device: torch.device | str | None = None
+    config: G2Config,
+    available: Mapping[str, torch.Tensor | None],
+    how: str,
+    device: torch.device | str | None = None,
 ) -> dict[str, torch.Tensor]:
     """``G2.forward``'s body-proxy inputs for ``config`` (``PROXY_INPUTS``), taken from ``available`` (None or
     absent: not there) and moved to ``device``. ``ValueError`` naming the option, the missing inputs and
     ``how`` to get them; nothing for PG2's G2."""
-    out = {}
+    out: dict[str, torch.Tensor] = {}
     for option, (keys, what) in PROXY_INPUTS.items():
         if not getattr(config, option):
             continue
-        missing = [k for k in keys if available.get(k) is None]
+        found = {k: t for k in keys if (t := available.get(k)) is not None}
+        missing = [k for k in keys if k not in found]
         if missing:
             raise ValueError(f"this G2 {what} ({option}=True), so it needs the body proxy's {missing}: {how}")
-        out.update({k: available[k].to(device) for k in keys})
+        out.update({k: t.to(device) for k, t in found.items()})
     return out
 
 
 def g2_extras(g2: G2, batch: dict, device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
-    """``G2.forward``'s body-proxy inputs from a collated batch (``data/sample.py``): ``silhouette`` (from
-    ``proxy_parts_b``) for a G2 with ``silhouette_difference``, ``flow`` and ``visibility`` for one with
-    ``warped_input``, ``visibility`` for one with ``visible_difference``; nothing for PG2's G2."""
-    parts = batch.get("proxy_parts_b") if g2.config.silhouette_difference else None
-    available = {
-        "flow": batch.get("flow"),
-        "visibility": batch.get("visibility"),
-        "silhouette": None if parts is None else proxy_silhouette(parts),
-    }
-    how = (
-        "the batch has none: build the dataset with extras (SyntheticPairs(extras=True) / DataSpec(extras=True)); "
-        "the silhouette comes from its proxy_parts_b"
-    )
-    return proxy_inputs(g2.config, available, how, device)
+    """Moved to ``models/inputs.g2_extras`` (kept here while notebooks and front ends still import it from here)."""
+    from posegen_lite.models.inputs import g2_extras as extras
+
+    return extras(g2, batch, device)

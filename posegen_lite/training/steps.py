@@ -1,9 +1,7 @@
 """What one training step of Stage II and of Stage III does — the part of training that is the PG2 method.
 
 The loop in ``loop.py`` (progress, checkpoints, resume, NaN guard, DDP) is the same for both stages; a stage
-object owns its networks and optimizers and knows how to take one step on a batch.
-
-GAN hygiene of Stage III, in one place:
+object owns its networks and optimizers and knows how to take one step on a batch. GAN hygiene of Stage III:
 
 * separate Adam optimizers for the generator side (G2, and G1 when fine-tuned) and for D;
 * ``d_steps_per_g`` discriminator updates per generator update;
@@ -24,8 +22,9 @@ from torch import nn
 
 from posegen_lite.geometry.proxy import REGION_NAMES, part_regions
 from posegen_lite.models.discriminator import Discriminator
-from posegen_lite.models.g1 import G1, g1_extras
-from posegen_lite.models.g2 import G2, g2_extras
+from posegen_lite.models.g1 import G1
+from posegen_lite.models.g2 import G2
+from posegen_lite.models.inputs import EXTRAS_HINT, batch_maps, g1_inputs, g2_inputs
 from posegen_lite.training.distributed import DistContext, unwrap
 from posegen_lite.training.losses import (
     discriminator_loss,
@@ -125,9 +124,9 @@ class Stage:
         return [batch[k].to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format) for k in keys]
 
     def _g1_extras(self, batch: dict) -> dict[str, torch.Tensor]:
-        """G1's body-proxy inputs (``models/g1.g1_extras``): flow/visibility for a G1 that warps I_A, the
+        """G1's body-proxy inputs (``models/inputs.g1_inputs``): flow/visibility for a G1 that warps I_A, the
         surface map for a texture-space latent, nothing for PG2's G1."""
-        extras = g1_extras(unwrap(self.models["g1"]), batch)
+        extras = g1_inputs(unwrap(self.models["g1"]).config, batch_maps(batch), how=EXTRAS_HINT)
         fmt = self.memory_format
         return {k: v.to(self.device, non_blocking=True).contiguous(memory_format=fmt) for k, v in extras.items()}
 
@@ -237,8 +236,8 @@ class Stage2(Stage):
         self.kl_weight, self.kl_warmup, self.kl_free_bits = kl_weight, kl_warmup, kl_free_bits
         self.noise_warmup, self.latent_regression = noise_warmup, latent_regression
         self.cvae = g1.config.latent_channels > 0
-        if latent_regression and (not self.cvae or g1.config.latent_site == "skips"):
-            raise ValueError("latent_regression needs a conditional-VAE G1 with latent_site='output' or 'decoder'")
+        if latent_regression and not self.cvae:
+            raise ValueError("latent_regression needs a conditional-VAE G1 (G1Config.latent_channels > 0)")
         self.models["g1"] = ctx.wrap(self._place(g1))
         groups: list[dict] = [{"params": list(self.models["g1"].parameters())}]
         if self.cvae and latent_lr_scale != 1.0:
@@ -382,8 +381,9 @@ class Stage3(Stage):
         return {"loss": loss.item(), "g_adv": adv.item(), "g_l1": l1.item(), "d": d_loss.item(), **out}
 
     def _g2_extras(self, batch: dict) -> dict[str, torch.Tensor]:
-        """The proxy's silhouette for a G2 that keeps its edits inside it (``G2Config.silhouette_difference``)."""
-        return g2_extras(unwrap(self.models["g2"]), batch, self.device)
+        """G2's body-proxy inputs (``models/inputs.g2_inputs``): the silhouette, flow, visibility its add-ons read."""
+        how = EXTRAS_HINT + "; the silhouette comes from its proxy_parts_b"
+        return g2_inputs(unwrap(self.models["g2"]).config, batch_maps(batch), self.device, how)
 
     def _part_fm(self, batch: dict, image_a: torch.Tensor, image_b: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """Feature matching on D's features over the face and torso (``losses.part_feature_matching``)."""
