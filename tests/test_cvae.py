@@ -537,4 +537,5 @@ def test_texture_space_cvae_trains_from_a_plain_g1_and_samples_through_the_synth
     warp = synth.proxy_flow(view.joints3d, [results[0].joints3d], view.camera)
     assert warp.surface.shape == (1, SURFACE_CHANNELS, *SIZE)
     with pytest.raises(ValueError, match="texture space"):
-        synth.generate(view.image, [results[0].keypoints], [results[0].visible], warp[:3])
+        no_surface = {"flow": warp.flow, "visibility": warp.visibility}
+        synth.generate(view.image, [results[0].keypoints], [results[0].visible], no_surface)

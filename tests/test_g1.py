@@ -247,13 +247,13 @@ def test_a_size_g1_cannot_be_built_for_says_which_sizes_are_valid(size):
 
 
 def test_a_checkpoint_of_a_retired_option_is_refused_with_one_line(tmp_path):
-    from posegen_lite.models.checkpoints import FORMAT, save_atomic, state_checksum
+    from posegen_lite.models.checkpoints import FORMAT, CheckpointError, save_atomic, state_checksum
     from posegen_lite.models.weights import load_models
 
     old = {**G1Config(32, 32, base_channels=4).__dict__, "latent_channels": 4, "latent_kind": "map"}
     state = {"format": FORMAT, "stage": 2, "step": 1, "config": {}, "model_configs": {"g1": old}, "models": {"g1": {}}}
     state["checksum"] = state_checksum(state)
     path = save_atomic(state, tmp_path / "map_latent.pt")
-    with pytest.raises(ValueError, match=r"latent_kind='map' is retired") as caught:
-        load_models(path)
+    with pytest.raises(CheckpointError, match=r"map_latent.pt: .*latent_kind='map' is retired") as caught:
+        load_models(path)  # the file named, then the config's own reason
     assert "\n" not in str(caught.value)

@@ -106,7 +106,8 @@ def test_a_warping_g1_gets_the_proxy_flow_from_3d_and_from_2d_keypoints(scene):
     synth = NovelViewSynthesizer(g1, g2, device="cpu")
     view = scene.input_view
     assert synth.warps
-    flow, vis, silhouette = synth.proxy_flow(view.joints3d, [view.joints3d], view.camera)[:3]
+    maps = synth.proxy_flow(view.joints3d, [view.joints3d], view.camera)
+    flow, vis, silhouette = maps.flow, maps.visibility, maps.silhouette
     assert flow.abs().max() < 0.5 and vis.sum() > 0  # yaw 0: the identity
     assert silhouette.shape == vis.shape and (vis <= silhouette).all()  # only the body's pixels are visible
     res3d = synth.synthesize_many(view.image, view.joints3d, [0.0, 90.0], camera=view.camera)
@@ -132,7 +133,8 @@ def test_a_g2_kept_inside_the_proxy_silhouette_gets_it_from_stage_one(scene):
     np.testing.assert_array_equal(res.image[~grown], res.coarse[~grown])  # G1's everywhere else
     kp = [res.keypoints]
     with pytest.raises(ValueError, match="silhouette"):
-        synth.generate(view.image, kp, [res.visible], warp=(torch.zeros(1, 2, h, w), torch.zeros(1, 1, h, w)))
+        flow_only = {"flow": torch.zeros(1, 2, h, w), "visibility": torch.zeros(1, 1, h, w)}
+        synth.generate(view.image, kp, [res.visible], warp=flow_only)
 
 
 def test_a_g2_that_reads_the_warped_input_gets_the_proxy_flow_from_stage_one(scene):

@@ -71,14 +71,9 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
         src = scene.input_view
         warp = None
         if synth.needs_proxy:  # the body proxy from the input camera to each target camera (G1's warp, G2's region)
-            from posegen_lite.geometry.warp import proxy_maps
-            from posegen_lite.pipelines.synthesizer import ProxyWarp
+            from posegen_lite.geometry.warp import source_maps
 
-            n = len(truth)
-            warp = ProxyWarp.of(proxy_maps(
-                np.stack([src.joints3d] * n), np.stack([t.joints3d for t in truth]), [src.camera] * n,
-                [t.camera for t in truth],
-            ))  # fmt: skip
+            warp = source_maps(src.joints3d, src.camera, [t.joints3d for t in truth], [t.camera for t in truth])
         coarse, refined, _, masks = synth.generate(
             src.image, [t.keypoints for t in truth], [t.visible for t in truth], warp
         )

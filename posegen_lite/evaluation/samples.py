@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from posegen_lite.models.g1 import g1_extras
+from posegen_lite.models.inputs import g1_extras
 
 
 @torch.no_grad()

@@ -138,11 +138,11 @@ def turntable_difference(view_1: np.ndarray, view_2: np.ndarray, flow: np.ndarra
     """How much two views disagree on the surface points both show.
 
     ``D = mean over p ∈ S of mean over c of |I₁_c(p) − I₂_c(p + f(p))| / 255`` in [0, 1], with ``I₂`` sampled
-    bilinearly (``warp.warp_image``) at the pixel the backward ``flow`` ``f`` ``(2, H, W)`` (x, y pixels: view 1
-    → view 2, ``proxy_maps``' convention) gives, and ``S = where`` ``(H, W)`` bool: view-1 pixels whose surface
+    bilinearly (``models.warping.warp_image``) at the pixel the backward ``flow`` ``f`` ``(2, H, W)`` (x, y px:
+    view 1 → view 2, ``proxy_maps``' convention) gives, and ``S = where`` ``(H, W)`` bool: view-1 pixels whose surface
     point view 2 also shows. ``view_1``, ``view_2``: ``(H, W, 3)`` uint8. NaN (with a warning) if ``S`` is empty.
     """
-    from posegen_lite.geometry.warp import warp_image
+    from posegen_lite.models.warping import warp_image
 
     metrics._check_pair(view_1, view_2)
     s = metrics._check_mask(where, view_1.shape)

@@ -32,8 +32,8 @@ def correspondence_panels(sample: dict) -> dict[str, np.ndarray]:
     ``parts`` (proxy parts) and ``|W(I_A) − I_B|`` on the visible pixels."""
     import torch
 
-    from posegen_lite.geometry.warp import warp_image
     from posegen_lite.images import to_uint8
+    from posegen_lite.models.warping import warp_image
 
     a, b = torch.as_tensor(sample["image_a"])[None], torch.as_tensor(sample["image_b"])[None]
     flow, vis = torch.as_tensor(sample["flow"])[None], torch.as_tensor(sample["visibility"])[None]
@@ -116,9 +116,9 @@ def paste_figure(g1, batch: dict, panel_inches: float = 1.1, title: str | None =
     output, and the target."""
     import torch
 
-    from posegen_lite.geometry.warp import warp_image
     from posegen_lite.images import to_uint8
-    from posegen_lite.models.g1 import g1_extras
+    from posegen_lite.models.inputs import g1_extras
+    from posegen_lite.models.warping import warp_image
 
     if g1.config.warp != "paste":
         raise ValueError(f"only a G1 with warp='paste' pastes; this one has warp={g1.config.warp!r}")
@@ -156,23 +156,22 @@ def warp_photo(
     ``(warped (H, W, 3) uint8 with unseen pixels mid-grey, visibility (H, W) float32 in {0, 1})``."""
 
     from posegen_lite.geometry.lifting import lift_pose
-    from posegen_lite.geometry.proxy import OrthoCamera
+    from posegen_lite.geometry.ray_cameras import fit_orthographic
     from posegen_lite.geometry.skeleton import check_keypoints, hip_centre
-    from posegen_lite.geometry.warp import proxy_flow, warp_image
+    from posegen_lite.geometry.warp import source_maps
     from posegen_lite.images import ensure_rgb, to_tensor, to_uint8
-    from posegen_lite.pipelines.stage1 import _fit_orthographic
+    from posegen_lite.models.warping import warp_image
 
     img = ensure_rgb(image, convert=True)
     h, w = img.shape[:2]
     kp, vis = check_keypoints(keypoints, visible)
     j3 = lift_pose(kp, vis) if joints3d is None else np.asarray(joints3d, np.float64)
     j3 = np.where(vis[:, None], j3, np.nan)
-    scale, offset = _fit_orthographic(j3, kp, vis)
-    cam = OrthoCamera(scale, (float(offset[0]), float(offset[1])), w, h)
+    cam = fit_orthographic(j3, kp, vis, w, h)
     pivot = hip_centre(j3)
     targets = [rotate_about_body_axis(j3 - pivot, y) + pivot for y in yaws]
     n = len(yaws)
-    flow, visibility, _ = proxy_flow(np.stack([j3] * n), np.stack(targets), [cam] * n, [cam] * n)
+    flow, visibility = source_maps(j3, cam, targets)[:2]
     warped = warp_image(to_tensor(img)[None].expand(n, -1, -1, -1), flow, visibility)
     return [(to_uint8(warped[i : i + 1])[0], visibility[i, 0].numpy()) for i in range(n)]
 

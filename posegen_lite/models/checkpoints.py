@@ -15,6 +15,7 @@ and sizes (``check_structure``) before any network is built, so every bad file i
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import pickle
@@ -339,10 +340,14 @@ def _model_config(config_class: type, values: object, where: str) -> object:
     if not isinstance(values, dict):
         raise CheckpointError(f"{where} is a {type(values).__name__}, expected a dict of settings")
     known = {f.name: f.default for f in fields(config_class)}
-    unknown = sorted(set(values) - set(known), key=str)
+    # Init-only names (a config's retired options) are the config's own to judge: it refuses with one line.
+    accepted = set(inspect.signature(config_class).parameters)
+    unknown = sorted(set(values) - accepted, key=str)
     if unknown:
         raise CheckpointError(f"{where}: unknown settings {unknown} for {config_class.__name__}")
     for name, value in values.items():
+        if name not in known:
+            continue
         default = known[name]
         if isinstance(default, bool) or isinstance(default, str):
             ok = type(value) is type(default)
@@ -358,7 +363,10 @@ def _model_config(config_class: type, values: object, where: str) -> object:
                 else "an integer in [{}, {}]".format(*_SETTING_BOUNDS.get(name, _OTHER_INT_BOUNDS))
             )
             raise CheckpointError(f"{where}: {name} is {value!r}, expected {expected}")
-    return config_class(**values)
+    try:
+        return config_class(**values)
+    except ValueError as err:  # e.g. a retired option at a value no shipped weights used
+        raise CheckpointError(f"{where}: {err}") from None
 
 
 def _check_shapes(network: type, config: object, tensors: object, where: str) -> None:

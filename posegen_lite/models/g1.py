@@ -488,10 +488,3 @@ def _check_surface(image_a: torch.Tensor, surface: torch.Tensor | None, wanted: 
     expected = (image_a.shape[0], SURFACE_CHANNELS, *image_a.shape[2:])
     if tuple(surface.shape) != expected:
         raise ValueError(f"G1: surface must be (B, {SURFACE_CHANNELS}, H, W) = {expected}, got {tuple(surface.shape)}")
-
-
-def g1_extras(g1: G1, batch: dict, device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
-    """Moved to ``models/inputs.g1_extras`` (kept here while notebooks and front ends still import it from here)."""
-    from posegen_lite.models.inputs import g1_extras as extras
-
-    return extras(g1, batch, device)

@@ -196,10 +196,3 @@ def proxy_inputs(
             raise ValueError(f"this G2 {what} ({option}=True), so it needs the body proxy's {missing}: {how}")
         out.update({k: t.to(device) for k, t in found.items()})
     return out
-
-
-def g2_extras(g2: G2, batch: dict, device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
-    """Moved to ``models/inputs.g2_extras`` (kept here while notebooks and front ends still import it from here)."""
-    from posegen_lite.models.inputs import g2_extras as extras
-
-    return extras(g2, batch, device)

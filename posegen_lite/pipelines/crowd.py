@@ -21,8 +21,10 @@ import numpy as np
 
 from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
 from posegen_lite.geometry.camera import Camera, intrinsics
+from posegen_lite.geometry.ray_cameras import fit_orthographic
 from posegen_lite.geometry.scene import Window, back_to_front, check_joints, crop, person_window, scene_targets
 from posegen_lite.geometry.skeleton import check_keypoints, hip_centre
+from posegen_lite.geometry.warp import ProxyMaps, source_maps
 from posegen_lite.images import ensure_rgb, resize_image
 from posegen_lite.pipelines.checks import check_angle, check_pitch, check_yaws
 from posegen_lite.pipelines.compositing import (
@@ -33,7 +35,7 @@ from posegen_lite.pipelines.compositing import (
     resize_float,
     soft_matte,
 )
-from posegen_lite.pipelines.stage1 import ProxyWarp, _fit_orthographic, lift_keypoints
+from posegen_lite.pipelines.stage1 import lift_keypoints
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult
 
 BACKGROUNDS = ("plain", "inpaint")
@@ -184,20 +186,14 @@ class CrowdSynthesizer:
         return crops, fill, windows
 
     # --- synthesis ----------------------------------------------------------------------------------------------
-    def _warp(self, joints: np.ndarray, window, camera: Camera, targets: list) -> ProxyWarp:
-        """``NovelViewSynthesizer.generate``'s ``warp`` (``ProxyWarp``): from the person's input window to each
-        of their target windows (the scene's camera cropped to each window, as the crops are)."""
-        from posegen_lite.geometry.warp import proxy_maps
-
+    def _warp(self, joints: np.ndarray, window, camera: Camera, targets: list) -> ProxyMaps:
+        """``NovelViewSynthesizer.generate``'s ``warp``: the body proxy's maps from the person's input window to
+        each of their target windows (the scene's camera cropped to each window, as the crops are)."""
         mh, mw = self.model_size
-        n = len(targets)
-        maps = proxy_maps(
-            np.stack([joints] * n),
-            np.stack([t.joints3d for t in targets]),
-            [window.crop_camera(camera, mh, mw)] * n,
-            [t.window.crop_camera(camera, mh, mw) for t in targets],
+        crop = window.crop_camera(camera, mh, mw)
+        return source_maps(
+            joints, crop, [t.joints3d for t in targets], [t.window.crop_camera(camera, mh, mw) for t in targets]
         )
-        return ProxyWarp.of(maps)
 
     def synthesize_many(
         self,
@@ -331,7 +327,8 @@ class CrowdSynthesizer:
                 raise ValueError(f"person {k} has no visible keypoint: there is nothing to place or synthesize")
             lifted = lift_keypoints(xy, ok, self.synth.lifter)
             try:
-                scale, offset = _fit_orthographic(lifted, xy, ok)
+                fitted = fit_orthographic(lifted, xy, ok, width, height)
+                scale, offset = fitted.scale, np.asarray(fitted.offset, np.float32)
             except ValueError as err:
                 raise ValueError(f"person {k}: {err}") from None
             depth = f / scale

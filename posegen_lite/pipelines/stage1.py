@@ -8,32 +8,18 @@ its body axis and projects it for one viewpoint; ``pose_inputs`` draws the targe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
-import torch
 
 from posegen_lite.geometry.camera import Camera, rotate_about_body_axis
 from posegen_lite.geometry.lifting import orthographic_projection
 from posegen_lite.geometry.posemaps import body_mask, pose_maps
+from posegen_lite.geometry.ray_cameras import OrthoCamera, fit_orthographic
 from posegen_lite.geometry.skeleton import NUM_JOINTS, check_keypoints, hip_centre
+from posegen_lite.geometry.warp import ProxyMaps, source_maps
 from posegen_lite.pipelines.checks import check_inside, check_metres
 
 LIFTERS = ("mlp", "closed_form")
-
-
-def _fit_orthographic(joints3d: np.ndarray, xy: np.ndarray, visible: np.ndarray) -> tuple[float, np.ndarray]:
-    """Least-squares scale and offset of ``lifting.orthographic_projection`` that map the lifted joints back
-    onto the observed 2D keypoints — so the rotated pose lands where the person is in the image."""
-    ok = visible & np.isfinite(joints3d).all(axis=1) & np.isfinite(xy).all(axis=1)
-    if ok.sum() < 2:
-        raise ValueError("need at least two visible, lifted joints to place the pose in the image")
-    P = np.stack([joints3d[ok, 0], -joints3d[ok, 1]], axis=1)  # orthographic image directions (y down)
-    Pc, xc = P - P.mean(0), xy[ok] - xy[ok].mean(0)
-    scale = float((Pc * xc).sum() / max((Pc**2).sum(), 1e-12))
-    if not np.isfinite(scale) or scale <= 0:
-        raise ValueError("could not fit the lifted pose to the keypoints (degenerate pose)")
-    return scale, xy[ok].mean(0) - scale * P.mean(0)
 
 
 def lift_keypoints(keypoints: np.ndarray, visible: np.ndarray, lifter: str = "mlp") -> np.ndarray:
@@ -67,8 +53,6 @@ class SourcePose:
         """The camera the body proxy is seen by: ``camera``, or the fitted ``geometry.proxy.OrthoCamera``."""
         if self.camera is not None:
             return self.camera
-        from posegen_lite.geometry.proxy import OrthoCamera
-
         return OrthoCamera(self.scale, self.offset, width, height)
 
 
@@ -85,7 +69,8 @@ def observed_2d(
         if lifted.shape != (NUM_JOINTS, 3):
             raise ValueError(f"lifted 3D joints must be ({NUM_JOINTS}, 3), got {lifted.shape}")
         check_metres(lifted)
-    scale, offset = _fit_orthographic(lifted, keypoints, visible)  # raises if fewer than two joints were lifted
+    cam = fit_orthographic(lifted, keypoints, visible, size[1], size[0])  # raises with fewer than two lifted joints
+    scale, offset = cam.scale, np.asarray(cam.offset, np.float32)
     x, y = (keypoints[:, 0] - offset[0]) / scale, -(keypoints[:, 1] - offset[1]) / scale
     observed = np.stack([x, y, lifted[:, 2]], axis=1)
     observed[~(visible & np.isfinite(lifted).all(axis=1))] = np.nan
@@ -149,29 +134,7 @@ def pose_inputs(
     return maps, masks
 
 
-class ProxyWarp(NamedTuple):
-    """What Stage I's body proxy gives Stages II and III for ``N`` target views (``geometry/warp.py``):
-    ``flow (N, 2, H, W)`` px, ``visibility (N, 1, H, W)``, the target ``silhouette (N, 1, H, W)`` in {0, 1},
-    the ``surface (N, 5, H, W)`` map (``warp.surface_map``) and the input's ``source_silhouette (N, 1, H, W)``."""
-
-    flow: torch.Tensor
-    visibility: torch.Tensor
-    silhouette: torch.Tensor
-    surface: torch.Tensor
-    source_silhouette: torch.Tensor
-
-    @classmethod
-    def of(cls, maps) -> ProxyWarp:
-        """From ``geometry.warp.ProxyMaps``."""
-        from posegen_lite.geometry.warp import proxy_silhouette
-
-        return cls(maps.flow, maps.visibility, proxy_silhouette(maps.parts), maps.surface, maps.source_silhouette)
-
-
-def proxy_warp(source: SourcePose, targets: list[np.ndarray], size: tuple[int, int]) -> ProxyWarp:
-    """The body proxy's maps from the ``source`` pose to each rotated 3D pose of ``targets`` (``(18, 3)`` in the
-    source's frame), all seen by the source's camera, in images of ``size`` ``(H, W)``."""
-    from posegen_lite.geometry.warp import proxy_maps
-
-    cam, n = source.proxy_camera(*size), len(targets)
-    return ProxyWarp.of(proxy_maps(np.stack([source.joints3d] * n), np.stack(targets), [cam] * n, [cam] * n))
+def proxy_warp(source: SourcePose, targets: list[np.ndarray], size: tuple[int, int]) -> ProxyMaps:
+    """The body proxy's maps (``geometry.warp.ProxyMaps``) from the ``source`` pose to each rotated 3D pose of
+    ``targets`` (``(18, 3)`` in the source's frame), all seen by the source's camera, in images of ``size``."""
+    return source_maps(source.joints3d, source.proxy_camera(*size), targets)

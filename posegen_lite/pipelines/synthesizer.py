@@ -28,8 +28,9 @@ from posegen_lite.device import pick_device
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.photo import PoseEstimator
 from posegen_lite.geometry.skeleton import check_keypoints
-from posegen_lite.geometry.warp import OUTLINE_RING
+from posegen_lite.geometry.warp import OUTLINE_RING, ProxyMaps
 from posegen_lite.images import ensure_rgb, to_tensor, to_uint8
+from posegen_lite.models.inputs import Maps, g1_inputs, g2_inputs
 from posegen_lite.pipelines.checks import (
     MIN_JOINTS,
     TooFewJointsError,
@@ -41,7 +42,6 @@ from posegen_lite.pipelines.checks import (
 from posegen_lite.pipelines.photo import PhotoInput, prepare_photo
 from posegen_lite.pipelines.stage1 import (
     LIFTERS,
-    ProxyWarp,
     SourcePose,
     observed_2d,
     pose_inputs,
@@ -53,7 +53,7 @@ from posegen_lite.resources import demo_weights
 
 DEMO_WEIGHTS = demo_weights()
 
-__all__ = ["DEMO_WEIGHTS", "NovelViewSynthesizer", "ProxyWarp", "SynthesisResult", "TooFewJointsError"]
+__all__ = ["DEMO_WEIGHTS", "NovelViewSynthesizer", "SynthesisResult", "TooFewJointsError"]
 
 
 @dataclass
@@ -182,11 +182,10 @@ class NovelViewSynthesizer:
         camera: Camera | None = None,
         visible: np.ndarray | None = None,
         lifted: np.ndarray | None = None,
-    ) -> ProxyWarp:
-        """The body proxy's maps (``ProxyWarp``: flow, visibility, target and input silhouettes, surface) from the input
-        pose to each of the rotated 3D poses ``targets`` (``SynthesisResult.joints3d``): 3D keypoints with their
-        ``camera``, or 2D keypoints, lifted and seen by the fitted scaled orthographic camera
-        (``geometry/warp.py``)."""
+    ) -> ProxyMaps:
+        """The body proxy's maps (``geometry.warp.ProxyMaps``: flow, visibility, parts, surface, the input's
+        silhouette) from the input pose to each of the rotated 3D poses ``targets`` (``SynthesisResult.joints3d``):
+        3D keypoints with their ``camera``, or 2D keypoints, lifted and seen by the fitted orthographic camera."""
         return proxy_warp(self.source_pose(keypoints, camera, visible, lifted), list(targets), self.size)
 
     # --- Stage II + III -----------------------------------------------------------------------------------
@@ -204,16 +203,16 @@ class NovelViewSynthesizer:
         image: np.ndarray,
         keypoints: Sequence[np.ndarray],
         visible: Sequence[np.ndarray],
-        warp: ProxyWarp | tuple[torch.Tensor, ...] | None = None,
+        warp: Maps = None,
         noise: torch.Tensor | None = None,
         outline_ring: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
         """Pose-guided generation for target poses given as 2D keypoints (one batch):
         ``(coarse (N, H, W, 3) uint8, refined or None, pose maps (N, 18, H, W), masks (N, 1, H, W))``.
-        ``warp``: ``ProxyWarp`` (``proxy_flow``) when ``needs_proxy`` (a tuple of its first fields is enough
-        for a model that needs no more: ``(flow, visibility)`` for a G1 that only warps); ``noise``: latent draws
-        ``G1.latent_shape(N)`` for a conditional-VAE G1 (``latent_noise``; ``None``: the prior's mean).
-        With a full ``ProxyWarp`` and ``fill_uncovered``, the background the input's body covered, and the
+        ``warp``: the body proxy's ``ProxyMaps`` (``proxy_flow``) when ``needs_proxy`` (a dict of some of its
+        fields is enough for a model that needs no more: ``{"flow", "visibility"}`` for a G1 that only warps);
+        ``noise``: latent draws ``G1.latent_shape(N)`` for a conditional-VAE G1 (``None``: the prior's mean).
+        With full ``ProxyMaps`` and ``fill_uncovered``, the background the input's body covered, and the
         background within ``outline_ring`` pixels of the target's proxy silhouette, are filled from the background
         around them in both outputs (``warp.fill_uncovered``); ``outline_ring`` here overrides the synthesizer's for
         this call (the crowd path mattes each person itself and passes 0)."""
@@ -228,7 +227,7 @@ class NovelViewSynthesizer:
         image: torch.Tensor,
         maps: np.ndarray,
         masks: np.ndarray,
-        warp: ProxyWarp | tuple[torch.Tensor, ...] | None = None,
+        warp: Maps = None,
         noise: torch.Tensor | None = None,
         outline_ring: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -237,16 +236,8 @@ class NovelViewSynthesizer:
         ``(coarse (N, H, W, 3) uint8, refined or None)``; ``warp``, ``noise``, ``outline_ring`` as ``generate``."""
         image_a = image.unsqueeze(0).expand(len(maps), -1, -1, -1).to(self.device)
         pose_b = torch.from_numpy(maps).to(self.device)
-        extras = {}
-        if self.warps:
-            if warp is None:
-                raise ValueError("this G1 warps the input with the 3D body proxy: pass warp=(flow, visibility)")
-            extras = {"flow": warp[0].to(self.device), "visibility": warp[1].to(self.device)}
-        g2_extras = self.g2_inputs(warp)
-        if getattr(self.g1.config, "latent_surface", False):
-            if warp is None or len(warp) < 4:
-                raise ValueError("this G1's latent works in the body proxy's texture space: pass warp=proxy_flow(...)")
-            extras["surface"] = warp[3].to(self.device)
+        extras = g1_inputs(self.g1.config, warp, self.device)  # the body proxy's maps this G1 reads
+        g2_extras = {} if self.g2 is None else g2_inputs(self.g2.config, warp, self.device)
         if noise is not None:
             extras["noise"] = noise.to(self.device)
         uncovered = self._uncovered(warp)
@@ -260,23 +251,11 @@ class NovelViewSynthesizer:
             refined = self._fill(self.g2(image_a, coarse, mask_b, **g2_extras).float(), uncovered, ring)
         return to_uint8(coarse), None if refined is None else to_uint8(refined)
 
-    def g2_inputs(self, warp: ProxyWarp | tuple[torch.Tensor, ...] | None) -> dict[str, torch.Tensor]:
-        """``G2.forward``'s body-proxy inputs from Stage I's ``warp`` (``proxy_flow``; a tuple of its first
-        fields is enough): the silhouette, flow and visibility that ``models.g2.PROXY_INPUTS`` says this G2's
-        options read; nothing for PG2's G2."""
-        from posegen_lite.models.g2 import proxy_inputs
-
-        if self.g2 is None:
-            return {}
-        available = dict(zip(ProxyWarp._fields[:3], warp or (), strict=False))  # flow, visibility, silhouette
-        return proxy_inputs(self.g2.config, available, "pass warp=proxy_flow(...) (flow, visibility, silhouette)",
-                            self.device)  # fmt: skip
-
-    def _uncovered(self, warp) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(source, target silhouette) of a full ``ProxyWarp`` when ``fill_uncovered``, else None."""
-        if not self.fill_uncovered or warp is None or len(warp) < 5:
+    def _uncovered(self, warp: Maps) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(the input's, the target's proxy silhouette) of full ``ProxyMaps`` when ``fill_uncovered``, else None."""
+        if not self.fill_uncovered or not isinstance(warp, ProxyMaps):
             return None
-        return warp[4].to(self.device), warp[2].to(self.device)
+        return warp.source_silhouette.to(self.device), warp.silhouette.to(self.device)
 
     @staticmethod
     def _fill(images: torch.Tensor, silhouettes: tuple[torch.Tensor, torch.Tensor] | None, ring: int) -> torch.Tensor:
