@@ -37,8 +37,8 @@ def test_a_warping_conditional_vae_g1_is_drawn_too():
     fig = architecture_figure(G1Config(64, 64, base_channels=8, warp="skip", latent_channels=4))
     assert fig.axes[0].get_title().startswith("G1")
     # a latent in the proxy's texture space needs the surface map as well
-    cfg = G1Config(64, 64, base_channels=8, warp="paste", latent_channels=4, latent_kind="vector")
-    fig = architecture_figure(replace(cfg, latent_site="output", latent_surface=True))
+    cfg = G1Config(64, 64, base_channels=8, warp="paste", latent_channels=4)
+    fig = architecture_figure(replace(cfg, latent_surface=True))
     assert fig.axes[0].get_title().startswith("G1")
 
 
@@ -56,5 +56,3 @@ def test_a_pasting_g1_and_a_masked_g2_are_drawn_too():
     texts = [t.get_text() for ax in architecture_figure(g1, shipped).axes for t in ax.texts]
     assert any("M_B ⊙ V ⊙ difference" in t for t in texts), texts  # edits only what the input saw …
     assert any("W(I_A) ⊕ Î_B1" in t for t in texts), texts  # … and reads the input warped into the view
-    gated = architecture_figure(G1Config(64, 64, base_channels=8, warp="paste", gate_input=True))
-    assert any("P_B ⊕ W(I_A) ⊕ v" in t.get_text() for ax in gated.axes for t in ax.texts)

@@ -250,7 +250,7 @@ def test_the_cli_prints_one_line_for_a_checkpoint_without_its_stage(tmp_path):
 def test_a_cvae_checkpoint_from_before_the_colour_statistics_passes_the_structure_check(tmp_path):
     from posegen_lite.models.g1 import G1, G1Config
 
-    g1 = G1(G1Config(32, 32, base_channels=4, z_dim=8, warp="skip", latent_channels=4, latent_kind="vector"))
+    g1 = G1(G1Config(32, 32, base_channels=4, z_dim=8, warp="skip", latent_channels=4))
     state = _tiny_state()
     state["model_configs"]["g1"] = vars(g1.config).copy()
     state["models"]["g1"] = {k: v for k, v in g1.state_dict().items() if k != "latent.colour_head.weight"}

@@ -70,8 +70,7 @@ def network_layout(config: G1Config | G2Config | DiscriminatorConfig) -> Layout:
         )
         output = "Î_B1 = vα·W(I_A) + (1−vα)·tanh(conv)" if config.warp == "paste" else "Î_B1 = tanh(3×3 conv)"
         p = config.pose_channels
-        source = f"P_B ⊕ W(I_A) ⊕ v  ({p} + 4 ch)" if config.gate_input else f"I_A ⊕ P_B  (3 + {p} ch)"
-        return Layout("G1 (Stage II)", source, output,
+        return Layout("G1 (Stage II)", f"I_A ⊕ P_B  (3 + {p} ch)", output,
                       enc, dec, bottom, count_parameters(net))  # fmt: skip
     if isinstance(config, G2Config):
         net = G2(config).eval()

@@ -87,11 +87,12 @@ def save_atomic(state: dict, path: str | Path) -> Path:
 def _os_error(err: BaseException) -> OSError | None:
     """The ``OSError`` behind ``err`` (itself, or its cause/context), or None."""
     seen = set()
-    while err is not None and id(err) not in seen:
-        if isinstance(err, OSError):
-            return err
-        seen.add(id(err))
-        err = err.__cause__ or err.__context__
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
     return None
 
 
@@ -186,8 +187,8 @@ def list_checkpoints(run_dir: str | Path) -> list[Path]:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         return []
-    found = [p for p in run_dir.iterdir() if _NAME.match(p.name)]
-    return sorted(found, key=lambda p: int(_NAME.match(p.name).group(1)))
+    steps = {p: int(m.group(1)) for p in run_dir.iterdir() if (m := _NAME.match(p.name))}
+    return sorted(steps, key=steps.__getitem__)
 
 
 def save_checkpoint(state: dict, run_dir: str | Path, keep_last: int = 3) -> Path:

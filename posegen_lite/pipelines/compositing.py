@@ -56,7 +56,9 @@ def resize_float(a: np.ndarray, height: int, width: int) -> np.ndarray:
 
     if a.shape == (height, width):
         return a
-    return np.asarray(Image.fromarray(a.astype(np.float32), mode="F").resize((width, height), Image.BILINEAR))
+    return np.asarray(
+        Image.fromarray(a.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BILINEAR)
+    )
 
 
 def soft_matte(

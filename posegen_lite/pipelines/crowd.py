@@ -22,7 +22,15 @@ import numpy as np
 from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
 from posegen_lite.geometry.camera import Camera, intrinsics
 from posegen_lite.geometry.ray_cameras import fit_orthographic
-from posegen_lite.geometry.scene import Window, back_to_front, check_joints, crop, person_window, scene_targets
+from posegen_lite.geometry.scene import (
+    PersonTarget,
+    Window,
+    back_to_front,
+    check_joints,
+    crop,
+    person_window,
+    scene_targets,
+)
 from posegen_lite.geometry.skeleton import check_keypoints, hip_centre
 from posegen_lite.geometry.warp import ProxyMaps, source_maps
 from posegen_lite.images import ensure_rgb, resize_image
@@ -81,7 +89,9 @@ class CrowdResult:
         """``(H, W)`` int — the person in front at each pixel (the last pasted with alpha > ``threshold``), −1 none."""
         out = np.full(self.image.shape[:2], -1, np.int64)
         for k in self.order:
-            out[self.people[k].alpha > threshold] = k
+            person = self.people[k]
+            if person is not None:  # ``order`` holds only the people kept
+                out[person.alpha > threshold] = k
         return out
 
 
@@ -228,7 +238,7 @@ class CrowdSynthesizer:
             scene_targets(people, camera, self.model_size, self.fov_y_deg, self.margin, y, pitch, pivot) for y in yaws
         ]
         # Per person: the viewpoints where they are in view, their target keypoints in their target windows.
-        jobs: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {k: [] for k in range(len(people))}
+        jobs: dict[int, list[tuple[int, np.ndarray, np.ndarray, PersonTarget]]] = {k: [] for k in range(len(people))}
         notes: list[list[str]] = [[] for _ in yaws]
         for v, tv in enumerate(targets):
             for k, t in enumerate(tv):

@@ -108,10 +108,11 @@ def turn(
     """The target pose of a checked ``yaw`` and ``pitch`` (degrees): ``(keypoints (18, 2) px, visible (18,),
     rotated joints (18, 3))``. 3D input turns about its body axis in the camera's world frame; 2D input about
     its hip centre, projected by the fitted orthographic camera (yaw 0, pitch 0: the input keypoints exactly)."""
-    if source.keypoints is None:
+    if source.camera is not None:  # 3D input
         rotated = rotate_about_body_axis(source.joints3d, yaw, pitch, source.camera)
         xy, vis = source.camera.project(rotated)
         return xy, vis, rotated
+    assert source.keypoints is not None  # 2D input: observed_2d keeps the keypoints
     pivot = hip_centre(source.joints3d)
     rotated = rotate_about_body_axis(source.joints3d - pivot, yaw, pitch) + pivot
     xy, ok = orthographic_projection(rotated, source.scale, source.offset)

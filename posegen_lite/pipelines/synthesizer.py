@@ -30,6 +30,8 @@ from posegen_lite.geometry.photo import PoseEstimator
 from posegen_lite.geometry.skeleton import check_keypoints
 from posegen_lite.geometry.warp import OUTLINE_RING, ProxyMaps
 from posegen_lite.images import ensure_rgb, to_tensor, to_uint8
+from posegen_lite.models.g1 import G1
+from posegen_lite.models.g2 import G2
 from posegen_lite.models.inputs import Maps, g1_inputs, g2_inputs
 from posegen_lite.pipelines.checks import (
     MIN_JOINTS,
@@ -78,8 +80,8 @@ class NovelViewSynthesizer:
 
     def __init__(
         self,
-        g1: torch.nn.Module,
-        g2: torch.nn.Module | None = None,
+        g1: G1,
+        g2: G2 | None = None,
         device: str | torch.device = "auto",
         pose_kind: str = "disc",
         lifter: str = "mlp",
@@ -117,7 +119,9 @@ class NovelViewSynthesizer:
 
         dev = pick_device(device) if isinstance(device, str) else device
         models = load_models(path, device=dev)
-        return cls(models["g1"], models.get("g2"), device=dev, **kw)
+        g1, g2 = models["g1"], models.get("g2")
+        assert isinstance(g1, G1) and (g2 is None or isinstance(g2, G2))  # what load_models builds
+        return cls(g1, g2, device=dev, **kw)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -165,7 +169,7 @@ class NovelViewSynthesizer:
     @property
     def warps(self) -> bool:
         """Whether G1 warps the input with the 3D body proxy (``G1Config.warp``): then it needs 3D poses."""
-        return getattr(self.g1.config, "warp", "none") != "none"
+        return self.g1.config.warp != "none"
 
     @property
     def needs_proxy(self) -> bool:
@@ -173,7 +177,7 @@ class NovelViewSynthesizer:
         inside its silhouette (``G2Config.silhouette_difference``), reads the warped input (``warped_input``) or
         edits only what the input saw (``visible_difference``), or G1's latent works in its texture space."""
         g2_needs = self.g2 is not None and self.g2.config.uses_proxy
-        return self.warps or g2_needs or getattr(self.g1.config, "latent_surface", False)
+        return self.warps or g2_needs or self.g1.config.latent_surface
 
     def proxy_flow(
         self,
@@ -354,7 +358,7 @@ class NovelViewSynthesizer:
     @property
     def samples(self) -> bool:
         """Whether G1 can draw several answers (a conditional VAE, ``G1Config.latent_channels > 0``)."""
-        return getattr(self.g1.config, "latent_channels", 0) > 0
+        return self.g1.config.latent_channels > 0
 
     def latent_noise(self, samples: int, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
         """``samples`` standard-normal latent draws ``G1.latent_shape(samples)`` × ``temperature``, from a CPU
