@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, unit tests, browser tests (when Chromium is installed) and every notebook under
+# The whole test suite: lint, types (mypy on the core), unit tests, browser tests (when Chromium is installed) and every notebook under
 # nbval (fast mode).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,6 +9,7 @@ export POSEGEN_FAST=1          # the one switch that keeps notebooks (and anythi
 export MPLBACKEND=Agg
 ruff format --check posegen_lite tests benchmarks scripts
 ruff check posegen_lite tests benchmarks
+mypy  # the typed core: [tool.mypy] files in pyproject.toml
 CHROMIUM="${POSEGEN_CHROMIUM:-/usr/bin/chromium}"
 if [ -x "$CHROMIUM" ]; then
   echo "[test] browser tests: ON (JupyterLab and posegen app in headless Chromium at $CHROMIUM)"

@@ -23,8 +23,10 @@ import re
 import tempfile
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -96,7 +98,7 @@ def _os_error(err: BaseException) -> OSError | None:
     return None
 
 
-def _tensors(obj, prefix: str = "") -> list[tuple[str, torch.Tensor]]:
+def _tensors(obj: object, prefix: str = "") -> list[tuple[str, torch.Tensor]]:
     """Every tensor inside nested dicts/lists, with a path name, in a fixed order (dict keys sorted)."""
     if isinstance(obj, torch.Tensor):
         return [(prefix, obj)]
@@ -264,7 +266,9 @@ class _SkipRandomInit(TorchFunctionMode):
 
     _FILLS = (torch.Tensor.normal_, torch.Tensor.uniform_)
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
+    def __torch_function__(
+        self, func: Callable[..., Any], types: object, args: tuple = (), kwargs: dict | None = None
+    ) -> Any:
         kwargs = kwargs or {}
         if getattr(func, "__module__", None) == "torch.nn.init" or func in self._FILLS:
             return args[0] if args else kwargs["tensor"]  # each fills its tensor in place and returns it
