@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, types (mypy on the core), unit tests, browser tests (when Chromium is installed) and every notebook under
-# nbval (fast mode).
+# The whole test suite: lint, types (mypy on the core), unit tests, browser tests (when Chromium is installed)
+# and every notebook under nbval (fast mode).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup_env.sh"
