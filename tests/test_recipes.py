@@ -183,3 +183,18 @@ def test_a_run_with_the_old_flat_config_resumes_with_its_values(tmp_path, capsys
     assert "changed" not in capsys.readouterr().out  # nothing changed: the old values were read back
     config = load_latest(old)[1]["config"]
     assert config["cvae"]["kl_weight"] == 0.25 and config["g1"]["latent_channels"] == 2
+
+
+def test_no_setting_lives_in_two_places():
+    """TrainConfig holds no field of the configs it nests (the G2 regions, D's spectral norm, the cVAE terms)."""
+    from dataclasses import fields
+
+    from posegen_lite.models.discriminator import DiscriminatorConfig
+    from posegen_lite.models.g2 import G2Config
+    from posegen_lite.training.config import CVAETrainConfig
+
+    top = {f.name for f in fields(TrainConfig)}
+    shapes = {"height", "width", "base_channels", "levels"}
+    for cls, prefixes in ((G2Config, ("", "g2_")), (DiscriminatorConfig, ("", "d_")), (CVAETrainConfig, ("",))):
+        names = {f.name for f in fields(cls)} - shapes
+        assert names and not {p + n for p in prefixes for n in names} & top, cls.__name__
