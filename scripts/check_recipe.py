@@ -8,6 +8,8 @@ and prints a table. Exit status 0 when all are identical.
 
     python scripts/check_recipe.py --recipe demo_g1 --flags-tree /work/base --steps 50 --work /tmp/recipes
     python scripts/check_recipe.py --recipe demo_g1_cvae --init-g1 /tmp/recipes/demo_g1/flags ...
+    python scripts/check_recipe.py --recipe demo_g1_decay --resume /tmp/recipes/demo_g1_cvae/flags \
+        --override "--lr-decay-start 55" --steps 60 ...
     python scripts/check_recipe.py --recipe demo_g2 --g1-checkpoint /tmp/recipes/demo_g1_cvae/flags ...
 
 Both runs share ``--work``/cache128 (rendering it takes about a minute the first time).
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +35,12 @@ FLAGS = {
         *("--latent-kind", "vector", "--latent-site", "output", "--latent-surface", "--latent-channels", "16"),
         *("--kl-weight", "2e-4", "--kl-warmup", "300", "--noise-warmup", "300", "--kl-free-bits", "0.25"),
         *("--latent-lr-scale", "10", *DATA),
+    ],
+    "demo_g1_decay": [
+        *("--stage", "2", "--width", "16", "--warp", "paste", "--part-loss", "default", "--cvae"),
+        *("--latent-kind", "vector", "--latent-site", "output", "--latent-surface", "--latent-channels", "16"),
+        *("--kl-weight", "2e-4", "--kl-warmup", "300", "--noise-warmup", "300", "--kl-free-bits", "0.25"),
+        *("--latent-lr-scale", "10", "--lr-decay-start", "600", *DATA),
     ],
     "demo_g2": [
         *("--stage", "3", "--width", "16", "--d-width", "32", "--lambda-l1", "200", "--d-lr", "1e-4"),
@@ -100,16 +109,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="OMP threads of both runs")
     parser.add_argument("--init-g1", help="demo_g1_cvae: the Stage II run to start from")
     parser.add_argument("--g1-checkpoint", help="demo_g2: the Stage II run whose G1 G2 refines")
+    parser.add_argument("--resume", type=Path, help="demo_g1_decay: a run both forms resume (each in a copy)")
+    parser.add_argument("--override", default="", help="options given to both forms, e.g. '--lr-decay-start 55'")
     args = parser.parse_args()
 
     work = (args.work / args.recipe).resolve()
     common = ["--steps", str(args.steps), "--checkpoint-every", str(args.steps), "--cache", str(args.work / "cache128")]
     common += ["--init-g1", args.init_g1] if args.init_g1 else []
     common += ["--g1-checkpoint", args.g1_checkpoint] if args.g1_checkpoint else []
+    common += args.override.split()
     for form in ("flags", "config"):
         if (work / form).exists():
             raise SystemExit(f"{work / form} exists: pass a fresh --work")
     work.mkdir(parents=True, exist_ok=True)
+    for form in ("flags", "config") if args.resume else ():
+        shutil.copytree(args.resume, work / form)
     print(f"{args.recipe}: {args.steps} steps, {args.threads} thread(s)")
     flags = [*FLAGS[args.recipe], "--run-dir", str(work / "flags"), *common]
     run(args.flags_tree.resolve(), flags, args.threads, work / "flags.log")

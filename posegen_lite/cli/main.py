@@ -1,7 +1,6 @@
 """The ``posegen`` command line. Each subcommand is a small module here, a thin layer over a library function.
 
-posegen demo            the main job: novel views of held-out people (grid PNG + turntable GIF);
-                        --crowd: scenes of 2–6 people (group grid PNG + group turntable GIF)
+posegen demo            the main job: novel views of held-out people (grid PNG + turntable GIF; --crowd: 2–6)
 posegen app             the viewpoint widget as a web page (Voilà), for a demo without code cells
 posegen stage1-figure   Stage I figure: skeleton, pose maps and mask at several yaws
 posegen synth           render a split of the embedded dataset to disk (PNG + manifest)

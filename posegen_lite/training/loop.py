@@ -1,30 +1,17 @@
-"""One training loop for Stage II (G1) and Stage III (G2 + D): config, progress, validation, checkpoints,
-exact resume, a NaN guard, clean Ctrl-C, time budgets, and DDP under ``torchrun``.
+"""One training loop for Stage II (G1) and Stage III (G2 + D): ``train(cfg, train_set, val_set)`` with a
+``TrainConfig`` (training/config.py), or ``posegen train``. Guarantees, each a test in ``tests/test_train.py``:
 
-Use it from Python::
-
-    cfg = TrainConfig(stage=2, run_dir="runs/g1", steps=2000, g1=G1Config(64, 64, base_channels=16))
-    result = train(cfg, train_set, val_set)
-
-or from the shell: ``posegen train --stage 2 --run-dir runs/g1 --steps 2000``.
-
-Guarantees (each is a test in ``tests/test_train.py``):
-
-* **Exact resume.** The data order is a pure function of (seed, epoch) — ``DistributedSampler`` with
-  ``set_epoch`` — and a checkpoint stores step, weights, optimizer, grad-scaler and RNG state. Training N
-  steps, stopping, and resuming for N more gives the same weights as 2N steps in one go (CPU).
-* **Crash-safe checkpoints** (see ``checkpoints.py``): atomic writes, the last ``keep_last`` kept.
-* **NaN guard.** A non-finite loss stops training *before* the update with ``NonFiniteLossError``; an update
-  that leaves weights or optimizer state non-finite (a far too large learning rate) stops it with
-  ``NonFiniteWeightsError`` naming the last finite step. No checkpoint is written after either, so the last
-  good one is untouched — and never holds a NaN/inf tensor.
-* **Resume means: continue this run, with the options you give now.** Weights, optimizer moments, step and
-  RNG come from the newest checkpoint; the configuration passed now is applied from the resumed step on and is
-  what later checkpoints record (a changed ``lr`` is applied to the restored optimizer, so "lower the
-  learning rate" works in the same run directory). Options that define the networks or the optimizer's
-  parameter groups (stage, model configs, ``finetune_g1``, ``latent_lr_scale``) cannot change: that is
-  refused with a message naming them. Stale ``*.tmp`` files of a write killed mid-way are removed.
-* **Ctrl-C** (SIGINT) finishes the current step, saves a checkpoint and returns with ``interrupted=True``.
+* **Exact resume.** The data order is a pure function of (seed, epoch) and a checkpoint stores step, weights,
+  optimizer, grad-scaler and RNG state: N steps, stop, N more = 2N steps in one go (CPU).
+* **Crash-safe checkpoints** (``checkpoints.py``): atomic writes, the last ``keep_last`` kept; stale ``*.tmp``
+  files of a killed write are removed.
+* **NaN guard.** A non-finite loss stops training *before* the update (``NonFiniteLossError``); an update
+  that leaves weights or optimizer state non-finite stops it (``NonFiniteWeightsError``, naming the last finite
+  step). Nothing is saved after either, so no checkpoint ever holds a NaN/inf tensor.
+* **Resume continues the run with the options given now**, applied from the resumed step on (a lower ``lr``
+  reaches the restored optimizer). Options that define the networks or the optimizer's parameter groups
+  (stage, model configs, ``finetune_g1``, ``cvae.latent_lr_scale``) cannot change: refused, naming them.
+* **Ctrl-C** finishes the current step, saves a checkpoint and returns with ``interrupted=True``.
 """
 
 from __future__ import annotations
