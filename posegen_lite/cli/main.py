@@ -1,4 +1,4 @@
-"""The ``posegen`` command line: each subcommand a thin layer over a library function (posegen_lite/cli/, one module each).
+"""The ``posegen`` command line: each subcommand a thin layer over a library function (cli/, a module each).
 
 posegen demo            the main job: novel views of held-out people (grid PNG + turntable GIF; --crowd: 2–6)
 posegen app             the viewpoint widget as a web page (Voilà), for a demo without code cells
