@@ -62,7 +62,9 @@ from posegen_lite.evaluation.protocol import evaluate
 from posegen_lite.evaluation.reports import markdown_table, yaw_table
 from posegen_lite.images import save_image
 from posegen_lite.models.checkpoints import resolve_checkpoint
+from posegen_lite.models.discriminator import DiscriminatorConfig
 from posegen_lite.models.g1 import G1Config
+from posegen_lite.models.g2 import G2Config
 from posegen_lite.training.loop import TrainConfig, train
 from posegen_lite.training.losses import DEFAULT_PART_WEIGHTS
 
@@ -118,8 +120,8 @@ def run_configs(args, h: int, w: int, runs_dir: Path) -> dict[str, TrainConfig]:
         part_weights=dict(DEFAULT_PART_WEIGHTS),
         lambda_l1=50.0,
         lambda_part_fm=1.0,
-        mask_difference=True,
-        d_spectral_norm=True,
+        g2=G2Config(h, w, base_channels=args.width, mask_difference=True),
+        disc=DiscriminatorConfig(h, w, norm="none", spectral_norm=True),
         **common,
     )
     return cfgs

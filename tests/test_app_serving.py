@@ -153,6 +153,18 @@ def test_open_address_without_token_gets_a_generated_token(no_server, capsys):
     assert _option(no_server.calls[-1], "--token") == "mine"
 
 
+def test_the_command_line_passes_the_visitor_bound_and_idle_time(monkeypatch):
+    from posegen_lite.cli import app as app_command
+    from posegen_lite.cli import main
+
+    assert (app_command.MAX_VISITORS, app_command.IDLE_MINUTES) == (va.DEFAULT_MAX_VISITORS, va.DEFAULT_IDLE_MINUTES)
+    seen = {}
+    monkeypatch.setattr(va, "app_main", lambda config, **kw: seen.update(kw) or 0)
+    assert main(["app", "--no-browser", "--max-visitors", "3", "--idle-minutes", "2.5"]) == 0
+    assert (seen["max_visitors"], seen["idle_minutes"], seen["debug"]) == (3, 2.5, False)
+    assert main(["app", "--no-browser", "--idle-minutes", "0"]) == 2  # one line, no server
+
+
 def test_tracebacks_only_in_debug():
     quiet = voila_command(APP_NOTEBOOK, 8870, None, open_browser=False)
     assert _option(quiet, "--VoilaConfiguration.show_tracebacks") in (None, "False")
@@ -170,7 +182,7 @@ def test_damaged_weights_stop_the_app_before_serving(tmp_path, no_server):
 
 
 def test_damaged_weights_are_one_line_in_the_terminal(tmp_path, no_server, capsys):
-    from posegen_lite.app.cli import main
+    from posegen_lite.cli import main
 
     bad = tmp_path / "weights.pt"
     bad.write_bytes(b"not a checkpoint")

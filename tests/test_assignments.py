@@ -346,7 +346,7 @@ def test_solutions_get_full_marks(dist, tmp_path, name):
 
 
 def test_cli_builds(tmp_path, capsys):
-    from posegen_lite.app.cli import main
+    from posegen_lite.cli import main
 
     assert main(["assignments", "build", "--out", str(tmp_path), "--only", "stage1_pose"]) == 0
     assert "stage1_pose: student" in capsys.readouterr().out

@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from posegen_lite.app.cli import main, parse_size
+from posegen_lite.cli import main
+from posegen_lite.cli.common import parse_size
 from posegen_lite.models.checkpoints import load_latest
 from posegen_lite.models.weights import load_models
 from posegen_lite.training.loop import saved_config
+
+SMALL = ["--g1.base-channels", "4", "--disc.base-channels", "4"]  # G1 and D of width 4
 
 
 def test_parse_size():
@@ -26,7 +29,7 @@ def test_train_stage2_then_stage3_on_synthetic_data(tmp_path):
     common = [
         "--size",
         "32x32",
-        "--width",
+        "--g1.base-channels",
         "4",
         "--people",
         "8",
@@ -54,7 +57,7 @@ def test_train_stage2_then_stage3_on_synthetic_data(tmp_path):
                 str(tmp_path / "g2"),
                 "--steps",
                 "2",
-                "--d-width",
+                "--disc.base-channels",
                 "8",
                 "--d-lr",
                 "1e-4",
@@ -160,7 +163,7 @@ def test_out_of_range_options_are_one_line(tmp_path, capsys):
 def test_resume_keeps_the_runs_options_and_applies_an_explicit_lr(tmp_path, capsys):
     run = str(tmp_path / "g1")
     data = ["--people", "8", "--views", "1"]
-    first = ["train", "--run-dir", run, "--steps", "2", "--size", "32x32", "--width", "4", "--lr", "1e-3"]
+    first = ["train", "--run-dir", run, "--steps", "2", "--size", "32x32", "--g1.base-channels", "4", "--lr", "1e-3"]
     assert main([*first, "--batch-size", "4", "--precision", "fp32", *data]) == 0
     # Resuming with only --steps: size, width, lr and batch size are the run's, not the defaults.
     assert main(["train", "--run-dir", run, "--steps", "3", *data]) == 0
@@ -181,7 +184,20 @@ def test_resume_keeps_the_runs_options_and_applies_an_explicit_lr(tmp_path, caps
 
 
 def test_memory_format_option_reaches_the_networks(tmp_path):
-    data = ["--size", "32x32", "--width", "4", "--people", "2", "--views", "1", "--batch-size", "2", "--steps", "1"]
+    data = [
+        "--size",
+        "32x32",
+        "--g1.base-channels",
+        "4",
+        "--people",
+        "2",
+        "--views",
+        "1",
+        "--batch-size",
+        "2",
+        "--steps",
+        "1",
+    ]
 
     def conv_weights(run: Path) -> tuple[bool, list[torch.Tensor]]:
         state = load_latest(run)[1]
@@ -201,10 +217,21 @@ def test_memory_format_option_reaches_the_networks(tmp_path):
 def test_stage3_takes_the_pasting_gated_g1_from_its_checkpoint(tmp_path):
     data = ["--size", "32x32", "--people", "2", "--views", "1", "--batch-size", "2", "--precision", "fp32"]
     g1_dir, g2_dir = tmp_path / "g1", tmp_path / "g2"
-    stage2 = ["train", "--stage", "2", "--run-dir", str(g1_dir), "--steps", "1", "--warp", "paste", "--gate-input"]
-    assert main([*stage2, "--width", "4", *data]) == 0
-    assert main(["train", "--stage", "3", "--run-dir", str(g2_dir), "--steps", "1", "--width", "4", "--d-width", "4",
-                 "--g1-checkpoint", str(g1_dir), "--mask-difference", *data]) == 0  # fmt: skip
+    stage2 = [
+        "train",
+        "--stage",
+        "2",
+        "--run-dir",
+        str(g1_dir),
+        "--steps",
+        "1",
+        "--g1.warp",
+        "paste",
+        "--g1.gate-input",
+    ]
+    assert main([*stage2, "--g1.base-channels", "4", *data]) == 0
+    assert main(["train", "--stage", "3", "--run-dir", str(g2_dir), "--steps", "1", *SMALL,
+                 "--g1-checkpoint", str(g1_dir), "--g2.mask-difference", *data]) == 0  # fmt: skip
     g1 = saved_config(g2_dir)["g1"]
     assert (g1["warp"], g1["gate_input"]) == ("paste", True)
 
@@ -212,18 +239,20 @@ def test_stage3_takes_the_pasting_gated_g1_from_its_checkpoint(tmp_path):
 def test_stage3_with_g2_kept_inside_the_proxy_silhouette(tmp_path):
     data = ["--size", "32x32", "--people", "2", "--views", "1", "--batch-size", "2", "--precision", "fp32"]
     g1_dir, g2_dir = tmp_path / "g1", tmp_path / "g2"
-    assert main(["train", "--stage", "2", "--run-dir", str(g1_dir), "--steps", "1", "--width", "4", *data]) == 0
+    assert (
+        main(["train", "--stage", "2", "--run-dir", str(g1_dir), "--steps", "1", "--g1.base-channels", "4", *data]) == 0
+    )
     # PG2's G1 needs no proxy; the G2 option alone makes the data carry the proxy's part maps.
-    regions = ["--mask-difference", "--silhouette-difference"]
-    assert main(["train", "--stage", "3", "--run-dir", str(g2_dir), "--steps", "1", "--width", "4", "--d-width", "4",
+    regions = ["--g2.mask-difference", "--g2.silhouette-difference"]
+    assert main(["train", "--stage", "3", "--run-dir", str(g2_dir), "--steps", "1", *SMALL,
                  "--g1-checkpoint", str(g1_dir), *regions, *data]) == 0  # fmt: skip
-    assert saved_config(g2_dir)["silhouette_difference"]
+    assert saved_config(g2_dir)["g2"]["silhouette_difference"]
     assert load_models(g2_dir)["g2"].config.silhouette_difference  # the option travels with the weights
-    # --g2-warped-input, --g2-visible-difference: the data carry the proxy's flow and visibility for G2 alone
+    # --g2.warped-input, --g2.visible-difference: the data carry the proxy's flow and visibility for G2 alone
     # (PG2's G1 does not warp).
     warped = tmp_path / "g2w"
-    options = ["--g2-warped-input", "--g2-visible-difference"]
-    assert main(["train", "--stage", "3", "--run-dir", str(warped), "--steps", "1", "--width", "4", "--d-width", "4",
+    options = ["--g2.warped-input", "--g2.visible-difference"]
+    assert main(["train", "--stage", "3", "--run-dir", str(warped), "--steps", "1", *SMALL,
                  "--g1-checkpoint", str(g1_dir), *options, *data]) == 0  # fmt: skip
     config = load_models(warped)["g2"].config
     assert config.warped_input and config.visible_difference

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from posegen_lite.app.cli import build_parser
 from posegen_lite.app.crowd_demo import person_map_rgb, run_crowd_demo
+from posegen_lite.cli import build_parser
 from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
 

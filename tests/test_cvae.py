@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from posegen_lite.app.cli import main as cli_main
+from posegen_lite.cli import main as cli_main
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.models.checkpoints import resolve_checkpoint
 from posegen_lite.models.cvae import (
@@ -33,7 +33,6 @@ from posegen_lite.training.steps import Stage2
 SIZE = (32, 32)
 # The CLI flags of the one latent that shipped. The CLI still defaults to the retired map latent at the skips (and
 # reads those defaults for a checkpoint that no longer stores them); drop these once it no longer has the flags.
-SHIPPED_LATENT = ["--latent-kind", "vector", "--latent-site", "output"]
 
 
 def _cvae_g1(warp: str = "skip", seed: int = 0) -> G1:
@@ -334,20 +333,17 @@ def test_gaussian_sample_is_the_reparameterisation():
     assert torch.allclose(g.sample(torch.tensor([1.0, 2.0])), torch.tensor([3.0, -1.0]))
 
 
-def test_train_cvae_is_one_switch_and_stage_3_reads_it_from_the_g1_checkpoint(tmp_path, capsys):
-    common = ["--size", "32x32", "--width", "4", "--people", "3", "--views", "2", "--batch-size", "2"]
+def test_train_cvae_is_one_option_and_stage_3_reads_it_from_the_g1_checkpoint(tmp_path, capsys):
+    common = ["--size", "32x32", "--g1.base-channels", "4", "--people", "3", "--views", "2", "--batch-size", "2"]
     g1_dir, g2_dir = tmp_path / "g1", tmp_path / "g2"
-    args = ["train", "--stage", "2", "--run-dir", str(g1_dir), "--steps", "3", "--warp", "skip", "--cvae"]
-    args += SHIPPED_LATENT
-    assert cli_main([*args, "--kl-warmup", "2", "--checkpoint-every", "3", "--val-every", "3", *common]) == 0
+    args = ["train", "--stage", "2", "--run-dir", str(g1_dir), "--steps", "3", "--g1.warp", "skip"]
+    args += ["--g1.latent-channels", "8"]
+    assert cli_main([*args, "--cvae.kl-warmup", "2", "--checkpoint-every", "3", "--val-every", "3", *common]) == 0
     _, state = resolve_checkpoint(str(g1_dir))
     assert state["model_configs"]["g1"]["latent_channels"] == 8
-    assert state["config"]["kl_warmup"] == 2
+    assert state["config"]["cvae"]["kl_warmup"] == 2
     stage3 = ["train", "--stage", "3", "--run-dir", str(g2_dir), "--g1-checkpoint", str(g1_dir), "--steps", "2"]
-    assert (
-        cli_main([*stage3, "--checkpoint-every", "2", "--val-every", "2", "--d-width", "4", *SHIPPED_LATENT, *common])
-        == 0
-    )
+    assert cli_main([*stage3, "--checkpoint-every", "2", "--val-every", "2", "--disc.base-channels", "4", *common]) == 0
     _, state = resolve_checkpoint(str(g2_dir))
     assert state["model_configs"]["g1"]["latent_channels"] == 8
     synth = NovelViewSynthesizer.from_checkpoint(g2_dir, device="cpu")
@@ -359,38 +355,38 @@ def test_train_cvae_is_one_switch_and_stage_3_reads_it_from_the_g1_checkpoint(tm
 @pytest.mark.slow
 def test_init_g1_turns_a_trained_g1_into_a_vector_cvae_and_refuses_a_different_g1(tmp_path):
     common = ["--size", "32x32", "--people", "3", "--views", "2", "--batch-size", "2", "--checkpoint-every", "2"]
-    common += ["--val-every", "2", "--warp", "skip"]
+    common += ["--val-every", "2", "--g1.warp", "skip"]
     plain, cvae, g2 = tmp_path / "plain", tmp_path / "cvae", tmp_path / "g2"
-    assert cli_main(["train", "--run-dir", str(plain), "--steps", "2", "--width", "4", *common]) == 0
-    args = ["train", "--run-dir", str(cvae), "--steps", "2", "--width", "4", "--cvae", "--latent-kind", "vector"]
-    args += ["--latent-site", "output"]
-    extra = ["--kl-free-bits", "0.5", "--latent-lr-scale", "10", "--noise-warmup", "5"]
-    assert cli_main([*args, "--latent-channels", "3", "--init-g1", str(plain), *extra, *common]) == 0
+    assert cli_main(["train", "--run-dir", str(plain), "--steps", "2", "--g1.base-channels", "4", *common]) == 0
+    args = ["train", "--run-dir", str(cvae), "--steps", "2", "--g1.base-channels", "4"]
+    extra = ["--cvae.kl-free-bits", "0.5", "--cvae.latent-lr-scale", "10", "--cvae.noise-warmup", "5"]
+    assert cli_main([*args, "--g1.latent-channels", "3", "--init-g1", str(plain), *extra, *common]) == 0
     _, state = resolve_checkpoint(str(cvae))
     assert state["model_configs"]["g1"]["latent_channels"] == 3 and "latent_kind" not in state["model_configs"]["g1"]
-    assert state["config"]["init_g1"] == str(plain) and state["config"]["kl_free_bits"] == 0.5
-    assert state["config"]["noise_warmup"] == 5
+    assert state["config"]["init_g1"] == str(plain) and state["config"]["cvae"]["kl_free_bits"] == 0.5
+    assert state["config"]["cvae"]["noise_warmup"] == 5
     # the latent path learns at 10× the rate of the rest, and keeps it when the run resumes
     groups = state["optimizers"]["g"]["param_groups"]
     assert [g.get("lr_scale", 1.0) for g in groups] == [1.0, 10.0]
     assert groups[1]["lr"] == pytest.approx(10 * groups[0]["lr"])
-    more = [*args, "--latent-channels", "3", "--steps", "3", *common]
+    more = [*args, "--g1.latent-channels", "3", "--steps", "3", *common]
     assert cli_main(more) == 0
     assert resolve_checkpoint(str(cvae))[1]["optimizers"]["g"]["param_groups"][1]["lr"] == pytest.approx(2e-3)
-    assert cli_main([*more[: -len(common)], "--steps", "4", "--latent-lr-scale", "5", *common]) != 0
+    assert cli_main([*more[: -len(common)], "--steps", "4", "--cvae.latent-lr-scale", "5", *common]) != 0
     _, start = resolve_checkpoint(str(plain))
     # The shared weights started from the plain G1's: after 2 small Adam steps they are still near them.
     before, after = start["models"]["g1"]["to_image.weight"], state["models"]["g1"]["to_image.weight"]
     assert (after - before).abs().max() < 0.01 < before.abs().max()
     stage3 = ["train", "--stage", "3", "--run-dir", str(g2), "--g1-checkpoint", str(cvae), "--steps", "2"]
-    assert cli_main([*stage3, "--width", "4", "--d-width", "4", *SHIPPED_LATENT, *common]) == 0
+    assert cli_main([*stage3, "--g1.base-channels", "4", "--disc.base-channels", "4", *common]) == 0
     g1_config = resolve_checkpoint(str(g2))[1]["model_configs"]["g1"]
     assert g1_config["latent_channels"] == 3
     # A G1 of another width cannot start from it; Stage III takes --g1-checkpoint, not --init-g1.
-    wider = ["train", "--run-dir", str(tmp_path / "wide"), "--steps", "1", "--width", "8", "--init-g1", str(plain)]
+    wider = ["train", "--run-dir", str(tmp_path / "wide"), "--steps", "1", "--g1.base-channels", "8"]
+    wider += ["--init-g1", str(plain)]
     assert cli_main([*wider, *common]) != 0
     bad = ["train", "--stage", "3", "--run-dir", str(tmp_path / "s3"), "--g1-checkpoint", str(cvae)]
-    assert cli_main([*bad, "--init-g1", str(plain), "--steps", "1", "--width", "4", *common]) != 0
+    assert cli_main([*bad, "--init-g1", str(plain), "--steps", "1", "--g1.base-channels", "4", *common]) != 0
 
 
 # --- the latent in the body proxy's texture space (G1Config.latent_surface) ---------------------------------
@@ -521,11 +517,11 @@ def test_a_deterministic_g1_starts_a_texture_space_cvae_that_answers_as_it_did()
 
 def test_texture_space_cvae_trains_from_a_plain_g1_and_samples_through_the_synthesizer(tmp_path):
     common = ["--size", "32x32", "--people", "3", "--views", "2", "--batch-size", "2", "--checkpoint-every", "2"]
-    common += ["--val-every", "2", "--warp", "paste", "--width", "4"]
+    common += ["--val-every", "2", "--g1.warp", "paste", "--g1.base-channels", "4"]
     plain, cvae = tmp_path / "plain", tmp_path / "cvae"
     assert cli_main(["train", "--run-dir", str(plain), "--steps", "2", *common]) == 0
-    args = ["train", "--run-dir", str(cvae), "--steps", "2", "--cvae", "--latent-kind", "vector", "--latent-site"]
-    args += ["output", "--latent-surface", "--latent-channels", "3", "--init-g1", str(plain)]
+    args = ["train", "--run-dir", str(cvae), "--steps", "2"]
+    args += ["--g1.latent-surface", "--g1.latent-channels", "3", "--init-g1", str(plain)]
     assert cli_main([*args, *common]) == 0
     _, state = resolve_checkpoint(str(cvae))
     assert state["model_configs"]["g1"]["latent_surface"] is True

@@ -15,7 +15,7 @@ import torch
 from conftest import TinyPairs
 from torch.utils.data import Dataset
 
-from posegen_lite.app.cli import main as cli_main
+from posegen_lite.cli import main as cli_main
 from posegen_lite.data.synthetic import SyntheticConfig, SyntheticPairs
 from posegen_lite.evaluation import (
     TABLE_COLUMNS,

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from posegen_lite.app.cli import main as cli_main
+from posegen_lite.cli import main as cli_main
 from posegen_lite.data.sample import SAMPLE_KEYS
 from posegen_lite.data.synthetic import (
     HARD_YAW_RANGE,

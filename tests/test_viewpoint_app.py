@@ -11,7 +11,6 @@ import torch
 from PIL import Image
 
 from posegen_lite.app import viewpoint_app as va
-from posegen_lite.app.cli import build_parser, main
 from posegen_lite.app.viewpoint_app import (
     APP_NOTEBOOK,
     AppConfig,
@@ -20,6 +19,7 @@ from posegen_lite.app.viewpoint_app import (
     photo_person,
     voila_command,
 )
+from posegen_lite.cli import build_parser, main
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.photo import PhotoPose
 from posegen_lite.models.g1 import G1, G1Config

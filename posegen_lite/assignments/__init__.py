@@ -11,8 +11,8 @@ written questions (docs/teaching.md). The checks live here so that a test can re
 * ``evaluation``  — the body box, SSIM inside it, the metric ablation;
 * ``reference``   — stored reference values the checks compare against; ``recompute`` — how they were computed;
 * ``figures``     — the pictures and the short GAN run the notebooks make with the student's functions;
-* ``build``       — building (otter assign), running and grading the notebooks; ``commands`` — the CLI layer
-  (``posegen assignments build|grade``). docs/teaching.md is the teacher's guide.
+* ``build``       — building (otter assign), running and grading the notebooks (the CLI layer:
+  ``posegen_lite/cli/assignments.py``, ``posegen assignments build|grade``). docs/teaching.md is the teacher's guide.
 
 Only the standard library and the package are imported here; otter-grader (the ``assignments`` extra) is
 needed by ``build`` and by the student notebooks' ``grader.check`` cells.

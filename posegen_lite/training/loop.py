@@ -1,43 +1,26 @@
-"""One training loop for Stage II (G1) and Stage III (G2 + D): config, progress, validation, checkpoints,
-exact resume, a NaN guard, clean Ctrl-C, time budgets, and DDP under ``torchrun``.
+"""One training loop for Stage II (G1) and Stage III (G2 + D): ``train(cfg, train_set, val_set)`` with a
+``TrainConfig`` (training/config.py), or ``posegen train``. Guarantees, each a test in ``tests/test_train.py``:
 
-Use it from Python::
-
-    cfg = TrainConfig(stage=2, run_dir="runs/g1", steps=2000, g1=G1Config(64, 64, base_channels=16))
-    result = train(cfg, train_set, val_set)
-
-or from the shell: ``posegen train --stage 2 --run-dir runs/g1 --steps 2000``.
-
-Guarantees (each is a test in ``tests/test_train.py``):
-
-* **Exact resume.** The data order is a pure function of (seed, epoch) — ``DistributedSampler`` with
-  ``set_epoch`` — and a checkpoint stores step, weights, optimizer, grad-scaler and RNG state. Training N
-  steps, stopping, and resuming for N more gives the same weights as 2N steps in one go (CPU).
-* **Crash-safe checkpoints** (see ``checkpoints.py``): atomic writes, the last ``keep_last`` kept.
-* **NaN guard.** A non-finite loss stops training *before* the update with ``NonFiniteLossError``; an update
-  that leaves weights or optimizer state non-finite (a far too large learning rate) stops it with
-  ``NonFiniteWeightsError`` naming the last finite step. No checkpoint is written after either, so the last
-  good one is untouched — and never holds a NaN/inf tensor.
-* **Resume means: continue this run, with the options you give now.** Weights, optimizer moments, step and
-  RNG come from the newest checkpoint; the configuration passed now is applied from the resumed step on and is
-  what later checkpoints record (a changed ``lr`` is applied to the restored optimizer, so "lower the
-  learning rate" works in the same run directory). Options that define the networks or the optimizer's
-  parameter groups (stage, model configs, ``finetune_g1``, ``latent_lr_scale``) cannot change: that is
-  refused with a message naming them. Stale ``*.tmp`` files of a write killed mid-way are removed.
-* **Ctrl-C** (SIGINT) finishes the current step, saves a checkpoint and returns with ``interrupted=True``.
-
-Learning rate: PG2 uses Adam(2e-5, β1 = 0.5). On the small CPU demo 2e-4 learned and 2e-5 barely beat the
-identity baseline within 90 s (docs/architecture.md), so the default is 2e-4; pass ``lr=2e-5`` for PG2's setting.
+* **Exact resume.** The data order is a pure function of (seed, epoch) and a checkpoint stores step, weights,
+  optimizer, grad-scaler and RNG state: N steps, stop, N more = 2N steps in one go (CPU).
+* **Crash-safe checkpoints** (``checkpoints.py``): atomic writes, the last ``keep_last`` kept; stale ``*.tmp``
+  files of a killed write are removed.
+* **NaN guard.** A non-finite loss stops training *before* the update (``NonFiniteLossError``); an update
+  that leaves weights or optimizer state non-finite stops it (``NonFiniteWeightsError``, naming the last finite
+  step). Nothing is saved after either, so no checkpoint ever holds a NaN/inf tensor.
+* **Resume continues the run with the options given now**, applied from the resumed step on (a lower ``lr``
+  reaches the restored optimizer). Options that define the networks or the optimizer's parameter groups
+  (stage, model configs, ``finetune_g1``, ``cvae.latent_lr_scale``) cannot change: refused, naming them.
+* **Ctrl-C** finishes the current step, saves a checkpoint and returns with ``interrupted=True``.
 """
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +33,7 @@ from posegen_lite.models.checkpoints import load_latest, remove_temporary_files,
 from posegen_lite.models.discriminator import Discriminator, DiscriminatorConfig
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
+from posegen_lite.training.config import TrainConfig, upgrade_config_dict
 from posegen_lite.training.distributed import DistContext
 from posegen_lite.training.steps import NonFiniteLossError, NonFiniteWeightsError, Stage, Stage2, Stage3
 
@@ -63,155 +47,8 @@ __all__ = [
     "saved_config",
 ]
 
-MAX_LR = 1.0  # Adam moves each weight by about lr per step: beyond 1 a run only diverges
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run needs; saved inside every checkpoint.
-
-    ``batch_size`` is per process (under ``torchrun`` the global batch is ``batch_size × world_size``).
-    Stage III fields are ignored by Stage II.
-    """
-
-    stage: int = 2
-    run_dir: str = "runs/stage2"
-    steps: int = 2000
-    batch_size: int = 16
-    lr: float = 2e-4
-    # None: a constant lr. A step: from it on, the learning rates fall linearly to 0 at ``steps`` (``lr_factor``)
-    lr_decay_start: int | None = None
-    betas: tuple[float, float] = (0.5, 0.999)
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (see steps.resolve_precision)
-    channels_last: bool = True  # faster convolutions on CPU and on tensor cores
-    num_workers: int = 0
-    keep_freed_memory: bool = True  # CPU on Linux/glibc: malloc keeps freed memory (posegen_lite/allocator.py)
-    checkpoint_every: int = 500
-    keep_last: int = 3
-    val_every: int = 500
-    val_samples: int = 8
-    resume: bool = True  # continue from run_dir's newest checkpoint if there is one
-    max_minutes: float | None = None  # stop (and save) after this much wall-clock time
-    g1: G1Config = field(default_factory=G1Config)
-    # Stage III
-    g2: G2Config | None = None  # None: derived from g1 (same size and width, PG2's depth rule)
-    disc: DiscriminatorConfig | None = None
-    g1_checkpoint: str | None = None  # Stage II checkpoint (file or run dir) to take G1 from
-    finetune_g1: bool = False
-    lambda_l1: float = 10.0  # PG2: 10 at 128×64, 50 at 256×256
-    adv_loss: str = "bce"
-    d_steps_per_g: int = 1
-    real_label: float = 1.0  # < 1: one-sided label smoothing
-    condition_fake: bool = False
-    d_lr: float | None = None  # None: same as lr
-    # Beyond PG2 (see training/losses.py, models/g2.py, models/discriminator.py)
-    part_weights: dict[str, float] | None = None  # extra L1 weight per region, e.g. losses.DEFAULT_PART_WEIGHTS
-    lambda_part_fm: float = 0.0  # Stage III: feature matching on D's features over face and torso
-    mask_difference: bool = False  # Stage III: G2's difference kept inside the target body mask
-    silhouette_difference: bool = False  # Stage III: … and within a pixel of the body proxy's silhouette
-    g2_warped_input: bool = False  # Stage III: G2 reads I_A warped into the target view by the body proxy
-    g2_visible_difference: bool = False  # Stage III: … and edits only where the input saw the body point
-    d_spectral_norm: bool = False  # Stage III: spectral norm on every layer of D (with norm "none")
-    # Stage II with a conditional-VAE G1 (g1.latent_channels > 0, models/cvae.py): β · mean KL(q ‖ p)
-    kl_weight: float = 0.005  # β per latent element; ≈ the ELBO's with a Laplace likelihood of scale 0.1
-    kl_warmup: int = 250  # steps over which β rises linearly from 0 (losses.kl_weight_at)
-    kl_free_bits: float = 0.0  # nats per latent element the KL term leaves unpaid (losses.kl_free_bits)
-    noise_warmup: int = 0  # steps over which the posterior's sampling noise rises from 0 (losses.noise_scale_at)
-    latent_regression: float = 0.0  # weight of |posterior(G1(z)) − z| (Latents.regression; site output/decoder)
-    latent_lr_scale: float = 1.0  # the latent path's learning rate, as a multiple of lr
-    # Stage II: start G1 from this Stage II checkpoint's weights (file or run dir) instead of at random — e.g.
-    # a deterministic G1 to become a conditional VAE: its config may differ only in the latent path, which
-    # then starts where a fresh one does (at the prior's mean the start answers exactly as the given G1).
-    init_g1: str | None = None
-
-    def __post_init__(self) -> None:
-        # Every option is checked here, up front: a NaN or inf learning rate would otherwise train "fine"
-        # for a step and leave a poisoned checkpoint behind.
-        if self.stage not in (2, 3):
-            raise ValueError(f"stage must be 2 or 3, got {self.stage}")
-        counts = ("steps", "batch_size", "checkpoint_every", "keep_last", "val_every", "val_samples", "d_steps_per_g")
-        for name in counts:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
-        if isinstance(self.num_workers, bool) or not isinstance(self.num_workers, int) or self.num_workers < 0:
-            raise ValueError(f"num_workers must be an integer ≥ 0, got {self.num_workers!r}")
-        for name in ("lr", "d_lr"):
-            value = getattr(self, name)
-            if value is not None and not (_is_number(value) and 0 < value <= MAX_LR):
-                raise ValueError(f"{name} must be a finite number in (0, {MAX_LR:g}], got {value!r}")
-        if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        if self.lr_decay_start is not None and (
-            isinstance(self.lr_decay_start, bool)
-            or not isinstance(self.lr_decay_start, int)
-            or not 0 <= self.lr_decay_start < self.steps
-        ):
-            decay = self.lr_decay_start
-            raise ValueError(f"lr_decay_start must be an integer in [0, steps = {self.steps}), got {decay!r}")
-        for name in ("kl_warmup", "noise_warmup"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer ≥ 0, got {value!r}")
-        for name in ("lambda_l1", "lambda_part_fm", "kl_weight", "kl_free_bits", "latent_regression"):
-            if not (_is_number(getattr(self, name)) and getattr(self, name) >= 0):
-                raise ValueError(f"{name} must be a finite number ≥ 0, got {getattr(self, name)!r}")
-        if self.part_weights is not None and not all(_is_number(w) and w >= 0 for w in self.part_weights.values()):
-            raise ValueError(f"part_weights must be finite numbers ≥ 0, got {self.part_weights!r}")
-        if self.max_minutes is not None and not (_is_number(self.max_minutes) and self.max_minutes >= 0):
-            raise ValueError(f"max_minutes must be a finite number ≥ 0, got {self.max_minutes!r}")
-        if not (_is_number(self.latent_lr_scale) and 0 < self.latent_lr_scale <= 1000):
-            raise ValueError(f"latent_lr_scale must be a number in (0, 1000], got {self.latent_lr_scale!r}")
-        if self.init_g1 is not None and self.stage != 2:
-            raise ValueError("init_g1 starts a Stage II G1 from a checkpoint; Stage III takes g1_checkpoint")
-        if self.adv_loss not in ("bce", "hinge"):
-            raise ValueError(f"adv_loss must be 'bce' or 'hinge', got {self.adv_loss!r}")
-        if not (_is_number(self.real_label) and 0.5 < self.real_label <= 1.0):
-            raise ValueError(f"real_label must be in (0.5, 1], got {self.real_label!r}")
-        self.betas = tuple(self.betas)
-
-    def g2_config(self) -> G2Config:
-        return self.g2 or G2Config(
-            self.g1.height,
-            self.g1.width,
-            base_channels=self.g1.base_channels,
-            mask_difference=self.mask_difference,
-            silhouette_difference=self.silhouette_difference,
-            warped_input=self.g2_warped_input,
-            visible_difference=self.g2_visible_difference,
-        )
-
-    def disc_config(self) -> DiscriminatorConfig:
-        if self.disc is not None:
-            return self.disc
-        if self.d_spectral_norm:
-            return DiscriminatorConfig(self.g1.height, self.g1.width, norm="none", spectral_norm=True)
-        return DiscriminatorConfig(self.g1.height, self.g1.width)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        """Inverse of ``to_dict`` (unknown keys are rejected, so a typo does not pass silently)."""
-        nested = {"g1": G1Config, "g2": G2Config, "disc": DiscriminatorConfig}
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown TrainConfig keys: {sorted(unknown)}")
-        kw = {k: (nested[k](**v) if k in nested and isinstance(v, dict) else v) for k, v in d.items()}
-        return cls(**kw)
-
-
-def _is_number(value: object) -> bool:
-    """A real, finite number (not a bool, not a string, not NaN/inf)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 # Options that define the networks and their optimizers' parameter groups: a resumed run cannot change them.
-_FIXED_ON_RESUME = ("stage", "finetune_g1", "latent_lr_scale")
+_FIXED_ON_RESUME = ("stage", "finetune_g1", "cvae.latent_lr_scale")
 # Options that only steer this invocation; a change is neither reported nor refused.
 _INVOCATION = ("run_dir", "resume", "steps", "max_minutes", "device", "num_workers", "keep_freed_memory")
 
@@ -230,9 +67,10 @@ def lr_factor(step: int, steps: int, decay_start: int | None) -> float:
 
 def saved_config(run_dir: str | Path) -> dict | None:
     """The ``TrainConfig`` dict recorded in the newest loadable checkpoint of ``run_dir`` (None: no checkpoint).
-    The CLI fills the options a user does not repeat on resume from it."""
+    The CLI fills the options a user does not repeat on resume from it. A flat dict of before the grouping comes
+    back in today's nesting (``config.upgrade_config_dict``)."""
     found = load_latest(run_dir)
-    return None if found is None else dict(found[1]["config"])
+    return None if found is None else upgrade_config_dict(found[1]["config"])
 
 
 def _plain(value: object) -> object:
@@ -251,11 +89,13 @@ def _resume_changes(state: dict, cfg: TrainConfig, path: Path) -> dict[str, tupl
 
     Raises ``ValueError`` naming every differing option that defines the networks."""
     saved_models, now_models = _flat(_with_defaults(state["model_configs"])), _flat(_model_configs(cfg))
-    saved, now = state.get("config", {}), cfg.to_dict()
-    fixed = {k: (saved_models.get(k), now_models.get(k)) for k in saved_models.keys() | now_models.keys()}
     # An option added after a checkpoint was written counts as its default there.
-    defaults = {f.name: f.default for f in fields(TrainConfig)}
-    fixed.update({k: (state["stage"] if k == "stage" else saved.get(k, defaults[k]), now[k]) for k in _FIXED_ON_RESUME})
+    defaults = _flat(TrainConfig().to_dict())
+    saved = {**defaults, **_flat(upgrade_config_dict(state.get("config", {})))}
+    saved["stage"] = state["stage"]
+    now = _flat(cfg.to_dict())
+    fixed = {k: (saved_models.get(k), now_models.get(k)) for k in saved_models.keys() | now_models.keys()}
+    fixed.update({k: (saved.get(k), now[k]) for k in _FIXED_ON_RESUME})
     fixed = {k: v for k, v in sorted(fixed.items()) if v[0] != v[1]}
     if fixed:
         listed = ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in fixed.items())
@@ -263,8 +103,13 @@ def _resume_changes(state: dict, cfg: TrainConfig, path: Path) -> dict[str, tupl
             f"{path} belongs to a different stage or model configuration ({listed}); these cannot change when "
             "resuming: repeat the run's values, or use another run_dir or resume=False (--no-resume)"
         )
-    skip = set(_INVOCATION) | set(_FIXED_ON_RESUME) | {"g1", "g2", "disc"}
-    return {k: (saved.get(k), now[k]) for k in now if k not in skip and _plain(saved.get(k, now[k])) != _plain(now[k])}
+    skip = set(_INVOCATION) | set(_FIXED_ON_RESUME)
+    models = ("g1", "g2", "disc")  # compared above, as the networks built
+    return {
+        k: (saved.get(k), now[k])
+        for k in now
+        if k not in skip and k.split(".")[0] not in models and saved.get(k, now[k]) != now[k]
+    }
 
 
 @dataclass
@@ -334,12 +179,7 @@ def _build_stage(cfg: TrainConfig, ctx: DistContext) -> Stage:
             cfg.precision,
             cfg.channels_last,
             part_weights=cfg.part_weights,
-            kl_weight=cfg.kl_weight,
-            kl_warmup=cfg.kl_warmup,
-            kl_free_bits=cfg.kl_free_bits,
-            noise_warmup=cfg.noise_warmup,
-            latent_regression=cfg.latent_regression,
-            latent_lr_scale=cfg.latent_lr_scale,
+            **asdict(cfg.cvae),
         )
     if cfg.g1_checkpoint:
         _, state = resolve_checkpoint(cfg.g1_checkpoint)

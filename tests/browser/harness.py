@@ -184,7 +184,7 @@ def posegen_app(tmp: Path, *extra: str) -> Iterator[Server]:
     cmd = [
         sys.executable,
         "-m",
-        "posegen_lite.app.cli",
+        "posegen_lite",
         "app",
         "--port",
         str(port),

@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     b.add_argument(
         "--run-tests", action="store_true", help="also execute each solution notebook and run every check on it (slow)"
     )
-    b.set_defaults(func=_cmd_build)
+    b.set_defaults(func=_run_build)
 
     g = inner.add_parser("grade", help="grade submitted notebooks into a CSV of scores (local, no Docker)")
     g.add_argument("submissions", nargs="+", help="submitted .ipynb files or folders of them")
@@ -30,11 +30,11 @@ def add_parser(sub) -> None:
         help="run the notebooks at full size (default: POSEGEN_FAST=1, the checks do not need more)",
     )
     g.add_argument("--verbose", action="store_true", help="show otter's own output")
-    g.set_defaults(func=_cmd_grade)
+    g.set_defaults(func=_run_grade)
 
 
-def _cmd_build(args: argparse.Namespace) -> int:
-    from .build import MASTERS_DIR, build
+def _run_build(args: argparse.Namespace) -> int:
+    from posegen_lite.assignments.build import MASTERS_DIR, build
 
     built = build(args.out, source=args.source or MASTERS_DIR, names=args.only, run_tests=args.run_tests)
     for b in built:
@@ -42,8 +42,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_grade(args: argparse.Namespace) -> int:
-    from .build import grade
+def _run_grade(args: argparse.Namespace) -> int:
+    from posegen_lite.assignments.build import grade
 
     grades = grade(args.submissions, args.autograders, args.csv, fast=not args.full, verbose=args.verbose)
     for g in grades:
