@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
     g1_cvae = load_models(args.cvae, device="cpu")["g1"].eval()
     g1_det = load_models(args.deterministic, device="cpu")["g1"].eval()
     if not g1_cvae.config.latent_channels:
-        parser.error(f"{args.cvae} holds a deterministic G1 (train it with posegen train --cvae)")
+        parser.error(f"{args.cvae} holds a deterministic G1 (train it with posegen train --g1.latent-channels K)")
     h, w = g1_cvae.config.height, g1_cvae.config.width
     config = synthetic_config(DataSpec(size=(h, w), people=args.people, views=args.views, extras=True))
     results = {}

@@ -31,9 +31,9 @@ def lifter_weights() -> Path:
 
 
 def cvae_weights() -> Path:
-    """A G1 trained as a conditional VAE (``posegen train --cvae``): it samples the sides the input never saw.
-    The demo weights' G1 is one (in the body proxy's texture space; its prior's mean is the deterministic
-    answer the main job shows), so this is the same file as ``demo_weights()``."""
+    """A G1 trained as a conditional VAE (``posegen train --g1.latent-channels K``): it samples the sides the
+    input never saw. The demo weights' G1 is one (in the body proxy's texture space; its prior's mean is the
+    deterministic answer the main job shows), so this is the same file as ``demo_weights()``."""
     return demo_weights()
 
 

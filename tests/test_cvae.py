@@ -309,7 +309,7 @@ def test_samples_need_a_cvae_and_sane_arguments(cvae_synth):
     deterministic = NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4, z_dim=8)), device="cpu")
     view = Scene.held_out(0, SIZE).input_view
     assert not deterministic.samples and cvae_synth.samples
-    with pytest.raises(ValueError, match="--cvae"):
+    with pytest.raises(ValueError, match="--g1.latent-channels"):
         deterministic.synthesize(view.image, view.joints3d, camera=view.camera, samples=2)
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="samples"):

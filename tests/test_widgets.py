@@ -196,5 +196,5 @@ def test_new_sample_draws_seeded_guesses_and_prior_mean_goes_back(people):
 def test_a_deterministic_g1_hides_the_sample_buttons(synth, people):
     app = ViewpointWidget(synth, people, precompute=False)
     assert app.new_sample.layout.display == "none" and app.prior_mean.layout.display == "none"
-    with pytest.raises(ValueError, match="--cvae"):
+    with pytest.raises(ValueError, match="--g1.latent-channels"):
         app.draw_sample()

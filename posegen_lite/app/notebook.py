@@ -330,7 +330,7 @@ def torchrun_command(
     node_rank: int = 0,
     master_addr: str = "10.0.0.1",
     master_port: int = 29500,
-    args: str = "--stage 2 --run-dir runs/g1 --size 128x64 --width 64 --steps 20000",
+    args: str = "--stage 2 --run-dir runs/g1 --size 128x64 --g1.base-channels 64 --steps 20000",
 ) -> str:
     """The ``torchrun`` line that trains with PyTorch DDP on ``nproc_per_node`` GPUs (× ``nnodes`` machines;
     run it on every machine with its own ``node_rank``)."""

@@ -59,27 +59,21 @@ def trained_with(checkpoint: str | Path) -> dict:
 
 
 def stage3_settings(g1_config, weights: str | Path) -> dict:
-    """The Stage III settings ``weights`` were trained with (λ, label smoothing, adversarial loss, D's width
-    and norm…), as ``TrainConfig`` overrides for a G1 of ``g1_config``'s size — so notebook 03 trains with what
-    the shipped G2 was trained with, read from the file rather than typed into the notebook."""
-    from posegen_lite.models.discriminator import DiscriminatorConfig
-    from posegen_lite.models.g2 import G2Config
+    """The Stage III settings ``weights`` were trained with (λ, label smoothing, adversarial loss, G2's options,
+    D's width and norm…), as ``TrainConfig`` overrides for a G1 of ``g1_config``'s size — so notebook 03 trains
+    with what the shipped G2 was trained with, read from the file rather than typed into the notebook."""
+    from dataclasses import replace
 
-    cfg = trained_with(weights)
-    size = (g1_config.height, g1_config.width)
-    disc = dict(cfg.get("disc") or {})
-    disc.update(height=size[0], width=size[1], levels=None)
+    from posegen_lite.training.config import TrainConfig
+
+    cfg = TrainConfig.from_dict(trained_with(weights))  # an older, flat config is read too
+    size = {"height": g1_config.height, "width": g1_config.width, "levels": None}
     # The part terms need a dataset built with extras (the part maps); notebook 03 builds one.
     keys = ("lambda_l1", "adv_loss", "d_steps_per_g", "real_label", "condition_fake", "d_lr", "part_weights",
-            "lambda_part_fm", "mask_difference", "silhouette_difference", "g2_warped_input",
-            "g2_visible_difference", "d_spectral_norm")  # fmt: skip
-    out = {k: cfg[k] for k in keys if k in cfg}
-    saved_g2 = cfg.get("g2") or {}
-    regions = {k: saved_g2.get(k, cfg.get(k, False)) for k in ("mask_difference", "silhouette_difference")}
-    for option in ("warped_input", "visible_difference"):
-        regions[option] = saved_g2.get(option, cfg.get(f"g2_{option}", False))
-    out["g2"] = G2Config(*size, base_channels=g1_config.base_channels, **regions)
-    out["disc"] = DiscriminatorConfig(**disc)
+            "lambda_part_fm")  # fmt: skip
+    out: dict = {k: getattr(cfg, k) for k in keys}
+    out["g2"] = replace(cfg.g2_config(), base_channels=g1_config.base_channels, **size)
+    out["disc"] = replace(cfg.disc_config(), **size)
     return out
 
 

@@ -218,7 +218,10 @@ class ViewpointWidget:
     def draw_sample(self) -> dict[str, np.ndarray]:
         """Show a new latent sample (the next seed) of the current view; returns its panels."""
         if not self.synth.samples:
-            raise ValueError("this G1 is deterministic: samples need a G1 trained with posegen train --cvae")
+            raise ValueError(
+                "this G1 is deterministic: samples need a G1 trained as a conditional VAE "
+                "(posegen train --g1.latent-channels K)"
+            )
         self._seeds_drawn += 1
         self.sample_seed = self._seeds_drawn
         return self.update()

@@ -342,8 +342,8 @@ class NovelViewSynthesizer:
     ) -> SynthesisResult | list[SynthesisResult]:
         """One novel view; see ``synthesize_many``.
 
-        ``samples=k`` (a G1 trained as a conditional VAE, ``posegen train --cvae``): a list of ``k`` views
-        whose unseen parts are drawn from the learned prior, reproducible for ``seed``; ``temperature``
+        ``samples=k`` (a G1 trained as a conditional VAE, ``posegen train --g1.latent-channels K``): a list of
+        ``k`` views whose unseen parts are drawn from the learned prior, reproducible for ``seed``; ``temperature``
         scales the prior's spread (0: every sample is the prior's mean). ``samples=None``: one view, the
         prior's mean — the deterministic answer.
         """
@@ -365,7 +365,8 @@ class NovelViewSynthesizer:
         generator seeded with ``seed`` (the same on every machine and device)."""
         if not self.samples:
             raise ValueError(
-                "this G1 is deterministic: samples need a G1 trained as a conditional VAE (posegen train --cvae)"
+                "this G1 is deterministic: samples need a G1 trained as a conditional VAE "
+                "(posegen train --g1.latent-channels K)"
             )
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise ValueError(f"samples must be an integer ≥ 1, got {samples!r}")

@@ -9,6 +9,7 @@ checkpoints written before this grouping recorded.
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING
@@ -192,8 +193,8 @@ class TrainConfig:
             raise ValueError(f"unknown TrainConfig keys: {sorted(unknown)}")
         for name, kind in nested.items():
             inner = d.get(name)
-            if isinstance(inner, dict):
-                wrong = set(inner) - {f.name for f in fields(kind)}
+            if isinstance(inner, dict):  # init-only names too: a config's retired options, which it judges itself
+                wrong = set(inner) - set(inspect.signature(kind).parameters)
                 if wrong:
                     raise ValueError(f"unknown TrainConfig keys: {sorted(f'{name}.{k}' for k in wrong)}")
         kw = {k: (nested[k](**v) if k in nested and isinstance(v, dict) else v) for k, v in d.items()}

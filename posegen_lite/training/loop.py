@@ -144,7 +144,7 @@ def _with_defaults(saved: dict[str, dict]) -> dict[str, dict]:
     return {k: asdict(kinds[k](**v)) if k in kinds else v for k, v in saved.items()}
 
 
-_LATENT_FIELDS = ("latent_channels", "latent_kind", "latent_site", "latent_surface")
+_LATENT_FIELDS = ("latent_channels", "latent_surface")
 
 
 def _init_g1(g1: G1, path: str) -> None:
