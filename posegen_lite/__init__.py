@@ -57,6 +57,7 @@ _export("evaluation", "EvalResult", "G1G2Predictor", "G1Predictor", "IdentityBas
 _export("training.losses", "discriminator_loss", "generator_adversarial_loss", "masked_l1", "part_weighted_l1")
 _export("training.losses", "gaussian_kl")
 _export("training.loop", "NonFiniteLossError", "TrainConfig", "TrainResult", "train")
+_export("training.config", "CVAETrainConfig")
 _export("training.loop", "NonFiniteWeightsError")
 _export("pipelines.synthesizer", "NovelViewSynthesizer", "SynthesisResult")
 _export("pipelines.synthesizer", "TooFewJointsError")
