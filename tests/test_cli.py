@@ -214,26 +214,15 @@ def test_memory_format_option_reaches_the_networks(tmp_path):
     assert all(w.is_contiguous() and not w.is_contiguous(memory_format=torch.channels_last) for w in weights)
 
 
-def test_stage3_takes_the_pasting_gated_g1_from_its_checkpoint(tmp_path):
+def test_stage3_takes_the_pasting_g1_from_its_checkpoint(tmp_path):
     data = ["--size", "32x32", "--people", "2", "--views", "1", "--batch-size", "2", "--precision", "fp32"]
     g1_dir, g2_dir = tmp_path / "g1", tmp_path / "g2"
-    stage2 = [
-        "train",
-        "--stage",
-        "2",
-        "--run-dir",
-        str(g1_dir),
-        "--steps",
-        "1",
-        "--g1.warp",
-        "paste",
-        "--g1.gate-input",
-    ]
+    stage2 = ["train", "--stage", "2", "--run-dir", str(g1_dir), "--steps", "1", "--g1.warp", "paste"]
     assert main([*stage2, "--g1.base-channels", "4", *data]) == 0
     assert main(["train", "--stage", "3", "--run-dir", str(g2_dir), "--steps", "1", *SMALL,
                  "--g1-checkpoint", str(g1_dir), "--g2.mask-difference", *data]) == 0  # fmt: skip
     g1 = saved_config(g2_dir)["g1"]
-    assert (g1["warp"], g1["gate_input"]) == ("paste", True)
+    assert (g1["warp"], g1["base_channels"]) == ("paste", 4)  # not given again: read from the G1 checkpoint
 
 
 def test_stage3_with_g2_kept_inside_the_proxy_silhouette(tmp_path):

@@ -388,8 +388,11 @@ def _check_shapes(network: type, config: object, tensors: object, where: str) ->
         if name in tensors and tensors[name].shape != wanted.shape:
             found, shape = tuple(tensors[name].shape), tuple(wanted.shape)
             raise CheckpointError(f"{where}: tensor {name!r} has shape {found} but its config {config!r} makes {shape}")
-    try:  # assign: the file's tensors become the meta network's, so loading copies and allocates nothing
-        result = model.load_state_dict(tensors, strict=False, assign=True)
+    # Meta stand-ins of the file's tensors: loading them checks names and shapes, allocates nothing, and leaves
+    # the file's own tensors out of the throw-away network.
+    stand_ins = {name: torch.empty(t.shape, dtype=t.dtype, device="meta") for name, t in tensors.items()}
+    try:
+        result = model.load_state_dict(stand_ins, strict=False, assign=True)
     except RuntimeError as err:
         raise CheckpointError(f"{where} does not load into its network ({' '.join(str(err).split())})") from err
     if result.missing_keys or result.unexpected_keys:
