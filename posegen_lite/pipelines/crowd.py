@@ -21,6 +21,8 @@ import numpy as np
 
 from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
 from posegen_lite.geometry.camera import Camera, intrinsics
+from posegen_lite.geometry.people import STRIP_COUNTS
+from posegen_lite.geometry.photo import NoPersonFoundError, PhotoPose, PoseEstimator
 from posegen_lite.geometry.scene import Window, back_to_front, check_joints, crop, person_window, scene_targets
 from posegen_lite.geometry.skeleton import check_keypoints, hip_centre
 from posegen_lite.images import ensure_rgb, resize_image
@@ -33,6 +35,7 @@ from posegen_lite.pipelines.compositing import (
     resize_float,
     soft_matte,
 )
+from posegen_lite.pipelines.photo import photo_people
 from posegen_lite.pipelines.stage1 import ProxyWarp, _fit_orthographic, lift_keypoints
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult
 
@@ -366,22 +369,22 @@ def keypoints_from_pg2_rows(rows: Sequence[str], image_size: tuple[int, int]) ->
     return [a.keypoints for a in parsed], [a.visible for a in parsed]
 
 
-def people_from_photo(image: np.ndarray, estimator=None) -> list:
-    """Every person's pose in a photo, with an estimator that has ``estimate_people(image) -> list[PhotoPose]``.
+def people_from_photo(image: np.ndarray, estimator: PoseEstimator | None = None) -> list[PhotoPose]:
+    """Every person's pose in a photo ``(H, W, 3)``, ready for ``CrowdSynthesizer.synthesize_2d``:
 
-    The offline estimator shipped with posegen_lite (``geometry.photo.MediaPipeEstimator``, MediaPipe's legacy
-    Pose solution) finds **one person per image**, so it cannot start a crowd: this raises
-    ``NotImplementedError`` with it, and the crowd path needs per-person keypoints (3D + camera, or 2D).
+        people = people_from_photo(photo)  # the shipped MediaPipe estimator: blank each person found, search again
+        results = crowd.synthesize_2d(photo, [p.keypoints for p in people], [p.visible for p in people], yaws=[30])
+
+    An estimator with ``estimate_people(image) -> list[PhotoPose]`` is asked once; any other (one person per
+    call, as MediaPipe Pose) goes through ``photo.photo_people`` with its most thorough search (blanking each
+    person found, in the whole photo and in overlapping strips, each further person checked in a wider view:
+    docs/photos.md; a fresh ``MediaPipeEstimator``, closed afterwards, if none is given). Raises ``NoPersonFoundError`` (a ``ValueError``) when nobody is found.
     """
+    rgb = ensure_rgb(image, convert=True)
     many = getattr(estimator, "estimate_people", None)
     if many is None:
-        raise NotImplementedError(
-            "the offline pose estimator (MediaPipe Pose, legacy solution) finds at most one person per photo, "
-            "so it cannot give the people of a crowd; pass per-person keypoints instead "
-            "(CrowdSynthesizer.synthesize with 3D joints + camera, or synthesize_2d with 2D keypoints), "
-            "or an estimator with estimate_people(image)"
-        )
-    poses = list(many(ensure_rgb(image, convert=True)))
+        return photo_people(rgb, estimator, strip_counts=STRIP_COUNTS, verify=True)
+    poses = list(many(rgb))
     if not poses:
-        raise ValueError("the estimator found no person in the photo")
+        raise NoPersonFoundError("the estimator found no person in the photo")
     return poses
