@@ -157,15 +157,37 @@ def test_the_synthesizer_builds_one_estimator_and_closes_it(template, monkeypatc
 
     monkeypatch.setattr(photo_pose, "MediaPipeEstimator", counting)
     photo = _photo(360, 640, [(40, 60, 140, 300)])
-    with tiny_synthesizer(SIZE) as synth:
-        synth.synthesize_photo(photo, yaw=30)
-        synth.synthesize_photo(photo, yaw=60)
-        synth.prepare_photo(photo)
-        assert len(built) == 1 and built[0].calls >= 3
+    synth = tiny_synthesizer(SIZE)
+    synth.synthesize_photo(photo, yaw=30)
+    synth.synthesize_photo(photo, yaw=60)
+    synth.prepare_photo(photo)
+    assert len(built) == 1 and built[0].calls >= 3
+    synth.close()
     assert built[0].closed == 1
     synth.prepare_photo(photo)  # still usable after close: a new estimator
     assert len(built) == 2
-    synth.close()
+    with synth:  # a context manager too
+        pass
+    assert built[1].closed == 1
+
+
+def test_a_fragment_not_confirmed_in_a_wider_view_is_not_a_person(template):
+    yellow = (250, 250, 20)
+
+    class Fragments(MarkerEstimator):
+        """Also takes a yellow patch for a person, but only through a third-of-the-photo strip (320 px wide)."""
+
+        def estimate(self, image):
+            ys, xs = np.nonzero((np.abs(image.astype(int) - yellow) < 30).all(axis=2))
+            if image.shape[1] == 320 and len(xs) > 4:
+                return _pose_in(self.template, (xs.min(), ys.min(), xs.max(), ys.max()))
+            return super().estimate(image)
+
+    photo = _photo(360, 640, [(40, 60, 140, 300), (400, 40, 520, 330)])
+    photo[150:200, 240:290] = yellow  # a small thing between the two people
+    found = find_people(photo, Fragments(template), strip_counts=(1, 2, 3))
+    verified = find_people(photo, Fragments(template), strip_counts=(1, 2, 3), verify=True)
+    assert len(found) == 3 and len(verified) == 2
 
 
 def _real_photos(height: int = 360) -> list[np.ndarray]:
