@@ -56,6 +56,12 @@ class MarkerEstimator:
     def close(self) -> None:
         self.closed += 1
 
+    def __enter__(self) -> MarkerEstimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _photo(height: int, width: int, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
     """A grey ``height × width`` photo with person ``k`` a ``MARKERS[k]`` rectangle ``(x0, y0, x1, y1)``."""
