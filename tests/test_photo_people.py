@@ -208,7 +208,6 @@ def _real_photos(height: int = 360) -> list[np.ndarray]:
     return [resize_image(p, height, round(p.shape[1] * height / p.shape[0])) for p in (skdata.astronaut(), grace)]
 
 
-@pytest.mark.slow
 def test_people_from_photo_finds_both_people_of_two_real_photos_side_by_side():
     pytest.importorskip("mediapipe")
     from posegen_lite.pipelines.crowd import CrowdSynthesizer, people_from_photo
@@ -223,7 +222,6 @@ def test_people_from_photo_finds_both_people_of_two_real_photos_side_by_side():
     assert result.image.shape == photo.shape
 
 
-@pytest.mark.slow
 def test_small_people_in_a_large_real_photo_are_found():
     pytest.importorskip("mediapipe")
     from posegen_lite.geometry.photo import MediaPipeEstimator

@@ -8,15 +8,16 @@ Stage I–III with the observed keypoints and the estimator's depth.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from posegen_lite.geometry.people import MAX_PEOPLE, find_people, person_extent
+from posegen_lite.geometry.people import find_people, person_extent
 from posegen_lite.geometry.photo import NoPersonFoundError, PhotoPose, PoseEstimator
 from posegen_lite.images import ensure_rgb, resize_image
 
+PeopleFinder = Callable[[np.ndarray, PoseEstimator], list[PhotoPose]]  # geometry.people's searches
 PERSON_MARGIN = 0.2  # of the keypoints' extent, added on each side: joints are not the silhouette (head, feet)
 
 
@@ -71,24 +72,20 @@ def crop_padded(image: np.ndarray, top: int, left: int, box_h: int, box_w: int) 
 
 
 def photo_people(
-    photo: np.ndarray,
-    estimator: PoseEstimator | None = None,
-    max_people: int = MAX_PEOPLE,
-    strip_counts: Sequence[int] = (1,),
-    verify: bool = False,
+    photo: np.ndarray, estimator: PoseEstimator | None = None, finder: PeopleFinder = find_people
 ) -> list[PhotoPose]:
-    """Every person's ``PhotoPose`` in ``photo`` ``(H, W, 3)`` (``geometry.people.find_people``; a fresh
-    ``MediaPipeEstimator``, closed afterwards, if none is given). ``[0]`` is the one the estimator finds first
-    in the whole photo. ``strip_counts=(1,)`` blanks and searches the whole photo only; ``STRIP_COUNTS`` then
-    searches overlapping strips too, and ``verify`` checks each further person in a wider view (more people,
-    fewer false ones, about 3.5× the time: docs/photos.md). Raises ``NoPersonFoundError`` when there is nobody."""
+    """Every person's ``PhotoPose`` in ``photo`` ``(H, W, 3)``: ``finder(photo, estimator)`` (a fresh
+    ``MediaPipeEstimator``, closed afterwards, if none is given). ``find_people`` blanks each person found and
+    searches again (``[0]`` is the one the estimator finds first in the whole photo); ``find_people_tiled``
+    searches overlapping strips, finds more people in groups and takes twice the time (docs/photos.md).
+    Raises ``NoPersonFoundError`` when there is nobody."""
     from posegen_lite.geometry import photo as photo_pose
 
     rgb = ensure_rgb(photo, convert=True)
     if estimator is not None:
-        return find_people(rgb, estimator, max_people, strip_counts=strip_counts, verify=verify)
+        return finder(rgb, estimator)
     with photo_pose.MediaPipeEstimator() as default:
-        return find_people(rgb, default, max_people, strip_counts=strip_counts, verify=verify)
+        return finder(rgb, default)
 
 
 def prepare_photo(
