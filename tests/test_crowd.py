@@ -11,6 +11,7 @@ from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
 from posegen_lite.data.synthetic.render import render_views
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.camera import Camera, orbit_camera
+from posegen_lite.geometry.photo import NoPersonFoundError
 from posegen_lite.geometry.scene import Window, crop, cylinder_distance, joint_cylinder
 from posegen_lite.pipelines.crowd import CrowdSynthesizer, keypoints_from_pg2_rows, people_from_photo
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
@@ -124,8 +125,12 @@ def test_bad_scenes_raise_clear_errors(synth, pair):
         crowd.synthesize_2d(view.image, [view.keypoints[0], nan], [view.visible[0], np.zeros(18, bool)])
     with pytest.raises(ValueError, match="background"):
         CrowdSynthesizer(synth, background="blur")
-    with pytest.raises(NotImplementedError, match="one person"):
-        people_from_photo(view.image)
+
+
+def test_people_from_photo_finds_nobody_in_a_render_too_small_for_the_estimator(one_person):
+    pytest.importorskip("mediapipe")
+    with pytest.raises(NoPersonFoundError):  # a 64×48 render is too small for the photo path's pose estimator
+        people_from_photo(one_person[0])
 
 
 @pytest.mark.parametrize(

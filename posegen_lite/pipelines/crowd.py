@@ -21,6 +21,8 @@ import numpy as np
 
 from posegen_lite.data.synthetic.framing import FOV_Y, MARGIN
 from posegen_lite.geometry.camera import Camera, intrinsics
+from posegen_lite.geometry.people import find_people_tiled
+from posegen_lite.geometry.photo import NoPersonFoundError, PhotoPose, PoseEstimator
 from posegen_lite.geometry.ray_cameras import fit_orthographic
 from posegen_lite.geometry.scene import (
     PersonTarget,
@@ -43,6 +45,7 @@ from posegen_lite.pipelines.compositing import (
     resize_float,
     soft_matte,
 )
+from posegen_lite.pipelines.photo import photo_people
 from posegen_lite.pipelines.stage1 import lift_keypoints
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult
 
@@ -373,22 +376,23 @@ def keypoints_from_pg2_rows(rows: Sequence[str], image_size: tuple[int, int]) ->
     return [a.keypoints for a in parsed], [a.visible for a in parsed]
 
 
-def people_from_photo(image: np.ndarray, estimator=None) -> list:
-    """Every person's pose in a photo, with an estimator that has ``estimate_people(image) -> list[PhotoPose]``.
+def people_from_photo(image: np.ndarray, estimator: PoseEstimator | None = None) -> list[PhotoPose]:
+    """Every person's pose in a photo ``(H, W, 3)``, ready for ``CrowdSynthesizer.synthesize_2d``:
 
-    The offline estimator shipped with posegen_lite (``geometry.photo.MediaPipeEstimator``, MediaPipe's legacy
-    Pose solution) finds **one person per image**, so it cannot start a crowd: this raises
-    ``NotImplementedError`` with it, and the crowd path needs per-person keypoints (3D + camera, or 2D).
+        people = people_from_photo(photo)  # the shipped MediaPipe estimator, by overlapping strips
+        results = crowd.synthesize_2d(photo, [p.keypoints for p in people], [p.visible for p in people], yaws=[30])
+
+    An estimator with ``estimate_people(image) -> list[PhotoPose]`` is asked once; any other (one person per
+    call, as MediaPipe Pose) searches the whole photo and its overlapping halves and thirds
+    (``geometry.people.find_people_tiled``: of the searches measured in docs/photos.md, the one that finds the
+    most people with few false ones, none in a photo of one person; a fresh ``MediaPipeEstimator``, closed
+    afterwards, if none is given). Raises ``NoPersonFoundError`` (a ``ValueError``) when nobody is found.
     """
+    rgb = ensure_rgb(image, convert=True)
     many = getattr(estimator, "estimate_people", None)
     if many is None:
-        raise NotImplementedError(
-            "the offline pose estimator (MediaPipe Pose, legacy solution) finds at most one person per photo, "
-            "so it cannot give the people of a crowd; pass per-person keypoints instead "
-            "(CrowdSynthesizer.synthesize with 3D joints + camera, or synthesize_2d with 2D keypoints), "
-            "or an estimator with estimate_people(image)"
-        )
-    poses = list(many(ensure_rgb(image, convert=True)))
+        return photo_people(rgb, estimator, finder=find_people_tiled)
+    poses = list(many(rgb))
     if not poses:
-        raise ValueError("the estimator found no person in the photo")
+        raise NoPersonFoundError("the estimator found no person in the photo")
     return poses

@@ -1,31 +1,53 @@
 """The photo path behind ``NovelViewSynthesizer.synthesize_photo``: a photo of any size → the networks' input.
 
-Estimate the pose (MediaPipe by default, ``geometry.photo``), crop a box of the model's aspect ratio around the
-person (padded by repeating the border where it leaves the photo) and scale crop and keypoints to the model's
-size. The synthesizer then runs Stage I–III with the observed keypoints and the estimator's depth.
+Find the people (MediaPipe by default, ``geometry.photo``; every person and a retry at smaller scales,
+``geometry.people``), crop a box of the model's aspect ratio around the chosen one (padded by repeating the
+border where it leaves the photo) and scale crop and keypoints to the model's size. The synthesizer then runs
+Stage I–III with the observed keypoints and the estimator's depth.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from posegen_lite.geometry.photo import NoPersonFoundError, PoseEstimator
+from posegen_lite.geometry.people import find_people, person_extent
+from posegen_lite.geometry.photo import NoPersonFoundError, PhotoPose, PoseEstimator
 from posegen_lite.images import ensure_rgb, resize_image
 
+PeopleFinder = Callable[[np.ndarray, PoseEstimator], list[PhotoPose]]  # geometry.people's searches
 PERSON_MARGIN = 0.2  # of the keypoints' extent, added on each side: joints are not the silhouette (head, feet)
 
 
 @dataclass
 class PhotoInput:
     """A photo made ready for the networks: ``image`` ``(H, W, 3)`` uint8 at the model's size, ``keypoints``
-    ``(18, 2)`` pixels of it (NaN where missing), ``visible`` ``(18,)``, ``joints3d`` ``(18, 3)`` metres."""
+    ``(18, 2)`` pixels of it (NaN where missing), ``visible`` ``(18,)``, ``joints3d`` ``(18, 3)`` metres;
+    ``people`` every pose found in the photo (its pixels), ``person`` the index of the one cropped."""
 
     image: np.ndarray
     keypoints: np.ndarray
     visible: np.ndarray
     joints3d: np.ndarray
+    people: list[PhotoPose] = field(default_factory=list)
+    person: int = 0
+
+    def notice(self) -> str | None:
+        """One line saying how many people the photo holds and which one was used, or ``None`` for one."""
+        if len(self.people) < 2:
+            return None
+        where = ", ".join(f"{k}: x≈{_centre_x(p):.0f} px" for k, p in enumerate(self.people))
+        return (
+            f"{len(self.people)} people found in the photo; used person {self.person} ({where}). Pass person=k "
+            "for another, or give every one to CrowdSynthesizer (crowd.people_from_photo)"
+        )
+
+
+def _centre_x(pose: PhotoPose) -> float:
+    x0, _, x1, _ = person_extent(pose)
+    return (x0 + x1) / 2
 
 
 def person_box(keypoints: np.ndarray, height: int, width: int, margin: float = PERSON_MARGIN) -> tuple[int, ...]:
@@ -49,13 +71,34 @@ def crop_padded(image: np.ndarray, top: int, left: int, box_h: int, box_w: int) 
     return padded[t : t + box_h, lft : lft + box_w]
 
 
-def prepare_photo(photo: np.ndarray, height: int, width: int, estimator: PoseEstimator | None = None) -> PhotoInput:
-    """Estimate the pose in ``photo`` (any size; MediaPipe by default), crop a box of aspect ``height : width``
-    around the person and scale it to ``height × width``. Raises ``NoPersonFoundError`` when there is no person."""
-    from posegen_lite.geometry.photo import estimate_pose
+def photo_people(
+    photo: np.ndarray, estimator: PoseEstimator | None = None, finder: PeopleFinder = find_people
+) -> list[PhotoPose]:
+    """Every person's ``PhotoPose`` in ``photo`` ``(H, W, 3)``: ``finder(photo, estimator)`` (a fresh
+    ``MediaPipeEstimator``, closed afterwards, if none is given). ``find_people`` blanks each person found and
+    searches again (``[0]`` is the one the estimator finds first in the whole photo); ``find_people_tiled``
+    searches overlapping strips, finds more people in groups and takes twice the time (docs/photos.md).
+    Raises ``NoPersonFoundError`` when there is nobody."""
+    from posegen_lite.geometry import photo as photo_pose
 
     rgb = ensure_rgb(photo, convert=True)
-    pose = estimate_pose(rgb, estimator)
+    if estimator is not None:
+        return finder(rgb, estimator)
+    with photo_pose.MediaPipeEstimator() as default:
+        return finder(rgb, default)
+
+
+def prepare_photo(
+    photo: np.ndarray, height: int, width: int, estimator: PoseEstimator | None = None, person: int = 0
+) -> PhotoInput:
+    """Find the people in ``photo`` (any size; MediaPipe by default; ``photo_people``), crop a box of aspect
+    ``height : width`` around person ``person`` and scale it to ``height × width``. Raises ``NoPersonFoundError``
+    when there is no person, ``IndexError`` when there is no person ``person``."""
+    rgb = ensure_rgb(photo, convert=True)
+    people = photo_people(rgb, estimator)
+    if not -len(people) <= person < len(people):
+        raise IndexError(f"person {person} asked for, but {len(people)} found in the photo")
+    pose = people[person]
     vis = pose.visible & np.isfinite(pose.keypoints).all(axis=1)
     if vis.sum() < 2:
         raise NoPersonFoundError(f"only {int(vis.sum())} joint(s) of a person found in the photo; need 2")
@@ -66,4 +109,6 @@ def prepare_photo(photo: np.ndarray, height: int, width: int, estimator: PoseEst
     kp = ((pose.keypoints - [left, top] + 0.5) * scale - 0.5).astype(np.float32)
     kp[~vis] = np.nan
     joints3d = np.where(vis[:, None], pose.joints3d, np.nan).astype(np.float32)
-    return PhotoInput(image=image, keypoints=kp, visible=vis, joints3d=joints3d)
+    return PhotoInput(
+        image=image, keypoints=kp, visible=vis, joints3d=joints3d, people=people, person=person % len(people)
+    )

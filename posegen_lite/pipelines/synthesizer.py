@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ import torch
 
 from posegen_lite.device import pick_device
 from posegen_lite.geometry.camera import Camera
-from posegen_lite.geometry.photo import PoseEstimator
+from posegen_lite.geometry.photo import MediaPipeEstimator, PoseEstimator
 from posegen_lite.geometry.skeleton import check_keypoints
 from posegen_lite.geometry.warp import OUTLINE_RING, ProxyMaps
 from posegen_lite.images import ensure_rgb, to_tensor, to_uint8
@@ -73,6 +74,8 @@ class SynthesisResult:
     yaw: float
     pitch: float
     input_image: np.ndarray | None = None  # synthesize_photo: the crop of the photo the networks saw
+    people_found: int | None = None  # synthesize_photo: how many people the photo holds
+    person: int | None = None  # synthesize_photo: which of them this view is of
 
 
 class NovelViewSynthesizer:
@@ -109,6 +112,7 @@ class NovelViewSynthesizer:
         if outline_ring < 0:
             raise ValueError(f"outline_ring must be ≥ 0, got {outline_ring}")
         self.outline_ring = outline_ring
+        self._photo_estimator: MediaPipeEstimator | None = None  # built on the first photo, freed by close()
 
     @classmethod
     def from_checkpoint(
@@ -380,10 +384,33 @@ class NovelViewSynthesizer:
         return torch.randn(self.g1.latent_shape(samples), generator=gen) * temperature
 
     # --- from a photo ---------------------------------------------------------------------------------------
-    def prepare_photo(self, photo: np.ndarray, estimator: PoseEstimator | None = None) -> PhotoInput:
-        """What ``synthesize_photo`` feeds the networks: the person's crop at the model's size, their keypoints
-        and 3D joints (``photo.prepare_photo``). Raises ``NoPersonFoundError`` when there is no person."""
-        return prepare_photo(photo, self.height, self.width, estimator)
+    @property
+    def photo_estimator(self) -> PoseEstimator:
+        """The pose estimator the photo methods use when given none: one ``MediaPipeEstimator`` per synthesizer,
+        built on first use (building it costs about as much as one estimate) and freed by ``close()``."""
+        if self._photo_estimator is None:
+            from posegen_lite.geometry import photo as photo_pose
+
+            self._photo_estimator = photo_pose.MediaPipeEstimator()
+        return self._photo_estimator
+
+    def close(self) -> None:
+        """Free the photo estimator, if one was built; the synthesizer stays usable (a later photo builds anew)."""
+        if self._photo_estimator is not None:
+            self._photo_estimator.close()
+            self._photo_estimator = None
+
+    def __enter__(self) -> NovelViewSynthesizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def prepare_photo(self, photo: np.ndarray, estimator: PoseEstimator | None = None, person: int = 0) -> PhotoInput:
+        """What ``synthesize_photo`` feeds the networks: person ``person``'s crop at the model's size, their
+        keypoints and 3D joints, and every person found (``photo.prepare_photo``; ``inp.notice()`` says how many).
+        Raises ``NoPersonFoundError`` when there is no person."""
+        return prepare_photo(photo, self.height, self.width, estimator or self.photo_estimator, person)
 
     def synthesize_photo(
         self,
@@ -392,13 +419,21 @@ class NovelViewSynthesizer:
         pitch: float = 0.0,
         estimator: PoseEstimator | None = None,
         min_joints: int | None = None,
+        person: int = 0,
     ) -> SynthesisResult:
-        """A novel view of the person in a photo, in one call: pose (MediaPipe's 2D keypoints and 3D
-        landmarks), crop and scale around the person (``prepare_photo``), then Stage I–III with the observed
-        keypoints and MediaPipe's depth. ``result.input_image`` is the crop the networks saw."""
-        inp = self.prepare_photo(photo, estimator)
+        """A novel view of a person in a photo, in one call: pose (MediaPipe's 2D keypoints and 3D landmarks),
+        crop and scale around the person (``prepare_photo``), then Stage I–III with the observed keypoints and
+        MediaPipe's depth. ``result.input_image`` is the crop the networks saw. With several people in the photo,
+        ``person`` picks one (0: the one the estimator finds first in the whole photo); ``result.people_found``
+        says how many there are, and a ``UserWarning`` names them."""
+        inp = self.prepare_photo(photo, estimator, person)
+        notice = inp.notice()
+        if notice is not None:
+            warnings.warn(notice, UserWarning, stacklevel=2)
         result = self.synthesize(
             inp.image, inp.keypoints, yaw, pitch, visible=inp.visible, lifted=inp.joints3d, min_joints=min_joints
         )
+        assert isinstance(result, SynthesisResult)  # one view: no samples asked for
         result.input_image = inp.image
+        result.people_found, result.person = len(inp.people), inp.person
         return result
