@@ -4,6 +4,7 @@ otter-grader pipeline end to end (build the masters, run the built notebooks, gr
 from __future__ import annotations
 
 import csv
+import functools
 import json
 
 import nbformat
@@ -12,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from posegen_lite.assignments import NotDoneYet, evaluation, skip_if_todo, stage1, stage2, stage3
+from posegen_lite.assignments import NotDoneYet, evaluation, hidden, skip_if_todo, stage1, stage2, stage3
 from posegen_lite.assignments.build import ASSIGNMENTS, assignment_of, build, grade, run_notebook
 from posegen_lite.assignments.reference import compute_reference_values, reference_values
 from posegen_lite.evaluation.metrics import ssim
@@ -112,17 +113,24 @@ def stub(*args):
 
 # --- the checks: right answers pass, public and hidden ----------------------------------------------------
 
+def hidden_check(assignment, question):
+    """The hidden check of ``question`` as a one-argument check (cases made on the spot: a fresh seed)."""
+    check = functools.partial(hidden.check, assignment, question)
+    check.__name__ = f"hidden_{question}"
+    return check
+
+
 RIGHT = [
-    (stage1.check_rotate_yaw, rotate_yaw), (stage1.hidden_rotate_yaw, rotate_yaw),
-    (stage1.check_project, project), (stage1.hidden_project, project),
-    (stage1.check_draw_pose_maps, draw_pose_maps), (stage1.hidden_draw_pose_maps, draw_pose_maps),
-    (stage2.check_masked_l1, masked_l1), (stage2.hidden_masked_l1, masked_l1),
-    (stage2.check_g1_step, g1_step), (stage2.hidden_g1_step, g1_step),
-    (stage3.check_d_loss, d_loss), (stage3.hidden_d_loss, d_loss),
-    (stage3.check_g_adv_loss, g_adv_loss), (stage3.hidden_g_adv_loss, g_adv_loss),
-    (stage3.check_gan_step, gan_step), (stage3.hidden_gan_step, gan_step),
-    (evaluation.check_body_box, body_box), (evaluation.hidden_body_box, body_box),
-    (evaluation.check_box_ssim, box_ssim), (evaluation.hidden_box_ssim, box_ssim),
+    (stage1.check_rotate_yaw, rotate_yaw), (hidden_check("stage1_pose", "q1_rotate_yaw"), rotate_yaw),
+    (stage1.check_project, project), (hidden_check("stage1_pose", "q2_project"), project),
+    (stage1.check_draw_pose_maps, draw_pose_maps), (hidden_check("stage1_pose", "q3_draw_pose_maps"), draw_pose_maps),
+    (stage2.check_masked_l1, masked_l1), (hidden_check("stage2_g1", "q1_masked_l1"), masked_l1),
+    (stage2.check_g1_step, g1_step), (hidden_check("stage2_g1", "q2_g1_step"), g1_step),
+    (stage3.check_d_loss, d_loss), (hidden_check("stage3_gan", "q1_d_loss"), d_loss),
+    (stage3.check_g_adv_loss, g_adv_loss), (hidden_check("stage3_gan", "q2_g_adv_loss"), g_adv_loss),
+    (stage3.check_gan_step, gan_step), (hidden_check("stage3_gan", "q3_gan_step"), gan_step),
+    (evaluation.check_body_box, body_box), (hidden_check("evaluation", "q1_body_box"), body_box),
+    (evaluation.check_box_ssim, box_ssim), (hidden_check("evaluation", "q2_box_ssim"), box_ssim),
 ]  # fmt: skip
 
 
@@ -138,7 +146,7 @@ def test_stubs_are_not_done_yet(check, answer):
 
 
 def test_overfit_check_on_the_reference_run():
-    stage2.hidden_overfit(overfit_one_batch)
+    hidden.check("stage2_g1", "q3_overfit", overfit_one_batch)
     with pytest.raises(NotDoneYet):
         stage2.check_overfit(None)
     with pytest.raises(AssertionError, match="memorise a single batch"):
