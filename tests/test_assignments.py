@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from posegen_lite.assignments import NotDoneYet, evaluation, hidden, skip_if_todo, stage1, stage2, stage3
-from posegen_lite.assignments.build import ASSIGNMENTS, assignment_of, build, grade, run_notebook
+from posegen_lite.assignments.build import ASSIGNMENTS, build, run_notebook
+from posegen_lite.assignments.grade import assignment_of, grade
 from posegen_lite.assignments.reference import compute_reference_values, reference_values
 from posegen_lite.evaluation.metrics import ssim
 

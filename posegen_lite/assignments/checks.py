@@ -23,6 +23,10 @@ import torch
 STORED_FILE = Path(__file__).with_name("stored_answers.json")
 
 
+# How the student build's stubs of the package's reference implementations start (``student_build``).
+REFERENCE_STUB = "this package function is an exercise of assignment"
+
+
 class NotDoneYet(AssertionError):
     """The exercise still raises its stub's ``NotImplementedError`` (or returns nothing)."""
 
@@ -36,6 +40,11 @@ def attempt(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) ->
     try:
         out = fn(*args, **kwargs)
     except NotImplementedError as e:
+        if str(e).startswith(REFERENCE_STUB):
+            raise AssertionError(
+                f"{name} calls a package function that is itself an exercise ({e}): in the student build it is "
+                "a stub, so write the code yourself"
+            ) from None
         raise NotDoneYet(
             f"not done yet: {name} still raises NotImplementedError — write it between the "
             f"BEGIN/END markers and run its cell again ({e})"
