@@ -83,7 +83,7 @@ def check_g_adv_loss(g_adv_loss) -> None:
     assert_close(got, LOG2, 1e-5, "at logit 0 (σ = ½) the generator loss is −log ½ = log 2 ≈ 0.693")
     f = torch.tensor([-8.0, -8.0], requires_grad=True)
     loss = scalar_tensor(attempt(g_adv_loss, f), "g_adv_loss")
-    if float(loss) < 0:
+    if float(loss.detach()) < 0:
         raise AssertionError(
             "this is minimised by the generator: −mean(log σ(f)) is ≥ 0 (you may have "
             "returned log(1 − σ(f)), the saturating form)"
