@@ -368,8 +368,8 @@ def test_grading_four_submissions(dist, tmp_path):
     written.write_text("student,question,points\nall_correct,w1_duality,2\nall_correct,w2_channels,1\n")
     grades = grade([subs], dist / "autograder", tmp_path / "scores.csv", progress=False, written=written)
     rows = {r["submission"].split("/")[-1]: r for r in csv.DictReader((tmp_path / "scores.csv").open())}
-    assert {g.submission.name: g.total for g in grades} == {"all_correct.ipynb": 12.0, "empty.ipynb": 0.0,
-                                                            "one_wrong.ipynb": 6.0, "import_trick.ipynb": 0.0}  # fmt: skip
+    totals = {g.submission.name: g.total for g in grades}
+    assert totals == {"all_correct.ipynb": 12.0, "empty.ipynb": 0.0, "one_wrong.ipynb": 6.0, "import_trick.ipynb": 0.0}
     assert rows["one_wrong.ipynb"]["q2_project"] == "0.0" and rows["one_wrong.ipynb"]["q1_rotate_yaw"] == "3.0"
     assert "perspective division" in rows["one_wrong.ipynb"]["first_failure"]
     assert "not done yet" in rows["empty.ipynb"]["first_failure"]
