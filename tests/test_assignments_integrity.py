@@ -352,3 +352,24 @@ def test_written_points_are_validated(tmp_path):
     bad.write_text("student,question,points\nalice,w1,5\n")
     with pytest.raises(ValueError, match="outside"):
         merge_written(alice, read_written_points(bad))
+
+
+def test_hidden_checks_repeat_the_public_checks_side_conditions():
+    def in_place(joints3d, yaw_deg):
+        a = np.deg2rad(yaw_deg)
+        pivot = joints3d[[8, 11]].mean(axis=0)
+        R = np.array([[np.cos(a), 0.0, np.sin(a)], [0.0, 1.0, 0.0], [-np.sin(a), 0.0, np.cos(a)]])
+        joints3d[:] = (joints3d - pivot) @ R.T + pivot
+        return joints3d
+
+    def detached(pred, target, mask):
+        return ((pred - target).abs() * (1 + mask)).mean().detach()
+
+    for check, answer, assignment, question in (
+        (stage1.check_rotate_yaw, in_place, "stage1_pose", "q1_rotate_yaw"),
+        (stage2.check_masked_l1, detached, "stage2_g1", "q1_masked_l1"),
+    ):
+        with pytest.raises(AssertionError, match="in place|autograd"):
+            check(answer)
+        with pytest.raises(AssertionError, match="in place|autograd"):
+            hidden.check(assignment, question, answer)

@@ -40,7 +40,10 @@ def check(assignment: str, question: str, fn, **given) -> None:
 def rotate_yaw(fn, cases: list[dict]) -> None:
     for c in cases:
         pose, yaw = c["pose"], c["yaw"]
-        out = check_shape(attempt(fn, pose.copy(), yaw), (18, 3), f"rotate_yaw(pose, {yaw:.1f})")
+        given = pose.copy()
+        out = check_shape(attempt(fn, given, yaw), (18, 3), f"rotate_yaw(pose, {yaw:.1f})")
+        if not np.array_equal(given, pose, equal_nan=True):
+            raise AssertionError("rotate_yaw modified its input array in place: return a new array")
         if not np.array_equal(np.isnan(out).any(axis=1), np.isnan(pose).any(axis=1)):
             raise AssertionError(
                 "missing joints (NaN) must stay NaN and no present joint may become NaN "
@@ -74,7 +77,11 @@ def draw_pose_maps(fn, cases: list[dict]) -> None:
 
 def masked_l1(fn, cases: list[dict]) -> None:
     for c in cases:
-        got = scalar_tensor(attempt(fn, c["pred"], c["target"], c["mask"]), "masked_l1")
+        pred = c["pred"].clone().requires_grad_(True)
+        got = scalar_tensor(attempt(fn, pred, c["target"], c["mask"]), "masked_l1")
+        if not got.requires_grad:
+            raise AssertionError("the loss does not depend on pred for autograd: stay in torch (no .item(), numpy)")
+        got = got.detach()
         empty = "" if c["mask"].any() else " with an all-zero mask (the plain L1)"
         assert_close(float(got), c["want"], 1e-5, f"wrong value on a {tuple(c['pred'].shape)} batch{empty}")
 
