@@ -4,6 +4,7 @@ otter-grader pipeline end to end (build the masters, run the built notebooks, gr
 from __future__ import annotations
 
 import csv
+import functools
 import json
 
 import nbformat
@@ -12,8 +13,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from posegen_lite.assignments import NotDoneYet, evaluation, skip_if_todo, stage1, stage2, stage3
-from posegen_lite.assignments.build import ASSIGNMENTS, assignment_of, build, grade, run_notebook
+from posegen_lite.assignments import NotDoneYet, evaluation, hidden, skip_if_todo, stage1, stage2, stage3
+from posegen_lite.assignments.build import ASSIGNMENTS, build, run_notebook
+from posegen_lite.assignments.grade import assignment_of, grade
 from posegen_lite.assignments.recompute import compute_reference_values
 from posegen_lite.assignments.reference import reference_values
 from posegen_lite.evaluation.metrics import ssim
@@ -113,17 +115,25 @@ def stub(*args):
 
 # --- the checks: right answers pass, public and hidden ----------------------------------------------------
 
+
+def hidden_check(assignment, question):
+    """The hidden check of ``question`` as a one-argument check (cases made on the spot: a fresh seed)."""
+    check = functools.partial(hidden.check, assignment, question)
+    check.__name__ = f"hidden_{question}"
+    return check
+
+
 RIGHT = [
-    (stage1.check_rotate_yaw, rotate_yaw), (stage1.hidden_rotate_yaw, rotate_yaw),
-    (stage1.check_project, project), (stage1.hidden_project, project),
-    (stage1.check_draw_pose_maps, draw_pose_maps), (stage1.hidden_draw_pose_maps, draw_pose_maps),
-    (stage2.check_masked_l1, masked_l1), (stage2.hidden_masked_l1, masked_l1),
-    (stage2.check_g1_step, g1_step), (stage2.hidden_g1_step, g1_step),
-    (stage3.check_d_loss, d_loss), (stage3.hidden_d_loss, d_loss),
-    (stage3.check_g_adv_loss, g_adv_loss), (stage3.hidden_g_adv_loss, g_adv_loss),
-    (stage3.check_gan_step, gan_step), (stage3.hidden_gan_step, gan_step),
-    (evaluation.check_body_box, body_box), (evaluation.hidden_body_box, body_box),
-    (evaluation.check_box_ssim, box_ssim), (evaluation.hidden_box_ssim, box_ssim),
+    (stage1.check_rotate_yaw, rotate_yaw), (hidden_check("stage1_pose", "q1_rotate_yaw"), rotate_yaw),
+    (stage1.check_project, project), (hidden_check("stage1_pose", "q2_project"), project),
+    (stage1.check_draw_pose_maps, draw_pose_maps), (hidden_check("stage1_pose", "q3_draw_pose_maps"), draw_pose_maps),
+    (stage2.check_masked_l1, masked_l1), (hidden_check("stage2_g1", "q1_masked_l1"), masked_l1),
+    (stage2.check_g1_step, g1_step), (hidden_check("stage2_g1", "q2_g1_step"), g1_step),
+    (stage3.check_d_loss, d_loss), (hidden_check("stage3_gan", "q1_d_loss"), d_loss),
+    (stage3.check_g_adv_loss, g_adv_loss), (hidden_check("stage3_gan", "q2_g_adv_loss"), g_adv_loss),
+    (stage3.check_gan_step, gan_step), (hidden_check("stage3_gan", "q3_gan_step"), gan_step),
+    (evaluation.check_body_box, body_box), (hidden_check("evaluation", "q1_body_box"), body_box),
+    (evaluation.check_box_ssim, box_ssim), (hidden_check("evaluation", "q2_box_ssim"), box_ssim),
 ]  # fmt: skip
 
 
@@ -139,7 +149,7 @@ def test_stubs_are_not_done_yet(check, answer):
 
 
 def test_overfit_check_on_the_reference_run():
-    stage2.hidden_overfit(overfit_one_batch)
+    hidden.check("stage2_g1", "q3_overfit", overfit_one_batch)
     with pytest.raises(NotDoneYet):
         stage2.check_overfit(None)
     with pytest.raises(AssertionError, match="memorise a single batch"):
@@ -245,9 +255,11 @@ def test_stored_reference_values_are_reproduced():
 
 
 def test_ablation_check_against_stored_values():
+    from posegen_lite.evaluation import IdentityBaseline
+
     batch = evaluation.ablation_batch()
-    predictors = {"identity": lambda b: b["image_a"], "G1, no pose": lambda b: b["image_b"]}
-    table = evaluation.reference_ablation(predictors, batch)
+    predictors = {"identity": IdentityBaseline(), "target": lambda b: b["image_b"]}
+    table = evaluation.reference_ablation(predictors, batch, box_metric=evaluation.probe_box_ssim)
     evaluation.check_ablation(table, predictors, batch)
     assert table["identity"]["mask_ssim"] > 0.85  # mask-SSIM saturates even for "do nothing"
     table["identity"]["box_ssim"] += 0.05
@@ -280,7 +292,10 @@ def test_build_lays_out_student_autograder_and_solutions(dist):
         assert "check_" in public and "hidden=True" not in public
         with zipfile.ZipFile(dist / "autograder" / f"{name}.zip") as z:
             hidden = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("tests/"))
-        assert "hidden=True" in hidden and "hidden_" in hidden
+        assert "hidden=True" in hidden and "hidden.check(" in hidden and "seed=" not in hidden
+        assert f"package/posegen_lite/assignments/hidden_{name}.pt" in z.namelist()
+        assert not any(n.endswith(("answers.py", "hidden_cases.py")) for n in z.namelist())
+        assert len(list((dist / "student" / name).glob("posegen_lite-*+student.*.whl"))) == 1
         solution = (dist / "solutions" / f"{name}.ipynb").read_text()
         assert "ASSIGNMENT CONFIG" not in solution and "grader.check" in solution
 
@@ -317,8 +332,31 @@ def test_wrong_solution_fails_the_right_check_with_its_message(dist, tmp_path):
     assert "passed" in run.checks["q2_project"] and "passed" in run.checks["q3_draw_pose_maps"]
 
 
+IMPORT_TRICK = {
+    "def rotate_yaw": "def rotate_yaw(joints3d, yaw_deg):\n"
+    "    from posegen_lite.geometry.camera import rotate_about_body_axis\n"
+    "    return rotate_about_body_axis(joints3d, yaw_deg)\n",
+    "def project": "def project(points, K, R, t):\n"
+    "    from posegen_lite.geometry.camera import Camera\n"
+    "    return Camera(K, R, t, 1000, 1000).project(points, within_image=False)[0]\n",
+    "def draw_pose_maps": "def draw_pose_maps(xy, visible, height, width, radius):\n"
+    "    from posegen_lite.geometry.posemaps import pose_maps\n"
+    "    return pose_maps(xy, visible, height, width, kind='disc', radius=radius)\n",
+}
+
+
+def _import_trick(notebook, out):
+    """Each answer cell replaced by a wrapper of the package's reference implementation."""
+    book = nbformat.read(notebook, as_version=4)
+    for start, code in IMPORT_TRICK.items():
+        (cell,) = [c for c in book.cells if c.cell_type == "code" and c.source.startswith(start)]
+        cell.source = code
+    nbformat.write(book, out)
+    return out
+
+
 @pytest.mark.slow
-def test_grading_three_submissions(dist, tmp_path):
+def test_grading_four_submissions(dist, tmp_path):
     subs = tmp_path / "submissions"
     subs.mkdir()
     (subs / "all_correct.ipynb").write_text((dist / "solutions" / "stage1_pose.ipynb").read_text())
@@ -326,23 +364,31 @@ def test_grading_three_submissions(dist, tmp_path):
     _with_bug(dist / "solutions" / "stage1_pose.ipynb", subs / "one_wrong.ipynb",
               "xy = cam[:, :2] / cam[:, 2:3]", "xy = cam[:, :2]")  # fmt: skip
     (subs / "empty.ipynb").write_text((dist / "student" / "stage1_pose" / "stage1_pose.ipynb").read_text())
-    grades = grade([subs], dist / "autograder", tmp_path / "scores.csv", progress=False)
+    _import_trick(dist / "solutions" / "stage1_pose.ipynb", subs / "import_trick.ipynb")
+    written = tmp_path / "written.csv"
+    written.write_text("student,question,points\nall_correct,w1_duality,2\nall_correct,w2_channels,1\n")
+    grades = grade([subs], dist / "autograder", tmp_path / "scores.csv", progress=False, written=written)
     rows = {r["submission"].split("/")[-1]: r for r in csv.DictReader((tmp_path / "scores.csv").open())}
-    assert {g.submission.name: g.total for g in grades} == {"all_correct.ipynb": 9.0, "empty.ipynb": 0.0,
-                                                            "one_wrong.ipynb": 6.0}  # fmt: skip
+    totals = {g.submission.name: g.total for g in grades}
+    assert totals == {"all_correct.ipynb": 12.0, "empty.ipynb": 0.0, "one_wrong.ipynb": 6.0, "import_trick.ipynb": 0.0}
     assert rows["one_wrong.ipynb"]["q2_project"] == "0.0" and rows["one_wrong.ipynb"]["q1_rotate_yaw"] == "3.0"
     assert "perspective division" in rows["one_wrong.ipynb"]["first_failure"]
     assert "not done yet" in rows["empty.ipynb"]["first_failure"]
-    assert all(r["possible"] == "9.0" and not r["error"] for r in rows.values())
+    assert "itself an exercise" in rows["import_trick.ipynb"]["first_failure"]
+    assert all(r["possible"] == "13.0" and not r["error"] for r in rows.values())  # 9 auto-graded + 2 × 2 written
+    assert rows["all_correct.ipynb"]["w1"] == "2.0" and rows["all_correct.ipynb"]["w2"] == "1.0"
     answers = (tmp_path / "scores_answers" / "empty.md").read_text()
     assert "Written question 1" in answers and "Written question 2" in answers
+    report = (tmp_path / "scores_reports" / "one_wrong.md").read_text()
+    assert report.count("| q2_project |") == 2 and "perspective division" in report and "Total: 6 / 13" in report
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in ASSIGNMENTS if n != "stage1_pose"])
 def test_solutions_get_full_marks(dist, tmp_path, name):
     (g,) = grade([dist / "solutions" / f"{name}.ipynb"], dist / "autograder", tmp_path / "s.csv", progress=False)
-    assert not g.error and g.total == g.total_possible > 0, g.first_failure
+    assert not g.error and sum(g.scores.values()) == sum(g.possible.values()) > 0, g.first_failure
+    assert all(c.passed for c in g.checks) and g.written_possible  # the written questions await grading by hand
 
 
 def test_cli_builds(tmp_path, capsys):

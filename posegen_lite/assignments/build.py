@@ -1,37 +1,33 @@
-"""Build the student notebooks and autograders from the masters, and grade submitted notebooks locally.
+"""Build the student notebooks, the student package and the autograders from the masters; run a notebook.
 
 ``posegen assignments build --out dist/`` runs otter-grader's ``otter assign`` on every master in
 ``notebooks/assignments/`` and lays out::
 
-    dist/student/<name>/<name>.ipynb      the notebook students get (stubs, public checks)
-    dist/student/<name>/tests/*.py        its public checks (``grader.check`` reads them)
-    dist/autograder/<name>.zip            public + hidden checks, for grading
-    dist/solutions/<name>.ipynb           the notebook with solutions (for the teacher)
+    dist/student/<name>/<name>.ipynb        the notebook students get (stubs, public checks)
+    dist/student/<name>/tests/*.py          its public checks (``grader.check`` reads them)
+    dist/student/<name>/posegen_lite-*.whl  the package students install: the exercises' references stubbed
+    dist/autograder/<name>.zip              public + hidden checks (stored cases) and the stubbed package
+    dist/solutions/<name>.ipynb             the notebook with solutions (for the teacher)
 
-``posegen assignments grade SUBMISSIONS --autograders dist/autograder --csv scores.csv`` grades every
-``.ipynb`` under ``SUBMISSIONS`` with otter's non-containerized runner (``otter run``'s Python API: no
-Docker), one notebook at a time in a fresh kernel, and writes one CSV row per submission: the points of
-each auto-graded question, the total, the possible points, and the first failure message. The written
-answers are collected per submission into ``<csv stem>_answers/<submission>.md`` for grading by hand
-(docs/teaching.md has the rubric).
+Grading the submissions is ``grade``'s (``posegen assignments grade``); ``student_build`` makes the package.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
-import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MASTERS_DIR = ROOT / "notebooks" / "assignments"
 ASSIGNMENTS = ("stage1_pose", "stage2_g1", "stage3_gan", "evaluation")
+PACKAGE_IN_ZIP = "package"  # the autograder's folder with the stubbed package the submissions run against
 
 
 def _otter():
@@ -90,6 +86,7 @@ class Built:
     student: Path
     autograder: Path
     solution: Path
+    wheel: Path | None
 
 
 def build(
@@ -99,11 +96,17 @@ def build(
     run_tests: bool = False,
     fast: bool = True,
     verbose: bool = False,
+    seed: int | None = None,
+    with_package: bool = True,
 ) -> list[Built]:
-    """Run ``otter assign`` on each master and lay the results out under ``out`` (module docstring).
+    """Run ``otter assign`` on each master and lay the results out under ``out`` (module docstring), then
+    add the student build (``student_build``): its wheel beside the student notebook, and the same stubbed
+    package with the hidden checks' stored cases into the autograder.
 
     ``run_tests``: let otter execute each solution notebook and run every check against it (slow: the whole
-    notebook runs); ``fast`` sets ``POSEGEN_FAST=1`` for those runs. Raises ``RuntimeError`` when otter fails.
+    notebook runs); ``fast`` sets ``POSEGEN_FAST=1`` for those runs. ``seed``: the hidden cases' seed (default:
+    a fresh secret one per build). ``with_package=False`` skips the student build (``wheel`` is then ``None``).
+    Raises ``RuntimeError`` when otter fails.
     """
     _otter()
     from otter.assign import main as otter_assign
@@ -134,8 +137,29 @@ def build(
             (out / "solutions").mkdir(parents=True, exist_ok=True)
             autograder = shutil.copy(zips[0], out / "autograder" / f"{name}.zip")
             solution = shutil.copy(result / "autograder" / master.name, out / "solutions" / master.name)
-        built.append(Built(name, student_dir / master.name, Path(autograder), Path(solution)))
+            wheel = add_student_build(name, Path(autograder), student_dir, Path(tmp), seed) if with_package else None
+        built.append(Built(name, student_dir / master.name, Path(autograder), Path(solution), wheel))
     return built
+
+
+def add_student_build(name: str, autograder: Path, student_dir: Path, work: Path, seed: int | None = None) -> Path:
+    """Write the student wheel of assignment ``name`` into ``student_dir`` and put the stubbed package, with
+    the hidden checks and their stored cases, into the autograder zip under ``package/`` (``grade`` puts it
+    first on the grading kernel's path: a submission never reaches a reference)."""
+    from .hidden_cases import write_cases
+    from .student_build import student_package, write_wheel
+
+    package = student_package(name, work / "student")
+    for old in student_dir.glob("posegen_lite-*.whl"):
+        old.unlink()
+    wheel = write_wheel(package, name, student_dir)
+    cases = write_cases(name, work / f"hidden_{name}.pt", seed)
+    extra = {"assignments/hidden.py": Path(__file__).with_name("hidden.py"), f"assignments/{cases.name}": cases}
+    graded = student_package(name, work / "autograder", extra=extra)
+    with zipfile.ZipFile(autograder, "a", zipfile.ZIP_DEFLATED) as z:
+        for path in sorted(p for p in graded.rglob("*") if p.is_file()):
+            z.write(path, f"{PACKAGE_IN_ZIP}/posegen_lite/{path.relative_to(graded).as_posix()}")
+    return wheel
 
 
 def ensure_tests(name: str, folder: str | Path = ".", source: str | Path = MASTERS_DIR) -> Path:
@@ -155,155 +179,9 @@ def ensure_tests(name: str, folder: str | Path = ".", source: str | Path = MASTE
             "folder you were given next to this notebook"
         ) from None
     with tempfile.TemporaryDirectory() as tmp:
-        build(tmp, source=source, names=[name])
+        build(tmp, source=source, names=[name], with_package=False)
         shutil.copytree(Path(tmp) / "student" / name / "tests", tests, dirs_exist_ok=True)
     return tests
-
-
-# --- grading ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Grade:
-    """One graded submission: points per auto-graded question, and the first failure's message."""
-
-    submission: Path
-    assignment: str
-    scores: dict[str, float] = field(default_factory=dict)
-    possible: dict[str, float] = field(default_factory=dict)
-    first_failure: str = ""
-    error: str = ""
-
-    @property
-    def total(self) -> float:
-        return float(sum(self.scores.values()))
-
-    @property
-    def total_possible(self) -> float:
-        return float(sum(self.possible.values()))
-
-
-def assignment_of(notebook: str | Path) -> str:
-    """The assignment name otter stored in a student notebook's metadata."""
-    meta = json.loads(Path(notebook).read_text(encoding="utf-8")).get("metadata", {})
-    name = meta.get("otter", {}).get("assignment_name")
-    if not name:
-        raise ValueError(f"{notebook} is not an assignment notebook (no otter assignment name in its metadata)")
-    return name
-
-
-def _first_failure(results) -> str:
-    """``"<question>: <the first failing check's last message line>"`` (public checks come first)."""
-    for test_name in results.test_files:
-        for case in results.get_result(test_name).test_case_results:
-            if not case.passed:
-                lines = [ln.strip() for ln in (case.message or "").splitlines() if ln.strip()]
-                return f"{test_name}: {lines[-1] if lines else 'failed'}"
-    return ""
-
-
-def grade_one(submission: str | Path, autograders: str | Path, fast: bool = True, verbose: bool = False) -> Grade:
-    """Grade one notebook with the autograder ``autograders/<assignment>.zip`` (no Docker)."""
-    _otter()
-    from otter.run import main as otter_run
-
-    submission = Path(submission)
-    grade = Grade(submission, "")
-    try:
-        grade.assignment = assignment_of(submission)
-        zip_path = Path(autograders) / f"{grade.assignment}.zip"
-        if not zip_path.is_file():
-            raise FileNotFoundError(f"no autograder {zip_path} (build it with `posegen assignments build`)")
-        with _quiet(verbose), _environ(POSEGEN_FAST="1" if fast else None, MPLBACKEND="Agg"):
-            results = otter_run(str(submission), autograder=str(zip_path), output_dir=None, no_logo=True)
-    except Exception as e:  # a broken submission is a row with an error, not the end of the grading run
-        grade.error = f"{type(e).__name__}: {e}"
-        return grade
-    for test_name in results.test_files:
-        result = results.get_result(test_name)
-        grade.scores[test_name] = float(result.score)
-        grade.possible[test_name] = float(result.possible)
-    grade.first_failure = _first_failure(results)
-    return grade
-
-
-def written_answers(notebook: str | Path) -> str:
-    """The written questions and the student's answers, as markdown (for grading by hand)."""
-    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
-    parts, prompt = [], None
-    for cell in cells:
-        source = "".join(cell.get("source", ""))
-        if cell["cell_type"] == "markdown" and "<!-- BEGIN QUESTION -->" in source:
-            # otter may put the previous question's end marker in the same cell as this prompt
-            prompt = source.split("<!-- BEGIN QUESTION -->", 1)[1].strip()
-        elif cell["cell_type"] == "markdown" and "otter_answer_cell" in cell.get("metadata", {}).get("tags", []):
-            parts.append(f"### {prompt or 'Question'}\n\n{source.strip()}\n")
-            prompt = None
-    return "\n".join(parts)
-
-
-def find_submissions(paths: Iterable[str | Path]) -> list[Path]:
-    """Every ``.ipynb`` in the given files/folders (recursively), sorted, without checkpoints."""
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found += [q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts]
-        elif p.suffix == ".ipynb":
-            found.append(p)
-        else:
-            raise FileNotFoundError(f"not a notebook or folder: {p}")
-    return sorted(found)
-
-
-def grade(
-    submissions: Iterable[str | Path],
-    autograders: str | Path,
-    csv_path: str | Path,
-    fast: bool = True,
-    verbose: bool = False,
-    progress: bool = True,
-) -> list[Grade]:
-    """Grade every submitted notebook and write ``csv_path`` (and the written answers beside it)."""
-    from tqdm.auto import tqdm
-
-    paths = find_submissions(submissions)
-    if not paths:
-        raise FileNotFoundError("no .ipynb submissions found")
-    grades = [
-        grade_one(p, autograders, fast=fast, verbose=verbose)
-        for p in tqdm(paths, desc="grading", unit="notebook", disable=not progress)
-    ]
-    write_csv(grades, csv_path)
-    answers = Path(csv_path).with_name(Path(csv_path).stem + "_answers")
-    answers.mkdir(parents=True, exist_ok=True)
-    for g in grades:
-        (answers / f"{g.submission.stem}.md").write_text(written_answers(g.submission), encoding="utf-8")
-    return grades
-
-
-def write_csv(grades: list[Grade], csv_path: str | Path) -> Path:
-    """One row per submission: file, assignment, each question's points, total, possible, first failure, error."""
-    questions: list[str] = []
-    for g in grades:
-        questions += [q for q in g.scores if q not in questions]
-    csv_path = Path(csv_path)
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    with csv_path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["submission", "assignment", *questions, "total", "possible", "first_failure", "error"])
-        for g in grades:
-            writer.writerow(
-                [
-                    str(g.submission),
-                    g.assignment,
-                    *[g.scores.get(q, "") for q in questions],
-                    g.total,
-                    g.total_possible,
-                    g.first_failure,
-                    g.error,
-                ]
-            )
-    return csv_path
 
 
 # --- running a notebook (tests, timing) ---------------------------------------------------------------------

@@ -10,11 +10,21 @@ for the hidden ones at grading time. An exercise the student has not started yet
 from __future__ import annotations
 
 import contextlib
+import json
+import types
 from collections.abc import Callable, Iterator
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+STORED_FILE = Path(__file__).with_name("stored_answers.json")
+
+
+# How the student build's stubs of the package's reference implementations start (``student_build``).
+REFERENCE_STUB = "this package function is an exercise of assignment"
 
 
 class NotDoneYet(AssertionError):
@@ -30,6 +40,11 @@ def attempt(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) ->
     try:
         out = fn(*args, **kwargs)
     except NotImplementedError as e:
+        if str(e).startswith(REFERENCE_STUB):
+            raise AssertionError(
+                f"{name} calls a package function that is itself an exercise ({e}): in the student build it is "
+                "a stub, so write the code yourself"
+            ) from None
         raise NotDoneYet(
             f"not done yet: {name} still raises NotImplementedError — write it between the "
             f"BEGIN/END markers and run its cell again ({e})"
@@ -98,3 +113,48 @@ def scalar_tensor(value: Any, name: str) -> torch.Tensor:
             f"{name} should return a single number (a 0-dim tensor), got shape {tuple(value.shape)} — take the mean"
         )
     return value
+
+
+def with_references(fn: Callable, **references: Callable) -> Callable:
+    """``fn`` with the names it looks up globally replaced by ``references`` — so a check of ``g1_step``
+    runs it with a known loss instead of the student's own ``masked_l1``, and one mistake costs one
+    question. Functions of the same notebook that ``fn`` calls (``overfit_one_batch`` → ``g1_step``) see the
+    replacements too; the notebook's own names are left untouched (the copy gets a new globals dict)."""
+    if not isinstance(fn, types.FunctionType) or not references:
+        return fn
+    home = fn.__globals__
+    scope = dict(home)
+    for name, value in home.items():
+        if isinstance(value, types.FunctionType) and value.__globals__ is home:
+            scope[name] = _rebound(value, scope)
+    scope.update(references)
+    return _rebound(fn, scope)
+
+
+def _rebound(fn: types.FunctionType, scope: dict) -> types.FunctionType:
+    out = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
+    out.__kwdefaults__, out.__doc__ = fn.__kwdefaults__, fn.__doc__
+    return out
+
+
+def fingerprint(model: torch.nn.Module, points: int = 64) -> np.ndarray:
+    """A short signature of a model's weights ``(points + 2,)`` float64: ``points`` evenly spaced parameters,
+    their sum and their sum of squares. Stored for reference steps, so a check can compare a student's update
+    with the reference update without shipping the reference step's code."""
+    flat = torch.cat([p.detach().flatten() for p in model.parameters()]).double()
+    idx = torch.linspace(0, flat.numel() - 1, points).round().long()
+    return torch.cat([flat[idx], flat.sum()[None], (flat**2).sum()[None]]).numpy()
+
+
+@lru_cache(maxsize=1)
+def stored_answers() -> dict:
+    """The reference outputs the public checks compare against (``stored_answers.json``, made by
+    ``answers.write_stored_answers`` with the instructor's package), so no check ships a reference answer."""
+    return json.loads(STORED_FILE.read_text())
+
+
+def assert_fingerprint(got: np.ndarray, want, message: str) -> None:
+    """Compare two ``fingerprint``s: the sampled weights to 1e-5, the two sums to a relative 1e-5."""
+    want = np.asarray(want, np.float64)
+    assert_close(got[:-2], want[:-2], 1e-5, message)
+    assert_close(got[-2:], want[-2:], 1e-5 * (1.0 + float(np.abs(want[-2:]).max())), message)

@@ -29,6 +29,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="run the notebooks at full size (default: POSEGEN_FAST=1, the checks do not need more)",
     )
+    g.add_argument("--written", help="CSV of hand-graded written points (columns student, question, points)")
     g.add_argument("--verbose", action="store_true", help="show otter's own output")
     g.set_defaults(func=_run_grade)
 
@@ -43,11 +44,13 @@ def _run_build(args: argparse.Namespace) -> int:
 
 
 def _run_grade(args: argparse.Namespace) -> int:
-    from posegen_lite.assignments.build import grade
+    from posegen_lite.assignments.grade import grade
 
-    grades = grade(args.submissions, args.autograders, args.csv, fast=not args.full, verbose=args.verbose)
+    grades = grade(
+        args.submissions, args.autograders, args.csv, fast=not args.full, verbose=args.verbose, written=args.written
+    )
     for g in grades:
         status = g.error or g.first_failure or "all checks passed"
         print(f"{g.submission}: {g.total:g}/{g.total_possible:g} — {status}")
-    print(f"scores → {Path(args.csv)}")
+    print(f"scores → {Path(args.csv)}; a report per student → {Path(args.csv).with_suffix('')}_reports/")
     return 0
