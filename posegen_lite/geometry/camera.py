@@ -1,26 +1,18 @@
 """Pinhole cameras, projection, and the viewpoint change of Stage I.
 
-Conventions (stated here once):
+Conventions (stated here once; the longer story: docs/architecture.md, "Conventions"):
 
 * World frame: right-handed, metres, **y up** (see ``skeleton``). A person in canonical pose faces **+z**.
-* Camera frame: OpenCV's — x right, y down, z forward (the viewing direction). A world point ``X`` maps to
-  camera coordinates ``R @ X + t`` (``R`` is world→camera, ``t`` in metres).
-* Pixels: (x, y) with x to the right and y down, as ``skeleton`` states; ``K`` is the usual intrinsics
-  matrix, so a point on the optical axis lands on ``(K[0, 2], K[1, 2])``.
-* Lens distortion: OpenCV's 5-term model ``(k1, k2, p1, p2, k3)`` — the one CMU Panoptic's ``distCoef``
-  uses: ``x = K · distort((R·X + t) / z)``.
-* Viewpoint change: a **yaw of θ** turns the body by θ about its vertical axis (the world y axis through the
-  hip centre), counter-clockwise seen from above (right-hand rule about +y). Seen from a fixed camera this is
-  exactly the same as moving the camera by **−θ** around the person (``orbit_camera`` /
-  ``Camera.orbited``), and ``tests/test_camera.py`` checks it. **Pitch** tilts the body about a horizontal
-  axis through the hip centre (the camera's horizontal right axis when a camera is given, else world x);
-  a positive pitch (right-hand rule about that axis) turns the top of the body *towards* the camera, i.e. it
-  shows the body from above, as a raised camera would. ``Camera.orbited`` uses the same right-hand rules for
-  the camera's own motion, so ``orbited(-θ, -φ)`` sees the body turned by (θ, φ): a positive orbit yaw moves
-  the camera counter-clockwise seen from above, a positive orbit pitch *lowers* it (``orbited(0, -φ)``
-  raises it by φ, like ``orbit_camera``'s elevation φ).
-* Azimuth: the renderer places cameras at an azimuth φ around the person (φ = 0 in front of the person,
-  on the +z axis). A camera at azimuth φ sees the person as the φ = 0 camera sees the body turned by −φ.
+* Camera frame: OpenCV's (x right, y down, z forward); a world point ``X`` maps to ``R @ X + t`` (``R``
+  world→camera, ``t`` in metres). Pixels: (x, y), x right, y down; a point on the optical axis lands on
+  ``(K[0, 2], K[1, 2])``. Distortion: OpenCV's 5 terms ``(k1, k2, p1, p2, k3)``, CMU Panoptic's ``distCoef``.
+* Viewpoint change: a **yaw of θ** turns the body by θ about its vertical axis (world y through the hip
+  centre), counter-clockwise seen from above (right-hand rule about +y). A fixed camera sees exactly the
+  camera moving by **−θ** around the person (``orbit_camera`` / ``Camera.orbited``; ``tests/test_camera.py``).
+  A positive **pitch** turns the top of the body *towards* the camera; ``orbited(-θ, -φ)`` sees the body
+  turned by (θ, φ).
+* Azimuth: the renderer's cameras sit at an azimuth φ around the person (φ = 0 in front, on the +z axis); a
+  camera at azimuth φ sees the person as the φ = 0 camera sees the body turned by −φ.
 """
 
 from __future__ import annotations

@@ -1,40 +1,18 @@
 """Closed-form 2D → 3D lifting of one person (Taylor 2000), for datasets that only have 2D keypoints.
 
-C. J. Taylor, "Reconstruction of articulated objects from point correspondences in a single uncalibrated
-image", CVPR 2000. Under a **scaled orthographic camera** a bone of length L between joints p and c
-projects to a 2D segment of length l = s·sqrt(L² − dz²), so its relative depth is
+C. J. Taylor, CVPR 2000. Under a **scaled orthographic camera** (scale s) a bone of length L whose 2D length
+is l has relative depth ``dz = ±sqrt(L² − (l / s)²)``. s is the second largest ratio l / L over the long,
+reliably annotated ``SCALE_BONES`` (``estimate_scale``); a bone longer than its prior (``BONE_LENGTHS`` or
+your own) gets dz = 0. Depth signs, the documented rule, one sign per bone in the body's frame (``forward =
+up × right``, ``right`` from the left to the right shoulder, else hip): 1. the shoulders face the way the
+nose points from the eyes/ears (no face cue: right shoulder towards the camera), the hips turn with them;
+2. the nose is in front of the neck, eyes in front of ears; 3. upper arms and thighs swing forward; 4. elbows
+and knees bend the natural way; 5. ties: left/right parts stay on their own side, a straight forearm or shin
+continues its upper segment, else the child goes **towards the camera** (dz ≥ 0). The rule in full, with
+its reasons: docs/architecture.md, "Conventions".
 
-    dz = ±sqrt(L² − (l / s)²)
-
-Knowing the bone lengths (``BONE_LENGTHS``, typical adult proportions, or your own) and the scale s, the
-pose is recovered up to one sign per bone. The scale must satisfy s ≥ l / L for every bone (else a square
-root is imaginary); a bone parallel to the image plane meets it with equality, so s is the largest ratio
-l / L over the long, reliably annotated bones (limbs and the neck–hip sides, ``SCALE_BONES``) — we take
-the second largest, for robustness (``estimate_scale``). Bones that come out longer than their prior
-(noise, perspective, proportions off the table) get dz = 0.
-
-Depth signs — the documented rule. Each bone's sign is chosen by a plausibility test in the body's own
-frame; the person's facing direction ``forward = up × right`` comes from the shoulders (else the hips),
-where ``right`` points from the left to the right shoulder (hip):
-
-1. Shoulders and hips turn together. The sign of the shoulder line (which shoulder is nearer the camera)
-   decides whether the person faces image-left or image-right; it follows the face: the nose lies in
-   front of the eyes/ears, so its 2D offset from them points the way the person faces. Without a face
-   cue the right shoulder goes towards the camera (an arbitrary but fixed choice: this is the ambiguity no
-   rule can remove from one orthographic view). The hip signs are the pair whose hip line is most
-   parallel to the shoulder line (a torso does not twist by 90°).
-2. The nose is in front of the neck; eyes are in front of the ears (the face looks forward).
-3. Upper arms and thighs swing forward of the body (shoulders and hips flex much further than they extend).
-4. Elbows and knees bend the natural way: an elbow flexes the forearm towards the front of the upper arm,
-   a knee flexes the shin towards the back of the thigh — tested with the sign of ``(a × b) · right`` for
-   upper segment a and lower segment b.
-5. When a rule cannot tell the two signs apart (e.g. the limb moves sideways, seen from the side), a second
-   one decides: left/right parts lie on their own side of the body (arms hang outwards, not across it);
-   a straight forearm or shin continues its upper segment. When no rule can (the bone lies nearly in the
-   image plane, or the body frame is unknown), the child goes **towards the camera** (dz ≥ 0).
-
-The output frame is camera-aligned: **x right, y up, z towards the camera** (right-handed), metres, hip
-centre at the origin; missing joints (and joints whose chain to the neck is broken) are NaN.
+Output frame, camera-aligned: **x right, y up, z towards the camera** (right-handed), metres, hip centre at
+the origin; missing joints (and joints whose chain to the neck is broken) are NaN.
 """
 
 from __future__ import annotations

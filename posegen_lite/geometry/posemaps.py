@@ -1,20 +1,15 @@
 """Pose maps P_B, the body mask M_B, and skeleton drawings: 2D keypoints → images.
 
-Conventions (stated here once):
+Conventions (stated here once; details of the mask: docs/architecture.md, "Conventions"):
 
-* Input keypoints follow ``skeleton``: ``(18, 2)`` (x, y) pixels, pixel (i, j) has its centre at x = j,
-  y = i, plus a ``(18,)`` bool visibility; every function validates them with ``skeleton.check_keypoints``.
-  A joint is *drawn* only if it is visible and inside the image, ``[-0.5, W - 0.5) × [-0.5, H - 0.5)`` (the
-  same rule as ``camera.Camera.project``). Limb segments whose endpoints are visible but outside the image
-  are clipped to it.
+* Input keypoints follow ``skeleton``: ``(18, 2)`` (x, y) pixels, pixel (i, j) centred at x = j, y = i, plus
+  a ``(18,)`` bool visibility, validated by ``skeleton.check_keypoints``. A joint is *drawn* only if visible
+  and inside ``[-0.5, W - 0.5) × [-0.5, H - 0.5)`` (as ``camera.Camera.project``); limbs are clipped to it.
 * Pose maps: ``(18, H, W)`` float32 in **[-1, 1]**, one channel per joint in skeleton order, background
   −1. ``kind="disc"`` is PG2's: a solid disc of radius r → +1. ``kind="gaussian"``: ``2·exp(-d²/2σ²) − 1``.
   A missing (or off-image) joint gives an empty channel, all −1.
-* Body mask: ``(1, H, W)`` float32 with values in **{0, 1}**, PG2's recipe — the limb skeleton (``LIMBS``
-  plus ``TORSO_SEGMENTS``), the torso quadrilateral and a head disc drawn thin, thickened by a disc of radius
-  ``thickness`` and morphologically closed (a disc of radius ``closing_radius(thickness)``). An all-missing
-  pose gives an all-zero mask: "no body here" is the honest answer, and callers that need a body check
-  ``mask.any()``.
+* Body mask: ``(1, H, W)`` float32 with values in **{0, 1}**, PG2's recipe: limbs, torso and head drawn
+  thin, thickened by a disc of radius ``thickness``, morphologically closed. No joints → an all-zero mask.
 * Sizes scale with the image height: PG2 used r = 4 px at 128 px high; ``default_radius``,
   ``default_sigma`` and ``default_thickness`` give the values for any height.
 """

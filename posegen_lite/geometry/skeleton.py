@@ -7,17 +7,12 @@ Conventions (stated here once, used everywhere):
       0 nose  1 neck  2 r_shoulder  3 r_elbow  4 r_wrist  5 l_shoulder  6 l_elbow  7 l_wrist
       8 r_hip 9 r_knee 10 r_ankle  11 l_hip  12 l_knee  13 l_ankle  14 l_eye  15 r_eye  16 l_ear  17 r_ear
 
-  "right"/"left" are the *person's* right and left, not the image's (in a frontal photo the person's
-  right shoulder is on the image's left). The eye/ear order is the one the PG2 annotation files hold.
-* 2D keypoints: ``(18, 2)`` float32 as **(x, y) in pixels** (x to the right, y down, origin at the
-  top-left corner of the top-left pixel's centre, i.e. pixel (i, j) has centre x = j, y = i), plus a
-  ``(18,)`` bool visibility array. A missing joint has visibility False **and coordinates NaN**, so it can
-  never be used as a coordinate by accident.
+  "right"/"left" are the *person's* right and left, not the image's (docs/architecture.md, "Conventions").
+* 2D keypoints: ``(18, 2)`` float32 as **(x, y) in pixels** (x right, y down, pixel (i, j) centred at x = j,
+  y = i), plus a ``(18,)`` bool visibility. A missing joint is invisible **and NaN**: never a coordinate.
 * 3D keypoints: ``(18, 3)`` float32 in **metres**, right-handed world frame with **y up**; the body's
   vertical axis passes through the hip centre (the mid-point of the two hips). Missing joints are NaN.
-
-Converters from other joint sets (CMU Panoptic coco19, MediaPipe's 33 landmarks) live here as well, so the
-joint bookkeeping of the whole package is in one file.
+* Converters from CMU Panoptic coco19 and MediaPipe's 33 landmarks live here too: all joint bookkeeping.
 """
 
 from __future__ import annotations

@@ -3,28 +3,14 @@
 A real pair is (condition I_A, real target I_B); a fake pair is (I_A, Î_B2). Because D sees I_A next to the
 candidate, "a sharp plausible person" is not enough to fool it: the person must be the one in I_A.
 
-Architecture (Radford et al. 2016, as PG2 uses it)::
-
-    (I_A, I_B)  (B, 6, H, W)
-      └─ 4×4 conv stride 2 → 64              LeakyReLU(0.2)      (no normalisation on the first layer)
-      └─ 4×4 conv stride 2 → 128    norm     LeakyReLU(0.2)
-      └─ 4×4 conv stride 2 → 256    norm     LeakyReLU(0.2)
-      └─ 4×4 conv stride 2 → 512    norm     LeakyReLU(0.2)
-      └─ (256×256: one more 4×4 stride-2 level, 512 channels)
-      └─ flatten → linear → one logit per image (B,)
-
-Channels double per level from ``base_channels`` and stop growing at ``8 × base_channels``. Default depth:
-4 levels, plus one per further halving that still leaves the smaller side at least 8 px (64×64 → 4 levels,
-final map 4×4; 128×64 → 4, 8×4; 256×256 → 5, 8×8). Weights use DCGAN's init (N(0, 0.02) convolutions,
-N(1, 0.02) norm scales).
-
-``norm``: ``"batch"`` (DCGAN, the default), ``"instance"`` or ``"none"``. Batch norm couples the samples
-of a batch: under DistributedDataParallel either convert it with ``nn.SyncBatchNorm.convert_sync_batchnorm``
-or use ``"instance"``/``"none"``, which behave the same on every replica and every batch size. With batch
-norm, feed real and fake pairs in *separate* forward passes (DCGAN's practice) so the batch statistics do
-not leak which half is real.
-
-Parameter counts (measured, batch norm, base 64): 64×64: 2,768,705; 128×64: 2,776,897; 256×256: 6,988,609.
+Architecture (Radford et al. 2016, as PG2 uses it): the pair ``(B, 6, H, W)`` → 4×4 stride-2 convolutions
+of 64 → 128 → 256 → 512 channels (doubling from ``base_channels``, at most 8×), each followed by a norm (none
+on the first) and LeakyReLU(0.2) → flatten → linear → one logit per image ``(B,)``. Default depth: 4 levels,
+plus one per further halving that leaves the smaller side at least 8 px (256×256: 5 levels). DCGAN's init:
+N(0, 0.02) convolutions, N(1, 0.02) norm scales. ``norm``: ``"batch"`` (DCGAN, the default), ``"instance"``
+or ``"none"``; batch norm couples a batch's samples (under DDP: docs/architecture.md, "Conventions").
+Parameter counts (``count_parameters``, batch norm, base 64): 64×64: 2,768,705; 128×64: 2,776,897;
+256×256: 6,988,609.
 """
 
 from __future__ import annotations
