@@ -3,7 +3,7 @@
 # Extra arguments go to JupyterLab (e.g. --port 8890 --no-browser).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$ROOT/scripts/setup_env.sh"
+source "$ROOT/scripts/setup_env.sh" full
 cd "$ROOT"
 # This environment's JupyterLab settings: widget state is saved with the notebook, so a notebook you saved and
 # reopen shows its widgets (instead of "Error displaying widget: model not found"), and no news is fetched.

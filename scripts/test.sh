@@ -3,7 +3,7 @@
 # and every notebook under nbval (fast mode).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$ROOT/scripts/setup_env.sh"
+source "$ROOT/scripts/setup_env.sh" full
 cd "$ROOT"
 export POSEGEN_FAST=1          # the one switch that keeps notebooks (and anything else) small
 export MPLBACKEND=Agg
