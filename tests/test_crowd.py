@@ -123,6 +123,9 @@ def test_bad_scenes_raise_clear_errors(synth, pair):
     nan = np.full((18, 2), np.nan, np.float32)
     with pytest.raises(ValueError, match="person 1 has no visible keypoint"):
         crowd.synthesize_2d(view.image, [view.keypoints[0], nan], [view.visible[0], np.zeros(18, bool)])
+    dot = np.where(view.visible[0][:, None], 20 + view.keypoints[0] / 100, np.nan).astype(np.float32)
+    with pytest.raises(ValueError, match="person 0's visible 2D keypoints span only"):
+        crowd.synthesize_2d(view.image, [dot, view.keypoints[1]], [view.visible[0], view.visible[1]])
     with pytest.raises(ValueError, match="background"):
         CrowdSynthesizer(synth, background="blur")
 

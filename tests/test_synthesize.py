@@ -224,6 +224,17 @@ def test_2d_keypoints_outside_the_image_are_refused(synth, scene):
         synth.synthesize(view.image, view.keypoints + 100, visible=view.visible, yaw=30)
 
 
+def test_2d_keypoints_squeezed_into_a_pixel_are_refused(synth, scene):
+    view = scene.input_view
+    centre = np.nanmean(view.keypoints[view.visible], axis=0)
+    squeezed = centre + (view.keypoints - centre) / 30  # a whole person inside about one pixel
+    with pytest.raises(ValueError, match="span only .* px .* not coordinates normalised"):
+        synth.synthesize(view.image, squeezed, visible=view.visible, yaw=30)
+    normalised = view.keypoints / np.array([view.image.shape[1], view.image.shape[0]])  # the usual mistake
+    with pytest.raises(ValueError, match="normalised"):
+        synth.synthesize(view.image, normalised, visible=view.visible, yaw=30)
+
+
 def test_yaw_zero_gives_back_the_2d_input_pose_exactly(synth, scene):
     view = scene.input_view
     for lifter in ("mlp", "closed_form"):

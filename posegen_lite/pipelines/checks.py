@@ -78,6 +78,21 @@ def check_inside(keypoints: np.ndarray, visible: np.ndarray, height: int, width:
         )
 
 
+MIN_SPAN_PX = 8.0  # below this a pose is a dot: no lifter can tell its limbs apart
+
+
+def check_span(keypoints: np.ndarray, visible: np.ndarray, who: str = "the") -> None:
+    """Refuse visible 2D keypoints ``(18, 2)`` px squeezed into fewer than ``MIN_SPAN_PX`` pixels (the larger side
+    of their bounding box): most often normalised coordinates in [0, 1] passed as pixels."""
+    pts = keypoints[visible]
+    span = float(np.ptp(pts, axis=0).max()) if len(pts) > 1 else 0.0
+    if span < MIN_SPAN_PX:
+        raise ValueError(
+            f"{who} visible 2D keypoints span only {span:.3g} px (at least {MIN_SPAN_PX:g} needed to lift a pose): "
+            "keypoints must be pixels of the image, not coordinates normalised to [0, 1]"
+        )
+
+
 def check_joint_count(visible: Sequence[np.ndarray], yaws: Sequence[float], pitch: float, need: int, size) -> None:
     """Raise ``TooFewJointsError`` when a target pose (``visible`` ``(18,)`` bool per yaw) has fewer than
     ``need`` joints inside the ``size`` ``(height, width)`` image."""

@@ -36,7 +36,7 @@ from posegen_lite.geometry.scene import (
 from posegen_lite.geometry.skeleton import check_keypoints, hip_centre
 from posegen_lite.geometry.warp import ProxyMaps, source_maps
 from posegen_lite.images import ensure_rgb, resize_image
-from posegen_lite.pipelines.checks import check_angle, check_pitch, check_yaws
+from posegen_lite.pipelines.checks import check_angle, check_pitch, check_span, check_yaws
 from posegen_lite.pipelines.compositing import (
     inpaint_background,
     paste,
@@ -338,6 +338,7 @@ class CrowdSynthesizer:
             xy, ok = check_keypoints(kp, vis)
             if not ok.any():
                 raise ValueError(f"person {k} has no visible keypoint: there is nothing to place or synthesize")
+            check_span(xy, ok, who=f"person {k}'s")
             lifted = lift_keypoints(xy, ok, self.synth.lifter)
             try:
                 fitted = fit_orthographic(lifted, xy, ok, width, height)

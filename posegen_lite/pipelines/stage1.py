@@ -17,7 +17,7 @@ from posegen_lite.geometry.posemaps import body_mask, pose_maps
 from posegen_lite.geometry.ray_cameras import OrthoCamera, fit_orthographic
 from posegen_lite.geometry.skeleton import NUM_JOINTS, check_keypoints, hip_centre
 from posegen_lite.geometry.warp import ProxyMaps, source_maps
-from posegen_lite.pipelines.checks import check_inside, check_metres
+from posegen_lite.pipelines.checks import check_inside, check_metres, check_span
 
 LIFTERS = ("mlp", "closed_form")
 
@@ -62,6 +62,7 @@ def observed_2d(
     """The observed 2D pose (checked ``keypoints`` ``(18, 2)``, ``visible`` ``(18,)``) in 3D: lifted once (or
     ``lifted``, metres, camera-aligned: only its depth is used) and placed by the fitted orthographic camera."""
     check_inside(keypoints, visible, *size)
+    check_span(keypoints, visible)
     if lifted is None:
         lifted = lift_keypoints(keypoints, visible, lifter)
     else:
