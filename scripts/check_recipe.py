@@ -1,7 +1,7 @@
 """Does ``posegen train --config configs/<recipe>.toml`` train bit for bit what the flag form does?
 
-Runs the flag form of a shipped recipe (assets/README.md, "Demo weights") with the tree ``--flags-tree``
-(e.g. a checkout of the code from before the configs) and the config form with this tree, ``--steps`` steps
+Runs the pre-config flag form of a shipped recipe (the commands assets/README.md's "Demo weights" gave before
+the configs, in its git history) with the tree ``--flags-tree`` (a checkout of the code from before the configs) and the config form with this tree, ``--steps`` steps
 each, into fresh run directories under ``--work``, one run at a time, with the same thread count; then
 compares every tensor of the two final checkpoints (weights, optimizer moments, RNG) and the loss history,
 and prints a table. Exit status 0 when all are identical.
@@ -26,8 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ["--people", "400", "--views", "8", "--size", "128x64", "--val-every", "100000"]
-# The commands of assets/README.md's "Demo weights", less run dir, steps, cache, time budget and the runs they
-# start from (the options below add those).
+# The pre-config commands of assets/README.md's "Demo weights" (its git history), less run dir, steps, cache, time
+# budget and the runs they start from (the options below add those).
 FLAGS = {
     "demo_g1": ["--stage", "2", "--width", "16", "--warp", "paste", "--part-loss", "default", *DATA],
     "demo_g1_cvae": [
