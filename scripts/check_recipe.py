@@ -1,8 +1,9 @@
 """Does ``posegen train --config configs/<recipe>.toml`` train bit for bit what the flag form does?
 
 Runs the pre-config flag form of a shipped recipe (the commands assets/README.md's "Demo weights" gave before
-the configs, in its git history) with the tree ``--flags-tree`` (a checkout of the code from before the configs) and the config form with this tree, ``--steps`` steps
-each, into fresh run directories under ``--work``, one run at a time, with the same thread count; then
+the configs, in its git history) with the tree ``--flags-tree`` (a checkout of the code from before the
+configs) and the config form with this tree, ``--steps`` steps each, into fresh run directories under
+``--work``, one run at a time, with the same thread count; then
 compares every tensor of the two final checkpoints (weights, optimizer moments, RNG) and the loss history,
 and prints a table. Exit status 0 when all are identical.
 
