@@ -23,10 +23,11 @@ def pytest_report_header(config) -> str:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    if MISSING:
-        here = Path(__file__).parent
-        for item in items:
-            if here in Path(item.fspath).parents:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.slow)  # each drives Chromium and a Jupyter server: 14–30 s
+            if MISSING:
                 item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {MISSING}"))
 
 
