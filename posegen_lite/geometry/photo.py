@@ -15,6 +15,11 @@ reader uses.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -72,6 +77,24 @@ class MediaPipeConfig:
     min_visibility: float = 0.5
 
 
+@contextlib.contextmanager
+def _quiet_mediapipe() -> Iterator[None]:
+    """Silence what MediaPipe 0.10.14 prints that is no news to a user: its C++ graph's start-up lines (TFLite's
+    "XNNPACK delegate", absl's "Feedback manager" warnings, written straight to file descriptor 2, so only a
+    redirect of that descriptor stops them) and protobuf's deprecation warning for MediaPipe's own call. Errors
+    still raise as exceptions; only the two MediaPipe calls below run inside."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated")
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class MediaPipeEstimator:
     """``PoseEstimator`` backed by MediaPipe Pose (legacy solution API, static images, model complexity 1).
 
@@ -90,9 +113,12 @@ class MediaPipeEstimator:
             )
         self.config = config or MediaPipeConfig()
         # model_complexity=1 is the only model the 0.10.14 wheel ships: 0 and 2 would be downloaded.
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=True, model_complexity=1, min_detection_confidence=self.config.min_detection_confidence
-        )
+        with _quiet_mediapipe():
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=True,
+                model_complexity=1,
+                min_detection_confidence=self.config.min_detection_confidence,
+            )
 
     def estimate(self, image: np.ndarray) -> PhotoPose:
         """Estimate the pose of the (most prominent) person in ``image`` ``(H, W, 3)`` uint8 RGB.
@@ -101,7 +127,8 @@ class MediaPipeEstimator:
         """
         rgb = ensure_rgb(image, convert=True)
         height, width = rgb.shape[:2]
-        result = self._pose.process(rgb)
+        with _quiet_mediapipe():
+            result = self._pose.process(rgb)
         if result.pose_landmarks is None or result.pose_world_landmarks is None:
             raise NoPersonFoundError(f"no person found in the {width}×{height} image")
         image_lm = np.array([[lm.x, lm.y] for lm in result.pose_landmarks.landmark], np.float64)
