@@ -298,3 +298,12 @@ def _refine(in_channels: int, out_channels: int) -> nn.Sequential:
     nn.init.zeros_(last.weight)
     nn.init.zeros_(last.bias)
     return refine
+
+
+def blind_body(visibility: torch.Tensor | None, mask_b: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+    """Where the posterior looks: the target body the input never saw, ``mask_B · (1 − visibility)``
+    ``(B, 1, H, W)`` (either factor alone when the other is missing; None without both)."""
+    where = None if visibility is None else 1.0 - visibility
+    if mask_b is not None:
+        where = mask_b.to(dtype) if where is None else where * mask_b.to(dtype)
+    return where

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels, valid_sizes_hint
-from posegen_lite.models.cvae import SURFACE_CHANNELS, Gaussian, LatentPath, Latents
+from posegen_lite.models.cvae import SURFACE_CHANNELS, Gaussian, LatentPath, Latents, blind_body
 from posegen_lite.models.warping import warp_features, warp_image
 
 IMAGE_CHANNELS = 3
@@ -255,11 +255,14 @@ class G1(nn.Module):
         self._check_inputs(image_a, pose_b, flow, visibility, noise, image_b, mask_b, surface, regress_latent)
         warp = self._proxy_warp(image_a, flow, visibility)  # add-on: (W(I_A), flow, visibility) or None
         features = self._encode(image_a, pose_b, warp)  # PG2's encoder (+ the warped input and skips)
+        # The cVAE's z is drawn before the decoder runs: autograd then sums the gradients reaching the features in
+        # the order the shipped recipe was trained with (another order changes the last bits, not the maths).
+        draw = None if self.latent is None else self._draw(features, pose_b, warp, noise, image_b, mask_b, surface)
         x = self.decoder(self._bottom(features), features)  # PG2's bottleneck and decoder
-        if self.latent is None:
+        if draw is None:
             out, alpha = self._colours(x, warp)
             return out, None, alpha
-        return self._unseen_side(x, features, pose_b, warp, noise, image_b, mask_b, surface, regress_latent)
+        return self._unseen_side(x, features, pose_b, warp, draw, surface, regress_latent)
 
     def _proxy_warp(
         self, image_a: torch.Tensor, flow: torch.Tensor | None, visibility: torch.Tensor | None
@@ -301,9 +304,8 @@ class G1(nn.Module):
             bottom = self.to_bottom(deepest)
         return torch.cat([bottom, deepest], dim=1)
 
-    def _unseen_side(
+    def _draw(
         self,
-        x: torch.Tensor,
         features: list[torch.Tensor],
         pose_b: torch.Tensor,
         warp: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
@@ -311,25 +313,36 @@ class G1(nn.Module):
         image_b: torch.Tensor | None,
         mask_b: torch.Tensor | None,
         surface: torch.Tensor | None,
+    ) -> tuple[Latents, torch.Tensor, torch.Tensor | None]:
+        """The cVAE add-on's ``z``: from the prior (inference) or the posterior (training, ``image_b``), which looks
+        only where the input was blind → ``(Latents, z, where)`` (``models/cvae.py``)."""
+        assert self.latent is not None
+        prior = self.latent.prior(features)
+        if image_b is None:  # inference: the posterior path is never touched
+            return Latents(prior, None), prior.sample(noise), None
+        where = blind_body(None if warp is None else warp[2], mask_b, image_b.dtype)
+        posterior = self.latent.posterior(features, torch.cat([image_b, pose_b], dim=1), where, surface)
+        z = posterior.sample(torch.randn_like(posterior.mean) if noise is None else noise)
+        return Latents(prior, posterior), z, where
+
+    def _unseen_side(
+        self,
+        x: torch.Tensor,
+        features: list[torch.Tensor],
+        pose_b: torch.Tensor,
+        warp: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+        draw: tuple[Latents, torch.Tensor, torch.Tensor | None],
+        surface: torch.Tensor | None,
         regress_latent: bool,
     ) -> tuple[torch.Tensor, Latents, torch.Tensor | None]:
-        """The cVAE add-on: ``z`` from the prior (inference) or the posterior (training, ``image_b``) modulates the
-        decoder's last features ``x`` where the input was blind (``models/cvae.py``)."""
+        """``z`` modulates the decoder's last features ``x`` where the input was blind (``models/cvae.py``)."""
         assert self.latent is not None
+        latents, z, where = draw
         visibility = None if warp is None else warp[2]
-        prior, posterior = self.latent.prior(features), None
-        where = None
-        if image_b is None:  # inference: the posterior path is never touched
-            z = prior.sample(noise)
-        else:
-            where = _blind_body(visibility, mask_b, image_b.dtype)
-            posterior = self.latent.posterior(features, torch.cat([image_b, pose_b], dim=1), where, surface)
-            z = posterior.sample(torch.randn_like(posterior.mean) if noise is None else noise)
         on = None if surface is None else surface[:, :1].to(x.dtype)
         out, alpha = self._colours(x, warp, self.latent.modulate(x, z, visibility, surface), on)
-        latents = Latents(prior, posterior)
         if regress_latent:
-            read = self._regression(x, features, pose_b, warp, prior, where, surface, on)
+            read = self._regression(x, features, pose_b, warp, latents.prior, where, surface, on)
             latents = latents._replace(regression=read)
         return out, latents, alpha
 
@@ -429,17 +442,6 @@ def _zero_conv(in_channels: int, out_channels: int, kernel: int) -> nn.Conv2d:
     nn.init.zeros_(conv.weight)
     nn.init.zeros_(conv.bias)
     return conv
-
-
-def _blind_body(
-    visibility: torch.Tensor | None, mask_b: torch.Tensor | None, dtype: torch.dtype
-) -> torch.Tensor | None:
-    """Where the posterior looks: the target body the input never saw, ``mask_B · (1 − visibility)``
-    ``(B, 1, H, W)`` (either factor alone when the other is missing; None without both)."""
-    where = None if visibility is None else 1.0 - visibility
-    if mask_b is not None:
-        where = mask_b.to(dtype) if where is None else where * mask_b.to(dtype)
-    return where
 
 
 def _check_warp(image_a: torch.Tensor, flow: torch.Tensor | None, visibility: torch.Tensor | None, mode: str) -> None:
