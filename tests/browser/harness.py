@@ -343,3 +343,67 @@ def press_and_time(
 
 def slider_value(page, control: str = "yaw", root_selector: str = ".posegen-viewpoint") -> str:
     return page.locator(f"{root_selector} .posegen-{control} .widget-readout").first.inner_text().strip()
+
+
+# --- the app's photo upload ------------------------------------------------------------------------------------
+
+# The SHA-256 of the bytes each panel image shows (its blob: address changes with every update, even to the same
+# picture; the bytes change only with the picture).
+_PANEL_DIGESTS = """async (root) => {
+  const hex = (buf) => [...new Uint8Array(buf)].map(b => b.toString(16).padStart(2, '0')).join('');
+  const out = {};
+  for (const img of root.querySelectorAll('img[class*="posegen-panel-"]')) {
+    const name = [...img.classList].find(c => c.startsWith('posegen-panel-'));
+    const bytes = await (await fetch(img.src)).arrayBuffer();
+    out[name] = hex(await crypto.subtle.digest('SHA-256', bytes));
+  }
+  return out;
+}"""
+
+
+def panel_digests(page, root_selector: str = ".posegen-viewpoint") -> dict[str, str]:
+    """A digest of the picture each panel shows, by panel class (``posegen-panel-g1`` …)."""
+    return page.locator(root_selector).first.evaluate(_PANEL_DIGESTS)
+
+
+def wait_for_new_pictures(
+    page, before: dict[str, str], panels: tuple[str, ...], timeout_s: float = 60
+) -> dict[str, str]:
+    """Wait until each of ``panels`` shows another picture than in ``before`` (``panel_digests``); returns the
+    new digests. A panel updated while it is read (its old blob: address revoked) is read again."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with contextlib.suppress(Exception):  # playwright's Error: a blob revoked between reading src and fetching
+            now = panel_digests(page)
+            if all(now[p] != before[p] for p in panels):
+                return now
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{panels} did not change within {timeout_s:.0f} s")
+        time.sleep(0.25)
+
+
+def upload_file(page, path: Path, selector: str = ".posegen-upload") -> None:
+    """Click the FileUpload widget carrying the CSS class of ``selector`` and choose ``path`` in the file dialog it
+    opens, as a visitor does. (ipywidgets 8 keeps its ``<input type=file>`` out of the page: the button clicks it,
+    so there is no element to give the file to; Playwright answers the dialog instead.)"""
+    button = page.locator(selector)
+    button.wait_for(timeout=15_000)  # rendered with the panels
+    with page.expect_file_chooser(timeout=15_000) as chooser:
+        button.click()
+    chooser.value.set_files(str(path))
+
+
+def wait_for_message(page, selector: str = ".posegen-message", timeout_s: float = 120) -> str:
+    """Wait until the element ``selector`` holds text; returns it (stripped)."""
+    found = page.wait_for_function(
+        f"() => {{ const m = document.querySelector('{selector}'); return m && m.innerText.trim(); }}",
+        timeout=timeout_s * 1000,
+        polling=250,
+    )
+    return found.json_value()
+
+
+def selected_option(page, control: str = "person", root_selector: str = ".posegen-viewpoint") -> tuple[str, int]:
+    """The text of the selected option of the ``control`` dropdown, and how many options it has."""
+    return tuple(page.locator(f"{root_selector} .posegen-{control} select").first.evaluate(
+        "(s) => [s.options[s.selectedIndex].text, s.options.length]"))  # fmt: skip
