@@ -67,7 +67,9 @@ def decode_photo(
             image = Image.open(source)
     except Image.DecompressionBombError as err:
         raise ImageError(f"{label}: too large to decode, refused as a possible decompression bomb ({err})") from err
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+    except UnidentifiedImageError as err:  # Pillow's text names only its own file object
+        raise ImageError(f"{label}: not an image that can be read (PNG, JPEG, WebP, …)") from err
+    except (OSError, SyntaxError, ValueError) as err:
         raise ImageError(f"{label}: not an image that can be read (PNG, JPEG, WebP, …): {err}") from err
     with image:
         return _decode_bounded(image, max_pixels, label)

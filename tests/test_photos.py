@@ -111,6 +111,7 @@ def test_not_an_image_or_a_broken_one_is_one_line(tmp_path):
         with pytest.raises(ImageError, match=phrase) as err:
             images.decode_photo(data, name="me.jpg")
         assert str(err.value).startswith("me.jpg: ") and "\n" not in str(err.value)
+        assert " object at 0x" not in str(err.value)  # no Python object's address reaches a visitor's page
     with pytest.raises(ImageError, match=r"nothing\.jpg: no such image file"):
         images.decode_photo(tmp_path / "nothing.jpg")
 
