@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import torch
 
-from ..evaluation.metrics import SSIM_WINDOW, l1_in_mask, mask_ssim, ssim
+from ..evaluation.metrics import SSIM_WINDOW, grow_span, l1_in_mask, mask_ssim, ssim
 from ..images import to_uint8
 from .checks import assert_close, attempt, stored_answers, with_references
 from .reference import reference_values
@@ -30,16 +30,7 @@ def grow_box(
 ) -> tuple[int, int, int, int]:
     """Grow ``(top, bottom, left, right)`` about its centre to at least ``min_size`` per side, inside the image."""
     top, bottom, left, right = (int(v) for v in box)
-    return (*_grow(top, bottom, height, min_size), *_grow(left, right, width, min_size))
-
-
-def _grow(lo: int, hi: int, size: int, min_size: int) -> tuple[int, int]:
-    """``[lo, hi)`` grown about its centre to at least ``min(min_size, size)`` long, inside ``[0, size)``."""
-    need = min(min_size, size)
-    if hi - lo >= need:
-        return lo, hi
-    lo = max(0, min(lo - (need - (hi - lo)) // 2, size - need))
-    return lo, lo + need
+    return (*grow_span(top, bottom, height, min_size), *grow_span(left, right, width, min_size))
 
 
 def _example_mask() -> np.ndarray:

@@ -149,12 +149,12 @@ def mask_bbox(mask: np.ndarray, min_size: int = 1) -> tuple[int, int, int, int] 
     rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
     if rows.size == 0:
         return None
-    top, bottom = _grow(int(rows[0]), int(rows[-1]) + 1, m.shape[0], min_size)
-    left, right = _grow(int(cols[0]), int(cols[-1]) + 1, m.shape[1], min_size)
+    top, bottom = grow_span(int(rows[0]), int(rows[-1]) + 1, m.shape[0], min_size)
+    left, right = grow_span(int(cols[0]), int(cols[-1]) + 1, m.shape[1], min_size)
     return top, bottom, left, right
 
 
-def _grow(lo: int, hi: int, size: int, min_size: int) -> tuple[int, int]:
+def grow_span(lo: int, hi: int, size: int, min_size: int) -> tuple[int, int]:
     """Grow ``[lo, hi)`` around its centre to at least ``min(min_size, size)`` long, staying in ``[0, size)``."""
     need = min(min_size, size)
     if hi - lo >= need:
