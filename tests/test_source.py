@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from posegen_lite.app.source import Source, show_source
 from posegen_lite.training.losses import masked_l1
 from posegen_lite.training.steps import Stage3
@@ -24,3 +26,12 @@ def test_show_source_without_docstring_and_of_a_method():
     assert short.code.rstrip().endswith(full.code.rstrip().splitlines()[-1].strip())
     d_step = show_source(Stage3._d_step)
     assert d_step.code.startswith("def _d_step(") and "fake.detach()" in d_step.code  # dedented method
+
+
+def test_show_source_of_a_decorated_method_names_its_own_file():
+    from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
+
+    src = show_source(NovelViewSynthesizer.networks)  # wrapped by @torch.no_grad()
+    assert src.where == "posegen_lite/pipelines/synthesizer.py"
+    lines = (Path(__file__).parents[1] / src.where).read_text().splitlines()
+    assert lines[src.line - 1].strip() == "@torch.no_grad()" and "def networks(" in src.code

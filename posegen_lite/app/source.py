@@ -18,6 +18,7 @@ class Source:
     """A function's (or class's) source code and where it lives; displays itself as a Python code block."""
 
     def __init__(self, obj, docstring: bool = True) -> None:
+        obj = inspect.unwrap(obj)  # a decorated function (``@torch.no_grad()``): its own file, not the decorator's
         lines, first = inspect.getsourcelines(obj)
         code = textwrap.dedent("".join(lines))
         if not docstring:
