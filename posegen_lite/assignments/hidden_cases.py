@@ -24,7 +24,6 @@ def _seed(rng: np.random.Generator) -> int:
 
 def _stage1(rng: np.random.Generator) -> dict[str, list[dict]]:
     from ..geometry.camera import framing_camera, rotate_about_body_axis
-    from ..geometry.posemaps import pose_maps
     from .stage1 import random_pose
 
     rotate = []
@@ -53,33 +52,21 @@ def _stage1(rng: np.random.Generator) -> dict[str, list[dict]]:
         pose = random_pose(_seed(rng), missing=2)
         cam = framing_camera(pose, w, h, azimuth_deg=float(rng.uniform(-180, 180)), margin=-0.1)  # cuts limbs
         xy, visible = cam.project(pose)
-        radius = float(rng.uniform(1.5, 4.0))
-        maps.append(
-            {
-                "xy": xy,
-                "visible": visible,
-                "h": h,
-                "w": w,
-                "radius": radius,
-                "want": pose_maps(xy, visible, h, w, kind="disc", radius=radius),
-            }
-        )
+        maps.append(_disc_case(xy, visible, h, w, float(rng.uniform(1.5, 4.0))))
     # Boundary: whole-pixel joints and whole radii, so pixels lie at exactly the radius (`<` instead of `≤` fails).
     h, w = int(rng.integers(20, 33)), int(rng.integers(20, 33))
     xy = np.stack([rng.integers(3, w - 3, 18), rng.integers(3, h - 3, 18)], axis=1).astype(np.float32)
     visible = rng.random(18) > 0.3
-    radius = float(rng.integers(2, 4))
-    maps.append(
-        {
-            "xy": xy,
-            "visible": visible,
-            "h": h,
-            "w": w,
-            "radius": radius,
-            "want": pose_maps(xy, visible, h, w, kind="disc", radius=radius),
-        }
-    )
+    maps.append(_disc_case(xy, visible, h, w, float(rng.integers(2, 4))))
     return {"q1_rotate_yaw": rotate, "q2_project": project, "q3_draw_pose_maps": maps}
+
+
+def _disc_case(xy: np.ndarray, visible: np.ndarray, h: int, w: int, radius: float) -> dict:
+    """One ``draw_pose_maps`` case: its inputs and the reference disc maps."""
+    from ..geometry.posemaps import pose_maps
+
+    want = pose_maps(xy, visible, h, w, kind="disc", radius=radius)
+    return {"xy": xy, "visible": visible, "h": h, "w": w, "radius": radius, "want": want}
 
 
 def _stage2(rng: np.random.Generator) -> dict[str, list[dict]]:
