@@ -101,6 +101,17 @@ def test_overlapping_people_are_pasted_back_to_front(synth, pair):
         assert res.image.shape == view.image.shape and res.notes == []
 
 
+def test_the_scene_s_own_view_is_the_input_scene_bit_for_bit(synth, pair):
+    view, joints, cam = pair
+    crowd = CrowdSynthesizer(synth, background="inpaint")
+    same, turned = crowd.synthesize_many(view.image, joints, cam, [360, 30])
+    lifted = crowd.synthesize_2d(view.image, list(view.keypoints), list(view.visible), [0])[0]
+    for res in (same, lifted):
+        assert np.abs(res.image.astype(int) - view.image.astype(int)).max() == 0
+        assert res.order == [1, 0]  # the people are still found and ordered, only the picture is the input
+    assert not np.array_equal(turned.image, view.image)
+
+
 def test_person_leaving_the_view_is_dropped_with_a_note(synth, pair):
     view, joints, cam = pair
     # Turning the scene about the camera's own vertical axis pans it: 40° moves someone out of the frame.

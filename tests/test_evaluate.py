@@ -130,6 +130,14 @@ def test_predictors_fill_the_background_as_the_synthesizer_does(tiny_models):
     torch.testing.assert_close(
         G1G2Predictor(g1, g2, fill_ring=OUTLINE_RING)(batch), fill_uncovered(refined, source, target, OUTLINE_RING)
     )
+    # a pair at a whole number of turns is the input's own view: I_A itself, as the synthesizer returns it
+    assert not (torch.remainder(batch["yaw"], 360.0) == 0).any()
+    turns = {**batch, "yaw": torch.tensor([0.0, -360.0, float("nan"), 30.0], dtype=torch.float64)}
+    for predictor in (G1Predictor(g1, fill_ring=OUTLINE_RING), G1G2Predictor(g1, g2, fill_ring=OUTLINE_RING)):
+        out = predictor(turns)
+        assert torch.equal(out[:2], batch["image_a"][:2])
+        torch.testing.assert_close(out[2:], predictor(batch)[2:])
+    assert not torch.equal(G1Predictor(g1)(turns)[:2], batch["image_a"][:2])  # the raw network is left alone
     with pytest.raises(ValueError, match="extras"):
         G1Predictor(g1, fill_ring=0)({k: v for k, v in batch.items() if k != "proxy_silhouette_a"})
     with pytest.raises(ValueError, match="fill_ring"):

@@ -83,3 +83,14 @@ def test_grayscale_photo_is_converted(estimator):
     gray = skdata.astronaut().mean(axis=2).astype(np.uint8)
     pose = estimator.estimate(gray)
     assert pose.visible[JOINT_INDEX["nose"]]
+
+
+def test_the_segmentation_covers_the_astronaut_and_not_the_flag(estimator, astronaut_pose):
+    skdata = pytest.importorskip("skimage.data")
+    mask = estimator.segment(skdata.astronaut())
+    assert mask.shape == (512, 512) and mask.dtype == np.float32 and 0 <= mask.min() and mask.max() <= 1
+    for joint in ("nose", "neck", "r_shoulder", "l_shoulder"):
+        x, y = np.round(astronaut_pose.keypoints[JOINT_INDEX[joint]]).astype(int)
+        assert mask[y, x] > 0.5, joint
+    assert mask[:100, :60].max() < 0.5  # the flag in the top-left corner is background
+    assert estimator.segment(np.zeros((128, 96, 3), np.uint8)) is None  # nobody: no segmentation

@@ -35,7 +35,24 @@ def test_yaw_zero_targets_the_input_pose(synth, scene):
     np.testing.assert_allclose(res.keypoints[res.visible], view.keypoints[view.visible], atol=1e-3)
     assert res.image.shape == (*SIZE, 3) and res.image.dtype == np.uint8
     # G2 starts as the identity on G1's output, so an untrained G2 returns G1's picture
-    np.testing.assert_array_equal(res.refined, res.coarse)
+    turned = synth.synthesize(view.image, view.joints3d, yaw=30, camera=view.camera)
+    np.testing.assert_array_equal(turned.refined, turned.coarse)
+
+
+def test_the_input_view_is_the_input_bit_for_bit(synth, scene):
+    """Yaw a whole number of turns and pitch 0 is the input's own camera: every stage returns the input."""
+    view = scene.input_view
+    many = synth.synthesize_many(view.image, view.joints3d, [0, 360, -720, 30], camera=view.camera)
+    lifted = synth.synthesize(view.image, view.keypoints, visible=view.visible, yaw=0)
+    for res in [*many[:3], lifted]:
+        for image in (res.image, res.coarse, res.refined):
+            assert np.abs(image.astype(int) - view.image.astype(int)).max() == 0
+    # other views are the networks' (an untrained G1's picture is nothing like the input)
+    assert not np.array_equal(many[3].image, view.image)
+    pitched = synth.synthesize(view.image, view.joints3d, yaw=0, pitch=10, camera=view.camera)
+    assert not np.array_equal(pitched.image, view.image)
+    coarse, _, _, _ = synth.generate(view.image, [view.keypoints], [view.visible])  # the networks' own answer
+    assert not np.array_equal(coarse[0], view.image)
 
 
 def test_many_yaws_in_one_batch_match_single_calls(synth, scene):
@@ -266,6 +283,42 @@ def _photo_of(view, offset=(60, 25), zoom=3):
     return photo, PhotoPose(joints3d=joints3d, keypoints=kp.astype(np.float32), visible=view.visible.copy())
 
 
+def test_a_silhouette_keeps_the_input_background_and_fills_only_where_the_person_stood(scene):
+    from posegen_lite.geometry.warp import proxy_silhouette
+
+    torch.manual_seed(0)
+    s = NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4, warp="paste")), None, device="cpu")
+    view = scene.input_view
+    image = view.image.copy()
+    image[:, : SIZE[1] // 2] = np.clip(image[:, : SIZE[1] // 2].astype(int) + 40, 0, 255)  # a background with an edge
+    plain = s.synthesize_many(image, view.joints3d, [0, 90], camera=view.camera)
+    kept = s.synthesize_many(image, view.joints3d, [0, 90], camera=view.camera, silhouette=view.mask)
+    np.testing.assert_array_equal(kept[0].image, image)  # the input's own view: the input
+    warp = s.proxy_flow(view.joints3d, [kept[1].joints3d], camera=view.camera)
+    body = proxy_silhouette(warp.parts)[0, 0].numpy() > 0.5
+    stood = view.mask | (warp.source_silhouette[0, 0].numpy() > 0.5)
+    grown = grow_mask(torch.from_numpy(stood)[None, None].float(), 2)[0, 0].numpy() > 0.5
+    free = ~body & ~grown
+    assert free.sum() > 50
+    np.testing.assert_array_equal(kept[1].image[free], image[free])  # the background away from the person, sharp
+    np.testing.assert_array_equal(kept[1].image[body], plain[1].image[body])  # the body: the networks' pixels
+    hole = ~body & grown  # where the person stood and no longer stands: filled, so not the person's own pixels
+    assert hole.sum() > 10 and not np.array_equal(kept[1].image[hole], image[hole])
+    soft = s.synthesize(image, view.joints3d, camera=view.camera, yaw=90, silhouette=view.mask * 0.9)
+    np.testing.assert_array_equal(soft.image, kept[1].image)  # a soft mask is cut at 0.5
+
+
+@pytest.mark.parametrize(
+    "silhouette, message",
+    [(np.ones((8, 8), bool), "32×32 mask"), (np.full(SIZE, 2.0), r"\[0, 1\]"), (np.full(SIZE, np.nan), "numbers"),
+     (np.full(SIZE, "x"), "bools")],
+)  # fmt: skip
+def test_a_bad_silhouette_is_refused_naming_it(synth, scene, silhouette, message):
+    view = scene.input_view
+    with pytest.raises(ValueError, match=message):
+        synth.synthesize(view.image, view.joints3d, camera=view.camera, yaw=30, silhouette=silhouette)
+
+
 def test_synthesize_photo_crops_scales_and_keeps_the_pose(synth, scene):
     view = scene.input_view
     photo, pose = _photo_of(view)
@@ -274,6 +327,14 @@ def test_synthesize_photo_crops_scales_and_keeps_the_pose(synth, scene):
     assert res.input_image.shape == (*SIZE, 3) and res.image.shape == (*SIZE, 3)
     inp = synth.prepare_photo(photo, est)
     np.testing.assert_array_equal(res.keypoints[res.visible], inp.keypoints[inp.visible])  # yaw 0: unchanged
+    np.testing.assert_array_equal(res.image, inp.image)  # yaw 0: the crop itself, its background included
+    # An estimator without a segmentation: the person is the keypoints' body mask, grown
+    from posegen_lite.pipelines.compositing import people_masks
+    from posegen_lite.pipelines.photo import KEYPOINT_SILHOUETTE_GROW
+
+    body = people_masks([inp.keypoints], [inp.visible], *SIZE, KEYPOINT_SILHOUETTE_GROW)[0]
+    np.testing.assert_array_equal(inp.silhouette, body)
+    assert not inp.silhouette[0, 0]  # a corner of the grey photo is background
     assert res.visible.sum() == view.visible.sum()
     # The crop is around the person: its keypoints span most of the image height.
     ys = inp.keypoints[inp.visible, 1]
@@ -303,6 +364,10 @@ def test_synthesize_photo_with_mediapipe_on_the_astronaut(synth):
     with MediaPipeEstimator() as est:
         res = synth.synthesize_photo(skdata.astronaut(), yaw=0, estimator=est)
         assert res.image.shape == (*SIZE, 3) and res.visible.sum() >= 8  # head, shoulders, arms, hips
+        np.testing.assert_array_equal(res.image, res.input_image)  # yaw 0: the photo's crop itself
+        inp = synth.prepare_photo(skdata.astronaut(), est)
+        assert 0.2 < inp.silhouette.mean() < 0.8  # her segmentation, not the keypoints' thin body mask
+        assert not inp.silhouette[0, 0]  # the flag's corner is background
         turned = synth.synthesize_photo(skdata.astronaut(), yaw=60, estimator=est)
         assert turned.visible.sum() >= 4
         with pytest.raises(NoPersonFoundError):

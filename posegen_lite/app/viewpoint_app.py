@@ -122,7 +122,9 @@ def photo_person(
     scaled to the model's ``(H, W)``), its 2D keypoints moved along. Raises ``NoPersonFoundError`` (a
     ``ValueError``) when no person is found."""
     inp = synth.prepare_photo(photo, estimator)
-    return ViewpointPerson(name, inp.image, None, None, keypoints=inp.keypoints, visible=inp.visible)
+    return ViewpointPerson(
+        name, inp.image, None, None, keypoints=inp.keypoints, visible=inp.visible, silhouette=inp.silhouette
+    )
 
 
 def decode_upload(data: bytes, name: str = "uploaded photo") -> np.ndarray:

@@ -47,6 +47,7 @@ class ViewpointPerson:
     scene: Scene | None = None
     keypoints: np.ndarray | None = None  # (18, 2) pixels of ``image``, NaN where missing (2D person)
     visible: np.ndarray | None = None  # (18,) bool (2D person)
+    silhouette: np.ndarray | None = None  # (H, W) bool, where the person is in ``image`` (a photo's segmentation)
 
     def __post_init__(self) -> None:
         if self.camera is None and self.keypoints is None:
@@ -238,12 +239,13 @@ class ViewpointWidget:
     def _synthesize(self, key: tuple[int, float, float, int]) -> SynthesisResult:
         person, yaw, pitch, seed = key
         p = self.people[person]
-        sampling = {} if seed < 0 else {"samples": 1, "seed": seed}
+        sampling: dict = {} if seed < 0 else {"samples": 1, "seed": seed}
+        sampling["silhouette"] = p.silhouette  # a photo's views keep its own background around the person
         if p.camera is None:  # a photo: 2D keypoints, lifted to 3D inside synthesize
             res = self.synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible, **sampling)
         else:
             res = self.synth.synthesize(p.image, p.joints3d, yaw=yaw, pitch=pitch, camera=p.camera, **sampling)
-        return res[0] if sampling else res
+        return res[0] if "samples" in sampling else res
 
     def _compute(self, key: tuple[int, float, float, int]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
         """The panels of view ``key`` = (person, yaw, pitch, sample seed or −1 for the prior mean), as arrays

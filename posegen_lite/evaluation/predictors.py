@@ -84,7 +84,8 @@ class G1Predictor:
     ``fill_ring``: ``None`` returns the network's output as it is. An int ≥ 0 fills the background as the
     synthesizer does (``warp.fill_uncovered``: the background the input's body covered, and the ring of that
     many pixels round the target's proxy silhouette), which needs the batch's ``proxy_silhouette_a`` and
-    ``proxy_parts_b`` (dataset extras): what the demo and the widget show."""
+    ``proxy_parts_b`` (dataset extras), and a pair whose ``yaw`` is a whole number of turns (the input's own view)
+    gets ``I_A`` itself: what the demo and the widget show."""
 
     def __init__(
         self, g1: torch.nn.Module, device: str | torch.device | None = None, fill_ring: int | None = None
@@ -104,7 +105,12 @@ class G1Predictor:
             raise ValueError("filling the background needs proxy_silhouette_a and proxy_parts_b (dataset extras)")
         source = batch["proxy_silhouette_a"].to(self.device)
         target = (batch["proxy_parts_b"] >= 0).unsqueeze(1).to(self.device)
-        return fill_uncovered(images, source, target, ring=self.fill_ring)
+        filled = fill_uncovered(images, source, target, ring=self.fill_ring)
+        # As the synthesizer: the input's own view is the input (a pure-yaw pair of synthetic views; NaN, a real
+        # pair's unknown yaw, is never a whole turn).
+        yaw = torch.as_tensor(batch["yaw"], dtype=torch.float64).reshape(-1)
+        same = (torch.remainder(yaw, 360.0) == 0).to(self.device).view(-1, 1, 1, 1)
+        return torch.where(same, batch["image_a"].to(self.device, filled.dtype), filled)
 
     def _coarse(self, batch: dict) -> torch.Tensor:
         a, pose = batch["image_a"].to(self.device), batch["pose_b"].to(self.device)

@@ -21,7 +21,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -112,6 +112,8 @@ class MediaPipeEstimator:
                 "download their pose models at run time, which this package does not allow."
             )
         self.config = config or MediaPipeConfig()
+        self._mp = mp
+        self._segmenter: Any = None  # a second graph, with the person segmentation, built on the first ``segment``
         # model_complexity=1 is the only model the 0.10.14 wheel ships: 0 and 2 would be downloaded.
         with _quiet_mediapipe():
             self._pose = mp.solutions.pose.Pose(
@@ -148,8 +150,29 @@ class MediaPipeEstimator:
         xyz[~visible] = np.nan
         return PhotoPose(joints3d=xyz.astype(np.float32), keypoints=xy.astype(np.float32), visible=visible)
 
+    def segment(self, image: np.ndarray) -> np.ndarray | None:
+        """Where the (most prominent) person in ``image`` ``(H, W, 3)`` uint8 is: ``(H, W)`` float32 in [0, 1]
+        (MediaPipe Pose's segmentation; hair, coats and skirts included), or ``None`` when it finds nobody."""
+        rgb = ensure_rgb(image, convert=True)
+        if self._segmenter is None:
+            with _quiet_mediapipe():
+                self._segmenter = self._mp.solutions.pose.Pose(
+                    static_image_mode=True,
+                    model_complexity=1,
+                    enable_segmentation=True,
+                    min_detection_confidence=self.config.min_detection_confidence,
+                )
+        with _quiet_mediapipe():
+            result = self._segmenter.process(rgb)
+        if result.segmentation_mask is None:
+            return None
+        return np.clip(np.asarray(result.segmentation_mask, np.float32), 0.0, 1.0)
+
     def close(self) -> None:
         self._pose.close()
+        if self._segmenter is not None:
+            self._segmenter.close()
+            self._segmenter = None
 
     def __enter__(self) -> MediaPipeEstimator:
         return self

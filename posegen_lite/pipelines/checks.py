@@ -2,8 +2,8 @@
 
 ``NovelViewSynthesizer`` and ``CrowdSynthesizer`` share these, so both refuse the same bad input with the same
 ``ValueError``: a yaw or pitch that is not a finite number of degrees (NaN, inf, the string ``"90"``), a pitch
-beyond ±90°, an empty list of yaws, 3D joints that are not metres, 2D keypoints outside the image, and a target
-pose with too few joints in the image (``TooFewJointsError``).
+beyond ±90°, an empty list of yaws, 3D joints that are not metres, 2D keypoints outside the image, a silhouette
+that is not a mask of the image, and a target pose with too few joints in the image (``TooFewJointsError``).
 """
 
 from __future__ import annotations
@@ -105,3 +105,16 @@ def check_joint_count(visible: Sequence[np.ndarray], yaws: Sequence[float], pitc
                 "person. Are the 3D joints metres in the camera's world frame, in front of it? "
                 "(min_joints=0 allows it)"
             )
+
+
+def check_silhouette(silhouette: object, height: int, width: int) -> np.ndarray:
+    """A person's silhouette as ``(height, width)`` bool: a bool array, or numbers in [0, 1] (a soft
+    segmentation, cut at 0.5); anything else — another size, NaN, values outside [0, 1] — is refused."""
+    mask = np.asarray(silhouette)
+    if mask.shape != (height, width):
+        raise ValueError(f"silhouette must be a {height}×{width} mask of the image, got shape {mask.shape}")
+    if mask.dtype == bool:
+        return mask
+    if not np.issubdtype(mask.dtype, np.number) or not np.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+        raise ValueError("silhouette must hold bools or numbers in [0, 1] (1: the person)")
+    return mask > 0.5

@@ -1,8 +1,9 @@
-"""How the crowd path puts people back into a scene: the background behind them and each person's soft matte.
+"""How synthesized people are put back into their picture: the background behind them and their mattes.
 
 ``plain_background`` fits a per-row gradient to the input's background pixels, ``inpaint_background`` fills the
 people in from their row neighbours; ``soft_matte`` says where a synthesized crop is pasted, ``paste`` blends it
-into the scene (``crowd.CrowdSynthesizer``).
+into the scene (``crowd.CrowdSynthesizer``). ``over_input_background`` keeps one person's input background,
+sharp, around each novel view, and fills only what the person covered (``NovelViewSynthesizer``, photos).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 from scipy import ndimage
 
 from posegen_lite.geometry.posemaps import body_mask
 from posegen_lite.geometry.scene import Window
+from posegen_lite.images import pull_push_fill, to_tensor, to_uint8
 
 
 def people_masks(keypoints: Sequence[np.ndarray], visible: Sequence[np.ndarray], height: int, width: int, grow: int):
@@ -87,3 +90,25 @@ def paste(canvas: np.ndarray, alpha_out: np.ndarray, patch: np.ndarray, alpha: n
     p = patch[y0 - window.y0 : y1 - window.y0, x0 - window.x0 : x1 - window.x0]
     canvas[y0:y1, x0:x1] = canvas[y0:y1, x0:x1] * (1 - a) + p * a
     alpha_out[y0:y1, x0:x1] = a[..., 0]
+
+
+PERSON_GROW = 2  # px: a segmentation's edge is soft; what lies just outside it is the person's halo, not background
+
+
+def without_person(image: np.ndarray, person: np.ndarray, grow: int = PERSON_GROW) -> np.ndarray:
+    """``image`` ``(H, W, 3)`` uint8 with its ``person`` ``(H, W)`` bool (grown by ``grow`` pixels) filled smoothly
+    from the background around it (``images.pull_push_fill``); every other pixel unchanged."""
+    hole = ndimage.binary_dilation(person, iterations=grow) if grow > 0 else person
+    filled = pull_push_fill(to_tensor(image)[None], torch.from_numpy(hole)[None, None])
+    return np.where(hole[..., None], to_uint8(filled)[0], image)
+
+
+def over_input_background(views: np.ndarray, image: np.ndarray, person: np.ndarray, bodies: np.ndarray) -> np.ndarray:
+    """Novel ``views`` ``(N, H, W, 3)`` uint8 of the person in ``image`` ``(H, W, 3)`` uint8, each kept only inside
+    its target body ``bodies`` ``(N, H, W)`` bool; elsewhere the input's own background: the input's pixels, sharp,
+    where the input's ``person`` ``(H, W)`` bool was not, and where it was — the only background a turn uncovers —
+    a smooth fill from the background around it (``without_person``)."""
+    if person.shape != image.shape[:2] or bodies.shape != views.shape[:3]:
+        raise ValueError(f"person {person.shape} / bodies {bodies.shape} do not match the images' size")
+    background = without_person(image, person)
+    return np.where(bodies[..., None], views, background[None])

@@ -46,7 +46,7 @@ from posegen_lite.pipelines.compositing import (
     soft_matte,
 )
 from posegen_lite.pipelines.photo import photo_people
-from posegen_lite.pipelines.stage1 import lift_keypoints
+from posegen_lite.pipelines.stage1 import is_input_view, lift_keypoints
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult
 
 BACKGROUNDS = ("plain", "inpaint")
@@ -277,10 +277,13 @@ class CrowdSynthesizer:
                     yaw=float(yaws[v]),
                     pitch=float(pitch),
                 )
-        return [self._composite(fill, crops, targets[v], made, v, yaws[v], pitch, notes[v]) for v in range(len(yaws))]
+        return [
+            self._composite(img, fill, crops, targets[v], made, v, yaws[v], pitch, notes[v]) for v in range(len(yaws))
+        ]
 
-    def _composite(self, fill, crops, targets, made, v, yaw, pitch, notes) -> CrowdResult:
-        """Paste the people of view ``v`` back to front by target depth onto the background ``fill``."""
+    def _composite(self, img, fill, crops, targets, made, v, yaw, pitch, notes) -> CrowdResult:
+        """Paste the people of view ``v`` back to front by target depth onto the background ``fill``; the scene's
+        own view (``is_input_view``) is the input ``img`` itself, bit for bit."""
         H, W, _ = fill.shape
         canvas = fill.astype(np.float32)
         kept = [k for k in range(len(targets)) if (v, k) in made]
@@ -298,7 +301,7 @@ class CrowdSynthesizer:
             scene_alpha = np.zeros((H, W), np.float32)
             paste(canvas, scene_alpha, patch.astype(np.float32), alpha, win)
             people[k] = CrowdPerson(k, win, t.keypoints, t.visible, t.depth, crops[k], res, scene_alpha)
-        image = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
+        image = img.copy() if is_input_view(yaw, pitch) else np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
         return CrowdResult(image, fill, people, order, float(yaw), float(pitch), list(notes))
 
     def synthesize(

@@ -2,8 +2,10 @@
 
 Find the people (MediaPipe by default, ``geometry.photo``; every person and a retry at smaller scales,
 ``geometry.people``), crop a box of the model's aspect ratio around the chosen one (padded by repeating the
-border where it leaves the photo) and scale crop and keypoints to the model's size. The synthesizer then runs
-Stage I–III with the observed keypoints and the estimator's depth.
+border where it leaves the photo) and scale crop and keypoints to the model's size; the person's silhouette in
+the crop (the estimator's segmentation, else the keypoints' body mask) tells the synthesizer which pixels are
+the photo's own background. The synthesizer then runs Stage I–III with the observed keypoints and the
+estimator's depth.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from posegen_lite.geometry.people import find_people, person_extent
 from posegen_lite.geometry.photo import NoPersonFoundError, PhotoPose, PoseEstimator
 from posegen_lite.images import ensure_rgb, resize_image
+from posegen_lite.pipelines.compositing import people_masks, resize_float
 
 PeopleFinder = Callable[[np.ndarray, PoseEstimator], list[PhotoPose]]  # geometry.people's searches
 PERSON_MARGIN = 0.2  # of the keypoints' extent, added on each side: joints are not the silhouette (head, feet)
@@ -25,7 +28,8 @@ PERSON_MARGIN = 0.2  # of the keypoints' extent, added on each side: joints are 
 class PhotoInput:
     """A photo made ready for the networks: ``image`` ``(H, W, 3)`` uint8 at the model's size, ``keypoints``
     ``(18, 2)`` pixels of it (NaN where missing), ``visible`` ``(18,)``, ``joints3d`` ``(18, 3)`` metres;
-    ``people`` every pose found in the photo (its pixels), ``person`` the index of the one cropped."""
+    ``people`` every pose found in the photo (its pixels), ``person`` the index of the one cropped;
+    ``silhouette`` ``(H, W)`` bool, where that person is in ``image`` (``person_silhouette``)."""
 
     image: np.ndarray
     keypoints: np.ndarray
@@ -33,6 +37,7 @@ class PhotoInput:
     joints3d: np.ndarray
     people: list[PhotoPose] = field(default_factory=list)
     person: int = 0
+    silhouette: np.ndarray | None = None
 
     def notice(self) -> str | None:
         """One line saying how many people the photo holds and which one was used, or ``None`` for one."""
@@ -109,6 +114,27 @@ def prepare_photo(
     kp = ((pose.keypoints - [left, top] + 0.5) * scale - 0.5).astype(np.float32)
     kp[~vis] = np.nan
     joints3d = np.where(vis[:, None], pose.joints3d, np.nan).astype(np.float32)
-    return PhotoInput(
-        image=image, keypoints=kp, visible=vis, joints3d=joints3d, people=people, person=person % len(people)
-    )
+    silhouette = person_silhouette(crop, kp, vis, height, width, estimator)
+    return PhotoInput(image, kp, vis, joints3d, people, person % len(people), silhouette)
+
+
+KEYPOINT_SILHOUETTE_GROW = 2  # px at the model's size: PG2's body mask is a little tighter than a clothed body
+
+
+def person_silhouette(
+    crop: np.ndarray,
+    keypoints: np.ndarray,
+    visible: np.ndarray,
+    height: int,
+    width: int,
+    estimator: PoseEstimator | None = None,
+) -> np.ndarray:
+    """``(height, width)`` bool: where the person of a ``crop`` (any size, the person centred) is, at the model's
+    size. The estimator's person segmentation of the crop when it has one (``MediaPipeEstimator.segment``: hair,
+    coats and skirts included) and finds the person; else PG2's body mask of the model-size ``keypoints``
+    ``(18, 2)`` / ``visible`` ``(18,)``, grown by ``KEYPOINT_SILHOUETTE_GROW`` pixels."""
+    segment = getattr(estimator, "segment", None)
+    mask = None if segment is None else segment(crop)
+    if mask is not None and (mask > 0.5).any():
+        return resize_float(mask, height, width) > 0.5
+    return people_masks([keypoints], [visible], height, width, KEYPOINT_SILHOUETTE_GROW)[0]

@@ -103,6 +103,12 @@ def source_pose(
     raise ValueError(f"keypoints must be (18, 3) 3D joints or (18, 2) pixels, got {kp.shape}")
 
 
+def is_input_view(yaw: float, pitch: float) -> bool:
+    """Whether a viewpoint change of ``yaw`` and ``pitch`` degrees leaves the input's own camera: a whole number
+    of turns and no pitch. That view was observed; nothing in it is left to generate (docs/unseen-side.md)."""
+    return yaw % 360.0 == 0.0 and pitch == 0.0
+
+
 def turn(
     source: SourcePose, yaw: float, pitch: float, size: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,7 +123,7 @@ def turn(
     pivot = hip_centre(source.joints3d)
     rotated = rotate_about_body_axis(source.joints3d - pivot, yaw, pitch) + pivot
     xy, ok = orthographic_projection(rotated, source.scale, source.offset)
-    if yaw % 360.0 == 0.0 and pitch == 0.0:  # no viewpoint change: the input pose itself, bit for bit
+    if is_input_view(yaw, pitch):  # no viewpoint change: the input pose itself, bit for bit
         xy = np.where(ok[:, None], source.keypoints, np.nan).astype(np.float32)
     height, width = size
     inside = ok & (xy[:, 0] >= -0.5) & (xy[:, 0] < width - 0.5) & (xy[:, 1] >= -0.5) & (xy[:, 1] < height - 0.5)

@@ -40,12 +40,15 @@ from posegen_lite.pipelines.checks import (
     check_angle,
     check_joint_count,
     check_pitch,
+    check_silhouette,
     check_yaws,
 )
+from posegen_lite.pipelines.compositing import over_input_background
 from posegen_lite.pipelines.photo import PhotoInput, prepare_photo
 from posegen_lite.pipelines.stage1 import (
     LIFTERS,
     SourcePose,
+    is_input_view,
     observed_2d,
     pose_inputs,
     proxy_warp,
@@ -287,6 +290,7 @@ class NovelViewSynthesizer:
         lifted: np.ndarray | None = None,
         min_joints: int | None = None,
         noise: torch.Tensor | None = None,
+        silhouette: np.ndarray | None = None,
     ) -> list[SynthesisResult]:
         """Novel views of the person in ``image`` for each of ``yaws`` (degrees, body rotation; camera.py).
 
@@ -294,10 +298,15 @@ class NovelViewSynthesizer:
         ``(18, 2)`` 2D keypoints in pixels of ``image`` (+ ``visible``), lifted to 3D first (or given their 3D
         joints as ``lifted``). ``pitch`` within ±90°. Raises ``TooFewJointsError`` when a target pose has
         fewer than ``min_joints`` (default: the synthesizer's, 4) joints inside the image. ``noise``: one latent
-        draw per yaw for a conditional-VAE G1 (``latent_noise``; default: the prior's mean).
+        draw per yaw for a conditional-VAE G1 (``latent_noise``; default: the prior's mean). At the input's own
+        view (yaw a whole number of turns, pitch 0) the coarse, refined and final images are the input itself;
+        ``generate`` shows the networks' own answer for any target pose. ``silhouette``: where the person is in
+        ``image``, ``(H, W)`` bool or [0, 1] (a photo's segmentation, a render's exact mask); given it, each view
+        keeps the networks' pixels only on its target body and shows the input's own background around it, sharp,
+        filled only where the person stood (``compositing.over_input_background``).
         """
         yaws, pitch = check_yaws(yaws), check_pitch(pitch)
-        return self._synthesize(image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise)
+        return self._synthesize(image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise, silhouette)
 
     def _synthesize(
         self,
@@ -310,9 +319,11 @@ class NovelViewSynthesizer:
         lifted: np.ndarray | None,
         min_joints: int | None,
         noise: torch.Tensor | None,
+        silhouette: np.ndarray | None = None,
     ) -> list[SynthesisResult]:
         """``synthesize_many`` for checked ``yaws`` and ``pitch``: every other argument is checked here, once."""
         image_a = self._image_tensor(image)
+        person = None if silhouette is None else check_silhouette(silhouette, self.height, self.width)
         # Stage I: the input pose in 3D (2D keypoints lifted once for all yaws), the target poses, their pose
         # maps and body masks, and the body proxy's maps — everything the networks read.
         source = self.source_pose(keypoints, camera, visible, lifted)
@@ -323,12 +334,45 @@ class NovelViewSynthesizer:
         warp = proxy_warp(source, [p[2] for p in poses], self.size) if self.needs_proxy else None
         # Stage II + III: one batch for all yaws
         coarse, refined = self.networks(image_a, maps, masks, warp, noise)
+        if person is not None:
+            coarse, refined = self._over_background(image, person, warp, masks, coarse, refined)
+        # The input's own view was observed: every stage returns the input there, bit for bit (a photo's
+        # background included), never a network's reconstruction of it.
+        same = [i for i, y in enumerate(yaws) if is_input_view(y, pitch)]
+        if same:
+            observed = ensure_rgb(image, convert=True)
+            coarse[same] = observed
+            if refined is not None:
+                refined[same] = observed
         out = []
         for i, (xy, vis, rotated) in enumerate(poses):
             ref = None if refined is None else refined[i]
             image_i = coarse[i] if ref is None else ref
             out.append(SynthesisResult(image_i, coarse[i], ref, xy, vis, rotated, maps[i], masks[i], yaws[i], pitch))
         return out
+
+    def _over_background(
+        self,
+        image: np.ndarray,
+        person: np.ndarray,
+        warp: Maps,
+        masks: np.ndarray,
+        coarse: np.ndarray,
+        refined: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Both outputs on the input's own background (``over_input_background``): the target body is the body
+        proxy's silhouette (PG2's body mask for a G1 without the proxy); the input's person is its ``person``
+        silhouette and the proxy's, so no part of the body is taken for background."""
+        observed = ensure_rgb(image, convert=True)
+        if isinstance(warp, ProxyMaps):
+            bodies = warp.silhouette[:, 0].cpu().numpy() > 0.5
+            person = person | (warp.source_silhouette[0, 0].cpu().numpy() > 0.5)
+        else:
+            bodies = masks[:, 0] > 0.5
+        coarse = over_input_background(coarse, observed, person, bodies)
+        if refined is not None:
+            refined = over_input_background(refined, observed, person, bodies)
+        return coarse, refined
 
     def synthesize(
         self,
@@ -343,6 +387,7 @@ class NovelViewSynthesizer:
         samples: int | None = None,
         seed: int = 0,
         temperature: float = 1.0,
+        silhouette: np.ndarray | None = None,
     ) -> SynthesisResult | list[SynthesisResult]:
         """One novel view; see ``synthesize_many``.
 
@@ -355,7 +400,7 @@ class NovelViewSynthesizer:
         noise = None if samples is None else self.latent_noise(samples, seed, temperature)
         pitch = check_pitch(pitch)
         many = self._synthesize(
-            image, keypoints, [yaw] * (samples or 1), pitch, camera, visible, lifted, min_joints, noise
+            image, keypoints, [yaw] * (samples or 1), pitch, camera, visible, lifted, min_joints, noise, silhouette
         )
         return many[0] if samples is None else many
 
@@ -423,7 +468,8 @@ class NovelViewSynthesizer:
     ) -> SynthesisResult:
         """A novel view of a person in a photo, in one call: pose (MediaPipe's 2D keypoints and 3D landmarks),
         crop and scale around the person (``prepare_photo``), then Stage I–III with the observed keypoints and
-        MediaPipe's depth. ``result.input_image`` is the crop the networks saw. With several people in the photo,
+        MediaPipe's depth, each view on the photo's own background (the person's segmentation; ``synthesize_many``'s
+        ``silhouette``). ``result.input_image`` is the crop the networks saw. With several people in the photo,
         ``person`` picks one (0: the one the estimator finds first in the whole photo); ``result.people_found``
         says how many there are, and a ``UserWarning`` names them."""
         inp = self.prepare_photo(photo, estimator, person)
@@ -431,7 +477,14 @@ class NovelViewSynthesizer:
         if notice is not None:
             warnings.warn(notice, UserWarning, stacklevel=2)
         result = self.synthesize(
-            inp.image, inp.keypoints, yaw, pitch, visible=inp.visible, lifted=inp.joints3d, min_joints=min_joints
+            inp.image,
+            inp.keypoints,
+            yaw,
+            pitch,
+            visible=inp.visible,
+            lifted=inp.joints3d,
+            min_joints=min_joints,
+            silhouette=inp.silhouette,
         )
         assert isinstance(result, SynthesisResult)  # one view: no samples asked for
         result.input_image = inp.image
