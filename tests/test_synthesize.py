@@ -284,28 +284,53 @@ def _photo_of(view, offset=(60, 25), zoom=3):
 
 
 def test_a_silhouette_keeps_the_input_background_and_fills_only_where_the_person_stood(scene):
-    from posegen_lite.geometry.warp import proxy_silhouette
+    from posegen_lite.images import to_tensor
+    from posegen_lite.pipelines.stage1 import fit_widths, proxy_warp
 
     torch.manual_seed(0)
     s = NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4, warp="paste")), None, device="cpu")
     view = scene.input_view
     image = view.image.copy()
     image[:, : SIZE[1] // 2] = np.clip(image[:, : SIZE[1] // 2].astype(int) + 40, 0, 255)  # a background with an edge
-    plain = s.synthesize_many(image, view.joints3d, [0, 90], camera=view.camera)
     kept = s.synthesize_many(image, view.joints3d, [0, 90], camera=view.camera, silhouette=view.mask)
     np.testing.assert_array_equal(kept[0].image, image)  # the input's own view: the input
-    warp = s.proxy_flow(view.joints3d, [kept[1].joints3d], camera=view.camera)
-    body = proxy_silhouette(warp.parts)[0, 0].numpy() > 0.5
+    # the proxy is widened to the silhouette, and the networks read that proxy's maps
+    source = s.source_pose(view.joints3d, view.camera)
+    warp = proxy_warp(source, [kept[1].joints3d], SIZE, fit_widths(source, SIZE, view.mask))
+    coarse, _ = s.networks(to_tensor(image), kept[1].pose_maps[None], kept[1].mask[None], warp)
+    body = warp.silhouette[0, 0].numpy() > 0.5
+    np.testing.assert_array_equal(kept[1].image[body], coarse[0][body])  # the body: the networks' pixels
     stood = view.mask | (warp.source_silhouette[0, 0].numpy() > 0.5)
     grown = grow_mask(torch.from_numpy(stood)[None, None].float(), 2)[0, 0].numpy() > 0.5
     free = ~body & ~grown
     assert free.sum() > 50
     np.testing.assert_array_equal(kept[1].image[free], image[free])  # the background away from the person, sharp
-    np.testing.assert_array_equal(kept[1].image[body], plain[1].image[body])  # the body: the networks' pixels
     hole = ~body & grown  # where the person stood and no longer stands: filled, so not the person's own pixels
     assert hole.sum() > 10 and not np.array_equal(kept[1].image[hole], image[hole])
     soft = s.synthesize(image, view.joints3d, camera=view.camera, yaw=90, silhouette=view.mask * 0.9)
     np.testing.assert_array_equal(soft.image, kept[1].image)  # a soft mask is cut at 0.5
+
+
+def test_part_colours_paint_only_what_the_input_did_not_see(scene):
+    from posegen_lite.pipelines.stage1 import fit_widths, proxy_warp
+
+    torch.manual_seed(0)
+    s = NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4, warp="paste")), None, device="cpu")
+    view = scene.input_view
+    nets = s.synthesize(view.image, view.joints3d, camera=view.camera, yaw=180, silhouette=view.mask)
+    painted = s.synthesize(view.image, view.joints3d, camera=view.camera, yaw=180, silhouette=view.mask,
+                           unseen="part_colours")  # fmt: skip
+    source = s.source_pose(view.joints3d, view.camera)
+    warp = proxy_warp(source, [nets.joints3d], SIZE, fit_widths(source, SIZE, view.mask))
+    unseen = (warp.parts[0].numpy() >= 0) & (warp.visibility[0, 0].numpy() < 0.5)
+    assert unseen.sum() > 20  # at 180° most of the body is the side the input never saw
+    np.testing.assert_array_equal(painted.image[~unseen], nets.image[~unseen])
+    colours = {tuple(c) for c in painted.image[unseen]}
+    assert len(colours) <= 16  # one colour per proxy part, not a network's texture
+    with pytest.raises(ValueError, match="silhouette"):
+        s.synthesize(view.image, view.joints3d, camera=view.camera, yaw=180, unseen="part_colours")
+    with pytest.raises(ValueError, match="unseen must be one of"):
+        s.synthesize(view.image, view.joints3d, camera=view.camera, yaw=180, silhouette=view.mask, unseen="mirror")
 
 
 @pytest.mark.parametrize(

@@ -240,7 +240,9 @@ class ViewpointWidget:
         person, yaw, pitch, seed = key
         p = self.people[person]
         sampling: dict = {} if seed < 0 else {"samples": 1, "seed": seed}
-        sampling["silhouette"] = p.silhouette  # a photo's views keep its own background around the person
+        if p.silhouette is not None:  # a photo: its own background around the person, its colours on the unseen side
+            sampling["silhouette"] = p.silhouette
+            sampling["unseen"] = "part_colours" if self.synth.needs_proxy else "networks"
         if p.camera is None:  # a photo: 2D keypoints, lifted to 3D inside synthesize
             res = self.synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible, **sampling)
         else:

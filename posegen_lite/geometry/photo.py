@@ -181,6 +181,45 @@ class MediaPipeEstimator:
         self.close()
 
 
+class MediaPipeFaceDetector:
+    """MediaPipe's face detector (legacy solution, the short-range model the 0.10.14 wheel ships): the scores of
+    the faces in an image. A measure, not a pipeline step: ``evaluation.photos`` asks it whether the back of a
+    generated head shows a face."""
+
+    def __init__(self, min_confidence: float = 0.5, upscale: int = 4) -> None:
+        try:
+            import mediapipe as mp
+        except ImportError as err:
+            raise ImportError(_INSTALL_HINT) from err
+        self.upscale = upscale  # the detector looks for faces of 20 px and more; a 128×64 view's head is ~12 px
+        with _quiet_mediapipe():
+            self._detector = mp.solutions.face_detection.FaceDetection(
+                model_selection=0, min_detection_confidence=min_confidence
+            )
+
+    def scores(self, image: np.ndarray) -> list[float]:
+        """The confidence of every face found in ``image`` ``(H, W, 3)`` uint8 (scaled up ``upscale`` times
+        first), highest first; ``[]`` when there is none."""
+        from PIL import Image
+
+        rgb = ensure_rgb(image, convert=True)
+        h, w = rgb.shape[:2]
+        big = np.asarray(Image.fromarray(rgb).resize((w * self.upscale, h * self.upscale), Image.Resampling.BICUBIC))
+        with _quiet_mediapipe():
+            result = self._detector.process(big)
+        found = result.detections or []
+        return sorted((float(d.score[0]) for d in found), reverse=True)
+
+    def close(self) -> None:
+        self._detector.close()
+
+    def __enter__(self) -> MediaPipeFaceDetector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def estimate_pose(image: np.ndarray, estimator: PoseEstimator | None = None) -> PhotoPose:
     """One-call helper: estimate the pose in ``image`` with ``estimator`` (a fresh ``MediaPipeEstimator`` if
     none is given, closed afterwards)."""

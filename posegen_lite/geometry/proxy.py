@@ -147,14 +147,17 @@ def _body_frame(j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @np.errstate(invalid="ignore", divide="ignore")  # missing joints are NaN: their parts are masked off
-def _proxy_arrays(joints3d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _proxy_arrays(
+    joints3d: np.ndarray, radius_scale: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The body proxies of a batch ``(B, 18, 3)`` float64 as numpy arrays ``(centre (B, P, 3), rot (B, P, 3, 3),
     radii (B, P, 3), half (B, P), enabled (B, P))`` in ``PROXY_PARTS`` order; a part that is off keeps the
     neutral values (centre 0, identity rotation, radii 1, half 0).
 
     Every part is computed for the whole batch at once (numpy over the batch axis), with an ``on`` mask of the
     bodies whose joints it could use; bodies without a scale or a torso frame get no part at all. The frames
-    of the 13 parts that follow a bone are built together at the end, in one call."""
+    of the 13 parts that follow a bone are built together at the end, in one call. ``radius_scale`` ``(B, P)``
+    (default 1) widens each part: its cross-section (x, z radii), and the head in every direction (hair)."""
     B, P = len(joints3d), NUM_PROXY_PARTS
     s = _scales(joints3d)  # ≈ height / 1.75 m: the renderer's person of height h has s = h / 1.75
     j = _complete_hips(joints3d, s)
@@ -223,6 +226,11 @@ def _proxy_arrays(joints3d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
         put(f"{side}_foot", ok_leg & ok_fwd, (heel + toe) / 2, sized((0.045, 0.045, 0.04)),
             np.linalg.norm(toe - heel, axis=-1) / 2, toe - heel)  # fmt: skip
 
+    if radius_scale is not None:
+        widen = np.ones((B, P, 3))
+        widen[..., [0, 2]] = radius_scale[..., None]
+        widen[:, PROXY_PARTS.index("head")] = radius_scale[:, PROXY_PARTS.index("head"), None]
+        radii = [r * widen[:, k] for k, r in enumerate(radii)]
     enabled = np.stack(on, 1) & body[:, None]  # (B, P)
     rot = np.empty((B, P, 3, 3))
     for k, a in axes.items():
@@ -260,10 +268,13 @@ def proxy_parts_of(joints3d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return centre[0], rot[0], radii[0], half[0], enabled[0]
 
 
-def build_proxy(joints3d: np.ndarray | Sequence[np.ndarray]) -> Primitives:
+def build_proxy(joints3d: np.ndarray | Sequence[np.ndarray], radius_scale: np.ndarray | None = None) -> Primitives:
     """The body proxies of a batch of poses ``(B, 18, 3)`` (or one ``(18, 3)``; any unit, NaN = missing joint)
-    as ``Primitives``, the whole batch at once."""
-    return primitives_from_arrays(*_proxy_arrays(_joints_batch(joints3d)))
+    as ``Primitives``, the whole batch at once; ``radius_scale`` ``(P,)`` or ``(B, P)`` widens the parts (a
+    person's fitted silhouette, ``fit.fit_radius_scale``; default: the adult of the renderer)."""
+    joints = _joints_batch(joints3d)
+    scale = None if radius_scale is None else np.broadcast_to(radius_scale, (len(joints), NUM_PROXY_PARTS))
+    return primitives_from_arrays(*_proxy_arrays(joints, scale))
 
 
 def part_regions(part: torch.Tensor) -> torch.Tensor:

@@ -80,6 +80,7 @@ def proxy_maps(
     cameras_a: Sequence[Camera | OrthoCamera],
     cameras_b: Sequence[Camera | OrthoCamera],
     tolerance: float = 0.02,
+    radius_scale: np.ndarray | None = None,
 ) -> ProxyMaps:
     """Backward flow, visibility, parts and surface coordinates of a batch of pairs, from 3D joints and cameras.
 
@@ -89,6 +90,8 @@ def proxy_maps(
         cameras_a, cameras_b: ``B`` source and target cameras (pinhole ``Camera`` or ``OrthoCamera``), all of
             one image size ``H × W``.
         tolerance: depth slack of the visibility test as a fraction of the body's scale (see ``correspond``).
+        radius_scale: ``(P,)`` or ``(B, P)`` widening of the proxy's parts, the same for both views (one person;
+            ``fit.fit_radius_scale``); default none.
     Returns:
         ``ProxyMaps`` (shapes there).
     """
@@ -99,9 +102,9 @@ def proxy_maps(
         raise ValueError(f"got {len(ja)}/{len(jb)} poses for {len(cameras_a)}/{len(cameras_b)} cameras")
     cams_a, cams_b = ray_cameras(cameras_a), ray_cameras(cameras_b)
     with torch.no_grad():
-        source = build_proxy(ja)
+        source = build_proxy(ja, radius_scale)
         # A pure viewpoint change (synthetic pairs, Panoptic) has one pose for both views: build it once.
-        target = source if np.array_equal(ja, jb, equal_nan=True) else build_proxy(jb)
+        target = source if np.array_equal(ja, jb, equal_nan=True) else build_proxy(jb, radius_scale)
         corr = correspond(source, target, cams_a, cams_b, tolerance)
     H, W = cams_b.height, cams_b.width
     ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
@@ -128,13 +131,16 @@ def source_maps(
     targets: Sequence[np.ndarray] | np.ndarray,
     target_cameras: Sequence[Camera | OrthoCamera] | None = None,
     tolerance: float = 0.02,
+    radius_scale: np.ndarray | None = None,
 ) -> ProxyMaps:
     """``proxy_maps`` from one source view to many target views: the source pose ``(18, 3)`` seen by ``camera``,
     to each of ``targets`` ``(N, 18, 3)`` (e.g. the source pose rotated), seen by ``target_cameras`` (``N``
-    cameras; default ``camera`` for all). What novel-view synthesis needs: ``ProxyMaps`` of batch ``N``."""
+    cameras; default ``camera`` for all), the parts widened by ``radius_scale`` ``(P,)``. What novel-view
+    synthesis needs: ``ProxyMaps`` of batch ``N``."""
     n = len(targets)
     cams_b = [camera] * n if target_cameras is None else list(target_cameras)
-    return proxy_maps(np.stack([np.asarray(source)] * n), np.stack(list(targets)), [camera] * n, cams_b, tolerance)
+    sources, many = np.stack([np.asarray(source)] * n), np.stack(list(targets))
+    return proxy_maps(sources, many, [camera] * n, cams_b, tolerance, radius_scale)
 
 
 def proxy_silhouette(parts: torch.Tensor) -> torch.Tensor:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from posegen_lite.geometry.camera import Camera, rotate_about_body_axis
+from posegen_lite.geometry.fit import fit_radius_scale
 from posegen_lite.geometry.lifting import orthographic_projection
 from posegen_lite.geometry.posemaps import body_mask, pose_maps
 from posegen_lite.geometry.ray_cameras import OrthoCamera, fit_orthographic
@@ -142,7 +143,16 @@ def pose_inputs(
     return maps, masks
 
 
-def proxy_warp(source: SourcePose, targets: list[np.ndarray], size: tuple[int, int]) -> ProxyMaps:
+def fit_widths(source: SourcePose, size: tuple[int, int], silhouette: np.ndarray) -> np.ndarray:
+    """``(P,)`` widths of the body proxy's parts fitted to the person's ``silhouette`` ``(H, W)`` bool in the
+    input (``geometry.fit.fit_radius_scale``), so coats, hair and loose trousers are carried and kept."""
+    return fit_radius_scale(source.joints3d, source.proxy_camera(*size), silhouette)
+
+
+def proxy_warp(
+    source: SourcePose, targets: list[np.ndarray], size: tuple[int, int], widths: np.ndarray | None = None
+) -> ProxyMaps:
     """The body proxy's maps (``geometry.warp.ProxyMaps``) from the ``source`` pose to each rotated 3D pose of
-    ``targets`` (``(18, 3)`` in the source's frame), all seen by the source's camera, in images of ``size``."""
-    return source_maps(source.joints3d, source.proxy_camera(*size), targets)
+    ``targets`` (``(18, 3)`` in the source's frame), all seen by the source's camera, in images of ``size``;
+    the parts widened by ``widths`` (``fit_widths``; default: the renderer's body)."""
+    return source_maps(source.joints3d, source.proxy_camera(*size), targets, radius_scale=widths)

@@ -43,11 +43,12 @@ from posegen_lite.pipelines.checks import (
     check_silhouette,
     check_yaws,
 )
-from posegen_lite.pipelines.compositing import over_input_background
+from posegen_lite.pipelines.compositing import on_input_background
 from posegen_lite.pipelines.photo import PhotoInput, prepare_photo
 from posegen_lite.pipelines.stage1 import (
     LIFTERS,
     SourcePose,
+    fit_widths,
     is_input_view,
     observed_2d,
     pose_inputs,
@@ -55,6 +56,7 @@ from posegen_lite.pipelines.stage1 import (
     source_pose,
     turn,
 )
+from posegen_lite.pipelines.unseen import check_unseen, unseen_colours
 from posegen_lite.resources import demo_weights
 
 DEMO_WEIGHTS = demo_weights()
@@ -291,6 +293,7 @@ class NovelViewSynthesizer:
         min_joints: int | None = None,
         noise: torch.Tensor | None = None,
         silhouette: np.ndarray | None = None,
+        unseen: str = "networks",
     ) -> list[SynthesisResult]:
         """Novel views of the person in ``image`` for each of ``yaws`` (degrees, body rotation; camera.py).
 
@@ -301,12 +304,17 @@ class NovelViewSynthesizer:
         draw per yaw for a conditional-VAE G1 (``latent_noise``; default: the prior's mean). At the input's own
         view (yaw a whole number of turns, pitch 0) the coarse, refined and final images are the input itself;
         ``generate`` shows the networks' own answer for any target pose. ``silhouette``: where the person is in
-        ``image``, ``(H, W)`` bool or [0, 1] (a photo's segmentation, a render's exact mask); given it, each view
-        keeps the networks' pixels only on its target body and shows the input's own background around it, sharp,
-        filled only where the person stood (``compositing.over_input_background``).
+        ``image``, ``(H, W)`` bool or [0, 1] (a photo's segmentation, a render's exact mask); given it, the body
+        proxy's parts are first widened to it (``stage1.proxy_warp``), and each view keeps the networks' pixels
+        only on its target body and shows the input's own background around it, sharp, filled only where the
+        person stood (``compositing.over_input_background``). ``unseen="part_colours"`` (with a silhouette)
+        paints what the input did not see with its own per-part colours (``unseen.part_colours``) instead of the
+        networks' guess: what the photo path does, since the networks learned the unseen side of synthetic
+        people only (docs/photos.md).
         """
         yaws, pitch = check_yaws(yaws), check_pitch(pitch)
-        return self._synthesize(image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise, silhouette)
+        args = (image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise, silhouette, unseen)
+        return self._synthesize(*args)
 
     def _synthesize(
         self,
@@ -320,10 +328,12 @@ class NovelViewSynthesizer:
         min_joints: int | None,
         noise: torch.Tensor | None,
         silhouette: np.ndarray | None = None,
+        unseen: str = "networks",
     ) -> list[SynthesisResult]:
         """``synthesize_many`` for checked ``yaws`` and ``pitch``: every other argument is checked here, once."""
         image_a = self._image_tensor(image)
         person = None if silhouette is None else check_silhouette(silhouette, self.height, self.width)
+        check_unseen(unseen, person is not None and self.needs_proxy)
         # Stage I: the input pose in 3D (2D keypoints lifted once for all yaws), the target poses, their pose
         # maps and body masks, and the body proxy's maps — everything the networks read.
         source = self.source_pose(keypoints, camera, visible, lifted)
@@ -331,11 +341,15 @@ class NovelViewSynthesizer:
         need = self.min_joints if min_joints is None else min_joints
         check_joint_count([p[1] for p in poses], yaws, pitch, need, self.size)
         maps, masks = pose_inputs([p[0] for p in poses], [p[1] for p in poses], self.size, self.pose_kind)
-        warp = proxy_warp(source, [p[2] for p in poses], self.size) if self.needs_proxy else None
+        widths = None if person is None or not self.needs_proxy else fit_widths(source, self.size, person)
+        warp = proxy_warp(source, [p[2] for p in poses], self.size, widths) if self.needs_proxy else None
         # Stage II + III: one batch for all yaws
         coarse, refined = self.networks(image_a, maps, masks, warp, noise)
         if person is not None:
-            coarse, refined = self._over_background(image, person, warp, masks, coarse, refined)
+            colours = None if unseen == "networks" else unseen_colours(image, person, source, self.size, widths)
+            coarse = on_input_background(coarse, image, person, warp, masks, colours)
+            if refined is not None:
+                refined = on_input_background(refined, image, person, warp, masks, colours)
         # The input's own view was observed: every stage returns the input there, bit for bit (a photo's
         # background included), never a network's reconstruction of it.
         same = [i for i, y in enumerate(yaws) if is_input_view(y, pitch)]
@@ -351,29 +365,6 @@ class NovelViewSynthesizer:
             out.append(SynthesisResult(image_i, coarse[i], ref, xy, vis, rotated, maps[i], masks[i], yaws[i], pitch))
         return out
 
-    def _over_background(
-        self,
-        image: np.ndarray,
-        person: np.ndarray,
-        warp: Maps,
-        masks: np.ndarray,
-        coarse: np.ndarray,
-        refined: np.ndarray | None,
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Both outputs on the input's own background (``over_input_background``): the target body is the body
-        proxy's silhouette (PG2's body mask for a G1 without the proxy); the input's person is its ``person``
-        silhouette and the proxy's, so no part of the body is taken for background."""
-        observed = ensure_rgb(image, convert=True)
-        if isinstance(warp, ProxyMaps):
-            bodies = warp.silhouette[:, 0].cpu().numpy() > 0.5
-            person = person | (warp.source_silhouette[0, 0].cpu().numpy() > 0.5)
-        else:
-            bodies = masks[:, 0] > 0.5
-        coarse = over_input_background(coarse, observed, person, bodies)
-        if refined is not None:
-            refined = over_input_background(refined, observed, person, bodies)
-        return coarse, refined
-
     def synthesize(
         self,
         image: np.ndarray,
@@ -388,6 +379,7 @@ class NovelViewSynthesizer:
         seed: int = 0,
         temperature: float = 1.0,
         silhouette: np.ndarray | None = None,
+        unseen: str = "networks",
     ) -> SynthesisResult | list[SynthesisResult]:
         """One novel view; see ``synthesize_many``.
 
@@ -399,8 +391,9 @@ class NovelViewSynthesizer:
         yaw = check_angle(yaw, "yaw")  # checked as one angle: a yaw of "90" must not become the list ["9", "0"]
         noise = None if samples is None else self.latent_noise(samples, seed, temperature)
         pitch = check_pitch(pitch)
+        yaws = [yaw] * (samples or 1)
         many = self._synthesize(
-            image, keypoints, [yaw] * (samples or 1), pitch, camera, visible, lifted, min_joints, noise, silhouette
+            image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise, silhouette, unseen
         )
         return many[0] if samples is None else many
 
@@ -465,28 +458,36 @@ class NovelViewSynthesizer:
         estimator: PoseEstimator | None = None,
         min_joints: int | None = None,
         person: int = 0,
+        unseen: str | None = None,
     ) -> SynthesisResult:
         """A novel view of a person in a photo, in one call: pose (MediaPipe's 2D keypoints and 3D landmarks),
         crop and scale around the person (``prepare_photo``), then Stage I–III with the observed keypoints and
-        MediaPipe's depth, each view on the photo's own background (the person's segmentation; ``synthesize_many``'s
-        ``silhouette``). ``result.input_image`` is the crop the networks saw. With several people in the photo,
-        ``person`` picks one (0: the one the estimator finds first in the whole photo); ``result.people_found``
-        says how many there are, and a ``UserWarning`` names them."""
+        MediaPipe's depth, on the photo's own background (the person's segmentation: ``synthesize_many``'s
+        ``silhouette``); what the photo did not show is painted with its own per-part colours when G1 uses the
+        body proxy (``unseen="networks"``: the networks' guess, learned on synthetic people only).
+        ``result.input_image`` is the crop the networks saw. With several people in the photo, ``person`` picks
+        one (0: the one the estimator finds first in the whole photo); ``result.people_found`` says how many
+        there are, and a ``UserWarning`` names them."""
         inp = self.prepare_photo(photo, estimator, person)
         notice = inp.notice()
         if notice is not None:
             warnings.warn(notice, UserWarning, stacklevel=2)
-        result = self.synthesize(
-            inp.image,
-            inp.keypoints,
-            yaw,
-            pitch,
-            visible=inp.visible,
-            lifted=inp.joints3d,
-            min_joints=min_joints,
-            silhouette=inp.silhouette,
-        )
-        assert isinstance(result, SynthesisResult)  # one view: no samples asked for
-        result.input_image = inp.image
+        result = self.photo_views(inp, [check_angle(yaw, "yaw")], pitch, unseen, min_joints)[0]
         result.people_found, result.person = len(inp.people), inp.person
         return result
+
+    def photo_views(
+        self,
+        inp: PhotoInput,
+        yaws: Sequence[float],
+        pitch: float = 0.0,
+        unseen: str | None = None,
+        min_joints: int | None = None,
+    ) -> list[SynthesisResult]:
+        """``synthesize_photo``'s views of a prepared photo (``prepare_photo``) for each of ``yaws``, one batch."""
+        unseen = unseen or ("part_colours" if self.needs_proxy else "networks")
+        views = self.synthesize_many(inp.image, inp.keypoints, yaws, pitch, visible=inp.visible, lifted=inp.joints3d,
+                                     min_joints=min_joints, silhouette=inp.silhouette, unseen=unseen)  # fmt: skip
+        for v in views:
+            v.input_image = inp.image
+        return views
