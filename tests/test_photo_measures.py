@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 
 from posegen_lite.evaluation.photos import cycle_l1, faces_at, yaw0_difference
 
@@ -21,13 +20,12 @@ class _Shifting:
 
     def synthesize_many(self, image, keypoints, yaws, visible=None, lifted=None, silhouette=None):
         out = np.clip(image.astype(int) + self.shift, 0, 255).astype(np.uint8)
-        return [SimpleNamespace(image=out, keypoints=keypoints, visible=visible, joints3d=lifted, yaw=y) for y in yaws]
+        everything = np.ones(image.shape[:2], bool)
+        return [SimpleNamespace(image=out, keypoints=keypoints, visible=visible, joints3d=lifted, yaw=y,
+                                body=everything, seen=everything) for y in yaws]  # fmt: skip
 
     def photo_views(self, inp, yaws):
         return self.synthesize_many(inp.image, inp.keypoints, yaws, inp.visible, inp.joints3d, inp.silhouette)
-
-    def proxy_flow(self, keypoints, targets, visible=None, lifted=None):
-        return SimpleNamespace(visibility=torch.ones(len(targets), 1, H, W))
 
 
 def _input(silhouette: np.ndarray) -> SimpleNamespace:

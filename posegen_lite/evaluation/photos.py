@@ -7,13 +7,13 @@
 * ``faces_at`` — the scores of the faces MediaPipe's detector finds in a view (``MediaPipeFaceDetector``): at
   180° a head shows its back, so a face found there was carried over from the front.
 
-The synthesizer is passed in (anything with ``photo_views``, ``synthesize_many`` and ``proxy_flow`` as
-``NovelViewSynthesizer`` has them) and the photo as its prepared input (``prepare_photo``): this layer sits
-below the pipelines.
+The synthesizer is passed in (anything with ``photo_views`` as ``NovelViewSynthesizer`` has it) and the photo
+as its prepared input (``prepare_photo``): this layer sits below the pipelines.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,19 +32,21 @@ def yaw0_difference(synth: Any, inp: Any) -> int:
 
 def cycle_l1(synth: Any, inp: Any, yaw: float) -> float:
     """Mean absolute difference in [0, 1] between ``inp.image`` and the view turned by ``yaw`` and back by
-    ``-yaw`` (the first view is the input of the second, with its keypoints and turned 3D joints), on the seen
-    pixels: the person's (``inp.silhouette``) whose body point the turned view also saw (the body proxy's
-    visibility of the way back). The input's own pixels elsewhere are a guess in the turned view."""
-    person = inp.silhouette
-    if person is None or not person.any():
+    ``-yaw`` (the first view, its keypoints, turned 3D joints and body, is the input of the second), on the seen
+    pixels: the person's (``inp.silhouette``) whose body point the turned view also saw (the way back's
+    ``seen``). The input's own pixels elsewhere are a guess in the turned view."""
+    if inp.silhouette is None or not inp.silhouette.any():
         raise ValueError("cycle_l1 needs the person's silhouette (prepare_photo gives it)")
     there = _views(synth, inp, [yaw])[0]
-    back = synth.synthesize_many(there.image, there.keypoints, [-yaw], visible=there.visible, lifted=there.joints3d)
-    way_back = synth.proxy_flow(there.keypoints, [back[0].joints3d], visible=there.visible, lifted=there.joints3d)
-    seen = person & (way_back.visibility[0, 0].cpu().numpy() > 0.5)
+    body = inp.silhouette if there.body is None else there.body
+    turned = copy.copy(inp)  # the turned view as a prepared photo
+    turned.image, turned.keypoints, turned.visible = there.image, there.keypoints, there.visible
+    turned.joints3d, turned.silhouette = there.joints3d, body
+    back = _views(synth, turned, [-yaw])[0]
+    seen = inp.silhouette if back.seen is None else inp.silhouette & back.seen
     if not seen.any():
         return float("nan")
-    diff = np.abs(back[0].image.astype(np.float64) - inp.image.astype(np.float64)) / 255.0
+    diff = np.abs(back.image.astype(np.float64) - inp.image.astype(np.float64)) / 255.0
     return float(diff[seen].mean())
 
 

@@ -81,6 +81,8 @@ class SynthesisResult:
     input_image: np.ndarray | None = None  # synthesize_photo: the crop of the photo the networks saw
     people_found: int | None = None  # synthesize_photo: how many people the photo holds
     person: int | None = None  # synthesize_photo: which of them this view is of
+    body: np.ndarray | None = None  # (H, W) bool: where the body proxy puts the person (a G1 that uses it)
+    seen: np.ndarray | None = None  # (H, W) bool: the body pixels whose surface point the input saw
 
 
 class NovelViewSynthesizer:
@@ -363,6 +365,9 @@ class NovelViewSynthesizer:
             ref = None if refined is None else refined[i]
             image_i = coarse[i] if ref is None else ref
             out.append(SynthesisResult(image_i, coarse[i], ref, xy, vis, rotated, maps[i], masks[i], yaws[i], pitch))
+            if isinstance(warp, ProxyMaps):
+                out[-1].body = warp.silhouette[i, 0].cpu().numpy() > 0.5
+                out[-1].seen = warp.visibility[i, 0].cpu().numpy() > 0.5
         return out
 
     def synthesize(
