@@ -18,6 +18,7 @@ import csv
 import json
 import math
 import secrets
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,9 +155,17 @@ def render(dataset, limit: int | None = None) -> list[dict]:
     return [dataset[i] for i in sample_indices(len(dataset), limit)]
 
 
+def _evaluate(predictors: dict, samples: list[dict]) -> EvalResult:
+    """``protocol.evaluate`` without its warning about undefined region values (NaN, e.g. a hand out of view):
+    they are not the score, and one warning per submission would drown the leaderboard's lines."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"evaluate .*undefined metric values", category=RuntimeWarning)
+        return evaluate(predictors, samples, progress=False, split=NAME)
+
+
 def score_identity(samples: list[dict]) -> EvalResult:
     """The identity baseline (``I_B ≈ I_A``) on ``samples``, through the protocol."""
-    return evaluate({"identity": IdentityBaseline()}, samples, progress=False, split=NAME)
+    return _evaluate({"identity": IdentityBaseline()}, samples)
 
 
 def check_rules(entry: Entry) -> dict | None:
@@ -223,7 +232,7 @@ def score_entry(entry: Entry, samples: list[dict], identity: EvalResult, device:
     try:
         predictors = checkpoint_predictors(entry.path, device=device)
         entry.scored = list(predictors)[-1]
-        result = evaluate({entry.scored: predictors[entry.scored]}, samples, progress=False, split=NAME)
+        result = _evaluate({entry.scored: predictors[entry.scored]}, samples)
     except Exception as e:  # a network that fails on the data is that student's row, not the end of grading
         entry.violation = f"could not be scored: {_first_line(e)}"
         return entry
