@@ -60,6 +60,8 @@ def test_hidden_split_is_a_fresh_secret_kept_in_the_autograder(tmp_path):
     assert len(drawn) == 5 and challenge.PUBLIC_SEED not in drawn
     zip_path = challenge.write_split(tmp_path / f"{CHALLENGE}.zip", SPLIT)
     assert challenge.read_split(tmp_path) == SPLIT == challenge.read_split(zip_path)
+    with pytest.raises(ValueError, match="already holds a hidden split"):
+        challenge.write_split(zip_path, challenge.new_split())
     samples = challenge.render(SPLIT.dataset())
     assert len(samples) == SPLIT.people * SPLIT.views and len({s["person_id"] for s in samples}) == SPLIT.people
     assert samples[0]["image_a"].shape[-2:] == challenge.SIZE and "flow" in samples[0]  # a warping G1 is scored too
@@ -177,6 +179,7 @@ def test_the_student_notebook_trains_exports_and_scores_within_its_budget(tmp_pa
     weights = built.student.parent / "your_name.pt"
     entry = challenge.Entry("your_name", weights, "cpu")
     state = challenge.check_rules(entry)
-    assert state is not None and not entry.violation and 0 < entry.train_minutes <= 0.5 * challenge.GRACE
+    assert state is not None and not entry.violation
+    assert 0.5 <= entry.train_minutes < 1.0  # the half minute of the fast tier stopped it, with the kernel's overhead
     printed = "".join(o.get("text", "") for o in run.notebook.cells[-2].get("outputs", []))
     assert "L1 in the body" in printed and "identity" in printed

@@ -70,10 +70,13 @@ def new_split(seed: int | None = None, people: int = 64, views: int = 4) -> Hidd
 
 
 def write_split(autograder: str | Path, split: HiddenSplit) -> Path:
-    """Add ``split`` to the autograder zip (created if absent) as ``SPLIT_IN_ZIP``."""
+    """Add ``split`` to the autograder zip (created if absent) as ``SPLIT_IN_ZIP``. ``ValueError`` if the zip
+    has one already: replacing it would change the graded people in the middle of a course."""
     autograder = Path(autograder)
     autograder.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(autograder, "a", zipfile.ZIP_DEFLATED) as z:
+        if SPLIT_IN_ZIP in z.namelist():
+            raise ValueError(f"{autograder} already holds a hidden split; build the challenge into a new folder")
         z.writestr(SPLIT_IN_ZIP, split.to_json())
     return autograder
 
