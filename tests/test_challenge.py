@@ -108,6 +108,8 @@ def test_a_baseline_and_a_better_submission_are_graded_and_ranked(tmp_path, trai
     challenge.export_submission(run_dir, subs / "better" / "weights.pt", "cpu", seconds)
     (subs / "empty").mkdir()  # a student who handed in nothing
     (subs / "junk.pt").write_bytes(b"\x00" * 64)
+    (subs / "corrupt.pt").write_bytes((subs / "baseline.pt").read_bytes()[:5000])
+    challenge.export_submission(_untrained(tmp_path / "small", size=(32, 32)), subs / "small.pt", "cpu", 1.0)
     challenge.write_split(tmp_path / "autograder" / f"{CHALLENGE}.zip", SPLIT)
     board = tmp_path / "leaderboard.csv"
     argv = ["assignments", "grade", "--challenge", str(subs), "--autograders", str(tmp_path / "autograder"),
@@ -116,9 +118,13 @@ def test_a_baseline_and_a_better_submission_are_graded_and_ranked(tmp_path, trai
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err
     rows = list(csv.DictReader(board.open()))
-    assert [r["student"] for r in rows] == ["better", "baseline", "empty", "junk"]
-    assert [r["rank"] for r in rows] == ["1", "2", "", ""]
-    assert rows[2]["violation"].startswith("missing file") and rows[3]["violation"].startswith("not a usable")
+    assert [r["student"] for r in rows] == ["better", "baseline", "corrupt", "empty", "junk", "small"]
+    assert [r["rank"] for r in rows] == ["1", "2", "", "", "", ""]
+    why = [r["violation"] for r in rows]
+    assert why[:2] == ["", ""] and all(w and "\n" not in w for w in why[2:])
+    assert why[2].startswith("not a usable checkpoint: CheckpointError: ") and "truncated or corrupted" in why[2]
+    assert why[3].startswith("missing file") and why[4].startswith("not a usable checkpoint")
+    assert why[5].startswith("wrong size: its G1 makes 32×32 images")
     # The scores are the protocol's numbers on the split the zip names, recomputed here from scratch.
     predictors = {"identity": IdentityBaseline(), **checkpoint_predictors(subs / "better" / "weights.pt")}
     result = evaluate(predictors, SPLIT.dataset(), progress=False)
@@ -143,6 +149,21 @@ def test_a_network_that_fails_on_the_data_is_its_own_row(tmp_path):
     broken = {**samples[0], "pose_b": samples[0]["pose_b"][:3]}  # G1 cannot read 3 pose channels
     failed = challenge.score_entry(challenge.Entry("x", path, "cpu"), [broken], identity)
     assert failed.violation.startswith("could not be scored:") and "\n" not in failed.violation
+
+
+def test_one_row_per_student_and_a_name_twice_is_a_violation(tmp_path):
+    (tmp_path / "alice.pt").write_bytes(b"")
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "w.pt").write_bytes(b"")
+    (tmp_path / "bob").mkdir()
+    for name in ("a.pt", "b.pt"):
+        (tmp_path / "bob" / name).write_bytes(b"")
+    entries = challenge.find_entries([tmp_path, tmp_path / "carol.pt"], "cpu")
+    assert [e.student for e in entries] == ["alice", "alice", "bob", "carol"]
+    assert all(e.violation == "2 submissions named 'alice': submit one" for e in entries[:2])
+    assert entries[2].violation == "2 .pt files: submit one" and not entries[3].violation
+    with pytest.raises(ValueError, match="unknown track"):
+        challenge.find_entries([tmp_path], "tpu")
 
 
 def test_grading_notebooks_points_weights_to_the_challenge(tmp_path):

@@ -270,7 +270,7 @@ def rank(entries: list[Entry]) -> list[Entry]:
 def find_entries(paths, track: str) -> list[Entry]:
     """One entry per student: a file is one student's (its name without suffix); a folder holds submissions —
     its files are students' files, its sub-folders students' folders, each with one ``.pt`` file. A path that
-    does not exist, or a student's folder without a ``.pt``, is a "missing file" entry."""
+    does not exist, or a student's folder without a ``.pt``, is a "missing file" entry; a name twice, a violation."""
     if track not in BUDGET_MINUTES:
         raise ValueError(f"unknown track {track!r}; expected one of {sorted(BUDGET_MINUTES)}")
     entries = []
@@ -287,6 +287,10 @@ def find_entries(paths, track: str) -> list[Entry]:
                 entries.append(Entry(item.name, None, track, violation=f"{len(weights)} .pt files: submit one"))
             else:
                 entries.append(Entry(item.name, weights[0] if weights else item / "weights.pt", track))
+    names = [e.student for e in entries]
+    for e in entries:
+        if names.count(e.student) > 1:  # alice.pt beside alice/: which one counts is the student's to say
+            e.violation = f"{names.count(e.student)} submissions named {e.student!r}: submit one"
     return entries
 
 
