@@ -9,7 +9,9 @@
     dist/autograder/<name>.zip              public + hidden checks (stored cases) and the stubbed package
     dist/solutions/<name>.ipynb             the notebook with solutions (for the teacher)
 
-Grading the submissions is ``grade``'s (``posegen assignments grade``); ``student_build`` makes the package.
+The challenge (``CHALLENGE``, ``challenge.py``) has no checks: its master is the student notebook as it is, its
+wheel the package unstubbed, and its autograder zip holds only the hidden split. Grading the submissions is
+``grade``'s and ``challenge``'s (``posegen assignments grade [--challenge]``); ``student_build`` makes the package.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MASTERS_DIR = ROOT / "notebooks" / "assignments"
-ASSIGNMENTS = ("stage1_pose", "stage2_g1", "stage3_gan", "evaluation")
+ASSIGNMENTS = ("stage1_pose", "stage2_g1", "stage3_gan", "evaluation")  # notebooks graded by otter's checks
+CHALLENGE = "challenge"  # the fifth: exported weights scored on a hidden split (challenge.py)
+EVERY = (*ASSIGNMENTS, CHALLENGE)  # what ``posegen assignments build`` builds by default
 PACKAGE_IN_ZIP = "package"  # the autograder's folder with the stubbed package the submissions run against
 
 
@@ -69,7 +73,7 @@ def _environ(**values: str | None) -> Iterator[None]:
 
 
 def masters(source: str | Path = MASTERS_DIR, names: Iterable[str] | None = None) -> list[Path]:
-    """The master notebooks to build: ``source/<name>.ipynb`` for each name (default: all four)."""
+    """The master notebooks to build: ``source/<name>.ipynb`` for each name (default: the four otter ones)."""
     source = Path(source)
     paths = [source / f"{n}.ipynb" for n in (names or ASSIGNMENTS)]
     missing = [str(p) for p in paths if not p.is_file()]
@@ -104,17 +108,24 @@ def build(
     package with the hidden checks' stored cases into the autograder.
 
     ``run_tests``: let otter execute each solution notebook and run every check against it (slow: the whole
-    notebook runs); ``fast`` sets ``POSEGEN_FAST=1`` for those runs. ``seed``: the hidden cases' seed (default:
-    a fresh secret one per build). ``with_package=False`` skips the student build (``wheel`` is then ``None``).
-    Raises ``RuntimeError`` when otter fails.
+    notebook runs); ``fast`` sets ``POSEGEN_FAST=1`` for those runs. ``seed``: the hidden cases' seed and the
+    challenge's data seed (default: a fresh secret one per build). ``with_package=False`` skips the student build
+    (``wheel`` is then ``None``). ``names`` may include ``CHALLENGE`` (``build_challenge``). Raises
+    ``RuntimeError`` when otter fails.
     """
-    _otter()
-    from otter.assign import main as otter_assign
+    paths = masters(source, names)
+    if any(p.stem != CHALLENGE for p in paths):
+        _otter()
 
     out = Path(out)
     built = []
-    for master in masters(source, names):
+    for master in paths:
         name = master.stem
+        if name == CHALLENGE:
+            built.append(build_challenge(master, out, seed, with_package))
+            continue
+        from otter.assign import main as otter_assign
+
         with tempfile.TemporaryDirectory() as tmp:
             # otter assign writes next to the master unless given an absolute path; work in a copy so the
             # source folder stays clean (and read-only sources work).
@@ -160,6 +171,33 @@ def add_student_build(name: str, autograder: Path, student_dir: Path, work: Path
         for path in sorted(p for p in graded.rglob("*") if p.is_file()):
             z.write(path, f"{PACKAGE_IN_ZIP}/posegen_lite/{path.relative_to(graded).as_posix()}")
     return wheel
+
+
+def build_challenge(master: Path, out: Path, seed: int | None = None, with_package: bool = True) -> Built:
+    """Lay the challenge out like the others: the master as the student notebook and the solution (it holds no
+    answer), the package unstubbed but without the instructor's modules as its wheel, and an autograder zip
+    holding the hidden split alone (``seed``: its data seed; default a fresh secret one)."""
+    from .challenge import new_split, write_split
+    from .student_build import INSTRUCTOR_ONLY, PACKAGE_DIR, write_wheel
+
+    student_dir = out / "student" / CHALLENGE
+    shutil.rmtree(student_dir, ignore_errors=True)
+    student_dir.mkdir(parents=True)
+    student = Path(shutil.copy(master, student_dir / master.name))
+    (out / "solutions").mkdir(parents=True, exist_ok=True)
+    solution = Path(shutil.copy(master, out / "solutions" / master.name))
+    autograder = out / "autograder" / f"{CHALLENGE}.zip"
+    autograder.unlink(missing_ok=True)
+    write_split(autograder, new_split(seed))
+    wheel = None
+    if with_package:
+        with tempfile.TemporaryDirectory() as tmp:
+            package = Path(tmp) / "posegen_lite"
+            shutil.copytree(PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            for rel in INSTRUCTOR_ONLY:
+                (package / rel).unlink(missing_ok=True)
+            wheel = write_wheel(package, CHALLENGE, student_dir)
+    return Built(CHALLENGE, student, autograder, solution, wheel)
 
 
 def ensure_tests(name: str, folder: str | Path = ".", source: str | Path = MASTERS_DIR) -> Path:

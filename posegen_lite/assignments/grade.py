@@ -9,6 +9,7 @@ whose stubbed package the kernel imports, so a submission cannot reach a referen
 * ``<csv stem>_reports/<submission>.md`` — for the student: every check, passed or not, its message, its points;
 * ``<csv stem>_answers/<submission>.md`` — the written answers, for grading by hand.
 
+The challenge's weights are scored by ``challenge.grade_challenge`` (``posegen assignments grade --challenge``).
 Written points come from a CSV ``student,question,points`` (``student`` = the submission's file name without
 ``.ipynb``; an optional ``assignment`` column where one student's file names repeat across assignments).
 """
@@ -229,6 +230,8 @@ def find_submissions(paths: Iterable[str | Path]) -> list[Path]:
             found += [q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts]
         elif p.suffix == ".ipynb":
             found.append(p)
+        elif p.suffix == ".pt":  # the challenge's submissions are weights, scored by challenge.py
+            raise FileNotFoundError(f"{p} holds weights, not a notebook: grade the challenge with --challenge")
         else:
             raise FileNotFoundError(f"not a notebook or folder: {p}")
     return sorted(found)
