@@ -9,7 +9,8 @@ The notebooks (``notebooks/assignments/*.ipynb``) are otter-grader masters (docs
 * ``reference`` — older stored reference values (``recompute`` remakes them); ``figures`` — the pictures;
 * ``student_build`` — the package students install, its reference implementations stubbed;
 * ``build`` — otter assign and running a notebook; ``grade`` — grading, reports, written points (the CLI
-  layer is ``posegen_lite/cli/assignments.py``: ``posegen assignments build|grade``).
+  layer is ``posegen_lite/cli/assignments.py``: ``posegen assignments build|grade``);
+* ``challenge`` — the fifth assignment: trained weights scored on a hidden split, a leaderboard.
 
 Only the standard library and the package are imported here; otter-grader (the ``assignments`` extra) is
 needed by ``build``/``grade`` and by the student notebooks' ``grader.check`` cells.
