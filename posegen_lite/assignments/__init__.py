@@ -7,7 +7,7 @@ The notebooks (``notebooks/assignments/*.ipynb``) are otter-grader masters (docs
 * ``hidden`` — the hidden checks, on cases stored in the autograder (``hidden_cases`` makes them);
 * ``answers`` — the instructor's reference steps and the public checks' ``stored_answers.json``;
 * ``reference`` — older stored reference values (``recompute`` remakes them); ``figures`` — the pictures;
-* ``student_build`` — the package students install, its reference implementations stubbed;
+  ``student_build`` — the package students install, its reference implementations stubbed;
 * ``build`` — otter assign and running a notebook; ``grade`` — grading, reports, written points (the CLI
   layer is ``posegen_lite/cli/assignments.py``: ``posegen assignments build|grade``);
 * ``challenge`` — the fifth assignment: trained weights scored on a hidden split, a leaderboard.
