@@ -6,8 +6,7 @@ The notebooks (``notebooks/assignments/*.ipynb``) are otter-grader masters (docs
 * ``stage1`` / ``stage2`` / ``stage3`` / ``evaluation`` — the public checks of the four assignments;
 * ``hidden`` — the hidden checks, on cases stored in the autograder (``hidden_cases`` makes them);
 * ``answers`` — the instructor's reference steps and the public checks' ``stored_answers.json``;
-* ``reference`` — older stored reference values (``recompute`` remakes them); ``figures`` — the pictures;
-  ``student_build`` — the package students install, its reference implementations stubbed;
+* ``reference``/``recompute`` — older stored values; ``figures``; ``student_build`` — the stubbed package;
 * ``build`` — otter assign and running a notebook; ``grade`` — grading, reports, written points (the CLI
   layer is ``posegen_lite/cli/assignments.py``: ``posegen assignments build|grade``);
 * ``challenge`` — the fifth assignment: trained weights scored on a hidden split, a leaderboard.
