@@ -123,7 +123,7 @@ def test_badge_and_install_cell_use_the_one_address(name):
     assert (NOTEBOOK_DIR / name).stat().st_size < 1_500_000
 
 
-@pytest.mark.parametrize("name", [*nb.NOTEBOOKS[:7], "08_unseen_side.ipynb"])  # 07 (crowds) is an extension
+@pytest.mark.parametrize("name", nb.NOTEBOOKS)
 def test_every_notebook_teaches(name):
     """Equations, shown library source, a check-your-understanding and a try-this cell in every notebook."""
     cells = _cells(name)
