@@ -1,5 +1,6 @@
 """Point the notebooks at a repository and ref: rewrite every notebook's "Open in Colab" badge and Colab install
-cell from posegen_lite/app/colab.py's REPO_URL and REF — the one place they are configured.
+cell, and the install that opens every assignment master's set-up cell (notebooks/assignments/), from
+posegen_lite/app/colab.py's REPO_URL and REF — the one place they are configured.
 
     python scripts/make_badges.py                                   # rewrite from the configured repo/ref
     python scripts/make_badges.py --repo https://github.com/me/fork --ref v1.0   # configure, then rewrite
@@ -7,7 +8,9 @@ cell from posegen_lite/app/colab.py's REPO_URL and REF — the one place they ar
 
 ``--repo``/``--ref`` first store the new values in colab.py (so the package, the tests and every later run
 agree), then rewrite the notebooks. The badge is the first line of each notebook's first (markdown) cell; the
-install cell is the first code cell, generated whole by ``colab.install_cell``. Outputs are left alone.
+install cell is the first code cell, generated whole by ``colab.install_cell``. A master's set-up cell is its
+first code cell: its opening, up to ``colab.SETUP_END``, is ``colab.assignment_setup``; the rest is the master's
+own and stays. Outputs are left alone.
 ``--root`` works on another checkout (the tests use a copy).
 """
 
@@ -80,6 +83,39 @@ def is_current(path: Path, colab) -> bool:
     return md.source.splitlines()[0] == badge and code.source == install
 
 
+def master_setup(book, colab) -> tuple:
+    """``(cell, the rest of its source after the install)`` of an assignment master's set-up cell."""
+    code = next((c for c in book.cells if c.cell_type == "code"), None)
+    end = -1 if code is None else code.source.find(colab.SETUP_END)
+    if end < 0 or not code.source.startswith(colab.ASSIGNMENT_SETUP_START):
+        raise ValueError("the first code cell does not open with the Colab install (colab.assignment_setup)")
+    return code, code.source[end + len(colab.SETUP_END) :]
+
+
+def fix_master(path: Path, colab) -> bool:
+    """Rewrite the install that opens master ``path``'s set-up cell; True if anything changed."""
+    book = nbformat.read(path, as_version=4)
+    code, rest = master_setup(book, colab)
+    source = colab.assignment_setup() + rest
+    if source == code.source:
+        return False
+    code.source = source
+    nbformat.write(book, path)
+    return True
+
+
+def is_current_master(path: Path, colab) -> bool:
+    code, rest = master_setup(nbformat.read(path, as_version=4), colab)
+    return code.source == colab.assignment_setup() + rest
+
+
+def targets(root: Path, colab) -> list[tuple[Path, object, object]]:
+    """``(path, fix, is_current)`` of every notebook to point at the repository: tutorials, then masters."""
+    tutorials = [(root / "notebooks" / name, fix, is_current) for name in colab.NOTEBOOKS]
+    masters = sorted((root / "notebooks" / "assignments").glob("*.ipynb"))
+    return tutorials + [(path, fix_master, is_current_master) for path in masters]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only report notebooks that would change")
@@ -93,10 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         configure(args.root, args.repo, args.ref)
     colab = load_colab(args.root)
     stale = []
-    for name in colab.NOTEBOOKS:
-        path = args.root / "notebooks" / name
-        if (not is_current(path, colab)) if args.check else fix(path, colab):
-            stale.append(name)
+    for path, fix_one, current in targets(args.root, colab):
+        if (not current(path, colab)) if args.check else fix_one(path, colab):
+            stale.append(str(path.relative_to(args.root / "notebooks")))
     for name in stale:
         print(("stale: " if args.check else "rewrote: ") + name)
     if not args.check:

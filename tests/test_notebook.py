@@ -123,7 +123,27 @@ def test_badge_and_install_cell_use_the_one_address(name):
     assert (NOTEBOOK_DIR / name).stat().st_size < 1_500_000
 
 
-@pytest.mark.parametrize("name", [*nb.NOTEBOOKS[:7], "08_unseen_side.ipynb"])  # 07 (crowds) is an extension
+MASTERS = sorted((NOTEBOOK_DIR / "assignments").glob("*.ipynb"))
+
+
+def _setup_cell(path) -> str:
+    """The first code cell of the notebook at ``path`` (an assignment master's set-up cell)."""
+    return _source(next(c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"))
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=lambda p: p.name)
+def test_assignment_masters_install_from_the_one_address(master):
+    """Each master's set-up cell opens with the Colab install of ``colab.py``'s address, pinned to its ref."""
+    from posegen_lite.app import colab
+
+    cell = _setup_cell(master)
+    assert cell.startswith(colab.assignment_setup() + "\n")
+    assert f'REF = "{nb.REF}"' in cell and '"--branch", REF, REPO_URL' in cell and "[assignments]" in cell
+    assert cell.index("subprocess.run") < cell.index("from posegen_lite")
+    assert len(re.findall(re.escape(nb.REPO_URL), cell)) == 1
+
+
+@pytest.mark.parametrize("name", nb.NOTEBOOKS)
 def test_every_notebook_teaches(name):
     """Equations, shown library source, a check-your-understanding and a try-this cell in every notebook."""
     cells = _cells(name)
@@ -165,6 +185,8 @@ def test_make_badges_configures_repo_and_ref(tmp_path):
     import subprocess
     import sys
 
+    from posegen_lite.app import colab
+
     (tmp_path / "posegen_lite" / "app").mkdir(parents=True)
     shutil.copy(nb.ROOT / "posegen_lite" / "app" / "colab.py", tmp_path / "posegen_lite" / "app" / "colab.py")
     shutil.copytree(NOTEBOOK_DIR, tmp_path / "notebooks")
@@ -180,6 +202,12 @@ def test_make_badges_configures_repo_and_ref(tmp_path):
         install = _source(next(c for c in cells if c["cell_type"] == "code"))
         assert f'REPO_URL = "{repo}"' in install and f'REF = "{ref}"' in install
         assert nb.REPO_URL not in "".join(_source(c) for c in cells) or nb.REPO_URL == repo
+    for master in MASTERS:  # the assignment masters follow too, and keep the rest of their set-up cell
+        before = _setup_cell(master)
+        after = _setup_cell(tmp_path / "notebooks" / "assignments" / master.name)
+        assert after.startswith(colab.assignment_setup(repo, ref))
+        assert '"--branch", REF, REPO_URL' in after and nb.REPO_URL not in after
+        assert after.split(colab.SETUP_END, 1)[1] == before.split(colab.SETUP_END, 1)[1]
     assert subprocess.run([*script, "--check"], capture_output=True).returncode == 0
     # the checkout itself was not touched
     assert subprocess.run(script[:2] + ["--check"], capture_output=True).returncode == 0

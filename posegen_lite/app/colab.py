@@ -7,7 +7,9 @@ the notebooks at its fork and pin a tag — every student then runs the same cod
 
 The install cell is plain Python that runs before ``posegen_lite`` can be imported: on Colab it clones
 ``REPO_URL`` at ``REF`` (``git clone --branch`` takes a branch or a tag, not a commit hash) and installs the
-package with the extras that notebook needs; elsewhere it does nothing.
+package with the extras that notebook needs; elsewhere it does nothing. The assignment masters'
+(``notebooks/assignments/``) set-up cells open with the same install (``assignment_setup``, the ``assignments``
+extra), and ``make_badges.py`` rewrites them too.
 """
 
 from __future__ import annotations
@@ -51,16 +53,19 @@ def colab_badge(notebook: str, repo_url: str = REPO_URL, ref: str = REF) -> str:
     return f"[![Open In Colab]({COLAB_BADGE_SVG})]({colab_url(notebook, repo_url, ref)})"
 
 
-def install_cell(notebook: str, repo_url: str = REPO_URL, ref: str = REF) -> str:
-    """The source of ``notebook``'s first code cell: the Colab install, then ``nb.setup()``."""
+PIP = 'subprocess.run([sys.executable, "-m", "pip", "install", "-q", '
+SETUP_END = 'sys.path.insert(0, os.path.abspath("posegen_lite"))'  # the install's last line, in every set-up cell
+ASSIGNMENT_SETUP_START = "# Setup. On Colab: install posegen_lite with its assignments extra first"
+
+
+def _install_lines(first_line: str, target: str, repo_url: str, ref: str) -> list[str]:
+    """The Colab install: clone ``repo_url`` at ``ref`` and ``pip install -e`` ``target`` (a package spec in the
+    clone, e.g. ``posegen_lite[photo]``). ``ValueError`` for an address Colab cannot open or an unusable ref."""
     _github_path(repo_url)  # validates
     if not ref or any(ch in ref for ch in ' "\\'):
         raise ValueError(f"not a usable git ref: {ref!r}")
-    extra = EXTRAS.get(notebook)
-    target = f"posegen_lite[{extra}]" if extra else "posegen_lite"
-    pip = 'subprocess.run([sys.executable, "-m", "pip", "install", "-q", '
-    lines = [
-        "# Setup. On Colab: fetch and install posegen_lite first (plain Python: the package is not importable yet).",
+    return [
+        first_line,
         "# REF is a branch or a tag: a course pins a tag so every student gets the same code.",
         "import os, subprocess, sys",
         f'REPO_URL = "{repo_url}"',
@@ -69,12 +74,27 @@ def install_cell(notebook: str, repo_url: str = REPO_URL, ref: str = REF) -> str
         '    if not os.path.isdir("posegen_lite"):',
         '        subprocess.run(["git", "clone", "--depth", "1", "--branch", REF, REPO_URL, "posegen_lite"], '
         "check=True)",
-        f'        {pip}"-e", "./{target}"], check=True)',
+        f'        {PIP}"-e", "./{target}"], check=True)',
     ]
+
+
+def assignment_setup(repo_url: str = REPO_URL, ref: str = REF) -> str:
+    """The opening of every assignment master's set-up cell (the rest of the cell, from otter on, is the
+    master's own): on Colab, clone ``repo_url`` at ``ref`` and install it with the ``assignments`` extra."""
+    first = ASSIGNMENT_SETUP_START + " (plain Python: nothing is importable yet)."
+    return "\n".join([*_install_lines(first, "posegen_lite[assignments]", repo_url, ref), "    " + SETUP_END])
+
+
+def install_cell(notebook: str, repo_url: str = REPO_URL, ref: str = REF) -> str:
+    """The source of ``notebook``'s first code cell: the Colab install, then ``nb.setup()``."""
+    extra = EXTRAS.get(notebook)
+    target = f"posegen_lite[{extra}]" if extra else "posegen_lite"
+    first = "# Setup. On Colab: fetch and install posegen_lite first (plain Python: the package is not importable yet)."
+    lines = _install_lines(first, target, repo_url, ref)
     if extra == "photo":
-        lines.append(f'        {pip}"--no-deps", "{MEDIAPIPE}"], check=True)')
+        lines.append(f'        {PIP}"--no-deps", "{MEDIAPIPE}"], check=True)')
     lines += [
-        '    sys.path.insert(0, os.path.abspath("posegen_lite"))',
+        "    " + SETUP_END,
         "",
         "from posegen_lite.app import notebook as nb",
         "env = nb.setup()      # seed 0, device, and the size tier for this machine (printed, with its expected time)",
@@ -112,6 +132,7 @@ __all__ = [
     "colab_url",
     "colab_badge",
     "install_cell",
+    "assignment_setup",
     "in_colab",
     "mount_drive",
 ]
