@@ -375,12 +375,12 @@ def test_grading_four_submissions(dist, tmp_path):
     assert "perspective division" in rows["one_wrong.ipynb"]["first_failure"]
     assert "not done yet" in rows["empty.ipynb"]["first_failure"]
     assert "itself an exercise" in rows["import_trick.ipynb"]["first_failure"]
-    assert all(r["possible"] == "13.0" and not r["error"] for r in rows.values())  # 9 auto-graded + 2 × 2 written
+    assert all(r["possible"] == "15.0" and not r["error"] for r in rows.values())  # 9 auto-graded + 3 × 2 written
     assert rows["all_correct.ipynb"]["w1"] == "2.0" and rows["all_correct.ipynb"]["w2"] == "1.0"
     answers = (tmp_path / "scores_answers" / "empty.md").read_text()
     assert "Written question 1" in answers and "Written question 2" in answers
     report = (tmp_path / "scores_reports" / "one_wrong.md").read_text()
-    assert report.count("| q2_project |") == 2 and "perspective division" in report and "Total: 6 / 13" in report
+    assert report.count("| q2_project |") == 2 and "perspective division" in report and "Total: 6 / 15" in report
 
 
 @pytest.mark.slow

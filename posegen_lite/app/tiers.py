@@ -69,8 +69,7 @@ TIERS: dict[str, Sizes] = {
         name="cpu", size=(64, 64), width=16, people=60, views=8, steps2=150, steps3=60, batch=8, plot_every=25,
         checkpoint_every=50, eval_samples=64, widget_people=4, workers=0,
         expected="ESTIMATE for an idle laptop CPU: a few minutes for notebooks 02 and 03, under a minute for the "
-        "others (measured on a 2-core machine shared with other jobs, load ≈ 11: 19 min for 02, 10 min for 03); "
-        "the shipped weights show what longer training reaches",
+        "others; the shipped weights show what longer training reaches",
     ),
     "colab": Sizes(
         name="colab", size=(128, 64), width=32, people=400, views=8, steps2=3000, steps3=1500, batch=32,

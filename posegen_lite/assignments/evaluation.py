@@ -187,7 +187,7 @@ ABLATION_SAMPLES = 8  # the stored reference values are for this many pairs
 
 
 def ablation_batch(n: int = ABLATION_SAMPLES) -> dict:
-    """The first ``n`` test pairs (64×64, the demo weights' size) of a fixed synthetic set, collated."""
+    """The first ``n`` test pairs (64×64, PG2's weights' size) of a fixed synthetic set, collated."""
     from torch.utils.data import default_collate
 
     from ..data.datasets import DataSpec, build_dataset
