@@ -397,6 +397,10 @@ def test_synthesize_photo_with_mediapipe_on_the_astronaut(synth):
         assert turned.visible.sum() >= 4
         with pytest.raises(NoPersonFoundError):
             synth.synthesize_photo(np.zeros((128, 96, 3), np.uint8), yaw=30, estimator=est)
+    from posegen_lite.pipelines.photo import prepare_photo
+
+    own = prepare_photo(skdata.astronaut(), *SIZE)  # no estimator given: one is built for search and segmentation
+    np.testing.assert_array_equal(own.silhouette, inp.silhouette)
 
 
 def test_the_background_the_input_covered_is_filled_from_the_background_around_it(scene):

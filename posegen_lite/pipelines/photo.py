@@ -97,8 +97,14 @@ def prepare_photo(
     photo: np.ndarray, height: int, width: int, estimator: PoseEstimator | None = None, person: int = 0
 ) -> PhotoInput:
     """Find the people in ``photo`` (any size; MediaPipe by default; ``photo_people``), crop a box of aspect
-    ``height : width`` around person ``person`` and scale it to ``height × width``. Raises ``NoPersonFoundError``
-    when there is no person, ``IndexError`` when there is no person ``person``."""
+    ``height : width`` around person ``person`` and scale it to ``height × width``; ``silhouette`` from the
+    estimator's segmentation. Raises ``NoPersonFoundError`` when there is no person, ``IndexError`` when there is
+    no person ``person``."""
+    if estimator is None:  # one MediaPipe estimator for the search and the segmentation, closed afterwards
+        from posegen_lite.geometry import photo as photo_pose
+
+        with photo_pose.MediaPipeEstimator() as default:
+            return prepare_photo(photo, height, width, default, person)
     rgb = ensure_rgb(photo, convert=True)
     people = photo_people(rgb, estimator)
     if not -len(people) <= person < len(people):
