@@ -61,6 +61,23 @@ class ViewpointPerson:
         return cls(scene.name, view.image, view.joints3d, view.camera, scene)
 
 
+def synthesize_person(
+    synth: NovelViewSynthesizer, p: ViewpointPerson, yaw: float, pitch: float, seed: int | None = None
+) -> SynthesisResult:
+    """One view of ``p`` as the widget and the shared server show it: a photo (2D keypoints, lifted) on its own
+    background with its colours on the unseen side; ``seed``: one sample of a conditional-VAE G1 (``None``: the
+    prior's mean)."""
+    sampling: dict = {} if seed is None else {"samples": 1, "seed": seed}
+    if p.silhouette is not None:  # a photo: its own background around the person, its colours on the unseen side
+        sampling["silhouette"] = p.silhouette
+        sampling["unseen"] = "part_colours" if synth.needs_proxy else "networks"
+    if p.camera is None:  # a photo: 2D keypoints, lifted to 3D inside synthesize
+        res = synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible, **sampling)
+    else:
+        res = synth.synthesize(p.image, p.joints3d, yaw=yaw, pitch=pitch, camera=p.camera, **sampling)
+    return res[0] if seed is not None else res
+
+
 def held_out_people(n: int, size: tuple[int, int] = (64, 64), seed: int = 0) -> list[ViewpointPerson]:
     """The first ``n`` held-out synthetic test people (never seen in training), each at azimuth 0."""
     if n < 1:
@@ -238,16 +255,7 @@ class ViewpointWidget:
 
     def _synthesize(self, key: tuple[int, float, float, int]) -> SynthesisResult:
         person, yaw, pitch, seed = key
-        p = self.people[person]
-        sampling: dict = {} if seed < 0 else {"samples": 1, "seed": seed}
-        if p.silhouette is not None:  # a photo: its own background around the person, its colours on the unseen side
-            sampling["silhouette"] = p.silhouette
-            sampling["unseen"] = "part_colours" if self.synth.needs_proxy else "networks"
-        if p.camera is None:  # a photo: 2D keypoints, lifted to 3D inside synthesize
-            res = self.synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible, **sampling)
-        else:
-            res = self.synth.synthesize(p.image, p.joints3d, yaw=yaw, pitch=pitch, camera=p.camera, **sampling)
-        return res[0] if "samples" in sampling else res
+        return synthesize_person(self.synth, self.people[person], yaw, pitch, None if seed < 0 else seed)
 
     def _compute(self, key: tuple[int, float, float, int]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
         """The panels of view ``key`` = (person, yaw, pitch, sample seed or −1 for the prior mean), as arrays

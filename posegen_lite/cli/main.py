@@ -1,7 +1,7 @@
 """The ``posegen`` command line: each subcommand a thin layer over a library function (cli/, a module each).
 
 posegen demo            the main job: novel views of held-out people (grid PNG + turntable GIF; --crowd: 2–6)
-posegen app             the viewpoint widget as a web page (Voilà), for a demo without code cells
+posegen app | serve     the viewpoint page: Voilà, a kernel per visitor | one process and model for a room
 posegen stage1-figure   Stage I figure: skeleton, pose maps and mask at several yaws
 posegen synth           render a split of the embedded dataset to disk (PNG + manifest)
 posegen train           Stage II or Stage III training (--config configs/*.toml); works under torchrun
@@ -28,13 +28,14 @@ from posegen_lite.cli import (
     demo,
     evaluate,
     export,
+    serve,
     stage1_figure,
     synth,
     train,
     train_lifter,
 )
 
-SUBCOMMANDS = (demo, app, stage1_figure, synth, train, evaluate, export, check_data, train_lifter, assignments)
+SUBCOMMANDS = (demo, app, serve, stage1_figure, synth, train, evaluate, export, check_data, train_lifter, assignments)
 
 
 def build_parser() -> argparse.ArgumentParser:
