@@ -235,3 +235,29 @@ def test_small_people_in_a_large_real_photo_are_found():
     with MediaPipeEstimator() as est:
         inp = synth.prepare_photo(photo, est)
     assert inp.visible.sum() >= 4
+
+
+def test_every_person_of_a_photo_becomes_a_person_of_the_app(template):
+    pytest.importorskip("ipywidgets")
+    import io
+
+    from PIL import Image
+
+    from posegen_lite.app.viewpoint_app import AppConfig, ViewpointApp, photo_people_persons
+
+    synth = tiny_synthesizer(SIZE)
+    photo = _photo(360, 640, [(40, 60, 140, 300), (400, 40, 520, 330)])
+    alone = MarkerEstimator(template)
+    synth.prepare_photo(photo, alone)
+    everyone = MarkerEstimator(template)
+    people = photo_people_persons(photo, synth, "group.png", estimator=everyone)
+    assert [p.name for p in people] == ["group.png (1 of 2)", "group.png (2 of 2)"]
+    assert not np.array_equal(people[0].image, people[1].image)
+    assert everyone.calls == alone.calls  # one search for both: the second person cost no estimate
+    app = ViewpointApp(AppConfig(people=1, precompute=False, photos=False), synthesizer=synth,
+                       estimator=MarkerEstimator(template))  # fmt: skip
+    buf = io.BytesIO()
+    Image.fromarray(photo).save(buf, format="PNG")
+    app._on_upload({"new": ({"name": "group.png", "content": memoryview(buf.getvalue())},)})
+    assert [p.name for p in app.widget.people[1:]] == ["group.png (1 of 2)", "group.png (2 of 2)"]
+    assert "2 people found: each is in the selector" in app.message.value

@@ -100,9 +100,10 @@ def test_a_photo_becomes_a_person_for_a_while():
     buf = io.BytesIO()
     Image.fromarray(skdata.astronaut()).save(buf, format="PNG")
     service = ViewService(tiny_synthesizer(SIZE), held_out_people(1, SIZE), max_photos=1)
-    first = service.add_photo(buf.getvalue())
+    first = service.add_photo(buf.getvalue(), "astronaut.png")["people"][0]
+    assert first["name"] == "astronaut.png"
     assert first["id"].startswith("p") and _png(service.view(first["id"], 45)).shape[:2] == (96, 48)
-    second = service.add_photo(buf.getvalue())
+    second = service.add_photo(buf.getvalue())["people"][0]
     assert second["id"] != first["id"] and [p["id"] for p in service.people()] == ["0"]  # photos are not shared
     with pytest.raises(RequestError, match="no person"):
         service.view(first["id"], 45)  # one photo is kept: the older is dropped

@@ -97,10 +97,10 @@ class ViewService:
                         self._pinned[(pid, y, 0.0)] = png_bytes(v.image, VIEW_ZOOM)
         return len(self._pinned)
 
-    def add_photo(self, data: bytes, name: str = "your photo") -> dict[str, str]:
-        """A visitor's photo file (its bytes and file ``name``) → ``{"id", "name"}``: a new person for that
-        visitor's selector."""
-        from posegen_lite.app.viewpoint_app import decode_upload, photo_person, photo_upload_problem
+    def add_photo(self, data: bytes, name: str = "your photo") -> dict[str, list[dict[str, str]]]:
+        """A visitor's photo file (its bytes and file ``name``) → ``{"people": [{"id", "name"}, …]}``: each person
+        it holds, new people for that visitor's selector."""
+        from posegen_lite.app.viewpoint_app import decode_upload, photo_people_persons, photo_upload_problem
 
         if not self.photos:
             raise RequestError("photo upload is switched off on this server")
@@ -109,16 +109,19 @@ class ViewService:
             raise RequestError(problem)
         name = Path(str(name)).name[:80] or "your photo"  # a file name, never a path
         try:
-            person = photo_person(decode_upload(data, name), self.synth, name=name)
+            found = photo_people_persons(decode_upload(data, name), self.synth, name=name)
         except ValueError as err:  # not an image, no person found: one line
             raise RequestError(str(err).splitlines()[0]) from None
-        pid = "p" + secrets.token_hex(6)
+        added = []
         with self._lock:
-            self._people[pid] = person
+            for person in found:
+                pid = "p" + secrets.token_hex(6)
+                self._people[pid] = person
+                added.append({"id": pid, "name": person.name})
             while len(self._people) > self._shown + self.max_photos:
                 oldest = next(k for k in self._people if k.startswith("p"))
                 del self._people[oldest]
-        return {"id": pid, "name": person.name}
+        return {"people": added}
 
 
 def _angle(value: object, name: str) -> float:
@@ -237,7 +240,9 @@ async function start() {
     const r = await fetch("photo?" + new URLSearchParams({name: f.name}), {method: "POST", body: f});
     const a = await r.json();
     if (!r.ok) { $("msg").textContent = a.error; return; }
-    $("person").add(new Option(a.name, a.id)); $("person").value = a.id; show();
+    for (const p of a.people) $("person").add(new Option(p.name, p.id));
+    $("person").value = a.people[0].id; show();
+    $("msg").textContent = a.people.length > 1 ? a.people.length + " people found: each is in the selector" : "";
   });
   show();
 }

@@ -26,6 +26,7 @@ import numpy as np
 
 from posegen_lite.app.widgets import ViewpointPerson, ViewpointWidget, held_out_people
 from posegen_lite.images import PHOTO_MAX_PIXELS, ImageError, decode_photo
+from posegen_lite.pipelines.photo import PhotoInput, prepare_everyone
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 
 APP_NOTEBOOK = Path(__file__).with_name("viewpoint_app.ipynb")
@@ -121,7 +122,20 @@ def photo_person(
     (``prepare_photo``: the pose from ``estimator``, MediaPipe by default; a box of the model's aspect around it,
     scaled to the model's ``(H, W)``), its 2D keypoints moved along. Raises ``NoPersonFoundError`` (a
     ``ValueError``) when no person is found."""
-    inp = synth.prepare_photo(photo, estimator)
+    return _person(synth.prepare_photo(photo, estimator), name)
+
+
+def photo_people_persons(
+    photo: np.ndarray, synth: NovelViewSynthesizer, name: str = "photo", estimator=None
+) -> list[ViewpointPerson]:
+    """Every person found in a photo as a ``ViewpointPerson`` (``photo_person`` for each, one search for all),
+    named ``name`` alone, ``name (1 of 3)``… for several, left to right as the search found them."""
+    inputs = prepare_everyone(photo, synth.height, synth.width, estimator or synth.photo_estimator)
+    n = len(inputs)
+    return [_person(inp, name if n == 1 else f"{name} ({k + 1} of {n})") for k, inp in enumerate(inputs)]
+
+
+def _person(inp: PhotoInput, name: str) -> ViewpointPerson:
     return ViewpointPerson(
         name, inp.image, None, None, keypoints=inp.keypoints, visible=inp.visible, silhouette=inp.silhouette
     )
@@ -151,6 +165,7 @@ class ViewpointApp:
         self.widget = ViewpointWidget(synthesizer, held_out_people(self.config.people, size),
                                       precompute=self.config.precompute)  # fmt: skip
         self._estimator = estimator
+        self.found = 0  # people in the last uploaded photo
         self.message = w.HTML()
         self.message.add_class("posegen-message")
         title = w.HTML(
@@ -173,9 +188,14 @@ class ViewpointApp:
         self.view.add_class("posegen-app")
 
     def add_photo(self, data: bytes, name: str) -> int:
-        """Add an uploaded photo (file bytes) as a person and show it; returns its index in the selector."""
-        person = photo_person(decode_upload(data, name), self.synth, name=name, estimator=self._estimator)
-        return self.widget.add_person(person)
+        """Add an uploaded photo (file bytes) as a person — each person it holds — and show the first; returns
+        the first one's index in the selector."""
+        people = photo_people_persons(decode_upload(data, name), self.synth, name=name, estimator=self._estimator)
+        first = self.widget.add_person(people[0])
+        for person in people[1:]:
+            self.widget.add_person(person, select=False)
+        self.found = len(people)
+        return first
 
     def _on_upload(self, change) -> None:
         import html
@@ -196,7 +216,8 @@ class ViewpointApp:
                 self.message.value = (f"<span style='color:#b00'>{shown}: this photo could not be processed; "
                                       "try another one</span>")  # fmt: skip
             else:
-                self.message.value = f"{shown}: pose found, lifted to 3D — turn it with the slider"
+                several = "" if self.found == 1 else f" ({self.found} people found: each is in the selector)"
+                self.message.value = f"{shown}: pose found, lifted to 3D — turn it with the slider{several}"
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return self.view._repr_mimebundle_(include=include, exclude=exclude)
@@ -370,5 +391,5 @@ def app_main(config: AppConfig, port: int = 8866, token: str | None = None, open
 
 
 __all__ = ["APP_NOTEBOOK", "AppConfig", "ViewpointApp", "app_environment", "app_main", "check_weights", "claim_port",
-           "decode_upload", "photo_person", "photo_upload_problem", "photos_available", "show_app",
-           "voila_command"]  # fmt: skip
+           "decode_upload", "photo_person", "photo_people_persons", "photo_upload_problem", "photos_available",
+           "show_app", "voila_command"]  # fmt: skip

@@ -94,19 +94,25 @@ def photo_people(
 
 
 def prepare_photo(
-    photo: np.ndarray, height: int, width: int, estimator: PoseEstimator | None = None, person: int = 0
+    photo: np.ndarray,
+    height: int,
+    width: int,
+    estimator: PoseEstimator | None = None,
+    person: int = 0,
+    people: list[PhotoPose] | None = None,
 ) -> PhotoInput:
     """Find the people in ``photo`` (any size; MediaPipe by default; ``photo_people``), crop a box of aspect
     ``height : width`` around person ``person`` and scale it to ``height × width``; ``silhouette`` from the
-    estimator's segmentation. Raises ``NoPersonFoundError`` when there is no person, ``IndexError`` when there is
-    no person ``person``."""
+    estimator's segmentation. ``people``: the photo's people already found (``PhotoInput.people``), so another
+    person of the same photo costs no new search. Raises ``NoPersonFoundError`` when there is no person,
+    ``IndexError`` when there is no person ``person``."""
     if estimator is None:  # one MediaPipe estimator for the search and the segmentation, closed afterwards
         from posegen_lite.geometry import photo as photo_pose
 
         with photo_pose.MediaPipeEstimator() as default:
-            return prepare_photo(photo, height, width, default, person)
+            return prepare_photo(photo, height, width, default, person, people)
     rgb = ensure_rgb(photo, convert=True)
-    people = photo_people(rgb, estimator)
+    people = photo_people(rgb, estimator) if people is None else people
     if not -len(people) <= person < len(people):
         raise IndexError(f"person {person} asked for, but {len(people)} found in the photo")
     pose = people[person]
@@ -122,6 +128,20 @@ def prepare_photo(
     joints3d = np.where(vis[:, None], pose.joints3d, np.nan).astype(np.float32)
     silhouette = person_silhouette(crop, kp, vis, height, width, estimator)
     return PhotoInput(image, kp, vis, joints3d, people, person % len(people), silhouette)
+
+
+def prepare_everyone(
+    photo: np.ndarray, height: int, width: int, estimator: PoseEstimator | None = None
+) -> list[PhotoInput]:
+    """``prepare_photo`` for every person in ``photo``, one search for all (``[0]`` as ``prepare_photo``)."""
+    if estimator is None:
+        from posegen_lite.geometry import photo as photo_pose
+
+        with photo_pose.MediaPipeEstimator() as default:
+            return prepare_everyone(photo, height, width, default)
+    first = prepare_photo(photo, height, width, estimator)
+    rest = [prepare_photo(photo, height, width, estimator, k, first.people) for k in range(1, len(first.people))]
+    return [first, *rest]
 
 
 KEYPOINT_SILHOUETTE_GROW = 2  # px at the model's size: PG2's body mask is a little tighter than a clothed body
