@@ -217,6 +217,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for result in results:  # the mean over all viewpoint changes hides whether small turns beat doing nothing
         shown = [m for m in result.models if m != "mean image"]
         lines += ["", f"L1 in the body by |yaw|, {result.split}:", "", yaw_table(result, models=shown)]
+        g1, g2 = [m for m in ("G1 + fill", "G1+G2 + fill") if m in result.models] or ["G1", "G1+G2"]
+        if g2 in result.models:  # G2 must never make what the input saw worse than G1's picture of it
+            lines += ["", f"L1 on the seen body by |yaw|, {result.split} (G2 against G1):", "",
+                      yaw_table(result, metric="masked_l1_seen", baseline=g1, models=[g1, g2])]  # fmt: skip
     lines += [
         "",
         "L1 in the body / the identity baseline's, with a 95 % bootstrap interval (the held-out people resampled, "
