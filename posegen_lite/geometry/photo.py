@@ -95,6 +95,20 @@ def _quiet_mediapipe() -> Iterator[None]:
         os.close(saved)
 
 
+def _mediapipe() -> Any:
+    """The ``mediapipe`` module at ``MEDIAPIPE_VERSION``, or an ``ImportError`` saying how to install it."""
+    try:
+        import mediapipe as mp
+    except ImportError as err:
+        raise ImportError(_INSTALL_HINT) from err
+    if getattr(mp, "__version__", None) != MEDIAPIPE_VERSION:
+        raise ImportError(
+            f"found mediapipe {getattr(mp, '__version__', '?')}; {_INSTALL_HINT}. Newer releases "
+            "download their models at run time, which this package does not allow."
+        )
+    return mp
+
+
 class MediaPipeEstimator:
     """``PoseEstimator`` backed by MediaPipe Pose (legacy solution API, static images, model complexity 1).
 
@@ -102,15 +116,7 @@ class MediaPipeEstimator:
     """
 
     def __init__(self, config: MediaPipeConfig | None = None):
-        try:
-            import mediapipe as mp
-        except ImportError as err:
-            raise ImportError(_INSTALL_HINT) from err
-        if getattr(mp, "__version__", None) != MEDIAPIPE_VERSION:
-            raise ImportError(
-                f"found mediapipe {getattr(mp, '__version__', '?')}; {_INSTALL_HINT}. Newer releases "
-                "download their pose models at run time, which this package does not allow."
-            )
+        mp = _mediapipe()
         self.config = config or MediaPipeConfig()
         self._mp = mp
         self._segmenter: Any = None  # a second graph, with the person segmentation, built on the first ``segment``
@@ -187,10 +193,7 @@ class MediaPipeFaceDetector:
     generated head shows a face."""
 
     def __init__(self, min_confidence: float = 0.5, upscale: int = 4) -> None:
-        try:
-            import mediapipe as mp
-        except ImportError as err:
-            raise ImportError(_INSTALL_HINT) from err
+        mp = _mediapipe()
         self.upscale = upscale  # the detector looks for faces of 20 px and more; a 128×64 view's head is ~12 px
         with _quiet_mediapipe():
             self._detector = mp.solutions.face_detection.FaceDetection(

@@ -18,6 +18,7 @@ from posegen_lite.geometry.posemaps import body_mask
 from posegen_lite.geometry.scene import Window
 from posegen_lite.geometry.warp import ProxyMaps
 from posegen_lite.images import ensure_rgb, pull_push_fill, to_tensor, to_uint8
+from posegen_lite.pipelines.unseen import paint_unseen
 
 
 def people_masks(keypoints: Sequence[np.ndarray], visible: Sequence[np.ndarray], height: int, width: int, grow: int):
@@ -132,8 +133,6 @@ def on_input_background(
     if warp is None:
         return over_input_background(views, observed, person, masks[:, 0] > 0.5)
     if colours is not None:
-        from posegen_lite.pipelines.unseen import paint_unseen
-
         views = paint_unseen(views, warp.parts.cpu().numpy(), warp.visibility[:, 0].cpu().numpy() > 0.5, colours)
     person = person | (warp.source_silhouette[0, 0].cpu().numpy() > 0.5)
     return over_input_background(views, observed, person, warp.silhouette[:, 0].cpu().numpy() > 0.5)

@@ -307,7 +307,7 @@ class NovelViewSynthesizer:
         view (yaw a whole number of turns, pitch 0) the coarse, refined and final images are the input itself;
         ``generate`` shows the networks' own answer for any target pose. ``silhouette``: where the person is in
         ``image``, ``(H, W)`` bool or [0, 1] (a photo's segmentation, a render's exact mask); given it, the body
-        proxy's parts are first widened to it (``stage1.proxy_warp``), and each view keeps the networks' pixels
+        proxy's parts are first widened to it (``stage1.fit_widths``), and each view keeps the networks' pixels
         only on its target body and shows the input's own background around it, sharp, filled only where the
         person stood (``compositing.over_input_background``). ``unseen="part_colours"`` (with a silhouette)
         paints what the input did not see with its own per-part colours (``unseen.part_colours``) instead of the
