@@ -103,6 +103,8 @@ def test_a_photo_becomes_a_person_for_a_while():
     first = service.add_photo(buf.getvalue(), "astronaut.png")["people"][0]
     assert first["name"] == "astronaut.png"
     assert first["id"].startswith("p") and _png(service.view(first["id"], 45)).shape[:2] == (96, 48)
+    same = service.synth.synthesize_photo(skdata.astronaut(), yaw=45).image  # the view synthesize_photo gives
+    np.testing.assert_array_equal(_png(service.view(first["id"], 45)), same.repeat(VIEW_ZOOM, 0).repeat(VIEW_ZOOM, 1))
     second = service.add_photo(buf.getvalue())["people"][0]
     assert second["id"] != first["id"] and [p["id"] for p in service.people()] == ["0"]  # photos are not shared
     with pytest.raises(RequestError, match="no person"):

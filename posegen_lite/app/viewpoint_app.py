@@ -136,9 +136,8 @@ def photo_people_persons(
 
 
 def _person(inp: PhotoInput, name: str) -> ViewpointPerson:
-    return ViewpointPerson(
-        name, inp.image, None, None, keypoints=inp.keypoints, visible=inp.visible, silhouette=inp.silhouette
-    )
+    return ViewpointPerson(name, inp.image, None, None, keypoints=inp.keypoints, visible=inp.visible,
+                           silhouette=inp.silhouette, lifted=inp.joints3d)  # fmt: skip
 
 
 def decode_upload(data: bytes, name: str = "uploaded photo") -> np.ndarray:

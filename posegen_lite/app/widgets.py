@@ -48,6 +48,7 @@ class ViewpointPerson:
     keypoints: np.ndarray | None = None  # (18, 2) pixels of ``image``, NaN where missing (2D person)
     visible: np.ndarray | None = None  # (18,) bool (2D person)
     silhouette: np.ndarray | None = None  # (H, W) bool, where the person is in ``image`` (a photo's segmentation)
+    lifted: np.ndarray | None = None  # (18, 3) metres: a photo's 3D joints from its estimator (else lifted here)
 
     def __post_init__(self) -> None:
         if self.camera is None and self.keypoints is None:
@@ -71,8 +72,9 @@ def synthesize_person(
     if p.silhouette is not None:  # a photo: its own background around the person, its colours on the unseen side
         sampling["silhouette"] = p.silhouette
         sampling["unseen"] = "part_colours" if synth.needs_proxy else "networks"
-    if p.camera is None:  # a photo: 2D keypoints, lifted to 3D inside synthesize
-        res = synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible, **sampling)
+    if p.camera is None:  # a photo: 2D keypoints with the estimator's depth (or lifted inside synthesize)
+        res = synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible, lifted=p.lifted,
+                               **sampling)  # fmt: skip
     else:
         res = synth.synthesize(p.image, p.joints3d, yaw=yaw, pitch=pitch, camera=p.camera, **sampling)
     return res[0] if seed is not None else res
