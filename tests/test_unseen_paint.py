@@ -1,4 +1,4 @@
-"""pipelines.unseen: the side the input never showed, painted with the input's own per-part colours."""
+"""pipelines.unseen: the side the input never showed, painted with the input's own per-part colours or texture."""
 
 from __future__ import annotations
 
@@ -7,11 +7,20 @@ import torch
 
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.fit import proxy_view
-from posegen_lite.geometry.proxy import PROXY_PARTS
+from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
+from posegen_lite.geometry.texture import TEXTURE_SHAPE, Texture
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.pipelines.stage1 import fit_widths, proxy_warp
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
-from posegen_lite.pipelines.unseen import HEAD, PARTNER, paint_unseen, part_colours
+from posegen_lite.pipelines.unseen import (
+    HEAD,
+    MIN_TEXEL_WEIGHT,
+    PARTNER,
+    complete_texture,
+    paint_from_texture,
+    paint_unseen,
+    part_colours,
+)
 
 SIZE = (64, 32)
 
@@ -59,3 +68,87 @@ def test_a_head_seen_only_from_behind_gets_no_face():
     assert face.sum() >= 4
     painted = front.image[face].astype(float)
     assert np.abs(painted - hair).max() <= 1  # one colour, the back of the head's
+
+
+# --- the completed texture (unseen="texture") --------------------------------------------------------------
+
+
+def _texture(seen_u, colour_of_u) -> Texture:
+    """A texture whose texels with ``seen_u(u)`` were seen squarely, coloured ``colour_of_u(u)`` (on every part)."""
+    V, U = TEXTURE_SHAPE
+    u = (torch.arange(U, dtype=torch.float32) + 0.5) / U * 2.0 - 1.0
+    colour = torch.stack([colour_of_u(x) for x in u], -1).view(1, 3, 1, U).expand(NUM_PROXY_PARTS, 3, V, U)
+    weight = torch.stack([torch.tensor(1.0 if seen_u(x) else 0.0) for x in u]).view(1, 1, 1, U)
+    return Texture(colour.clone(), weight.expand(NUM_PROXY_PARTS, 1, V, U).clone())
+
+
+def test_a_completed_texture_keeps_what_was_seen_and_gives_every_texel_a_colour():
+    red, blue = torch.tensor([200.0, 0.0, 0.0]), torch.tensor([0.0, 0.0, 200.0])
+    partial = _texture(lambda u: abs(u) < 0.5, lambda u: red if abs(u) < 0.2 else blue)
+    done = complete_texture(partial)
+    assert done.complete and torch.isfinite(done.colour).all()
+    seen = partial.weight >= MIN_TEXEL_WEIGHT
+    assert torch.equal(done.colour * seen, partial.colour * seen)
+    assert torch.equal(done.weight, partial.weight)  # still says what the input stood behind
+
+
+def test_the_back_of_a_head_and_a_chest_continues_their_sides_never_their_front():
+    """Seen from the front: a face (or a print) in the middle, hair (or the garment) at the sides. The back is
+    the sides' colour; the front's colour reaches no texel behind."""
+    red, blue = torch.tensor([200.0, 0.0, 0.0]), torch.tensor([0.0, 0.0, 200.0])
+    done = complete_texture(_texture(lambda u: abs(u) < 0.5, lambda u: red if abs(u) < 0.2 else blue))
+    U = TEXTURE_SHAPE[1]
+    behind = [0, 1, U - 2, U - 1]  # u near ±1
+    for part in ("head", "chest"):
+        back = done.colour[PROXY_PARTS.index(part)][..., behind]
+        assert (back[0] < 5).all() and (back[2] > 195).all(), part
+
+
+def test_a_side_the_input_did_not_see_takes_its_mirror_image_from_the_partner_part():
+    V, U = TEXTURE_SHAPE
+    colour = torch.zeros(NUM_PROXY_PARTS, 3, V, U)
+    weight = torch.zeros(NUM_PROXY_PARTS, 1, V, U)
+    right, left = PROXY_PARTS.index("r_forearm"), PROXY_PARTS.index("l_forearm")
+    colour[right] = torch.rand(3, V, U, generator=torch.Generator().manual_seed(0)) * 255
+    weight[right] = 1.0
+    done = complete_texture(Texture(colour, weight))
+    torch.testing.assert_close(done.colour[left], colour[right].flip(-1))  # u → −u: the same side of the body
+
+
+def test_texture_paints_only_what_the_input_did_not_see_or_saw_at_a_grazing_angle():
+    colour = torch.full((NUM_PROXY_PARTS, 3, *TEXTURE_SHAPE), 100.0)
+    weight = torch.ones(NUM_PROXY_PARTS, 1, *TEXTURE_SHAPE)
+    weight[..., : TEXTURE_SHAPE[1] // 2] = 0.1  # the right half round every part: seen only obliquely
+    texture = Texture(colour, weight, complete=True)
+    parts = torch.full((1, 1, 4), PROXY_PARTS.index("chest"))
+    parts[0, 0, 3] = -1  # background
+    surface = torch.zeros(1, 5, 1, 4)
+    surface[:, 2] = torch.tensor([0.5, 0.5, -0.5, 0.0])  # across: left, left, right
+    surface[:, 4] = 0.5  # outward: the front
+    visibility = torch.tensor([[[[1.0, 0.0, 1.0, 0.0]]]])
+    views = np.zeros((1, 1, 4, 3), np.uint8)
+    out = paint_from_texture(views, parts, surface, visibility, texture)
+    assert (out[0, 0, 0] == 0).all()  # seen squarely: the networks' pixel stays
+    assert (out[0, 0, 1] == 100).all() and (out[0, 0, 2] == 100).all()  # unseen; seen at a grazing angle
+    assert (out[0, 0, 3] == 0).all()  # the background is not the body's
+
+
+def test_texture_on_a_head_seen_only_from_behind_paints_no_face():
+    """Input: a held-out person seen from behind; turned to face the camera, the face pixels are painted from the
+    back of the head's colours (within their range), at yaw 0 the input comes back bit for bit."""
+    scene = Scene.held_out(5, SIZE)
+    back = scene.render(180.0)
+    torch.manual_seed(0)
+    synth = NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4, warp="paste")), None, device="cpu")
+    same, front = synth.synthesize_many(back.image, back.joints3d, [0, 180], camera=back.camera,
+                                        silhouette=back.mask, unseen="texture")  # fmt: skip
+    np.testing.assert_array_equal(same.image, back.image)
+    source = synth.source_pose(back.joints3d, back.camera)
+    widths = fit_widths(source, SIZE, back.mask)
+    parts, _ = proxy_view(source.joints3d, source.proxy_camera(*SIZE), widths)
+    hair = back.image[back.mask & (parts == HEAD)].astype(float)
+    target = proxy_warp(source, [front.joints3d], SIZE, widths)
+    face = (target.parts[0].numpy() == HEAD) & ~front.seen
+    assert face.sum() >= 4
+    painted = front.image[face].astype(float)
+    assert (painted >= hair.min(0) - 1).all() and (painted <= hair.max(0) + 1).all()

@@ -30,6 +30,7 @@ from posegen_lite.figures.poses import skeleton_3d_image
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.posemaps import draw_skeleton
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult
+from posegen_lite.pipelines.unseen import photo_unseen
 
 PANELS = ("input", "target pose", "G1", "G2", "ground truth", "3D pose")
 
@@ -71,7 +72,7 @@ def synthesize_person(
     sampling: dict = {} if seed is None else {"samples": 1, "seed": seed}
     if p.silhouette is not None:  # a photo: its own background around the person, its colours on the unseen side
         sampling["silhouette"] = p.silhouette
-        sampling["unseen"] = "part_colours" if synth.needs_proxy else "networks"
+        sampling["unseen"] = photo_unseen(synth.needs_proxy)
     if p.camera is None:  # a photo: 2D keypoints with the estimator's depth (or lifted inside synthesize)
         res = synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible, lifted=p.lifted,
                                **sampling)  # fmt: skip

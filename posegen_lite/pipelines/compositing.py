@@ -16,9 +16,10 @@ from scipy import ndimage
 
 from posegen_lite.geometry.posemaps import body_mask
 from posegen_lite.geometry.scene import Window
+from posegen_lite.geometry.texture import Texture
 from posegen_lite.geometry.warp import ProxyMaps
 from posegen_lite.images import ensure_rgb, pull_push_fill, to_tensor, to_uint8
-from posegen_lite.pipelines.unseen import paint_unseen
+from posegen_lite.pipelines.unseen import paint_from_texture, paint_unseen
 
 
 def people_masks(keypoints: Sequence[np.ndarray], visible: Sequence[np.ndarray], height: int, width: int, grow: int):
@@ -122,17 +123,20 @@ def on_input_background(
     person: np.ndarray,
     warp: ProxyMaps | None,
     masks: np.ndarray,
-    colours: np.ndarray | None = None,
+    colours: np.ndarray | Texture | None = None,
 ) -> np.ndarray:
     """A batch of novel ``views`` ``(N, H, W, 3)`` uint8 on the input ``image``'s own background
     (``over_input_background``). The target bodies are the body proxy's silhouettes (``warp``; PG2's body
     ``masks`` ``(N, 1, H, W)`` for a G1 without the proxy); the input's person is ``person`` ``(H, W)`` bool and
     the proxy's silhouette, so no part of the body is taken for background. ``colours`` ``(P, 3)``: paint what
-    the input did not see with them first (``unseen.paint_unseen``)."""
+    the input did not see with them first (``unseen.paint_unseen``); a completed ``Texture``: paint it from the
+    texture (``unseen.paint_from_texture``)."""
     observed = ensure_rgb(image, convert=True)
     if warp is None:
         return over_input_background(views, observed, person, masks[:, 0] > 0.5)
-    if colours is not None:
+    if isinstance(colours, Texture):
+        views = paint_from_texture(views, warp.parts.cpu(), warp.surface.cpu(), warp.visibility.cpu(), colours)
+    elif colours is not None:
         views = paint_unseen(views, warp.parts.cpu().numpy(), warp.visibility[:, 0].cpu().numpy() > 0.5, colours)
     person = person | (warp.source_silhouette[0, 0].cpu().numpy() > 0.5)
     return over_input_background(views, observed, person, warp.silhouette[:, 0].cpu().numpy() > 0.5)

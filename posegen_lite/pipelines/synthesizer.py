@@ -56,7 +56,7 @@ from posegen_lite.pipelines.stage1 import (
     source_pose,
     turn,
 )
-from posegen_lite.pipelines.unseen import check_unseen, unseen_colours
+from posegen_lite.pipelines.unseen import check_unseen, photo_unseen, unseen_painter
 from posegen_lite.resources import demo_weights
 
 DEMO_WEIGHTS = demo_weights()
@@ -309,10 +309,10 @@ class NovelViewSynthesizer:
         ``image``, ``(H, W)`` bool or [0, 1] (a photo's segmentation, a render's exact mask); given it, the body
         proxy's parts are first widened to it (``stage1.fit_widths``), and each view keeps the networks' pixels
         only on its target body and shows the input's own background around it, sharp, filled only where the
-        person stood (``compositing.over_input_background``). ``unseen="part_colours"`` (with a silhouette)
-        paints what the input did not see with its own per-part colours (``unseen.part_colours``) instead of the
-        networks' guess: what the photo path does, since the networks learned the unseen side of synthetic
-        people only (docs/photos.md).
+        person stood (``compositing.over_input_background``). ``unseen`` (with a silhouette) paints what the input did
+        not see instead of the networks' guess: ``"texture"`` from the input unwrapped onto the proxy and completed
+        (``unseen.person_texture``; the photo path's default), ``"part_colours"`` one colour per part — since the
+        networks learned the unseen side of synthetic people only (docs/photos.md).
         """
         yaws, pitch = check_yaws(yaws), check_pitch(pitch)
         args = (image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise, silhouette, unseen)
@@ -348,7 +348,7 @@ class NovelViewSynthesizer:
         # Stage II + III: one batch for all yaws
         coarse, refined = self.networks(image_a, maps, masks, warp, noise)
         if person is not None:
-            colours = None if unseen == "networks" else unseen_colours(image, person, source, self.size, widths)
+            colours = unseen_painter(unseen, image, person, source, self.size, widths)
             coarse = on_input_background(coarse, image, person, warp, masks, colours)
             if refined is not None:
                 refined = on_input_background(refined, image, person, warp, masks, colours)
@@ -468,8 +468,8 @@ class NovelViewSynthesizer:
         """A novel view of a person in a photo, in one call: pose (MediaPipe's 2D keypoints and 3D landmarks),
         crop and scale around the person (``prepare_photo``), then Stage I–III with the observed keypoints and
         MediaPipe's depth, on the photo's own background (the person's segmentation: ``synthesize_many``'s
-        ``silhouette``); what the photo did not show is painted with its own per-part colours when G1 uses the
-        body proxy (``unseen="networks"``: the networks' guess, learned on synthetic people only).
+        ``silhouette``); what the photo did not show is painted from its own completed texture when G1 uses the
+        body proxy (``unseen.PHOTO_UNSEEN``; ``"networks"``: the networks' guess, learned on synthetic people only).
         ``result.input_image`` is the crop the networks saw. With several people in the photo, ``person`` picks
         one (0: the one the estimator finds first in the whole photo); ``result.people_found`` says how many
         there are, and a ``UserWarning`` names them."""
@@ -490,7 +490,7 @@ class NovelViewSynthesizer:
         min_joints: int | None = None,
     ) -> list[SynthesisResult]:
         """``synthesize_photo``'s views of a prepared photo (``prepare_photo``) for each of ``yaws``, one batch."""
-        unseen = unseen or ("part_colours" if self.needs_proxy else "networks")
+        unseen = unseen or photo_unseen(self.needs_proxy)
         views = self.synthesize_many(inp.image, inp.keypoints, yaws, pitch, visible=inp.visible, lifted=inp.joints3d,
                                      min_joints=min_joints, silhouette=inp.silhouette, unseen=unseen)  # fmt: skip
         for v in views:

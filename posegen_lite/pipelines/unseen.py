@@ -7,21 +7,41 @@ person (the median, so a print on the front does not leak onto the back); the he
 not the face (the sides and top the input saw: hair, a cap, or skin where there is none), and a part the input
 does not show takes its left/right partner's (a sleeve stays a sleeve), else the whole person's.
 ``paint_unseen`` gives every target pixel the proxy says the input did not see its part's colour.
+``"texture"`` goes further: the input unwrapped onto the proxy's texture space (``geometry/texture.py``),
+completed once (``complete_texture``: a side from its mirror image, the rest continued from the sides and
+back, never from a face or a front's print) and rendered into every view (``paint_from_texture``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from posegen_lite.geometry.fit import proxy_view
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
-from posegen_lite.images import ensure_rgb
+from posegen_lite.geometry.texture import Texture, render, unwrap, view_surface
+from posegen_lite.images import ensure_rgb, pull_push_fill
 from posegen_lite.pipelines.stage1 import SourcePose
 
-UNSEEN = ("networks", "part_colours")  # who paints what the input did not see
+UNSEEN = ("networks", "part_colours", "texture")  # who paints what the input did not see
+# What a photo's unseen side gets by default: its completed texture (benchmarks/README.md, bench_photos.py: no
+# face found on the back of any project photo's head, where part colours left one on two of three).
+PHOTO_UNSEEN = "texture"
 FACE_FRONT = 0.5  # a head pixel whose local z (front) is above this is the face
 MIN_PIXELS = 6  # fewer of a part's pixels than this say nothing about its colour
 HEAD = PROXY_PARTS.index("head")
+# Texture completion: the parts whose front may carry what their back does not (a face, a print), and how far
+# round the front that reaches (|u| < 1/3: the surface normal within 60° of straight ahead).
+FRONT_PARTS = tuple(PROXY_PARTS.index(n) for n in ("chest", "pelvis", "head"))
+FRONT_U = 1 / 3
+# A texel whose input pixels add up to less facing than this (one pixel seen at 70° from straight on) was seen
+# only at a grazing angle, at a part's rim, where the proxy and the person part ways: completed, not trusted.
+MIN_TEXEL_WEIGHT = 0.35
+# Target pixels whose texel is trusted less than this are painted from the completed texture even where the
+# input saw them: on a photo the proxy only approximates the person, and a point seen obliquely at its rim,
+# warped into a view that faces it, is a band across a face. On synthetic people the proxy is the renderer's
+# own body and the warp is right there (their L1 in the body rises, 0.056 → 0.065 at 20°: benchmarks/README.md).
+REPAINT_BELOW = MIN_TEXEL_WEIGHT
 PARTNER = np.array([
     PROXY_PARTS.index(n.replace("r_", "l_", 1) if n.startswith("r_") else n.replace("l_", "r_", 1))
     for n in PROXY_PARTS
@@ -56,11 +76,35 @@ def paint_unseen(views: np.ndarray, parts: np.ndarray, visibility: np.ndarray, c
 
 
 def check_unseen(unseen: object, can_paint: bool) -> None:
-    """``unseen`` is one of ``UNSEEN``; ``"part_colours"`` needs the person's silhouette and a body proxy."""
+    """``unseen`` is one of ``UNSEEN``; painting (all but ``"networks"``) needs the person's silhouette and a
+    body proxy."""
     if unseen not in UNSEEN:
         raise ValueError(f"unseen must be one of {', '.join(map(repr, UNSEEN))}, got {unseen!r}")
-    if unseen == "part_colours" and not can_paint:
-        raise ValueError("unseen='part_colours' needs the person's silhouette and a G1 that uses the body proxy")
+    if unseen != "networks" and not can_paint:
+        raise ValueError(f"unseen={unseen!r} needs the person's silhouette and a G1 that uses the body proxy")
+
+
+def photo_unseen(needs_proxy: bool) -> str:
+    """Who paints a photo's unseen side by default: ``PHOTO_UNSEEN`` when G1 uses the body proxy (painting
+    needs it), else the networks."""
+    return PHOTO_UNSEEN if needs_proxy else "networks"
+
+
+def unseen_painter(
+    unseen: str,
+    image: np.ndarray,
+    person: np.ndarray,
+    source: SourcePose,
+    size: tuple[int, int],
+    widths: np.ndarray | None,
+) -> np.ndarray | Texture | None:
+    """What paints the unseen side, once per input: ``None`` for ``"networks"``, the ``(P, 3)`` part colours, or
+    the completed ``Texture`` (``compositing.on_input_background`` applies it to every view)."""
+    if unseen == "networks":
+        return None
+    if unseen == "texture":
+        return person_texture(image, person, source, size, widths)
+    return unseen_colours(image, person, source, size, widths)
 
 
 def unseen_colours(
@@ -70,3 +114,61 @@ def unseen_colours(
     by its camera in images of ``size``; ``person`` ``(H, W)`` bool."""
     parts, local = proxy_view(source.joints3d, source.proxy_camera(*size), widths)
     return part_colours(ensure_rgb(image, convert=True), person, parts, local)
+
+
+def complete_texture(texture: Texture) -> Texture:
+    """Every texel of a partial ``texture`` (``geometry.texture.unwrap``) given a colour, once per person.
+
+    Texels seen squarely enough (``MIN_TEXEL_WEIGHT``) keep theirs; a texel whose mirror image (the left/right
+    partner part, ``u → −u``) was seen takes that (a person is nearly symmetric left to right); the rest are
+    continued smoothly (``images.pull_push_fill``, round the part) from the part's seen texels — for the head and
+    torso only from their sides and back when those were seen, so a face or a front's print never reaches the
+    back. A part with no seen texel at all takes the mean of the whole body's. Returns the completed colours
+    with the input's own weights."""
+    colour, weight = texture.colour, texture.weight
+    P, _, V, U = colour.shape
+    kept = weight >= MIN_TEXEL_WEIGHT
+    mirrored = kept[PARTNER].flip(-1) & ~kept
+    colour = torch.where(mirrored, colour[PARTNER].flip(-1), colour)
+    known = kept | mirrored
+    # What the fill continues: every texel with a colour, even one seen at a grazing angle (the sides of a head
+    # are its hair, seen only obliquely from the front), except a head's or torso's front.
+    u = (torch.arange(U, dtype=torch.float32) + 0.5) / U * 2.0 - 1.0
+    front = (u.abs() < FRONT_U).view(1, 1, 1, U).expand(P, 1, V, U).clone()
+    front[[k for k in range(P) if k not in FRONT_PARTS]] = False
+    coloured = (weight > 0) | mirrored
+    source = coloured & ~front
+    no_side = source.flatten(1).sum(1) == 0
+    source[no_side] = coloured[no_side]  # a part seen only from the front continues its front
+    # Round the part: tile it three times along u, fill every non-source texel, keep the middle copy.
+    tiled = pull_push_fill(
+        colour.repeat(1, 1, 1, 3), (~source).repeat(1, 1, 1, 3).float(), source.repeat(1, 1, 1, 3).float()
+    )[..., U : 2 * U]
+    body = (colour * known).sum((0, 2, 3)) / known.sum().clamp_min(1)
+    empty = (source.flatten(1).sum(1) == 0).view(P, 1, 1, 1)
+    filled = torch.where(known, colour, torch.where(empty, body.view(1, 3, 1, 1), tiled))
+    return Texture(filled, texture.weight, complete=True)
+
+
+def paint_from_texture(
+    views: np.ndarray, parts: torch.Tensor, surface: torch.Tensor, visibility: torch.Tensor, texture: Texture
+) -> np.ndarray:
+    """``views`` ``(N, H, W, 3)`` uint8 with every body pixel the input did not see — or saw only at a grazing
+    angle (the texel's weight below ``MIN_TEXEL_WEIGHT``) — painted from the completed ``texture`` (``ProxyMaps``'
+    ``parts`` ``(N, H, W)``, ``surface`` ``(N, 5, H, W)`` and ``visibility`` ``(N, 1, H, W)``)."""
+    coords = surface[:, 2:].permute(0, 2, 3, 1)  # (across, along, outward)
+    colour, trust = render(texture, parts, coords)
+    paint = (parts >= 0) & ((visibility[:, 0] < 0.5) | (trust < REPAINT_BELOW))
+    painted = np.clip(colour.numpy() + 0.5, 0, 255).astype(np.uint8)
+    return np.where(paint.numpy()[..., None], painted, views)
+
+
+def person_texture(
+    image: np.ndarray, person: np.ndarray, source: SourcePose, size: tuple[int, int], widths: np.ndarray | None
+) -> Texture:
+    """The input ``image`` unwrapped onto the ``source`` pose's proxy (parts widened by ``widths``, seen by its
+    camera in images of ``size``), each pixel of the ``person`` ``(H, W)`` bool weighted by how squarely it is seen,
+    then completed (``complete_texture``)."""
+    seen = view_surface(source.joints3d, source.proxy_camera(*size), widths)
+    texture = unwrap(ensure_rgb(image, convert=True), seen.parts, seen.surface, seen.facing * person)
+    return complete_texture(texture)
