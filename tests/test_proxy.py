@@ -7,6 +7,7 @@ import torch
 
 from posegen_lite.data.synthetic.body import PART_NAMES
 from posegen_lite.data.synthetic.pairs import SyntheticConfig, plan_pair, render_pairs
+from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.camera import framing_camera, rotate_about_body_axis
 from posegen_lite.geometry.proxy import (
     PART_REGION,
@@ -387,3 +388,27 @@ def test_fit_orthographic_recovers_the_camera_and_keeps_the_inputs_precision():
     assert fit_orthographic(j32, xy32, visible, W, H).scale == scale
     with pytest.raises(ValueError, match="two joints"):
         fit_orthographic(pose, xy, np.eye(1, len(pose), dtype=bool)[0], W, H)
+
+
+def test_the_visibility_slack_is_the_body_s_scale_not_a_missing_part_s():
+    """The depth test's slack is a fraction of the body's scale, read from the pelvis. A person without legs (an
+    upper-body photo) has those parts off, with neutral radii of 1: were they read as the scale, the slack would be
+    18 cm and the input would "see" round the back of its head. At 180° it sees none of the turned head, legs or no
+    legs, and a head widened for hair does not change that."""
+    from posegen_lite.geometry.correspond import PELVIS
+    from posegen_lite.geometry.warp import source_maps
+
+    assert PROXY_PARTS[PELVIS] == "pelvis"
+    view = Scene.held_out(0, (128, 64)).input_view
+    head = PROXY_PARTS.index("head")
+    legless = view.joints3d.copy()
+    legless[[JOINT_INDEX[f"{s}_{j}"] for s in "rl" for j in ("knee", "ankle")]] = np.nan
+    for joints in (view.joints3d, legless):
+        behind = rotate_about_body_axis(joints, 180.0, camera=view.camera)
+        for widen in (1.0, 2.0):
+            scale = np.ones(len(PROXY_PARTS))
+            scale[head] = widen
+            maps = source_maps(joints, view.camera, [behind], radius_scale=scale)
+            on_head = maps.parts[0] == head
+            assert on_head.sum() > 20
+            assert float((maps.visibility[0, 0] > 0.5)[on_head].float().mean()) < 0.02

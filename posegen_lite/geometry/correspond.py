@@ -14,6 +14,8 @@ import torch
 from posegen_lite.geometry.ray_cameras import RayCameras
 from posegen_lite.geometry.raycast import Primitives, _cast, _in_camera, _slices
 
+PELVIS = 1  # proxy.PROXY_PARTS.index("pelvis") (proxy.py imports this module; a test keeps the two in step)
+
 
 @dataclass(frozen=True)
 class Correspondence:
@@ -81,7 +83,12 @@ def correspond(
     m, c, src_len, tgt_len = f[:9], f[9:12], f[12], f[13]
     ly = local[:, 1] * src_len / tgt_len
     p_src = [m[3 * i] * local[:, 0] + m[3 * i + 1] * ly + m[3 * i + 2] * local[:, 2] + c[i] for i in range(3)]
-    scale = source.radii[..., 1].amax(1) / 0.11  # the head's (and pelvis') ry is 0.11 · scale
+    # The body's scale from the pelvis' ry (0.11 · scale), which a fitted silhouette never widens (the head's ry
+    # grows with hair); without a pelvis, the largest ry of the parts that are on. A part that is off has radii of
+    # 1 (metres): counted, it made the slack 18 cm on a photo without legs, and the input "saw" the back of its head.
+    on_ry = torch.where(source.enabled, source.radii[..., 1], torch.zeros_like(source.radii[..., 1])).amax(1)
+    ry = torch.where(source.enabled[:, PELVIS], source.radii[:, PELVIS, 1], on_ry)
+    scale = ry / 0.11
     cam = torch.stack([source_cams.K[:, 0, 0], source_cams.K[:, 0, 2], source_cams.K[:, 1, 1], source_cams.K[:, 1, 2],
                        source_cams.ortho.float(), scale], 0).index_select(1, body)  # fmt: skip
     fx, cx, fy, cy, scale = cam[0], cam[1], cam[2], cam[3], cam[5]
