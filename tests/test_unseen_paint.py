@@ -9,6 +9,7 @@ from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.fit import proxy_view
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
 from posegen_lite.geometry.texture import TEXTURE_SHAPE, Texture
+from posegen_lite.geometry.warp import ProxyMaps
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.pipelines.stage1 import fit_widths, proxy_warp
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
@@ -16,6 +17,7 @@ from posegen_lite.pipelines.unseen import (
     HEAD,
     MIN_TEXEL_WEIGHT,
     PARTNER,
+    close_gaps,
     complete_texture,
     paint_from_texture,
     paint_unseen,
@@ -116,21 +118,26 @@ def test_a_side_the_input_did_not_see_takes_its_mirror_image_from_the_partner_pa
 
 
 def test_texture_paints_only_what_the_input_did_not_see_or_saw_at_a_grazing_angle():
-    colour = torch.full((NUM_PROXY_PARTS, 3, *TEXTURE_SHAPE), 100.0)
-    weight = torch.ones(NUM_PROXY_PARTS, 1, *TEXTURE_SHAPE)
-    weight[..., : TEXTURE_SHAPE[1] // 2] = 0.1  # the right half round every part: seen only obliquely
-    texture = Texture(colour, weight, complete=True)
-    parts = torch.full((1, 1, 4), PROXY_PARTS.index("chest"))
-    parts[0, 0, 3] = -1  # background
-    surface = torch.zeros(1, 5, 1, 4)
-    surface[:, 2] = torch.tensor([0.5, 0.5, -0.5, 0.0])  # across: left, left, right
-    surface[:, 4] = 0.5  # outward: the front
-    visibility = torch.tensor([[[[1.0, 0.0, 1.0, 0.0]]]])
-    views = np.zeros((1, 1, 4, 3), np.uint8)
-    out = paint_from_texture(views, parts, surface, visibility, texture)
-    assert (out[0, 0, 0] == 0).all()  # seen squarely: the networks' pixel stays
-    assert (out[0, 0, 1] == 100).all() and (out[0, 0, 2] == 100).all()  # unseen; seen at a grazing angle
-    assert (out[0, 0, 3] == 0).all()  # the background is not the body's
+    """Four target pixels, each showing the input pixel straight across (flow 0): seen squarely, unseen, seen at a
+    grazing angle (its input pixel's weight 0.1), and background."""
+    texture = Texture(
+        torch.full((NUM_PROXY_PARTS, 3, *TEXTURE_SHAPE), 100.0),
+        torch.ones(NUM_PROXY_PARTS, 1, *TEXTURE_SHAPE),
+        complete=True,
+        source_weight=torch.tensor([[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.1, 0.1]]).repeat(3, 1),
+    )
+    parts = torch.full((1, 3, 8), PROXY_PARTS.index("chest"))
+    parts[0, :, 7] = -1  # background
+    surface = torch.zeros(1, 5, 3, 8)
+    surface[:, 4] = 1.0  # outward: the front
+    visibility = torch.ones(1, 1, 3, 8)
+    visibility[..., 3] = 0.0
+    warp = ProxyMaps(torch.zeros(1, 2, 3, 8), visibility, parts, surface, torch.ones(1, 1, 3, 8))
+    out = paint_from_texture(np.zeros((1, 3, 8, 3), np.uint8), warp, texture)[0, 1]
+    assert (out[:3] == 0).all()  # seen squarely, away from the rim: the networks' pixel stays
+    assert (out[3] == 100).all() and (out[6] == 100).all()  # unseen; seen at a grazing angle
+    assert (out[5] == 100).all()  # next to the grazing pixel: the warp samples between them
+    assert (out[7] == 0).all()  # the background is not the body's
 
 
 def test_texture_on_a_head_seen_only_from_behind_paints_no_face():
@@ -152,3 +159,17 @@ def test_texture_on_a_head_seen_only_from_behind_paints_no_face():
     assert face.sum() >= 4
     painted = front.image[face].astype(float)
     assert (painted >= hair.min(0) - 1).all() and (painted <= hair.max(0) + 1).all()
+
+
+def test_a_hole_inside_the_seen_texels_closes_from_its_neighbours_and_the_seen_side_does_not_grow():
+    V, U = TEXTURE_SHAPE
+    colour = torch.zeros(NUM_PROXY_PARTS, 3, V, U)
+    weight = torch.zeros(NUM_PROXY_PARTS, 1, V, U)
+    colour[:, :, 9:12, 4:7] = torch.tensor([100.0, 50.0, 0.0]).view(3, 1, 1)
+    weight[:, :, 9:12, 4:7] = 1.0
+    weight[:, :, 10, 5] = 0.0  # a hole in the middle of a seen patch
+    colour[:, :, 10, 5] = 0.0
+    closed, w = close_gaps(colour, weight, passes=1)
+    np.testing.assert_allclose(closed[0, :, 10, 5].numpy(), [100.0, 50.0, 0.0])  # the neighbours' colour
+    assert 0 < float(w[0, 0, 10, 5]) < 1.0  # trusted less than what was seen
+    assert float(w[0, 0, 10, 7]) == 0.0 and float(w[0, 0, 8, 5]) == 0.0  # beside the patch: still unseen

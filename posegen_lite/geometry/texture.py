@@ -29,11 +29,14 @@ TEXTURE_SHAPE = (24, 32)  # (V along, U around) texels per part: about a 128×64
 class Texture:
     """A texture over the proxy's parts: ``colour (P, 3, V, U)`` float32 (0–255) and ``weight (P, 1, V, U)``
     float32 ≥ 0, how much of the input stands behind each texel (0: never seen). ``complete``: every texel has a
-    colour (a completed texture), not only those with weight."""
+    colour (a completed texture), not only those with weight. ``source_weight`` ``(H, W)`` float32: the weight
+    each pixel of the view it was unwrapped from carried (``unwrap``'s ``weight``) — how squarely that view saw
+    each point, at the view's own resolution rather than the texels'."""
 
     colour: torch.Tensor
     weight: torch.Tensor
     complete: bool = False
+    source_weight: torch.Tensor | None = None
 
     @property
     def seen(self) -> torch.Tensor:
@@ -135,6 +138,7 @@ def unwrap(
     return Texture(
         colour.reshape(NUM_PROXY_PARTS, V, U, 3).permute(0, 3, 1, 2).contiguous(),
         total.reshape(NUM_PROXY_PARTS, 1, V, U),
+        source_weight=w,
     )
 
 

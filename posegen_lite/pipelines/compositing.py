@@ -135,7 +135,7 @@ def on_input_background(
     if warp is None:
         return over_input_background(views, observed, person, masks[:, 0] > 0.5)
     if isinstance(colours, Texture):
-        views = paint_from_texture(views, warp.parts.cpu(), warp.surface.cpu(), warp.visibility.cpu(), colours)
+        views = paint_from_texture(views, warp.to("cpu"), colours)
     elif colours is not None:
         views = paint_unseen(views, warp.parts.cpu().numpy(), warp.visibility[:, 0].cpu().numpy() > 0.5, colours)
     person = person | (warp.source_silhouette[0, 0].cpu().numpy() > 0.5)
