@@ -78,3 +78,33 @@ def test_the_shipped_weights_give_each_project_photo_back_at_yaw_0(name):
         inp = synth.prepare_photo(photos[name]())
         assert yaw0_difference(synth, inp) == 0
         assert 0.05 < inp.silhouette.mean() < 0.9  # a person, segmented
+
+
+@pytest.mark.slow
+def test_no_face_on_the_back_of_any_project_photo_with_the_shipped_weights():
+    """What README.md and docs/photos.md say of the photo path: the face a photo shows (found at 0°) is not carried
+    onto the back of the head (none found at 180°), for each photo the project may ship."""
+    pytest.importorskip("mediapipe")
+    import warnings
+
+    from matplotlib import cbook
+    from matplotlib.image import imread
+    from skimage import data
+
+    from posegen_lite.geometry.photo import MediaPipeFaceDetector
+    from posegen_lite.images import ensure_rgb
+    from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
+
+    photos = {
+        "astronaut": data.astronaut(),
+        "camera": ensure_rgb(data.camera(), convert=True),
+        "grace_hopper": np.asarray(imread(cbook.get_sample_data("grace_hopper.jpg"))),
+    }
+    with NovelViewSynthesizer.from_checkpoint() as synth, MediaPipeFaceDetector() as detector:
+        for name, photo in photos.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # several people found: person 0 is the one
+                inp = synth.prepare_photo(photo)
+            faces = faces_at(synth, inp, [0.0, 180.0], detector)
+            assert faces[0.0], f"{name}: the control, a face at 0°, was not found"
+            assert faces[180.0] == [], f"{name}: a face on the back of the head at 180°: {faces[180.0]}"
