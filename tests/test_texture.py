@@ -78,3 +78,21 @@ def test_a_complete_texture_renders_its_colours_and_a_partial_one_only_its_seen_
     assert float(c[0, 1, 0]) == 0.0 and float(w[0, 1]) == 0.0
     c, w = render(Texture(colour, weight, complete=True), parts, surface)
     assert float(c[0, 1, 0]) == 200.0 and float(w[0, 1]) == 0.0  # a colour, still no input behind it
+
+
+def test_the_texture_figure_shows_unseen_texels_grey_and_renders_the_body_from_the_texture_alone():
+    from posegen_lite.figures.texture import ATLAS_PARTS, atlas, texture_figure, texture_views
+
+    view, seen = _input(3)
+    partial = unwrap(view.image, seen.parts, seen.surface, seen.facing * view.mask)
+    tiles = atlas(partial)
+    V, U = TEXTURE_SHAPE
+    assert tiles.shape == (len(ATLAS_PARTS) * (V + 1) - 1, U, 3)
+    chest = tiles[V + 1 : 2 * V + 1]  # the second part: the chest, front in the middle columns, back at the sides
+    assert (chest[:, [0, -1]] == 128).all() and not (chest[:, U // 2 - 2 : U // 2 + 2] == 128).all()
+    (front,) = texture_views(partial, view.joints3d, view.camera, [0.0])
+    body = seen.parts >= 0
+    assert (front[~body] == 255).all() and np.abs(
+        front[body & view.mask].astype(float) - view.image[body & view.mask]
+    ).mean() < 6
+    assert texture_figure(view.image, view.joints3d, view.camera, view.mask, yaws=(0.0, 180.0)) is not None
