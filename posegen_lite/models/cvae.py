@@ -246,7 +246,7 @@ class LatentPath(nn.Module):
         gate = torch.ones_like(x[:, :1]) if visibility is None else 1.0 - visibility.to(x.dtype)
         if surface is None:
             x = _gated_film(x, gamma, beta, gate)
-            return torch.addcmul(x, gate, self.refine(x))
+            return x + gate * self.refine(x)
         surface = surface.to(x.dtype)
         gate = gate * surface[:, :1]
         # y = [x, surface features] is modulated in its two parts and joined once, for r: γ and β act on each
@@ -254,7 +254,7 @@ class LatentPath(nn.Module):
         c = x.shape[1]
         x = _gated_film(x, gamma[:, :c], beta[:, :c], gate)
         features = _gated_film(surface_features(surface), gamma[:, c:], beta[:, c:], gate)
-        return torch.addcmul(x, gate, self.refine(torch.cat([x, features], dim=1)))
+        return x + gate * self.refine(torch.cat([x, features], dim=1))
 
     def _check_surface(self, surface: torch.Tensor | None) -> None:
         if self.surface and surface is None:
@@ -283,8 +283,9 @@ def _texture_head(latent_channels: int) -> nn.Conv2d:
 
 def _gated_film(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
     """FiLM where the gate is open: ``y + gate·(γ⊙y + β)`` for ``y (B, C, H, W)``, ``γ, β (B, C, 1, 1)``, ``gate
-    (B, 1, H, W)``, as two fused multiply-adds (``addcmul``): the same sums, two passes over the image, not four."""
-    return torch.addcmul(y, gate, torch.addcmul(beta, gamma, y))
+    (B, 1, H, W)``. Written as the formula: fused multiply-adds (``addcmul``) would save two passes over the image
+    but round differently, and the shipped weights' pictures would change in their last bits."""
+    return y + gate * (gamma * y + beta)
 
 
 def _film(latent_channels: int, channels: int) -> nn.Conv2d:
