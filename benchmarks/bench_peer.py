@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
         with counter:
             fn(batch, 1)
         flops[name] = counter.get_total_flops()
-    print(f"load {os.getloadavg()}; parameters {params}")
+    load_start = os.getloadavg()
+    print(f"load {load_start}; parameters {params}")
     times: dict[str, list[float]] = {name: [] for name in runs}
     for r in range(args.rounds):
         for name, (fn, _) in runs.items():
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"{s['gflops']:8.1f} {s['parameters']:9d}")  # fmt: skip
     print(f"posegen_lite / peer img/s: {ratio:.2f}×; load average at the end {os.getloadavg()}")
     result = {"size": "128x64", "width": args.width, "batch": args.batch, "threads": args.threads,
-              "summary": summary, "ratio": ratio}  # fmt: skip
+              "summary": summary, "ratio": ratio, "load_start": load_start}  # fmt: skip
     if not args.quick:
         write_json(args.out, [result], load_average_end=os.getloadavg())
         print(f"wrote {args.out}")

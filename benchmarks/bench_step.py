@@ -93,7 +93,7 @@ def child(threads: int, channels_last: bool) -> None:
 
 # --- the parent: trees, alternation, the table ---------------------------------------------------------------
 def checkout(ref: str) -> tuple[Path, str]:
-    """A detached worktree of ``ref`` in a temporary folder → (path, commit)."""
+    """A detached worktree of ``ref`` in a temporary folder → (path, commit); ``remove`` takes it away."""
     commit = subprocess.run(["git", "rev-parse", ref], cwd=REPO, capture_output=True, text=True, check=True)
     sha = commit.stdout.strip()
     path = Path(tempfile.gettempdir()) / f"posegen-ref-{sha[:12]}"
@@ -101,6 +101,11 @@ def checkout(ref: str) -> tuple[Path, str]:
         subprocess.run(["git", "worktree", "add", "--detach", str(path), sha], cwd=REPO, check=True,
                        capture_output=True)  # fmt: skip
     return path, sha
+
+
+def remove(tree: Path) -> None:
+    """Remove a worktree ``checkout`` made (and git's record of it)."""
+    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, capture_output=True)
 
 
 class Side:
@@ -175,6 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         for side in sides:
             side.close()
+        remove(old_tree)
     summary = {}
     for side in sides:
         median, best = statistics.median(times[side.name]), min(times[side.name])

@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         args.minutes, args.pool, args.val = 0.2, 32, 16
     sys.path.insert(0, str(HERE))
     from _machine import write_json
-    from bench_step import checkout
+    from bench_step import checkout, remove
 
     sides = [("new", REPO, "this tree")]
     if args.ref:
@@ -169,6 +169,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             row = {"side": name, "code": label, "minutes": args.minutes, "load_before": load,
                    **run_side(tree, data_path, args.minutes, args.threads), "load_after": os.getloadavg()}  # fmt: skip
             rows.append(row)
+            if name == "old":
+                remove(tree)
             print(f"{name}: {row['steps']} steps, {row['s_per_step']:.2f} s/step, val L1 in mask "
                   f"{row['val']['masked_l1']:.4f}, load {load[0]:.2f} → {row['load_after'][0]:.2f}")  # fmt: skip
     print(
