@@ -5,7 +5,8 @@ G1's recipe (``configs/demo_g1_cvae.toml``: its ``[g1]``, ``[cvae]``, part weigh
 not ``init_g1``) with the training loop's API (``training.loop.train``, ``max_minutes``) for ``--minutes`` of
 wall-clock time on ``--threads`` cores, then scores masked L1 (and the protocol's other leading numbers) on the
 validation split with ``evaluation.protocol.evaluate``. ``--ref REV`` also runs a git revision's code (a
-temporary ``git worktree``, a child process) the same way, on the same data, one after the other.
+temporary ``git worktree``, a child process) the same way, on the same data: one after the other, or with
+``--together`` both at once on one thread each, so that a shared machine's load falls on both alike.
 
 The data: ``--pool`` training pairs and ``--val`` validation pairs (evenly spaced over the split) of the recipe's
 synthetic dataset (128×64, with the proxy's maps), rendered once before any clock starts, so rendering (about as
@@ -123,15 +124,19 @@ def child(data_path: Path, minutes: float, threads: int) -> None:
     print(MARK + json.dumps(answer), flush=True)
 
 
-def run_side(tree: Path, data_path: Path, minutes: float, threads: int) -> dict:
+def start_side(tree: Path, data_path: Path, minutes: float, threads: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": str(threads)}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(data_path), "--minutes", str(minutes),
            "--threads", str(threads)]  # fmt: skip
-    out = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
-    for line in out.stdout.splitlines():
+    return subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_side(proc: subprocess.Popen, tree: Path) -> dict:
+    stdout, stderr = proc.communicate()
+    for line in stdout.splitlines():
         if line.startswith(MARK):
             return json.loads(line[len(MARK) :])
-    raise RuntimeError(f"the child in {tree} failed (exit {out.returncode}):\n{out.stderr[-2000:]}")
+    raise RuntimeError(f"the child in {tree} failed (exit {proc.returncode}):\n{stderr[-2000:]}")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -141,6 +146,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pool", type=int, default=512, help="pre-rendered training pairs")
     parser.add_argument("--val", type=int, default=64, help="validation pairs scored")
+    parser.add_argument("--together", action="store_true",
+                        help="with --ref: run both sides at the same time, one thread each (equal shares of a "
+                        "shared machine)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a smoke run: 0.2 minutes, 32 + 16 pairs")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "bench_time_to_quality.json")
@@ -164,10 +172,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
         t0 = time.perf_counter()
         render(args.pool, args.val, data_path)
         print(f"rendered {args.pool} + {args.val} pairs in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()}")
+        threads = 1 if args.together else args.threads
+        load = os.getloadavg()
+        procs = {}
+        for name, tree, _label in sides:
+            procs[name] = start_side(tree, data_path, args.minutes, threads)
+            if not args.together:
+                procs[name] = finish_side(procs[name], tree)
         for name, tree, label in sides:
-            load = os.getloadavg()
-            row = {"side": name, "code": label, "minutes": args.minutes, "load_before": load,
-                   **run_side(tree, data_path, args.minutes, args.threads), "load_after": os.getloadavg()}  # fmt: skip
+            answer = procs[name] if isinstance(procs[name], dict) else finish_side(procs[name], tree)
+            row = {"side": name, "code": label, "minutes": args.minutes, "threads": threads, "load_before": load,
+                   "together": args.together, **answer, "load_after": os.getloadavg()}  # fmt: skip
             rows.append(row)
             if name == "old":
                 remove(tree)
@@ -182,7 +197,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(f"{head} {r['train_l1_last10']:9.4f} {vals}")
     if not args.quick:
         note = f"{args.pool} training pairs pre-rendered; {args.val} validation pairs; wall-clock minutes"
-        write_json(args.out, rows, note=note, threads=args.threads)
+        write_json(args.out, rows, note=note, threads=threads)
         print(f"wrote {args.out}")
     return rows
 
