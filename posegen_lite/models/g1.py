@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import InitVar, dataclass, fields
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels, valid_sizes_hint
@@ -380,17 +381,34 @@ class G1(nn.Module):
         carry ``z`` into a pixel the input saw; ``on`` ``(B, 1, H, W)`` (the proxy's body, ``latent_surface``)
         also keeps them off the background. The paste weight is read from ``x``: ``z`` does not decide where the
         input's own pixels go."""
-        out = torch.tanh(self.to_image(x))
+        pasting = self.to_paste is not None and warp is not None
+        image, paste = self._image_and_paste(x, pasting)
+        out = torch.tanh(image)
         visibility = None if warp is None else warp[2]
         if modulated is not None:
             blind: torch.Tensor | float = 1.0 if visibility is None else 1.0 - visibility
             if on is not None:
                 blind = blind * on
             out = out + blind * (torch.tanh(self.to_image(modulated)) - out)
-        if self.to_paste is None or warp is None:
+        if paste is None or warp is None:
             return out, None
-        alpha = torch.sigmoid(self.to_paste(x)) * warp[2]  # 0 wherever I_A never saw the point
+        alpha = torch.sigmoid(paste) * warp[2]  # 0 wherever I_A never saw the point
         return alpha * warp[0] + (1 - alpha) * out, alpha
+
+    def _image_and_paste(self, x: torch.Tensor, pasting: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``to_image(x)`` ``(B, 3, H, W)`` and, when ``pasting``, ``to_paste(x)`` ``(B, 1, H, W)`` (logits).
+
+        Both in one convolution whose filters are the two layers' filters side by side: every output channel of a
+        convolution is its own filter over the same input, so stacking them is exact; one pass over ``x`` instead
+        of two, and the thin 32 → 3 and 32 → 1 convolutions are the slowest per FLOP (the notes of
+        ``benchmarks/notes/2026-12-training-step.md``). The layers and their weights' names stay as they were."""
+        if not pasting or self.to_paste is None:
+            return self.to_image(x), None
+        assert self.to_image.bias is not None and self.to_paste.bias is not None  # built with them
+        weight = torch.cat([self.to_image.weight, self.to_paste.weight])
+        bias = torch.cat([self.to_image.bias, self.to_paste.bias])
+        both = F.conv2d(x, weight, bias, padding=1)
+        return both[:, :IMAGE_CHANNELS], both[:, IMAGE_CHANNELS:]
 
     # --- checks and shapes -------------------------------------------------------------------------------------
     def latent_shape(self, batch: int) -> tuple[int, int, int, int]:
