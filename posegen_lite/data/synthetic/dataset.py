@@ -1,5 +1,5 @@
 """``SyntheticPairs``: the embedded dataset as a torch ``Dataset`` of pair samples, rendered on the fly or read
-from the on-disk cache."""
+from the on-disk cache (its PNGs, or its memory-mapped arrays: ``arrays.py``)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,8 @@ class SyntheticPairs(Dataset):
         pose_kind: passed to ``posemaps.pose_maps`` (``"disc"`` as PG2, or ``"gaussian"``).
         extras: add the optional keys of ``detail.pair_extras`` (proxy flow/visibility/parts for a warping G1,
             exact parts and print masks for part-aware losses and detail metrics).
+        arrays: read the cache as memory-mapped arrays (``arrays.load_arrays``, packed beside the PNGs on first
+            use): the same samples with no PNG decoded and no pose map drawn. Needs ``cache_dir``.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class SyntheticPairs(Dataset):
         pose_kind: str = "disc",
         progress: bool = False,
         extras: bool = False,
+        arrays: bool = False,
     ) -> None:
         self.extras = bool(extras)
         self.config = config if config is not None else SyntheticConfig()
@@ -74,7 +77,14 @@ class SyntheticPairs(Dataset):
         self.records = None
         # Extras are a pure function of the pair's plan, so each pair's are computed once and kept (compactly).
         self._extras_memo: dict[int, dict] = {}
-        if cache_dir is not None:
+        self.arrays = None
+        if arrays and cache_dir is None:
+            raise ValueError("arrays=True reads the disk cache: give cache_dir")
+        if arrays:
+            from posegen_lite.data.synthetic.arrays import load_arrays
+
+            self.arrays = load_arrays(self.config, self.split, cache_dir, pose_kind, progress)
+        elif cache_dir is not None:
             self.records = load_cache(self.config, self.split, cache_dir, progress=progress)
 
     def __len__(self) -> int:
@@ -89,7 +99,9 @@ class SyntheticPairs(Dataset):
         for i in indices:
             if not 0 <= i < n:
                 raise IndexError(f"index {i} out of range for {n} samples")
-        if self.records is not None:
+        if self.arrays is not None:
+            samples = self.arrays.samples(indices)
+        elif self.records is not None:
             samples = [self._cached(i) for i in indices]
         else:
             samples = [
