@@ -18,15 +18,16 @@ from posegen_lite.geometry.posemaps import LIMB_COLOURS
 from posegen_lite.geometry.skeleton import LIMBS, NUM_JOINTS
 
 
-def png_bytes(image: np.ndarray, zoom: int = 1) -> bytes:
-    """PNG encoding of an ``(H, W, 3)`` uint8 image, enlarged ``zoom``× by pixel repetition."""
+def png_bytes(image: np.ndarray, zoom: int = 1, compress_level: int = 6) -> bytes:
+    """PNG encoding of an ``(H, W, 3)`` uint8 image, enlarged ``zoom``× by pixel repetition; ``compress_level``
+    0–9 is zlib's (PIL's default 6; the widget uses 1: half the time, about 30 % more bytes)."""
     img = np.asarray(image)
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 image, got {img.shape} {img.dtype}")
     if zoom > 1:
         img = img.repeat(zoom, axis=0).repeat(zoom, axis=1)
     buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG")
+    Image.fromarray(img).save(buf, format="PNG", compress_level=compress_level)
     return buf.getvalue()
 
 
