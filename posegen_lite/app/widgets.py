@@ -6,10 +6,10 @@
     app.yaw.value = 90       # what a test does: the panels update
     app.current_images()     # {"input", "target pose", "G1", "G2", "ground truth", "3D pose"} as uint8 arrays
 
-Every panel is an ``ipywidgets.Image`` holding a PNG at the model's resolution, shown ``zoom``× larger by the browser
-(nearest-neighbour: the same pixels as an enlarged PNG, fewer bytes to encode and send). Views are cached per (person, yaw,
-pitch) as PNGs; once a person is chosen a background thread computes the whole turntable at the slider's 5° steps
-in batches, nearest angles first (``precompute=True``), so scrubbing only swaps PNGs.
+Every panel is an ``ipywidgets.Image`` holding a PNG at the model's resolution, shown ``zoom``× larger by the
+browser (nearest-neighbour: the pixels of an enlarged PNG, fewer bytes to encode and send). Views are cached per
+(person, yaw, pitch) as PNGs; once a person is chosen a background thread computes the whole turntable at the
+slider's 5° steps in batches, nearest angles first (``precompute=True``), so scrubbing only swaps PNGs.
 Displayed in a notebook, the output also carries a static PNG of the panels, for viewers without a live kernel.
 """
 
