@@ -8,7 +8,8 @@ epoch-start:
 
 * ``render``: the synthetic people rendered on the fly (the default);
 * ``PNG cache``: the on-disk cache (``posegen synth`` / ``DataSpec.cache``), PNGs decoded and pose maps drawn;
-* ``array cache``: the same cache as memory-mapped arrays (``data/synthetic/arrays.py``, ``cache_arrays``).
+* ``array cache``: the same cache as memory-mapped arrays (``data/synthetic/arrays.py``, ``cache_arrays``), also
+  read with 0 workers (in the training process: what the reading itself costs, without the workers' transfer).
 
 Run: ``python benchmarks/bench_data.py [--batches 40] [--workers 2] [--people 40]``; prints a table and writes
 ``benchmarks/results/bench_data.json`` with the load average of the run (2 shared cores: figures are lower bounds
@@ -81,11 +82,14 @@ def main() -> None:
         }
         print(f"colab tier: {tier.size[0]}×{tier.size[1]}, batch {tier.batch}, {args.workers} workers; GPU need "
               f"{GPU_PAIRS_PER_S:.0f} pairs/s, goal {GOAL:.0f}× = {GOAL * GPU_PAIRS_PER_S:.0f}")  # fmt: skip
-        print(f"{'source':12s} {'pairs/s':>8s} {'× GPU need':>10s}")
-        for name, dataset in sources.items():
-            rate = pairs_per_second(dataset, tier.batch, args.workers, args.batches)
-            rows.append({"source": name, "pairs_per_s": rate, "times_gpu_need": rate / GPU_PAIRS_PER_S})
-            print(f"{name:12s} {rate:8.0f} {rate / GPU_PAIRS_PER_S:10.2f}", flush=True)
+        print(f"{'source':12s} {'workers':>7s} {'pairs/s':>8s} {'× GPU need':>10s}")
+        # the last row: the arrays read in the training process itself (0 workers), what a batch costs the CPU
+        runs = [(name, dataset, args.workers) for name, dataset in sources.items()]
+        for name, dataset, workers in [*runs, ("array cache", sources["array cache"], 0)]:
+            rate = pairs_per_second(dataset, tier.batch, workers, args.batches)
+            rows.append({"source": name, "workers": workers, "pairs_per_s": rate,
+                         "times_gpu_need": rate / GPU_PAIRS_PER_S})  # fmt: skip
+            print(f"{name:12s} {workers:7d} {rate:8.0f} {rate / GPU_PAIRS_PER_S:10.2f}", flush=True)
     load_after = os.getloadavg()
     print(f"cache built (render + PNGs + arrays, {len(sources['render'])} pairs) in {build_s:.1f} s")
     print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}")
