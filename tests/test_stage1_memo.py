@@ -27,6 +27,10 @@ def test_key_follows_contents_not_identity():
     assert input_key(a) != input_key(a.reshape(4, 3))  # same bytes, another shape
     assert input_key(a, _camera(3.0)) != input_key(a, _camera(3.5))
     assert input_key(a, None) != input_key(None, a)  # the order of the parts counts
+    listed = a.tolist()
+    key = input_key(listed)
+    listed[0][0] = 99.0  # a list changed in place is another input
+    assert input_key(listed) != key and input_key(a.tolist()) == key
 
 
 def test_memo_computes_once_and_forgets_the_oldest():

@@ -165,14 +165,16 @@ def proxy_warp(
 
 
 def input_key(*parts: Any) -> bytes:
-    """A digest of one call's input: arrays by dtype, shape and bytes, cameras by their matrices, anything else
-    by its ``repr`` (``None``, strings, sizes). Equal inputs give equal keys whatever the arrays' identity."""
+    """A digest of one call's input: arrays (and anything array-like) by dtype, shape and bytes, cameras by their
+    matrices, ``None``, strings and numbers by their ``repr``. Equal inputs give equal keys whatever their identity."""
     digest = hashlib.blake2b(digest_size=16)
     for part in parts:
         if isinstance(part, Camera):
             part = (part.K, part.R, part.t, part.width, part.height, part.dist)
         items = part if isinstance(part, tuple) else (part,)
         for item in items:
+            if not isinstance(item, (np.ndarray, str, int, float, type(None))):
+                item = np.asarray(item)  # a list, a tensor, a PIL image: by its values, never by its repr
             if isinstance(item, np.ndarray):
                 arr = np.ascontiguousarray(item)
                 digest.update(f"{arr.dtype}{arr.shape}".encode())
