@@ -271,9 +271,12 @@ def _check_limits(max_visitors: int, idle_minutes: float) -> None:
 
 
 def app_environment(config: AppConfig) -> dict[str, str]:
-    """The environment Voilà runs in: this one, the app's settings (for its kernels) and the template folder."""
+    """The environment Voilà runs in: this one, the app's settings (for its kernels) and the template folder.
+    ``JUPYTER_WIDGETS_ECHO=0``: a kernel does not send a slider's new value back to the page that just sent it
+    (ipywidgets 8's echo, which keeps several views of one widget in step; the page shows each widget once), one
+    message less in every key press's round trip."""
     paths = [str(JUPYTER_DIR), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
-    return {**os.environ, **config.to_env(), "JUPYTER_PATH": os.pathsep.join(paths)}
+    return {**os.environ, **config.to_env(), "JUPYTER_PATH": os.pathsep.join(paths), "JUPYTER_WIDGETS_ECHO": "0"}
 
 
 def check_weights(weights: str | None) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from posegen_lite.data.synthetic.cache import load_cache, split_dir
+from posegen_lite.data.synthetic.cache import cached_sample, load_cache, split_dir
 from posegen_lite.data.synthetic.pairs import MANIFEST, SyntheticConfig
 
 ARRAYS = "arrays"  # the folder beside the PNGs
@@ -45,16 +45,14 @@ def _manifest_digest(root: Path) -> str:
 def pack_arrays(config: SyntheticConfig, split: str, out_dir: str | Path, pose_kind: str = "disc") -> Path:
     """Write the arrays of the cache of ``split`` under ``out_dir`` (rendered first if missing) for pose maps of
     ``pose_kind``; returns their folder. The meta file, written last, names the manifest they were packed from."""
-    from posegen_lite.data.synthetic.dataset import SyntheticPairs
-
-    png = SyntheticPairs(config, split, cache_dir=out_dir, pose_kind=pose_kind)
+    records = load_cache(config, split, out_dir, progress=False)
     root = split_dir(out_dir, split)
     folder = root / ARRAYS
     folder.mkdir(exist_ok=True)
     (folder / _META).unlink(missing_ok=True)  # from here on the folder is being rewritten
-    n, arrays, text = len(png), {}, {k: [] for k in _TEXT}
-    for i in range(n):
-        sample = png[i]
+    n, arrays, text = len(records), {}, {k: [] for k in _TEXT}
+    for i, rec in enumerate(records):
+        sample = cached_sample(root, rec, pose_kind)
         for name in _TENSORS:
             value = _stored(name, sample[name], pose_kind)
             if name not in arrays:

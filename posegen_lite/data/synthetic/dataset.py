@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
-from posegen_lite.data.sample import make_sample
-from posegen_lite.data.synthetic.cache import _from_json_floats, load_cache, split_dir
+from posegen_lite.data.synthetic.cache import cached_sample, load_cache, split_dir
 from posegen_lite.data.synthetic.detail import pair_extras
 from posegen_lite.data.synthetic.pairs import (
     SyntheticConfig,
@@ -126,21 +123,4 @@ class SyntheticPairs(Dataset):
         return [_unpack(fresh[i] if i in fresh else self._extras_memo[i]) for i in indices]
 
     def _cached(self, index: int) -> dict:
-        rec = self.records[index]
-        images = [np.array(Image.open(self.cache_root / rec[f"file_{t}"]).convert("RGB")) for t in ("a", "b")]
-        j3 = _from_json_floats(rec["joints3d"])
-        return make_sample(
-            images[0],
-            images[1],
-            _from_json_floats(rec["keypoints_a"]),
-            np.array(rec["visible_a"]),
-            _from_json_floats(rec["keypoints_b"]),
-            np.array(rec["visible_b"]),
-            person_id=rec["person_id"],
-            name_a=rec["name_a"],
-            name_b=rec["name_b"],
-            joints3d_a=j3,
-            joints3d_b=j3,
-            yaw=float(rec["yaw"]),
-            pose_kind=self.pose_kind,
-        )
+        return cached_sample(self.cache_root, self.records[index], self.pose_kind)
