@@ -230,7 +230,7 @@ def show_app(environ: Mapping[str, str] | None = None) -> ViewpointApp:
     from posegen_lite.allocator import keep_freed_memory
 
     # The sliders' views and the background turntable take turns (the widget's compute lock), so each may use both
-    # cores: a new view took 83 ms with 2 torch threads and 117 ms with 1, 73 views 3.0 s and 5.7 s
+    # cores: a new view took 83 ms with 2 torch threads and 117 ms with 1, 73 views 2.8 s and 5.5 s
     # (benchmarks/notes/2026-12-app-speed.md); more threads gain nothing on networks this small.
     if torch.get_num_threads() > APP_THREADS:
         torch.set_num_threads(APP_THREADS)

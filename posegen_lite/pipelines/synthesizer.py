@@ -68,7 +68,7 @@ __all__ = ["DEMO_WEIGHTS", "NovelViewSynthesizer", "SynthesisResult", "TooFewJoi
 
 class NovelViewSynthesizer(PhotoViews):
     """G1 (+ G2) and Stage I geometry behind one call. Images must be the networks' size ``(H, W)``; the photo
-    methods (``synthesize_photo``, ``prepare_photo``, ``photo_views``) are ``photo_views.PhotoViews``'."""
+    methods (``synthesize_photo``, ``prepare_photo``, ``photo_views``) come from ``photo_views.PhotoViews``."""
 
     def __init__(
         self,
@@ -104,8 +104,8 @@ class NovelViewSynthesizer(PhotoViews):
         self.outline_ring = outline_ring
         if batch < 1:
             raise ValueError(f"batch must be ≥ 1, got {batch}")
-        # Views per forward pass. On 2 CPU cores 73 views took 2.8–3.4 s in batches of 8 and 5.3–8.2 s in one
-        # batch of 73, whose activations no longer fit the caches (benchmarks/bench_turntable.py).
+        # Views per forward pass. On 2 CPU cores 73 views took 2.8–3.0 s in batches of 8 and 5.4–11.8 s in one
+        # batch of 73, whose activations no longer fit the caches (benchmarks/notes/2026-12-app-speed.md).
         self.batch = batch
         self.memo = InputMemo()  # the input's Stage I work, kept across calls (a slider's moves)
         self._photo_estimator: MediaPipeEstimator | None = None  # built on the first photo, freed by close()
@@ -352,7 +352,7 @@ class NovelViewSynthesizer(PhotoViews):
         fit = person is not None and self.needs_proxy
         widths = self.memo.get("widths", key, lambda: fit_widths(source, self.size, person)) if fit else None
         warp = proxy_warp(source, [p[2] for p in poses], self.size, widths) if self.needs_proxy else None
-        # Stage II + III: one batch for all yaws
+        # Stage II + III: the yaws in batches of ``batch`` views
         coarse, refined = self.networks(image_a, maps, masks, warp, noise)
         if person is not None:
             paint = lambda: unseen_colours(image, person, source, self.size, widths)  # noqa: E731
