@@ -20,7 +20,7 @@ from posegen_lite.geometry.skeleton import LIMBS, NUM_JOINTS
 
 def png_bytes(image: np.ndarray, zoom: int = 1, compress_level: int = 6) -> bytes:
     """PNG encoding of an ``(H, W, 3)`` uint8 image, enlarged ``zoom``× by pixel repetition; ``compress_level``
-    0–9 is zlib's (PIL's default 6; the widget uses 1: half the time, about 30 % more bytes)."""
+    0–9 is zlib's (PIL's default 6; 1 takes half the time for about 30 % more bytes)."""
     img = np.asarray(image)
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 image, got {img.shape} {img.dtype}")
