@@ -11,9 +11,10 @@ includes the websocket round trip, the kernel's work and the browser's image dec
 * ``precompute``: ``posegen app`` as shipped — how long the background turntable (73 yaws at 5°) of the first
   person takes, read from the page ("turntable ready: … in … s"), and key presses over precomputed angles.
 
-Run: ``python benchmarks/bench_browser.py [--quick]``; needs Chromium at /usr/bin/chromium and the ``browser``
-extra. Prints a table (median, min, max ms) and writes ``benchmarks/results/bench_browser.json`` with the load
-average before and after: figures from a busy machine are upper bounds.
+Run: ``python benchmarks/bench_browser.py [--quick] [--presses 20] [--out PATH]``; needs Chromium at
+/usr/bin/chromium and the ``browser`` extra. Prints a table (median, min, max ms of ``--presses`` key presses per
+case) and writes ``benchmarks/results/bench_browser.json`` with the load average before and after: figures from a
+busy machine are upper bounds.
 """
 
 from __future__ import annotations
@@ -63,13 +64,15 @@ def measure(presses: int) -> tuple[list[dict], dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 presses per case instead of 12")
+    parser.add_argument("--quick", action="store_true", help="3 presses per case instead of --presses")
+    parser.add_argument("--presses", type=int, default=20, help="key presses per case (default 20)")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "bench_browser.json")
     args = parser.parse_args()
     missing = harness.missing_requirements()
     if missing:
         sys.exit(f"bench_browser: {missing}")
     load_before = os.getloadavg()
-    rows, extra = measure(3 if args.quick else 12)
+    rows, extra = measure(3 if args.quick else args.presses)
     load_after = os.getloadavg()
     print(f"{'case':34s} {'median ms':>10s} {'min':>7s} {'max':>7s}  n")
     for row in rows:
@@ -78,7 +81,7 @@ def main() -> None:
         print(f"{row['case']:34s} {row['median_ms']:10.0f} {row['min_ms']:7.0f} {row['max_ms']:7.0f}  {len(ms)}")
     print(f"turntable precompute: {extra['precompute_views']} views in {extra['precompute_s']:.1f} s")
     print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}")
-    path = write_json(HERE / "results" / "bench_browser.json", rows, load_before=load_before,
+    path = write_json(args.out, rows, load_before=load_before,
                       load_after=load_after, quick=args.quick, **extra)  # fmt: skip
     print(path)
 

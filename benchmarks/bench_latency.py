@@ -37,6 +37,7 @@ from posegen_lite.geometry.posemaps import body_mask, pose_maps
 from posegen_lite.images import to_tensor
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
+from posegen_lite.models.inputs import g2_inputs
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 
 GOAL_MS = 100.0
@@ -100,7 +101,7 @@ def bench(
             extras = {"flow": warp.flow.to(device), "visibility": warp.visibility.to(device)}
         if synth.g1.config.latent_surface:  # a texture-space latent: its prior's mean needs the surface map
             extras["surface"] = warp.surface.to(device)
-        g2_extras = synth.g2_inputs(warp)
+        g2_extras = {} if synth.g2 is None else g2_inputs(synth.g2.config, warp, device)
 
     @torch.no_grad()
     def networks(i: int):

@@ -463,7 +463,10 @@ def test_2d_keypoints_are_lifted_once_per_call_whatever_the_number_of_yaws(scene
     many = synth.synthesize_many(view.image, view.keypoints, [0.0, 45.0, 90.0, 180.0, 270.0], visible=view.visible)
     assert len(many) == 5 and len(calls) == 1
     one = synth.synthesize(view.image, view.keypoints, visible=view.visible, yaw=90.0)
-    assert len(calls) == 2
+    assert len(calls) == 1  # the same input in the next call: its lifted pose is kept (stage1.InputMemo)
+    synth.memo.clear()
+    synth.synthesize(view.image, view.keypoints, visible=view.visible, yaw=90.0)
+    assert len(calls) == 2  # without the memo: lifted again
     np.testing.assert_array_equal(one.keypoints, many[2].keypoints)  # the same pose as in the batch of five
     np.testing.assert_allclose(one.image.astype(int), many[2].image.astype(int), atol=1)  # batch of 1 vs 5
 

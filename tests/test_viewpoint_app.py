@@ -196,3 +196,16 @@ def test_cli_app_parses_and_reports_missing_weights(capsys):
     assert (args.port, args.no_browser, args.people, args.no_precompute) == (9000, True, 2, False)
     assert main(["app", "--weights", "/nonexistent/weights.pt", "--no-browser"]) == 2
     assert "weights not found" in capsys.readouterr().err
+
+
+def test_app_kernels_send_no_echo_of_the_sliders_values():
+    import subprocess
+    import sys
+
+    from posegen_lite.app.viewpoint_app import AppConfig, app_environment
+
+    env = app_environment(AppConfig(people=1, precompute=False, photos=False))
+    # the variable ipywidgets itself reads: its kernels then skip the echo of every value the page sends
+    code = "from ipywidgets.widgets import widget; print(widget.JUPYTER_WIDGETS_ECHO)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -123,9 +123,12 @@ def test_precompute_fills_the_turntable_and_scrubbing_computes_nothing(synth, pe
         app.yaw.value = y
     assert app.updates == n
     p = people[0]
-    expected = synth.synthesize(p.image, p.joints3d, yaw=180, camera=p.camera)  # the precomputed view is exact
-    np.testing.assert_array_equal(app.displayed("G1"), expected.coarse)
-    np.testing.assert_array_equal(app.displayed("G2"), expected.refined)
+    # The turntable runs its views in batches (synthesize_many): the same view as one synthesize call, except that
+    # a batch's convolutions may round a last bit otherwise (measured here: 1 level in 1 pixel of 3,072).
+    expected = synth.synthesize(p.image, p.joints3d, yaw=180, camera=p.camera)
+    for name, image in (("G1", expected.coarse), ("G2", expected.refined)):
+        assert np.abs(app.displayed(name).astype(int) - image).max() <= 1, name
+        assert np.mean(app.displayed(name) != image) < 0.01, name
     # a new person starts that person's turntable; the first one stays cached
     app.person.value = 1
     assert app.wait_precomputed(timeout=120)
@@ -149,8 +152,8 @@ def test_display_bundle_has_the_live_widget_and_a_static_picture(synth, people):
     assert "run the notebook" in bundle["text/plain"] and "VBox" not in bundle["text/plain"]
     picture = decode_png(base64.b64decode(bundle["image/png"]))
     assert picture.shape[1] > 5 * SIZE[1] * 2 and picture.shape[0] > SIZE[0] * 2
-    # the picture holds the panels as displayed: the G1 panel appears in it pixel for pixel
-    g1 = decode_png(app.images["G1"].value)
+    # the picture holds the panels as displayed (enlarged zoom× by the browser): the G1 panel appears pixel for pixel
+    g1 = decode_png(app.images["G1"].value).repeat(2, axis=0).repeat(2, axis=1)
     found = any(
         np.array_equal(picture[r : r + g1.shape[0], c : c + g1.shape[1]], g1)
         for r in range(0, 40)
@@ -198,3 +201,31 @@ def test_a_deterministic_g1_hides_the_sample_buttons(synth, people):
     assert app.new_sample.layout.display == "none" and app.prior_mean.layout.display == "none"
     with pytest.raises(ValueError, match="--g1.latent-channels"):
         app.draw_sample()
+
+
+def test_panels_travel_at_model_resolution_and_the_browser_enlarges_them(synth, people):
+    app = ViewpointWidget(synth, people, zoom=3, precompute=False)
+    for name in PANELS:
+        image = app.images[name]
+        if name == "3D pose":  # drawn at its display size
+            assert decode_png(image.value).shape[:2] == (SIZE[0] * 3, SIZE[0] * 3) and not image.width
+        else:  # the model's pixels, shown 3× larger, nearest-neighbour
+            assert decode_png(image.value).shape[:2] == SIZE
+            assert (image.width, image.height) == (str(SIZE[1] * 3), str(SIZE[0] * 3))
+    styles = [c.value for c in app.view.children if "<style>" in getattr(c, "value", "")]
+    assert styles and "image-rendering: pixelated" in styles[0]
+
+
+def test_skeleton_panel_draws_what_skeleton_3d_image_draws(people):
+    from posegen_lite.app.panels import SkeletonPanel
+    from posegen_lite.figures.poses import skeleton_3d_image
+
+    panel = SkeletonPanel(size_px=96)  # one figure, redrawn for every pose
+    p = people[0]
+    missing = p.joints3d.copy()
+    missing[[3, 4, 14]] = np.nan  # a limb and an eye gone: their lines are hidden, not drawn
+    turned = p.joints3d[:, [2, 1, 0]] * np.array([1.0, 1.0, -1.0])
+    for joints, camera in ((p.joints3d, p.camera), (missing, p.camera), (turned, None), (p.joints3d, p.camera)):
+        np.testing.assert_array_equal(panel(joints, camera), skeleton_3d_image(joints, camera=camera, size_px=96))
+    with pytest.raises(ValueError, match="all-missing"):
+        panel(np.full((18, 3), np.nan), None)

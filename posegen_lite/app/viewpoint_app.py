@@ -48,6 +48,7 @@ DEFAULT_MAX_VISITORS = 8
 # A kernel with no traffic (no slider moved, no view computed) for this long is ended, even with its tab open:
 # in a lecture hall tabs stay open on closed laptops and would hold their seats for the whole session.
 DEFAULT_IDLE_MINUTES = 10.0
+APP_THREADS = 2  # torch threads of a kernel (show_app)
 MAX_UPLOAD_PIXELS = PHOTO_MAX_PIXELS  # what an upload is downscaled to; a larger photo only adds decoding time
 
 
@@ -227,12 +228,12 @@ def show_app(environ: Mapping[str, str] | None = None) -> ViewpointApp:
     import torch
 
     from posegen_lite.allocator import keep_freed_memory
-    from posegen_lite.app.notebook import cpu_threads
 
-    # one torch thread per view: the sliders' view and the background turntable each get a core
-    threads = cpu_threads(True, torch.device("cpu"))
-    if threads is not None and torch.get_num_threads() > threads:
-        torch.set_num_threads(threads)
+    # The sliders' views and the background turntable take turns (the widget's compute lock), so each may use both
+    # cores: a new view took 83 ms with 2 torch threads and 117 ms with 1, 73 views 2.8 s and 5.5 s
+    # (benchmarks/notes/2026-12-app-speed.md); more threads gain nothing on networks this small.
+    if torch.get_num_threads() > APP_THREADS:
+        torch.set_num_threads(APP_THREADS)
     keep_freed_memory()  # this kernel serves views: reused memory makes each one faster (allocator.py)
     return ViewpointApp(AppConfig.from_env(environ))
 
@@ -270,9 +271,12 @@ def _check_limits(max_visitors: int, idle_minutes: float) -> None:
 
 
 def app_environment(config: AppConfig) -> dict[str, str]:
-    """The environment Voilà runs in: this one, the app's settings (for its kernels) and the template folder."""
+    """The environment Voilà runs in: this one, the app's settings (for its kernels) and the template folder.
+    ``JUPYTER_WIDGETS_ECHO=0``: a kernel does not send a slider's new value back to the page that just sent it
+    (ipywidgets 8's echo, which keeps several views of one widget in step; the page shows each widget once), one
+    message less in every key press's round trip."""
     paths = [str(JUPYTER_DIR), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
-    return {**os.environ, **config.to_env(), "JUPYTER_PATH": os.pathsep.join(paths)}
+    return {**os.environ, **config.to_env(), "JUPYTER_PATH": os.pathsep.join(paths), "JUPYTER_WIDGETS_ECHO": "0"}
 
 
 def check_weights(weights: str | None) -> None:

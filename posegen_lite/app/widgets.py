@@ -6,16 +6,16 @@
     app.yaw.value = 90       # what a test does: the panels update
     app.current_images()     # {"input", "target pose", "G1", "G2", "ground truth", "3D pose"} as uint8 arrays
 
-Every panel is an ``ipywidgets.Image`` holding PNG bytes (enlarged ``zoom``× with nearest-neighbour). Views are
-cached per (person, yaw, pitch) as PNGs, and once a person is chosen a background thread computes the whole
-turntable at the slider's 5° steps, nearest angles first (``precompute=True``), so scrubbing only swaps PNGs.
+Every panel is an ``ipywidgets.Image`` holding a PNG at the model's resolution, shown ``zoom``× larger by the
+browser (nearest-neighbour: the pixels of an enlarged PNG, fewer bytes to encode and send). Views are cached per
+(person, yaw, pitch) as PNGs; once a person is chosen a background thread computes the whole turntable at the
+slider's 5° steps in batches, nearest angles first (``precompute=True``), so scrubbing only swaps PNGs.
 Displayed in a notebook, the output also carries a static PNG of the panels, for viewers without a live kernel.
 """
 
 from __future__ import annotations
 
 import base64
-import io
 import threading
 import time
 from collections import OrderedDict
@@ -25,14 +25,17 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from posegen_lite.app.panels import SkeletonPanel, decode_png, placeholder, png_bytes
 from posegen_lite.data.synthetic.scenes import Scene
-from posegen_lite.figures.poses import skeleton_3d_image
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.posemaps import draw_skeleton
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult
 from posegen_lite.pipelines.unseen import photo_unseen
 
 PANELS = ("input", "target pose", "G1", "G2", "ground truth", "3D pose")
+# Panels at the model's resolution are enlarged by the browser, pixel for pixel (the 3D pose is drawn at size).
+PNG_LEVEL = 6  # zlib's default: a view's six PNGs in 10.0 ms, 24.1 KiB (level 1: 5.7 ms, 31.3 KiB; notes 2026-12)
+PIXELATED = "<style>.posegen-viewpoint img[class*='posegen-panel-'] { image-rendering: pixelated; }</style>"
 
 
 @dataclass(frozen=True)
@@ -69,16 +72,28 @@ def synthesize_person(
     """One view of ``p`` as the widget and the shared server show it: a photo (2D keypoints, lifted) on its own
     background with its colours on the unseen side; ``seed``: one sample of a conditional-VAE G1 (``None``: the
     prior's mean)."""
-    sampling: dict = {} if seed is None else {"samples": 1, "seed": seed}
+    if seed is None:
+        return person_views(synth, p, [yaw], pitch)[0]
+    image, keypoints, kw = _person_input(synth, p)
+    return synth.synthesize(image, keypoints, yaw=yaw, pitch=pitch, samples=1, seed=seed, **kw)[0]
+
+
+def person_views(
+    synth: NovelViewSynthesizer, p: ViewpointPerson, yaws: Sequence[float], pitch: float
+) -> list[SynthesisResult]:
+    """``synthesize_person``'s prior-mean views of ``p`` at each of ``yaws``, in ``synth.batch``-view passes."""
+    image, keypoints, kw = _person_input(synth, p)
+    return synth.synthesize_many(image, keypoints, list(yaws), pitch=pitch, **kw)
+
+
+def _person_input(synth: NovelViewSynthesizer, p: ViewpointPerson) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``(image, keypoints, keyword arguments)`` of ``p`` for ``synthesize`` / ``synthesize_many``."""
+    kw: dict = {}
     if p.silhouette is not None:  # a photo: its own background around the person, its colours on the unseen side
-        sampling["silhouette"] = p.silhouette
-        sampling["unseen"] = photo_unseen(synth.needs_proxy)
+        kw = {"silhouette": p.silhouette, "unseen": photo_unseen(synth.needs_proxy)}
     if p.camera is None:  # a photo: 2D keypoints with the estimator's depth (or lifted inside synthesize)
-        res = synth.synthesize(p.image, p.keypoints, yaw=yaw, pitch=pitch, visible=p.visible, lifted=p.lifted,
-                               **sampling)  # fmt: skip
-    else:
-        res = synth.synthesize(p.image, p.joints3d, yaw=yaw, pitch=pitch, camera=p.camera, **sampling)
-    return res[0] if seed is not None else res
+        return p.image, p.keypoints, {"visible": p.visible, "lifted": p.lifted, **kw}
+    return p.image, p.joints3d, {"camera": p.camera, **kw}
 
 
 def held_out_people(n: int, size: tuple[int, int] = (64, 64), seed: int = 0) -> list[ViewpointPerson]:
@@ -86,34 +101,6 @@ def held_out_people(n: int, size: tuple[int, int] = (64, 64), seed: int = 0) -> 
     if n < 1:
         raise ValueError(f"need at least one person, got {n}")
     return [ViewpointPerson.from_scene(Scene.held_out(i, size, seed=seed)) for i in range(n)]
-
-
-def png_bytes(image: np.ndarray, zoom: int = 1) -> bytes:
-    """PNG encoding of an ``(H, W, 3)`` uint8 image, enlarged ``zoom``× by pixel repetition."""
-    img = np.asarray(image)
-    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-        raise ValueError(f"expected an (H, W, 3) uint8 image, got {img.shape} {img.dtype}")
-    if zoom > 1:
-        img = img.repeat(zoom, axis=0).repeat(zoom, axis=1)
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def decode_png(data: bytes, zoom: int = 1) -> np.ndarray:
-    """Inverse of ``png_bytes``: the ``(H, W, 3)`` uint8 image at its original size."""
-    img = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    return img[::zoom, ::zoom].copy() if zoom > 1 else img
-
-
-def _placeholder(height: int, width: int, grey: int = 235) -> np.ndarray:
-    """A flat panel for "not available" (a cross marks it as deliberately empty)."""
-    img = np.full((height, width, 3), grey, np.uint8)
-    n = min(height, width)
-    idx = np.arange(n)
-    img[(idx * height) // n, (idx * width) // n] = 180
-    img[(idx * height) // n, width - 1 - (idx * width) // n] = 180
-    return img
 
 
 class ViewpointWidget:
@@ -163,6 +150,7 @@ class ViewpointWidget:
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         self._compute_lock = threading.Lock()  # one view at a time: torch and matplotlib work, never interleaved
+        self._painters = threading.local()  # the 3D pose panel's figure, one per thread (SkeletonPanel)
         self.updates = 0  # views computed on demand (cache misses of the sliders); the tests read it
         self.precompute = precompute
         self.precomputed = 0  # views the background thread computed
@@ -184,7 +172,8 @@ class ViewpointWidget:
                 button.layout.display = "none"
         self.new_sample.on_click(lambda _b: self.draw_sample())
         self.prior_mean.on_click(lambda _b: self.show_prior_mean())
-        self.images = {name: w.Image(format="png") for name in PANELS}
+        size_px = {"width": str(self._w * self.zoom), "height": str(self._h * self.zoom)}
+        self.images = {name: w.Image(format="png", **({} if name == "3D pose" else size_px)) for name in PANELS}
         self.status = w.HTML()
         self.progress = w.HTML()
         boxes = [
@@ -196,6 +185,7 @@ class ViewpointWidget:
                 w.HBox([self.person, self.yaw, self.pitch, self.new_sample, self.prior_mean]),
                 w.HBox(boxes),
                 w.HBox([self.status, self.progress]),
+                w.HTML(PIXELATED),
             ]
         )
         # CSS classes: stable handles for the browser tests (tests/browser/) and for styling
@@ -262,26 +252,32 @@ class ViewpointWidget:
 
     def _compute(self, key: tuple[int, float, float, int]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
         """The panels of view ``key`` = (person, yaw, pitch, sample seed or −1 for the prior mean), as arrays
-        and as the PNGs the widget shows."""
+        and as the PNGs the widget shows. (Drawing them in a second thread while the networks ran was slower:
+        the drawing holds the GIL the networks' Python needs between operations.)"""
+        with self._compute_lock:
+            return self._panels(key, self._synthesize(key))
+
+    def _panels(self, key: tuple[int, float, float, int], res: SynthesisResult):
+        """The panels of view ``key`` around its synthesized ``res``, as arrays and as PNGs (model resolution)."""
         person, yaw, pitch, _ = key
         p = self.people[person]
         h, w = self._h, self._w
-        with self._compute_lock:
-            res = self._synthesize(key)
-            if p.scene is not None and pitch == 0:
-                truth = p.scene.render(yaw).image
-            else:  # the scene's orbit camera has no pitch: no ground truth to show
-                truth = _placeholder(h, w)
-            panels = {
-                "input": p.image,
-                "target pose": draw_skeleton(res.keypoints, res.visible, h, w),
-                "G1": res.coarse,
-                "G2": res.refined if res.refined is not None else _placeholder(h, w),
-                "ground truth": truth,
-                "3D pose": skeleton_3d_image(res.joints3d, camera=p.camera, size_px=h * self.zoom),
-            }
-            pngs = {name: png_bytes(img, 1 if name == "3D pose" else self.zoom) for name, img in panels.items()}
-        return panels, pngs
+        if p.scene is not None and pitch == 0:
+            truth = p.scene.render(yaw).image
+        else:  # the scene's orbit camera has no pitch: no ground truth to show
+            truth = placeholder(h, w)
+        painter = getattr(self._painters, "panel", None)
+        if painter is None:
+            painter = self._painters.panel = SkeletonPanel(size_px=h * self.zoom)
+        panels = {
+            "input": p.image,
+            "target pose": draw_skeleton(res.keypoints, res.visible, h, w),
+            "G1": res.coarse,
+            "G2": res.refined if res.refined is not None else placeholder(h, w),
+            "ground truth": truth,
+            "3D pose": painter(res.joints3d, camera=p.camera),
+        }
+        return panels, {name: png_bytes(img, compress_level=PNG_LEVEL) for name, img in panels.items()}
 
     def _cached(self, key: tuple[int, float, float, int]) -> tuple[dict[str, np.ndarray], dict[str, bytes]] | None:
         with self._cache_lock:
@@ -349,14 +345,20 @@ class ViewpointWidget:
         person, pitch = target
         t0 = time.perf_counter()
         todo = [(person, float(y), pitch, -1) for y in yaws]  # the prior mean (the deterministic answer)
-        for i, key in enumerate(todo):
+        done = 0
+        for start in range(0, len(todo), self.synth.batch):  # one forward pass per batch (synthesize_many)
             if stop.is_set():
                 return
-            if self._cached(key) is None:
-                self._store(key, self._compute(key))
-                self.precomputed += 1
-            if i % 12 == 11:
-                self.progress.value = f"&nbsp;· turntable {i + 1}/{len(todo)}"
+            keys = [k for k in todo[start : start + self.synth.batch] if self._cached(k) is None]
+            if keys:
+                with self._compute_lock:
+                    views = person_views(self.synth, self.people[person], [k[1] for k in keys], pitch)
+                for key, res in zip(keys, views, strict=True):
+                    with self._compute_lock:  # view by view: a slider's new view waits for one batch at most
+                        self._store(key, self._panels(key, res))
+                    self.precomputed += 1
+            done = min(len(todo), start + self.synth.batch)
+            self.progress.value = f"&nbsp;· turntable {done}/{len(todo)}"
         self.precompute_seconds = time.perf_counter() - t0
         if not stop.is_set():
             self.progress.value = f"&nbsp;· turntable ready: {len(todo)} views in {self.precompute_seconds:.1f} s"
@@ -394,7 +396,7 @@ class ViewpointWidget:
 
     def displayed(self, name: str) -> np.ndarray:
         """What panel ``name`` shows right now, decoded from its PNG at model resolution."""
-        return decode_png(self.images[name].value, 1 if name == "3D pose" else self.zoom)
+        return decode_png(self.images[name].value)
 
     def _on_change(self, change) -> None:
         if change is not None and change.get("owner") is self.person:
@@ -418,8 +420,8 @@ class ViewpointWidget:
     def snapshot(self) -> np.ndarray:
         """The widget as a static picture ``(H', W', 3)`` uint8: the panels at display size side by side under
         their names, the status line below (PIL only, so it is cheap enough for every display)."""
-        _, pngs = self._view(self._key())
-        tiles = [np.asarray(Image.open(io.BytesIO(pngs[name])).convert("RGB")) for name in PANELS]
+        panels, _ = self._view(self._key())
+        tiles = [panels[n] if n == "3D pose" else panels[n].repeat(self.zoom, 0).repeat(self.zoom, 1) for n in PANELS]
         gap, head, foot = 8, 16, 18
         height = max(t.shape[0] for t in tiles)
         width = sum(t.shape[1] for t in tiles) + gap * (len(tiles) + 1)
@@ -476,6 +478,7 @@ __all__ = [
     "ViewpointPerson",
     "ViewpointWidget",
     "held_out_people",
+    "person_views",
     "turntable_figure",
     "png_bytes",
     "decode_png",

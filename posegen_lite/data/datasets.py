@@ -15,7 +15,9 @@ class DataSpec:
     """Which data to load. Synthetic: ``people`` training people (val/test get a tenth, at least 8),
     ``views`` pairs each, ``seed``; optional ``cache`` folder. Real datasets: ``root`` (docs/datasets.md).
     ``extras``: synthetic samples also carry the body-proxy flow/visibility and the exact part/print maps
-    (``data/sample.py``'s optional keys) — needed by a warping G1, part-weighted losses and detail metrics."""
+    (``data/sample.py``'s optional keys) — needed by a warping G1, part-weighted losses and detail metrics.
+    ``cache_arrays``: read the ``cache`` as memory-mapped arrays (``data/synthetic/arrays.py``), which 2
+    DataLoader workers stream several times faster than its PNGs (benchmarks/bench_data.py)."""
 
     data: str = "synthetic"
     size: tuple[int, int] = (64, 64)
@@ -25,6 +27,7 @@ class DataSpec:
     seed: int = 0
     cache: str | None = None
     extras: bool = False
+    cache_arrays: bool = False
 
 
 def synthetic_config(spec: DataSpec):
@@ -50,7 +53,8 @@ def build_dataset(spec: DataSpec, split: str) -> Dataset:
     if spec.data == "synthetic":
         from posegen_lite.data.synthetic.dataset import SyntheticPairs
 
-        return SyntheticPairs(synthetic_config(spec), split, cache_dir=spec.cache, extras=spec.extras)
+        return SyntheticPairs(synthetic_config(spec), split, cache_dir=spec.cache, extras=spec.extras,
+                              arrays=spec.cache_arrays)  # fmt: skip
     if spec.root is None:
         raise ValueError(f"--root is needed for the {spec.data} dataset (see docs/datasets.md)")
     if split == "test_hard":
@@ -80,4 +84,5 @@ def spec_from_args(args) -> DataSpec:
         seed=args.data_seed,
         cache=args.cache,
         extras=bool(getattr(args, "extras", False)),
+        cache_arrays=bool(getattr(args, "cache_arrays", False)),
     )

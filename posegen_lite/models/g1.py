@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from posegen_lite.models.blocks import Decoder, Encoder, check_divisible, level_channels, valid_sizes_hint
-from posegen_lite.models.cvae import SURFACE_CHANNELS, Gaussian, LatentPath, Latents, blind_body
+from posegen_lite.models.cvae import Gaussian, LatentPath, Latents, blind_body
+from posegen_lite.models.g1_checks import check_latent, check_surface, check_warp
 from posegen_lite.models.warping import warp_features, warp_image
 
 IMAGE_CHANNELS = 3
@@ -442,13 +443,13 @@ class G1(nn.Module):
         if image_a.shape[0] != pose_b.shape[0]:
             raise ValueError(f"G1: batch sizes differ, image_a {image_a.shape[0]} vs pose_b {pose_b.shape[0]}")
         if cfg.warp != "none":
-            _check_warp(image_a, flow, visibility, cfg.warp)
+            check_warp(image_a, flow, visibility, cfg.warp)
         if self.latent is None:
             if noise is not None or image_b is not None or mask_b is not None:
                 raise ValueError("noise/image_b/mask_b are for a conditional-VAE G1 (G1Config.latent_channels > 0)")
         else:
-            _check_latent(image_a, noise, image_b, mask_b, self.latent_shape(image_a.shape[0]))
-        _check_surface(image_a, surface, cfg.latent_surface)
+            check_latent(image_a, noise, image_b, mask_b, self.latent_shape(image_a.shape[0]))
+        check_surface(image_a, surface, cfg.latent_surface)
         if regress_latent and (self.latent is None or image_b is None):
             raise ValueError("regress_latent is for training (image_b given) a conditional-VAE G1")
 
@@ -460,51 +461,3 @@ def _zero_conv(in_channels: int, out_channels: int, kernel: int) -> nn.Conv2d:
     nn.init.zeros_(conv.weight)
     nn.init.zeros_(conv.bias)
     return conv
-
-
-def _check_warp(image_a: torch.Tensor, flow: torch.Tensor | None, visibility: torch.Tensor | None, mode: str) -> None:
-    if flow is None or visibility is None:
-        raise ValueError(
-            f"G1 (warp={mode!r}) needs the body-proxy flow and visibility "
-            "(e.g. SyntheticPairs(extras=True) or geometry.warp.proxy_maps)"
-        )
-    b, _, h, w = image_a.shape
-    if tuple(flow.shape) != (b, 2, h, w) or tuple(visibility.shape) != (b, 1, h, w):
-        raise ValueError(
-            f"G1: flow must be (B, 2, H, W) and visibility (B, 1, H, W) = {(b, 2, h, w)}, {(b, 1, h, w)}; "
-            f"got {tuple(flow.shape)}, {tuple(visibility.shape)}"
-        )
-
-
-def _check_latent(
-    image_a: torch.Tensor,
-    noise: torch.Tensor | None,
-    image_b: torch.Tensor | None,
-    mask_b: torch.Tensor | None,
-    latent_shape: tuple[int, ...],
-) -> None:
-    mask_shape = (image_a.shape[0], 1, *image_a.shape[2:])
-    if mask_b is not None and (image_b is None or tuple(mask_b.shape) != mask_shape):
-        raise ValueError(
-            f"G1: mask_b goes with image_b (training) and must be (B, 1, H, W) = {mask_shape}, "
-            f"got {tuple(mask_b.shape)}"
-        )
-    if noise is not None and tuple(noise.shape) != latent_shape:
-        raise ValueError(f"G1: noise must be {latent_shape}, got {tuple(noise.shape)}")
-    if image_b is not None and tuple(image_b.shape) != tuple(image_a.shape):
-        raise ValueError(f"G1: image_b must be shaped like image_a {tuple(image_a.shape)}, got {tuple(image_b.shape)}")
-
-
-def _check_surface(image_a: torch.Tensor, surface: torch.Tensor | None, wanted: bool) -> None:
-    if not wanted:
-        if surface is not None:
-            raise ValueError("surface is for a G1 with G1Config.latent_surface (texture-space latent)")
-        return
-    if surface is None:
-        raise ValueError(
-            "this G1's latent works in the body proxy's texture space: pass surface (B, 5, H, W) "
-            "(geometry.warp.surface_map; the dataset key proxy_surface_b with extras)"
-        )
-    expected = (image_a.shape[0], SURFACE_CHANNELS, *image_a.shape[2:])
-    if tuple(surface.shape) != expected:
-        raise ValueError(f"G1: surface must be (B, {SURFACE_CHANNELS}, H, W) = {expected}, got {tuple(surface.shape)}")

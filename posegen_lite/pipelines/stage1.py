@@ -3,11 +3,17 @@
 ``source_pose`` checks the keypoints and, for 2D ones, lifts them to 3D once; ``turn`` rotates that pose about
 its body axis and projects it for one viewpoint; ``pose_inputs`` draws the target pose maps and body masks and
 ``proxy_warp`` the body proxy's maps, both before any network runs (``synthesizer.NovelViewSynthesizer``).
+``InputMemo`` keeps what depends on the input alone (its 3D pose, fitted widths, colours) across calls.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -156,3 +162,55 @@ def proxy_warp(
     ``targets`` (``(18, 3)`` in the source's frame), all seen by the source's camera, in images of ``size``;
     the parts widened by ``widths`` (``fit_widths``; default: the renderer's body)."""
     return source_maps(source.joints3d, source.proxy_camera(*size), targets, radius_scale=widths)
+
+
+def input_key(*parts: Any) -> bytes:
+    """A digest of one call's input: arrays (and anything array-like) by dtype, shape and bytes, cameras by their
+    matrices, ``None``, strings and numbers by their ``repr``. Equal inputs give equal keys whatever their identity."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if isinstance(part, Camera):
+            part = (part.K, part.R, part.t, part.width, part.height, part.dist)
+        items = part if isinstance(part, tuple) else (part,)
+        for item in items:
+            if not isinstance(item, (np.ndarray, str, int, float, type(None))):
+                item = np.asarray(item)  # a list, a tensor, a PIL image: by its values, never by its repr
+            if isinstance(item, np.ndarray):
+                arr = np.ascontiguousarray(item)
+                digest.update(f"{arr.dtype}{arr.shape}".encode())
+                digest.update(arr.tobytes())
+            else:
+                digest.update(repr(item).encode())
+        digest.update(b"|")
+    return digest.digest()
+
+
+class InputMemo:
+    """The Stage I work that depends on the input alone, kept for the last ``size`` inputs: its pose in 3D (2D
+    keypoints lifted: ~15 ms), the body proxy's widths fitted to its silhouette (~15 ms), its colours for the
+    unseen side (~8 ms, measured at 128×64). A slider's next view of the same input redoes none of it. Keyed by
+    ``input_key`` of everything the work reads; safe to share between threads (the widget's turntable)."""
+
+    def __init__(self, size: int = 8) -> None:
+        if size < 0:
+            raise ValueError(f"size must be ≥ 0, got {size}")
+        self.size = size
+        self._items: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, what: str, key: bytes, compute: Callable[[], Any]) -> Any:
+        """``compute()``'s value for ``(what, key)``, computed on the first call and kept (errors are not kept)."""
+        with self._lock:
+            if (what, key) in self._items:
+                self._items.move_to_end((what, key))
+                return self._items[(what, key)]
+        value = compute()
+        with self._lock:
+            self._items[(what, key)] = value
+            while len(self._items) > self.size * 3:  # up to three kinds of value per input
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

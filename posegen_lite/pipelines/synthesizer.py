@@ -9,17 +9,16 @@
 Bad input is a ``ValueError`` naming the problem, never an empty pose (``checks``). One call checks each
 argument once and lifts 2D keypoints once, whatever the number of yaws. Stage I (``stage1``: rotate the 3D pose
 about the body axis, project, pose maps, body proxy) runs in numpy before any network; Stage II and III are
-one batched forward pass of G1 and (if present) G2. ``synthesize_many`` does several viewpoints in one batch —
-what the turntable and the widget use.
+batched forward passes of G1 and (if present) G2, ``batch`` views at a time. ``synthesize_many`` does several
+viewpoints in one call — what the turntable and the widget use; what depends on the input alone is kept across
+calls (``stage1.InputMemo``), so a slider's next view of the same input starts from Stage I's targets.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ import torch
 
 from posegen_lite.device import pick_device
 from posegen_lite.geometry.camera import Camera
-from posegen_lite.geometry.photo import MediaPipeEstimator, PoseEstimator
+from posegen_lite.geometry.photo import MediaPipeEstimator
 from posegen_lite.geometry.skeleton import check_keypoints
 from posegen_lite.geometry.warp import OUTLINE_RING, ProxyMaps
 from posegen_lite.images import ensure_rgb, to_tensor, to_uint8
@@ -44,11 +43,14 @@ from posegen_lite.pipelines.checks import (
     check_yaws,
 )
 from posegen_lite.pipelines.compositing import on_input_background
-from posegen_lite.pipelines.photo import PhotoInput, prepare_photo
+from posegen_lite.pipelines.photo_views import PhotoViews
+from posegen_lite.pipelines.result import SynthesisResult
 from posegen_lite.pipelines.stage1 import (
     LIFTERS,
+    InputMemo,
     SourcePose,
     fit_widths,
+    input_key,
     is_input_view,
     observed_2d,
     pose_inputs,
@@ -56,7 +58,7 @@ from posegen_lite.pipelines.stage1 import (
     source_pose,
     turn,
 )
-from posegen_lite.pipelines.unseen import check_unseen, photo_unseen, unseen_painter
+from posegen_lite.pipelines.unseen import check_unseen, unseen_painter
 from posegen_lite.resources import demo_weights
 
 DEMO_WEIGHTS = demo_weights()
@@ -64,29 +66,9 @@ DEMO_WEIGHTS = demo_weights()
 __all__ = ["DEMO_WEIGHTS", "NovelViewSynthesizer", "SynthesisResult", "TooFewJointsError"]
 
 
-@dataclass
-class SynthesisResult:
-    """One novel view. Images are ``(H, W, 3)`` uint8; ``refined`` is None without G2."""
-
-    image: np.ndarray  # the final answer: refined if G2 exists, else coarse
-    coarse: np.ndarray  # G1's output Î_B1
-    refined: np.ndarray | None  # G1 + G2's output Î_B2
-    keypoints: np.ndarray  # (18, 2) target keypoints (x, y) px, NaN where not visible
-    visible: np.ndarray  # (18,) bool
-    joints3d: np.ndarray  # (18, 3) the rotated 3D pose (metres, y up; camera-aligned for 2D input)
-    pose_maps: np.ndarray  # (18, H, W) float32 in [-1, 1]
-    mask: np.ndarray  # (1, H, W) float32 in {0, 1}
-    yaw: float
-    pitch: float
-    input_image: np.ndarray | None = None  # synthesize_photo: the crop of the photo the networks saw
-    people_found: int | None = None  # synthesize_photo: how many people the photo holds
-    person: int | None = None  # synthesize_photo: which of them this view is of
-    body: np.ndarray | None = None  # (H, W) bool: where the body proxy puts the person (a G1 that uses it)
-    seen: np.ndarray | None = None  # (H, W) bool: the body pixels whose surface point the input saw
-
-
-class NovelViewSynthesizer:
-    """G1 (+ G2) and Stage I geometry behind one call. Images must be the networks' size ``(H, W)``."""
+class NovelViewSynthesizer(PhotoViews):
+    """G1 (+ G2) and Stage I geometry behind one call. Images must be the networks' size ``(H, W)``; the photo
+    methods (``synthesize_photo``, ``prepare_photo``, ``photo_views``) come from ``photo_views.PhotoViews``."""
 
     def __init__(
         self,
@@ -98,6 +80,7 @@ class NovelViewSynthesizer:
         min_joints: int = MIN_JOINTS,
         fill_uncovered: bool = True,
         outline_ring: int = OUTLINE_RING,
+        batch: int = 8,
     ) -> None:
         self.device = pick_device(device) if isinstance(device, str) else device
         self.g1 = g1.to(self.device).eval()
@@ -119,6 +102,12 @@ class NovelViewSynthesizer:
         if outline_ring < 0:
             raise ValueError(f"outline_ring must be ≥ 0, got {outline_ring}")
         self.outline_ring = outline_ring
+        if batch < 1:
+            raise ValueError(f"batch must be ≥ 1, got {batch}")
+        # Views per forward pass. On 2 CPU cores 73 views took 2.8–3.0 s in batches of 8 and 5.4–11.8 s in one
+        # batch of 73, whose activations no longer fit the caches (benchmarks/notes/2026-12-app-speed.md).
+        self.batch = batch
+        self.memo = InputMemo()  # the input's Stage I work, kept across calls (a slider's moves)
         self._photo_estimator: MediaPipeEstimator | None = None  # built on the first photo, freed by close()
 
     @classmethod
@@ -248,7 +237,23 @@ class NovelViewSynthesizer:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Stage II + III for Stage I's outputs: G1 (and G2) on the input ``image`` ``(3, H, W)`` in [-1, 1] for
         each of ``N`` target ``maps`` ``(N, 18, H, W)`` with body ``masks`` ``(N, 1, H, W)``:
-        ``(coarse (N, H, W, 3) uint8, refined or None)``; ``warp``, ``noise``, ``outline_ring`` as ``generate``."""
+        ``(coarse (N, H, W, 3) uint8, refined or None)``; ``warp``, ``noise``, ``outline_ring`` as ``generate``.
+        Runs ``batch`` views at a time."""
+        parts = [self._networks(image, maps[s], masks[s], _rows(warp, s), None if noise is None else noise[s],
+                                outline_ring) for s in _chunks(len(maps), self.batch)]  # fmt: skip
+        coarse = np.concatenate([c for c, _ in parts])
+        return coarse, None if self.g2 is None else np.concatenate([r for _, r in parts])
+
+    def _networks(
+        self,
+        image: torch.Tensor,
+        maps: np.ndarray,
+        masks: np.ndarray,
+        warp: Maps,
+        noise: torch.Tensor | None,
+        outline_ring: int | None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``networks`` for one forward pass."""
         image_a = image.unsqueeze(0).expand(len(maps), -1, -1, -1).to(self.device)
         pose_b = torch.from_numpy(maps).to(self.device)
         extras = g1_inputs(self.g1.config, warp, self.device)  # the body proxy's maps this G1 reads
@@ -338,17 +343,22 @@ class NovelViewSynthesizer:
         check_unseen(unseen, person is not None and self.needs_proxy)
         # Stage I: the input pose in 3D (2D keypoints lifted once for all yaws), the target poses, their pose
         # maps and body masks, and the body proxy's maps — everything the networks read.
-        source = self.source_pose(keypoints, camera, visible, lifted)
+        key = input_key(image, keypoints, camera, visible, lifted, person, self.lifter, self.size)
+        source = self.memo.get("source", key, lambda: self.source_pose(keypoints, camera, visible, lifted))
         poses = [turn(source, y, pitch, self.size) for y in yaws]
         need = self.min_joints if min_joints is None else min_joints
         check_joint_count([p[1] for p in poses], yaws, pitch, need, self.size)
         maps, masks = pose_inputs([p[0] for p in poses], [p[1] for p in poses], self.size, self.pose_kind)
-        widths = None if person is None or not self.needs_proxy else fit_widths(source, self.size, person)
+        widths = None
+        if person is not None and self.needs_proxy:
+            mask = person  # narrowed for the lambda
+            widths = self.memo.get("widths", key, lambda: fit_widths(source, self.size, mask))
         warp = proxy_warp(source, [p[2] for p in poses], self.size, widths) if self.needs_proxy else None
-        # Stage II + III: one batch for all yaws
+        # Stage II + III: the yaws in batches of ``batch`` views
         coarse, refined = self.networks(image_a, maps, masks, warp, noise)
         if person is not None:
-            colours = unseen_painter(unseen, image, person, source, self.size, widths)
+            paint = lambda: unseen_painter(unseen, image, person, source, self.size, widths)  # noqa: E731
+            colours = None if unseen == "networks" else self.memo.get(f"unseen {unseen}", key, paint)
             coarse = on_input_background(coarse, image, person, warp, masks, colours)
             if refined is not None:
                 refined = on_input_background(refined, image, person, warp, masks, colours)
@@ -361,13 +371,14 @@ class NovelViewSynthesizer:
             if refined is not None:
                 refined[same] = observed
         out = []
+        if isinstance(warp, ProxyMaps):  # once for the batch: ``silhouette`` is computed on every access
+            body, seen = warp.silhouette[:, 0].cpu().numpy() > 0.5, warp.visibility[:, 0].cpu().numpy() > 0.5
         for i, (xy, vis, rotated) in enumerate(poses):
             ref = None if refined is None else refined[i]
             image_i = coarse[i] if ref is None else ref
             out.append(SynthesisResult(image_i, coarse[i], ref, xy, vis, rotated, maps[i], masks[i], yaws[i], pitch))
             if isinstance(warp, ProxyMaps):
-                out[-1].body = warp.silhouette[i, 0].cpu().numpy() > 0.5
-                out[-1].seen = warp.visibility[i, 0].cpu().numpy() > 0.5
+                out[-1].body, out[-1].seen = body[i], seen[i]
         return out
 
     def synthesize(
@@ -426,73 +437,16 @@ class NovelViewSynthesizer:
         gen = torch.Generator().manual_seed(int(seed))
         return torch.randn(self.g1.latent_shape(samples), generator=gen) * temperature
 
-    # --- from a photo ---------------------------------------------------------------------------------------
-    @property
-    def photo_estimator(self) -> PoseEstimator:
-        """The pose estimator the photo methods use when given none: one ``MediaPipeEstimator`` per synthesizer,
-        built on first use (building it costs about as much as one estimate) and freed by ``close()``."""
-        if self._photo_estimator is None:
-            from posegen_lite.geometry import photo as photo_pose
 
-            self._photo_estimator = photo_pose.MediaPipeEstimator()
-        return self._photo_estimator
+def _chunks(n: int, size: int) -> list[slice]:
+    """``n`` rows in slices of at most ``size`` (one empty slice for ``n = 0``)."""
+    return [slice(i, i + size) for i in range(0, max(n, 1), size)]
 
-    def close(self) -> None:
-        """Free the photo estimator, if one was built; the synthesizer stays usable (a later photo builds anew)."""
-        if self._photo_estimator is not None:
-            self._photo_estimator.close()
-            self._photo_estimator = None
 
-    def __enter__(self) -> NovelViewSynthesizer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def prepare_photo(self, photo: np.ndarray, estimator: PoseEstimator | None = None, person: int = 0) -> PhotoInput:
-        """What ``synthesize_photo`` feeds the networks: person ``person``'s crop at the model's size, their
-        keypoints and 3D joints, and every person found (``photo.prepare_photo``; ``inp.notice()`` says how many).
-        Raises ``NoPersonFoundError`` when there is no person."""
-        return prepare_photo(photo, self.height, self.width, estimator or self.photo_estimator, person)
-
-    def synthesize_photo(
-        self,
-        photo: np.ndarray,
-        yaw: float = 0.0,
-        pitch: float = 0.0,
-        estimator: PoseEstimator | None = None,
-        min_joints: int | None = None,
-        person: int = 0,
-        unseen: str | None = None,
-    ) -> SynthesisResult:
-        """A novel view of a person in a photo, in one call: pose (MediaPipe's 2D keypoints and 3D landmarks),
-        crop and scale around the person (``prepare_photo``), then Stage I–III with the observed keypoints and
-        MediaPipe's depth, on the photo's own background (the person's segmentation: ``synthesize_many``'s
-        ``silhouette``); what the photo did not show is painted from its own completed texture when G1 uses the
-        body proxy (``unseen.PHOTO_UNSEEN``; ``"networks"``: the networks' guess, learned on synthetic people only).
-        ``result.input_image`` is the crop the networks saw. With several people in the photo, ``person`` picks
-        one (0: the one the estimator finds first in the whole photo); ``result.people_found`` says how many
-        there are, and a ``UserWarning`` names them."""
-        inp = self.prepare_photo(photo, estimator, person)
-        notice = inp.notice()
-        if notice is not None:
-            warnings.warn(notice, UserWarning, stacklevel=2)
-        result = self.photo_views(inp, [check_angle(yaw, "yaw")], pitch, unseen, min_joints)[0]
-        result.people_found, result.person = len(inp.people), inp.person
-        return result
-
-    def photo_views(
-        self,
-        inp: PhotoInput,
-        yaws: Sequence[float],
-        pitch: float = 0.0,
-        unseen: str | None = None,
-        min_joints: int | None = None,
-    ) -> list[SynthesisResult]:
-        """``synthesize_photo``'s views of a prepared photo (``prepare_photo``) for each of ``yaws``, one batch."""
-        unseen = unseen or photo_unseen(self.needs_proxy)
-        views = self.synthesize_many(inp.image, inp.keypoints, yaws, pitch, visible=inp.visible, lifted=inp.joints3d,
-                                     min_joints=min_joints, silhouette=inp.silhouette, unseen=unseen)  # fmt: skip
-        for v in views:
-            v.input_image = inp.image
-        return views
+def _rows(warp: Maps, rows: slice) -> Maps:
+    """The body proxy's maps (``ProxyMaps``, a dict of some of its fields, or None) of ``rows`` of the batch."""
+    if warp is None:
+        return None
+    if isinstance(warp, ProxyMaps):
+        return ProxyMaps(*(t[rows] for t in warp))
+    return {k: None if v is None else v[rows] for k, v in warp.items()}

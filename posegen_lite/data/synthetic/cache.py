@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from posegen_lite.data.sample import make_sample
 from posegen_lite.data.synthetic.pairs import (
     _FORMAT,
     MANIFEST,
@@ -142,3 +143,24 @@ def load_cache(
         warnings.warn(f"rebuilding the synthetic cache: {err}", stacklevel=2)
     render_to_disk(config, split, out_dir, progress=progress)
     return verify_cache(config, split, out_dir)
+
+
+def cached_sample(root: Path, rec: dict, pose_kind: str = "disc") -> dict:
+    """The pair sample (``data/sample.py``) of one manifest record ``rec`` of the cache folder ``root``."""
+    images = [np.array(Image.open(root / rec[f"file_{t}"]).convert("RGB")) for t in ("a", "b")]
+    j3 = _from_json_floats(rec["joints3d"])
+    return make_sample(
+        images[0],
+        images[1],
+        _from_json_floats(rec["keypoints_a"]),
+        np.array(rec["visible_a"]),
+        _from_json_floats(rec["keypoints_b"]),
+        np.array(rec["visible_b"]),
+        person_id=rec["person_id"],
+        name_a=rec["name_a"],
+        name_b=rec["name_b"],
+        joints3d_a=j3,
+        joints3d_b=j3,
+        yaw=float(rec["yaw"]),
+        pose_kind=pose_kind,
+    )

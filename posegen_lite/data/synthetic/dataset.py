@@ -1,17 +1,14 @@
 """``SyntheticPairs``: the embedded dataset as a torch ``Dataset`` of pair samples, rendered on the fly or read
-from the on-disk cache."""
+from the on-disk cache (its PNGs, or its memory-mapped arrays: ``arrays.py``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
-from posegen_lite.data.sample import make_sample
-from posegen_lite.data.synthetic.cache import _from_json_floats, load_cache, split_dir
+from posegen_lite.data.synthetic.cache import cached_sample, load_cache, split_dir
 from posegen_lite.data.synthetic.detail import pair_extras
 from posegen_lite.data.synthetic.pairs import (
     SyntheticConfig,
@@ -55,6 +52,8 @@ class SyntheticPairs(Dataset):
         pose_kind: passed to ``posemaps.pose_maps`` (``"disc"`` as PG2, or ``"gaussian"``).
         extras: add the optional keys of ``detail.pair_extras`` (proxy flow/visibility/parts for a warping G1,
             exact parts and print masks for part-aware losses and detail metrics).
+        arrays: read the cache as memory-mapped arrays (``arrays.load_arrays``, packed beside the PNGs on first
+            use): the same samples with no PNG decoded and no pose map drawn. Needs ``cache_dir``.
     """
 
     def __init__(
@@ -65,6 +64,7 @@ class SyntheticPairs(Dataset):
         pose_kind: str = "disc",
         progress: bool = False,
         extras: bool = False,
+        arrays: bool = False,
     ) -> None:
         self.extras = bool(extras)
         self.config = config if config is not None else SyntheticConfig()
@@ -74,7 +74,14 @@ class SyntheticPairs(Dataset):
         self.records = None
         # Extras are a pure function of the pair's plan, so each pair's are computed once and kept (compactly).
         self._extras_memo: dict[int, dict] = {}
-        if cache_dir is not None:
+        self.arrays = None
+        if arrays and cache_dir is None:
+            raise ValueError("arrays=True reads the disk cache: give cache_dir")
+        if arrays:
+            from posegen_lite.data.synthetic.arrays import load_arrays
+
+            self.arrays = load_arrays(self.config, self.split, cache_dir, pose_kind, progress)
+        elif cache_dir is not None:
             self.records = load_cache(self.config, self.split, cache_dir, progress=progress)
 
     def __len__(self) -> int:
@@ -89,7 +96,9 @@ class SyntheticPairs(Dataset):
         for i in indices:
             if not 0 <= i < n:
                 raise IndexError(f"index {i} out of range for {n} samples")
-        if self.records is not None:
+        if self.arrays is not None:
+            samples = self.arrays.samples(indices)
+        elif self.records is not None:
             samples = [self._cached(i) for i in indices]
         else:
             samples = [
@@ -114,21 +123,4 @@ class SyntheticPairs(Dataset):
         return [_unpack(fresh[i] if i in fresh else self._extras_memo[i]) for i in indices]
 
     def _cached(self, index: int) -> dict:
-        rec = self.records[index]
-        images = [np.array(Image.open(self.cache_root / rec[f"file_{t}"]).convert("RGB")) for t in ("a", "b")]
-        j3 = _from_json_floats(rec["joints3d"])
-        return make_sample(
-            images[0],
-            images[1],
-            _from_json_floats(rec["keypoints_a"]),
-            np.array(rec["visible_a"]),
-            _from_json_floats(rec["keypoints_b"]),
-            np.array(rec["visible_b"]),
-            person_id=rec["person_id"],
-            name_a=rec["name_a"],
-            name_b=rec["name_b"],
-            joints3d_a=j3,
-            joints3d_b=j3,
-            yaw=float(rec["yaw"]),
-            pose_kind=self.pose_kind,
-        )
+        return cached_sample(self.cache_root, self.records[index], self.pose_kind)

@@ -1,0 +1,132 @@
+"""The disk cache as memory-mapped arrays: each sample read by index, with no PNG to decode and no map to draw.
+
+``pack_arrays`` turns a verified PNG cache (``cache.py``) into ``<split>/arrays/*.npy``: every value of the PNG
+cache's samples (``make_sample``'s dict) — images as uint8, the pose maps of one kind (disc: int8, exactly ±1;
+gaussian: float32), body masks as uint8, keypoints, joints, names. ``ArraySamples.sample(i)`` gives the PNG
+cache's sample bit for bit. A PNG cache read with 2 DataLoader workers spends most of its time drawing pose maps
+(benchmarks/bench_data.py); these arrays skip that work. Arrays of another manifest are packed anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from posegen_lite.data.synthetic.cache import cached_sample, load_cache, split_dir
+from posegen_lite.data.synthetic.pairs import MANIFEST, SyntheticConfig
+
+ARRAYS = "arrays"  # the folder beside the PNGs
+_META = "meta.json"
+_TENSORS = ("image_a", "image_b", "pose_b", "mask_b", "keypoints_a", "keypoints_b", "visible_a", "visible_b",
+            "joints3d_a", "joints3d_b")  # fmt: skip
+_TEXT = ("person_id", "name_a", "name_b")
+
+
+def _stored(name: str, value: torch.Tensor, pose_kind: str) -> np.ndarray:
+    """A sample tensor as it is stored: images back to uint8, disc pose maps as int8, masks as uint8."""
+    if name in ("image_a", "image_b"):
+        return value.add(1.0).mul(127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    if name == "pose_b" and pose_kind == "disc":
+        return value.to(torch.int8).numpy()
+    if name == "mask_b":
+        return value.to(torch.uint8).numpy()
+    return value.numpy()
+
+
+def _manifest_digest(root: Path) -> str:
+    return hashlib.sha256((root / MANIFEST).read_bytes()).hexdigest()
+
+
+def pack_arrays(config: SyntheticConfig, split: str, out_dir: str | Path, pose_kind: str = "disc") -> Path:
+    """Write the arrays of the cache of ``split`` under ``out_dir`` (rendered first if missing) for pose maps of
+    ``pose_kind``; returns their folder. The meta file, written last, names the manifest they were packed from."""
+    records = load_cache(config, split, out_dir, progress=False)
+    root = split_dir(out_dir, split)
+    folder = root / ARRAYS
+    folder.mkdir(exist_ok=True)
+    (folder / _META).unlink(missing_ok=True)  # from here on the folder is being rewritten
+    n, arrays, text = len(records), {}, {k: [] for k in _TEXT}
+    for i, rec in enumerate(records):
+        sample = cached_sample(root, rec, pose_kind)
+        for name in _TENSORS:
+            value = _stored(name, sample[name], pose_kind)
+            if name not in arrays:
+                path = folder / f"{name}.npy"
+                arrays[name] = np.lib.format.open_memmap(path, mode="w+", dtype=value.dtype, shape=(n, *value.shape))
+            arrays[name][i] = value
+        for k in _TEXT:
+            text[k].append(sample[k])
+        text.setdefault("yaw", []).append(sample["yaw"])
+    for a in arrays.values():
+        a.flush()
+    meta = {"manifest_sha256": _manifest_digest(root), "pose_kind": pose_kind, "samples": n, **text}
+    tmp = folder / (_META + ".tmp")
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, folder / _META)
+    return folder
+
+
+def load_arrays(
+    config: SyntheticConfig, split: str, out_dir: str | Path, pose_kind: str = "disc", progress: bool = False
+) -> ArraySamples:
+    """The arrays of ``split``'s cache for ``pose_kind``, packed first when missing or packed from another
+    manifest (the PNG cache itself is verified, and rebuilt if need be, as ``load_cache`` does)."""
+    load_cache(config, split, out_dir, progress=progress)
+    root = split_dir(out_dir, split)
+    folder = root / ARRAYS
+    try:
+        meta = json.loads((folder / _META).read_text())
+    except (OSError, json.JSONDecodeError):
+        meta = {}
+    if meta.get("manifest_sha256") != _manifest_digest(root) or meta.get("pose_kind") != pose_kind:
+        pack_arrays(config, split, out_dir, pose_kind)
+    return ArraySamples(folder)
+
+
+class ArraySamples:
+    """Pair samples read from packed arrays (``pack_arrays``). The files are mapped on first use, so each
+    DataLoader worker maps them itself and the pages are shared through the OS's file cache."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.meta = json.loads((self.folder / _META).read_text())
+        self._arrays: dict[str, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return int(self.meta["samples"])
+
+    def __getstate__(self) -> dict:  # a worker started by pickling (spawn) maps the files anew
+        return {**self.__dict__, "_arrays": None}
+
+    def _mapped(self) -> dict[str, np.ndarray]:
+        if self._arrays is None:
+            self._arrays = {k: np.load(self.folder / f"{k}.npy", mmap_mode="r") for k in _TENSORS}
+        return self._arrays
+
+    def sample(self, index: int) -> dict:
+        """Sample ``index``: the dict of ``data/sample.py``, equal to the PNG cache's."""
+        return self.samples([index])[0]
+
+    def samples(self, indices: list[int]) -> list[dict]:
+        """The samples of ``indices`` (a DataLoader batch), each array read with one fancy index for all."""
+        a = self._mapped()
+        columns = {}
+        for name in _TENSORS:
+            value = torch.from_numpy(a[name][np.asarray(indices, np.int64)])  # a copy: the maps stay read-only
+            if name in ("image_a", "image_b"):
+                value = value.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)  # images.to_tensor, per image
+            elif name in ("pose_b", "mask_b"):
+                value = value.float()
+            columns[name] = value.unbind(0)
+        out = []
+        for row, index in enumerate(indices):
+            sample = {name: columns[name][row] for name in _TENSORS}
+            sample["yaw"] = float(self.meta["yaw"][index])
+            sample.update({k: str(self.meta[k][index]) for k in _TEXT})
+            out.append(sample)
+        return out
