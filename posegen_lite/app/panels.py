@@ -13,9 +13,10 @@ import io
 import numpy as np
 from PIL import Image
 
+from posegen_lite.figures.poses import skeleton_plot_points
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.posemaps import LIMB_COLOURS
-from posegen_lite.geometry.skeleton import LIMBS, NUM_JOINTS
+from posegen_lite.geometry.skeleton import LIMBS
 
 
 def png_bytes(image: np.ndarray, zoom: int = 1, compress_level: int = 6) -> bytes:
@@ -74,18 +75,7 @@ class SkeletonPanel:
 
     def __call__(self, joints3d: np.ndarray, camera: Camera | None = None) -> np.ndarray:
         """The picture of ``joints3d`` ``(18, 3)`` metres (NaN: missing), in ``camera``'s frame when given."""
-        j = np.asarray(joints3d, np.float64)
-        if j.shape != (NUM_JOINTS, 3):
-            raise ValueError(f"3D joints must have shape ({NUM_JOINTS}, 3), got {j.shape}")
-        ok = np.isfinite(j).all(axis=1)
-        if not ok.any():
-            raise ValueError("cannot draw an all-missing pose")
-        if camera is not None:
-            c = camera.to_camera(np.where(ok[:, None], j, 0.0))  # x right, y down, z forward
-            pts = np.stack([c[:, 0], c[:, 2], -c[:, 1]], axis=1)  # plot axes: x, depth, up
-        else:
-            pts = np.stack([j[:, 0], -j[:, 2], j[:, 1]], axis=1)  # world y up → plot z
-        pts = pts - np.nanmean(pts[ok], axis=0)
+        pts, ok = skeleton_plot_points(joints3d, camera)
         for (a, b), line in zip(LIMBS, self.limbs, strict=True):
             line.set_visible(bool(ok[a] and ok[b]))
             line.set_data_3d(pts[[a, b], 0], pts[[a, b], 1], pts[[a, b], 2])

@@ -198,6 +198,23 @@ def pose_channels_figure(maps: np.ndarray, panel_inches: float = 0.9):
     return fig
 
 
+def skeleton_plot_points(joints3d: np.ndarray, camera: Camera | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``joints3d`` ``(18, 3)`` metres (NaN: missing) as a 3D plot's points ``(18, 3)`` (x, depth, up), centred on
+    the present joints, and which joints are present ``(18,)`` bool; in ``camera``'s frame when given."""
+    j = np.asarray(joints3d, np.float64)
+    if j.shape != (NUM_JOINTS, 3):
+        raise ValueError(f"3D joints must have shape ({NUM_JOINTS}, 3), got {j.shape}")
+    ok = np.isfinite(j).all(axis=1)
+    if not ok.any():
+        raise ValueError("cannot draw an all-missing pose")
+    if camera is not None:
+        c = camera.to_camera(np.where(ok[:, None], j, 0.0))  # x right, y down, z forward
+        pts = np.stack([c[:, 0], c[:, 2], -c[:, 1]], axis=1)  # plot axes: x, depth, up
+    else:
+        pts = np.stack([j[:, 0], -j[:, 2], j[:, 1]], axis=1)  # world y up → plot z
+    return pts - np.nanmean(pts[ok], axis=0), ok
+
+
 def skeleton_3d_image(
     joints3d: np.ndarray,
     camera: Camera | None = None,
@@ -212,19 +229,7 @@ def skeleton_3d_image(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    j = np.asarray(joints3d, np.float64)
-    if j.shape != (NUM_JOINTS, 3):
-        raise ValueError(f"3D joints must have shape ({NUM_JOINTS}, 3), got {j.shape}")
-    ok = np.isfinite(j).all(axis=1)
-    if not ok.any():
-        raise ValueError("cannot draw an all-missing pose")
-    if camera is not None:
-        c = camera.to_camera(np.where(ok[:, None], j, 0.0))  # x right, y down, z forward
-        pts = np.stack([c[:, 0], c[:, 2], -c[:, 1]], axis=1)  # plot axes: x, depth, up
-    else:
-        pts = np.stack([j[:, 0], -j[:, 2], j[:, 1]], axis=1)  # world y up → plot z
-    centre = np.nanmean(pts[ok], axis=0)
-    pts = pts - centre
+    pts, ok = skeleton_plot_points(joints3d, camera)
     dpi = 64
     fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi)
     canvas = FigureCanvasAgg(fig)
