@@ -11,8 +11,7 @@ from torch.utils.data import default_collate
 
 from posegen_lite.data.synthetic.dataset import SyntheticPairs
 from posegen_lite.data.synthetic.pairs import SyntheticConfig
-from posegen_lite.models import blocks, cvae
-from posegen_lite.models.blocks import Decoder
+from posegen_lite.models import cvae
 from posegen_lite.models.cvae import SURFACE_BINS, LatentPath, _weighted_mean, surface_features
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.inputs import g1_extras, g2_extras
@@ -24,10 +23,6 @@ TOL = 1e-5
 
 
 # --- the formulas the restructurings replaced -------------------------------------------------------------------
-def reference_upscale(up: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-    return up(x)  # PG2's order: nearest ×2, then the 1×1 conv and the ReLU on four times the pixels
-
-
 def reference_image_and_paste(g1: G1, x: torch.Tensor, pasting: bool):
     paste = g1.to_paste(x) if pasting and g1.to_paste is not None else None
     return g1.to_image(x), paste
@@ -62,7 +57,6 @@ def reference_chest_texture(colours, surface, where):
 
 
 def use_references(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(blocks, "_upscale", reference_upscale)
     monkeypatch.setattr(G1, "_image_and_paste", reference_image_and_paste)
     monkeypatch.setattr(LatentPath, "modulate", reference_modulate)
     monkeypatch.setattr(cvae, "chest_texture", reference_chest_texture)
@@ -96,28 +90,6 @@ def close(a: list[torch.Tensor], b: list[torch.Tensor], rtol: float = 1e-4) -> b
 
 
 # --- one restructuring at a time --------------------------------------------------------------------------------
-@pytest.mark.parametrize("channels_last", [False, True])
-def test_the_decoder_upscales_after_its_1x1_conv_with_the_same_values_and_gradients(monkeypatch, channels_last):
-    torch.manual_seed(0)
-    decoder = Decoder(24, 8, 3)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    decoder = decoder.to(memory_format=fmt)
-    skips = [torch.randn(2, 8 * (i + 1), 32 // 2**i, 16 // 2**i).to(memory_format=fmt) for i in range(3)]
-    bottom = torch.randn(2, 24, 8, 4).to(memory_format=fmt)
-    weights = torch.randn(2, decoder.out_channels, 32, 16)
-    outs, gs = [], []
-    for patch in (False, True):
-        if patch:
-            monkeypatch.setattr(blocks, "_upscale", reference_upscale)
-        decoder.zero_grad()
-        out = decoder(bottom, skips)
-        (out * weights).sum().backward()
-        outs.append(out.detach())
-        gs.append(grads(decoder))
-    assert (outs[0] - outs[1]).abs().max() <= TOL
-    assert close(gs[0], gs[1])
-
-
 def test_image_and_paste_in_one_convolution_equal_the_two_layers():
     g1 = randomised(G1(G1Config(32, 32, base_channels=4, z_dim=8, warp="paste")), 1)
     x = torch.randn(2, g1.decoder.out_channels, 32, 32, requires_grad=True)

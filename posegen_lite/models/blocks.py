@@ -136,17 +136,6 @@ class Decoder(nn.Module):
         x = x if film is None else film(0, x)
         for step, (up, block) in enumerate(zip(self.ups, self.blocks[1:], strict=True)):
             level = self.levels - 2 - step
-            x = block(torch.cat([_upscale(up, x), skips[level]], dim=1))
+            x = block(torch.cat([up(x), skips[level]], dim=1))
             x = x if film is None else film(step + 1, x)
         return x
-
-
-def _upscale(up: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """PG2's ``upscale`` (nearest ×2), 1×1 conv and ReLU ``(B, C, h, w) → (B, C', 2h, 2w)``, in the order 1×1 conv,
-    ReLU, upscale. Exact, not an approximation: the nearest upsample copies each pixel into a 2×2 block, and a 1×1
-    convolution and a ReLU read one pixel at a time, so they give each copy the same value whether they run before
-    or after the copying; before, they touch a quarter of the pixels (``benchmarks/notes/2026-12-training-step.md``).
-    The modules stay in PG2's order in ``up``, so the weights' names do not change."""
-    assert isinstance(up, nn.Sequential)  # Decoder builds each as (Upsample, Conv2d, ReLU)
-    upsample, conv, act = up
-    return upsample(act(conv(x)))
