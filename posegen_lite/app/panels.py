@@ -13,7 +13,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from posegen_lite.figures.poses import skeleton_plot_points
+from posegen_lite.figures.poses import skeleton_plot_points, view_skeleton_axes
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.posemaps import LIMB_COLOURS
 from posegen_lite.geometry.skeleton import LIMBS
@@ -66,12 +66,7 @@ class SkeletonPanel:
         self.limbs = [ax.plot(zero, zero, zero, color=np.array(LIMB_COLOURS[ab]) / 255, lw=2.5)[0] for ab in LIMBS]
         self.grid = np.linspace(-limits, limits, 5)
         self.floor = [ax.plot(zero, zero, zero, color="0.85", lw=0.6)[0] for _ in range(2 * len(self.grid))]
-        ax.set_xlim(-limits, limits)
-        ax.set_ylim(-limits, limits)
-        ax.set_zlim(-limits, limits)
-        ax.set_box_aspect((1, 1, 1), zoom=1.35)
-        ax.view_init(elev=elev, azim=azim)
-        ax.set_axis_off()
+        view_skeleton_axes(ax, limits, elev, azim)
 
     def __call__(self, joints3d: np.ndarray, camera: Camera | None = None) -> np.ndarray:
         """The picture of ``joints3d`` ``(18, 3)`` metres (NaN: missing), in ``camera``'s frame when given."""

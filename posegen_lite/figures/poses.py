@@ -215,6 +215,16 @@ def skeleton_plot_points(joints3d: np.ndarray, camera: Camera | None = None) -> 
     return pts - np.nanmean(pts[ok], axis=0), ok
 
 
+def view_skeleton_axes(ax, limits: float, elev: float, azim: float) -> None:
+    """A skeleton's 3D axes: a cube of half-side ``limits`` metres, seen from ``elev``/``azim`` degrees, no axes."""
+    ax.set_xlim(-limits, limits)
+    ax.set_ylim(-limits, limits)
+    ax.set_zlim(-limits, limits)
+    ax.set_box_aspect((1, 1, 1), zoom=1.35)
+    ax.view_init(elev=elev, azim=azim)
+    ax.set_axis_off()
+
+
 def skeleton_3d_image(
     joints3d: np.ndarray,
     camera: Camera | None = None,
@@ -243,11 +253,6 @@ def skeleton_3d_image(
     for v in g:
         ax.plot([v, v], [-limits, limits], [floor, floor], color="0.85", lw=0.6)
         ax.plot([-limits, limits], [v, v], [floor, floor], color="0.85", lw=0.6)
-    ax.set_xlim(-limits, limits)
-    ax.set_ylim(-limits, limits)
-    ax.set_zlim(-limits, limits)
-    ax.set_box_aspect((1, 1, 1), zoom=1.35)
-    ax.view_init(elev=elev, azim=azim)
-    ax.set_axis_off()
+    view_skeleton_axes(ax, limits, elev, azim)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
