@@ -27,8 +27,8 @@ from posegen_lite.models.warping import warp_image
 from posegen_lite.pipelines.stage1 import SourcePose
 
 UNSEEN = ("networks", "part_colours", "texture")  # who paints what the input did not see
-# What a photo's unseen side gets by default: its completed texture (benchmarks/README.md, bench_photos.py: no
-# face found on the back of any project photo's head, where part colours left one on two of three).
+# What a photo's unseen side gets by default: its completed texture (bench_photos.py, docs/photos.md: no face found
+# at 135° or 180° on any project photo; with part colours one on Grace Hopper at 135°, and no bands on her face).
 PHOTO_UNSEEN = "texture"
 FACE_FRONT = 0.5  # a head pixel whose local z (front) is above this is the face
 MIN_PIXELS = 6  # fewer of a part's pixels than this say nothing about its colour
