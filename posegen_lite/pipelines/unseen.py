@@ -28,7 +28,7 @@ from posegen_lite.pipelines.stage1 import SourcePose
 
 UNSEEN = ("networks", "part_colours", "texture")  # who paints what the input did not see
 # What a photo's unseen side gets by default: its completed texture (bench_photos.py, docs/photos.md: no face found
-# at 135° or 180° on any project photo; with part colours one on Grace Hopper at 135°, and no bands on her face).
+# at 135° or 180° on any project photo, one with part colours on Grace Hopper at 135°; her face blurred, not banded).
 PHOTO_UNSEEN = "texture"
 FACE_FRONT = 0.5  # a head pixel whose local z (front) is above this is the face
 MIN_PIXELS = 6  # fewer of a part's pixels than this say nothing about its colour
