@@ -3,7 +3,7 @@
 ``source_pose`` checks the keypoints and, for 2D ones, lifts them to 3D once; ``turn`` rotates that pose about
 its body axis and projects it for one viewpoint; ``pose_inputs`` draws the target pose maps and body masks and
 ``proxy_warp`` the body proxy's maps, both before any network runs (``synthesizer.NovelViewSynthesizer``).
-``InputMemo`` keeps what depends on the input alone (its 3D pose, fitted widths, colours) across calls.
+``InputMemo`` keeps what depends on the input alone (its 3D pose, fitted widths, unseen-side paint) across calls.
 """
 
 from __future__ import annotations
@@ -187,9 +187,10 @@ def input_key(*parts: Any) -> bytes:
 
 class InputMemo:
     """The Stage I work that depends on the input alone, kept for the last ``size`` inputs: its pose in 3D (2D
-    keypoints lifted: ~15 ms), the body proxy's widths fitted to its silhouette (~15 ms), its colours for the
-    unseen side (~8 ms, measured at 128×64). A slider's next view of the same input redoes none of it. Keyed by
-    ``input_key`` of everything the work reads; safe to share between threads (the widget's turntable)."""
+    keypoints lifted: ~15 ms), the body proxy's widths fitted to its silhouette (~15 ms), what paints its
+    unseen side (its part colours, ~8 ms at 128×64, or its completed texture). A slider's next view of the same
+    input redoes none of it. Keyed by ``input_key`` of everything the work reads; safe to share between threads
+    (the widget's turntable)."""
 
     def __init__(self, size: int = 8) -> None:
         if size < 0:
