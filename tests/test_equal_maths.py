@@ -137,6 +137,23 @@ def test_chest_texture_in_one_product_equals_the_per_bin_means():
     assert (fast - ref).abs().max() <= TOL
 
 
+def test_one_input_for_many_views_is_encoded_once_with_the_same_output():
+    g1 = randomised(G1(G1Config(32, 32, base_channels=4, z_dim=8, warp="paste")), 6).eval()
+    g = torch.Generator().manual_seed(7)
+    image = torch.rand(1, 3, 32, 32, generator=g) * 2 - 1
+    pose = torch.rand(4, 18, 32, 32, generator=g) * 2 - 1
+    flow = torch.randn(4, 2, 32, 32, generator=g) * 3
+    visibility = (torch.rand(4, 1, 32, 32, generator=g) > 0.4).float()
+    batches: list[int] = []
+    assert g1.source_encoder is not None
+    g1.source_encoder.register_forward_hook(lambda m, args, out: batches.append(args[0].shape[0]))
+    with torch.no_grad():
+        once = g1(image.expand(4, -1, -1, -1), pose, flow, visibility)  # one image for four views: stride 0
+        each = g1(image.expand(4, -1, -1, -1).contiguous(), pose, flow, visibility)
+    assert batches == [1, 4]
+    assert close([once], [each])  # the convolutions of 1 and 4 images round apart
+
+
 # --- the shipped networks and the demo recipe ---------------------------------------------------------------------
 def demo_batch(size: tuple[int, int], n: int) -> dict:
     config = SyntheticConfig(size=size, train_people=n, views_per_person=1)

@@ -287,12 +287,21 @@ class G1(nn.Module):
             return self.encoder(torch.cat([image_a, pose_b], dim=1))
         warped, flow, visibility = warp
         features = self.encoder(torch.cat([image_a, pose_b, warped, visibility], dim=1))
-        assert self.source_encoder is not None and self.skip_mixers is not None  # built for every warp mode
-        source = self.source_encoder(image_a)
+        assert self.skip_mixers is not None  # built for every warp mode
+        source = self._source_features(image_a)
         return [
             f + mix(warp_features(s, flow, visibility))
             for f, s, mix in zip(features, source, self.skip_mixers, strict=True)
         ]
+
+    def _source_features(self, image_a: torch.Tensor) -> list[torch.Tensor]:
+        """I_A's own features, one map per level. A batch that is one image repeated (``image.expand(B, ...)``,
+        stride 0: a turntable, one input seen from many views) is encoded once and the features repeated the same
+        way: the same maths for 1/B of the work."""
+        assert self.source_encoder is not None  # built for every warp mode
+        if image_a.shape[0] > 1 and image_a.stride(0) == 0:
+            return [f.expand(image_a.shape[0], -1, -1, -1) for f in self.source_encoder(image_a[:1])]
+        return self.source_encoder(image_a)
 
     def _bottom(self, features: list[torch.Tensor]) -> torch.Tensor:
         """PG2's bottleneck: the decoder's deepest input, the bottleneck's output beside the deepest features."""

@@ -254,7 +254,7 @@ class NovelViewSynthesizer(PhotoViews):
         outline_ring: int | None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """``networks`` for one forward pass."""
-        image_a = image.unsqueeze(0).expand(len(maps), -1, -1, -1).to(self.device)
+        image_a = image.to(self.device).unsqueeze(0).expand(len(maps), -1, -1, -1)  # one image: G1 encodes it once
         pose_b = torch.from_numpy(maps).to(self.device)
         extras = g1_inputs(self.g1.config, warp, self.device)  # the body proxy's maps this G1 reads
         g2_extras = {} if self.g2 is None else g2_inputs(self.g2.config, warp, self.device)
