@@ -33,6 +33,35 @@ def test_demo_weights_beat_the_identity_baseline_on_held_out_people():
         assert result.mean("G1", "bbox_ssim") > result.mean("identity", "bbox_ssim")
 
 
+@pytest.mark.slow
+def test_g2_never_makes_what_the_input_saw_worse_than_g1_at_any_yaw():
+    """On every test pair, by yaw band: the L1 on the body pixels the proxy says the input saw, G1+G2 against G1
+    (both as the synthesizer shows them: background filled, G1's pasted pixels kept; ``models.g2.keep_pasted``)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from posegen_lite.geometry.warp import OUTLINE_RING
+
+    models = load_models(DEMO_WEIGHTS)
+    g1 = models["g1"]
+    spec = DataSpec(size=(g1.config.height, g1.config.width), extras=True)
+    coarse, refined = G1Predictor(g1, fill_ring=OUTLINE_RING), G1G2Predictor(g1, models["g2"], fill_ring=OUTLINE_RING)
+    errors: dict[str, list[float]] = {"G1": [], "G1+G2": []}
+    yaws: list[float] = []
+    for batch in DataLoader(build_dataset(spec, "test"), batch_size=32):
+        seen = (batch["mask_b"] > 0.5) & (batch["visibility"] > 0.5)
+        for name, predictor in (("G1", coarse), ("G1+G2", refined)):
+            error = (predictor(batch) - batch["image_b"]).abs().mean(1, keepdim=True)
+            errors[name] += ((error * seen).sum((1, 2, 3)) / seen.sum((1, 2, 3)).clamp_min(1)).tolist()
+        yaws += torch.as_tensor(batch["yaw"]).tolist()
+    turn = np.abs((np.array(yaws) + 180) % 360 - 180)
+    g1_err, g2_err = np.array(errors["G1"]), np.array(errors["G1+G2"])
+    for lo, hi in ((0, 15), (15, 30), (30, 90), (90, 181)):
+        band = (turn >= lo) & (turn < hi)
+        assert band.sum() >= 20, f"{lo}–{hi}°: too few pairs to say"
+        assert g2_err[band].mean() <= g1_err[band].mean(), f"{lo}–{hi}°: G2 made the seen body worse"
+
+
 def test_the_learned_lifter_lifts_a_synthetic_pose():
     from posegen_lite.data.synthetic.scenes import Scene
     from posegen_lite.geometry.lifter import DEFAULT_WEIGHTS, lift_pose_mlp

@@ -5,7 +5,7 @@ import torch
 
 from posegen_lite.models import g2 as g2_module
 from posegen_lite.models.g1 import G1, G1Config, count_parameters
-from posegen_lite.models.g2 import G2, G2Config, straight_through_clamp
+from posegen_lite.models.g2 import G2, G2Config, keep_pasted, straight_through_clamp
 from posegen_lite.models.inputs import g2_extras
 
 
@@ -202,3 +202,16 @@ def test_options_beyond_pg2_show_in_the_repr_only_when_set():
     assert not G2Config(16, 16, mask_difference=True).uses_proxy  # PG2's mask comes from the pose, not the proxy
     for option in ("silhouette_difference", "warped_input", "visible_difference"):
         assert G2Config(16, 16, **{option: True}).uses_proxy, option
+
+
+def test_keep_pasted_keeps_what_g1_pasted_and_refines_what_it_generated():
+    g = torch.Generator().manual_seed(3)
+    coarse, refined = torch.rand(2, 3, 8, 8, generator=g) * 2 - 1, torch.rand(2, 3, 8, 8, generator=g) * 2 - 1
+    paste = torch.zeros(2, 1, 8, 8)
+    paste[:, :, :4] = 1.0  # G1 copied the input's pixels in the top half
+    paste[:, :, 4:6] = 0.25
+    out = keep_pasted(coarse, refined, paste)
+    assert torch.equal(out[:, :, :4], coarse[:, :, :4])
+    assert torch.equal(out[:, :, 6:], refined[:, :, 6:])
+    assert torch.allclose(out[:, :, 4:6], 0.25 * coarse[:, :, 4:6] + 0.75 * refined[:, :, 4:6], atol=1e-6)
+    assert keep_pasted(coarse, refined, None) is refined  # a G1 that does not paste: G2's view as it is

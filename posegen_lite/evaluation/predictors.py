@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from posegen_lite.models.g2 import keep_pasted
 from posegen_lite.models.inputs import EXTRAS_HINT, batch_maps, g1_inputs, g2_inputs
 
 Predictor = Callable[[dict], torch.Tensor]
@@ -112,18 +113,21 @@ class G1Predictor:
         same = (torch.remainder(yaw, 360.0) == 0).to(self.device).view(-1, 1, 1, 1)
         return torch.where(same, batch["image_a"].to(self.device, filled.dtype), filled)
 
-    def _coarse(self, batch: dict) -> torch.Tensor:
+    def _coarse(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """G1's view, filled, and its paste weight (``G1.coarse_and_paste``)."""
         a, pose = batch["image_a"].to(self.device), batch["pose_b"].to(self.device)
         extras = g1_inputs(self.g1.config, batch_maps(batch), self.device, EXTRAS_HINT)
-        return self._fill(self.g1(a, pose, **extras), batch)
+        out, paste = self.g1.coarse_and_paste(a, pose, **extras)
+        return self._fill(out, batch), paste
 
     @torch.no_grad()
     def __call__(self, batch: dict) -> torch.Tensor:
-        return self._coarse(batch).float().cpu()
+        return self._coarse(batch)[0].float().cpu()
 
 
 class G1G2Predictor(G1Predictor):
-    """Stage II + III: ``Î_B2 = Î_B1 + G2(I_A, Î_B1)`` (G2 returns the refined image itself)."""
+    """Stage II + III: ``Î_B2 = G2(I_A, Î_B1)`` (G2 returns the refined image itself), kept to G1's view where
+    G1 pasted the input (``models.g2.keep_pasted``), as the synthesizer shows it."""
 
     def __init__(
         self,
@@ -140,7 +144,8 @@ class G1G2Predictor(G1Predictor):
         # As the synthesizer: G2 refines the (filled) coarse image, and its output is filled again.
         a, mask = batch["image_a"].to(self.device), batch["mask_b"].to(self.device)
         extras = g2_inputs(self.g2.config, batch_maps(batch), self.device, EXTRAS_HINT)
-        refined = self.g2(a, self._coarse(batch), mask, **extras)
+        coarse, paste = self._coarse(batch)
+        refined = keep_pasted(coarse, self.g2(a, coarse, mask, **extras), paste)
         return self._fill(refined, batch).float().cpu()
 
 

@@ -222,6 +222,23 @@ class G1(nn.Module):
         out, latents, _ = self._run(image_a, pose_b, flow, visibility, noise, image_b, mask_b, regress_latent, surface)
         return (out, latents) if return_latents else out
 
+    def coarse_and_paste(
+        self,
+        image_a: torch.Tensor,
+        pose_b: torch.Tensor,
+        flow: torch.Tensor | None = None,
+        visibility: torch.Tensor | None = None,
+        *,
+        noise: torch.Tensor | None = None,
+        surface: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``forward``'s coarse view (inference: ``z`` from the prior) and, for a pasting G1 (``warp="paste"``)
+        given the proxy's maps, its weight on the warped input ``(B, 1, H, W)`` in [0, 1] (0 where the input never
+        saw the point; else None): where the output copies I_A's pixels and where it generates. Stage III keeps
+        what G1 pasted (``g2.keep_pasted``). Same inputs as ``forward``."""
+        out, _, alpha = self._run(image_a, pose_b, flow, visibility, noise, None, surface=surface)
+        return out, alpha
+
     def paste_weight(
         self,
         image_a: torch.Tensor,
@@ -232,12 +249,10 @@ class G1(nn.Module):
         noise: torch.Tensor | None = None,
         surface: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """A pasting G1's (``warp="paste"``) weight on the warped input, ``(B, 1, H, W)`` in [0, 1] (0 where the
-        input never saw the point): where the output copies I_A's pixels and where it generates. Same inputs
-        as ``forward``."""
+        """A pasting G1's weight on the warped input (``coarse_and_paste``'s second half)."""
         if self.to_paste is None:
             raise ValueError(f"only a G1 with warp='paste' pastes; this one has warp={self.config.warp!r}")
-        alpha = self._run(image_a, pose_b, flow, visibility, noise, None, surface=surface)[2]
+        alpha = self.coarse_and_paste(image_a, pose_b, flow, visibility, noise=noise, surface=surface)[1]
         assert alpha is not None  # to_paste is set
         return alpha
 

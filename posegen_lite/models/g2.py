@@ -196,3 +196,16 @@ def proxy_inputs(
             raise ValueError(f"this G2 {what} ({option}=True), so it needs the body proxy's {missing}: {how}")
         out.update({k: t.to(device) for k, t in found.items()})
     return out
+
+
+def keep_pasted(coarse: torch.Tensor, refined: torch.Tensor, paste: torch.Tensor | None) -> torch.Tensor:
+    """Stage III's view where G1 pasted the input: ``Î_B1 + (1 − α)·(Î_B2 − Î_B1)`` ``(B, 3, H, W)`` in [-1, 1].
+
+    ``coarse`` Î_B1 and ``refined`` Î_B2 ``(B, 3, H, W)`` in [-1, 1]; ``paste`` α ``(B, 1, H, W)`` in [0, 1], G1's
+    learned weight on the warped input (``G1.coarse_and_paste``; ``None``: G2's view unchanged). Where G1 copied
+    the input's own pixels (α = 1) they stay; G2 refines what G1 generated. G2 is trained without this bound; at
+    inference it keeps G2 from making what the input saw worse than G1's copy of it, at every yaw
+    (benchmarks/notes/2026-12-g2-seen-bound.md)."""
+    if paste is None:
+        return refined
+    return coarse + (1 - paste) * (refined - coarse)

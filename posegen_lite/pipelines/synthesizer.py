@@ -31,7 +31,7 @@ from posegen_lite.geometry.skeleton import check_keypoints
 from posegen_lite.geometry.warp import OUTLINE_RING, ProxyMaps
 from posegen_lite.images import ensure_rgb, to_tensor, to_uint8
 from posegen_lite.models.g1 import G1
-from posegen_lite.models.g2 import G2
+from posegen_lite.models.g2 import G2, keep_pasted
 from posegen_lite.models.inputs import Maps, g1_inputs, g2_inputs
 from posegen_lite.pipelines.checks import (
     MIN_JOINTS,
@@ -264,11 +264,13 @@ class NovelViewSynthesizer(PhotoViews):
         ring = self.outline_ring if outline_ring is None else outline_ring
         if ring < 0:
             raise ValueError(f"outline_ring must be ≥ 0, got {ring}")
-        coarse = self._fill(self.g1(image_a, pose_b, **extras).float(), uncovered, ring)
+        out, paste = self.g1.coarse_and_paste(image_a, pose_b, **extras)
+        coarse = self._fill(out.float(), uncovered, ring)
         mask_b = torch.from_numpy(masks).to(self.device)
         refined = None
-        if self.g2 is not None:
-            refined = self._fill(self.g2(image_a, coarse, mask_b, **g2_extras).float(), uncovered, ring)
+        if self.g2 is not None:  # G2 refines what G1 generated; what G1 pasted stays (``keep_pasted``)
+            view = keep_pasted(coarse, self.g2(image_a, coarse, mask_b, **g2_extras).float(), paste)
+            refined = self._fill(view, uncovered, ring)
         return to_uint8(coarse), None if refined is None else to_uint8(refined)
 
     def _uncovered(self, warp: Maps) -> tuple[torch.Tensor, torch.Tensor] | None:
