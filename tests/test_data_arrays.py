@@ -1,4 +1,5 @@
-"""The disk cache as memory-mapped arrays (data/synthetic/arrays.py): the PNG cache's samples, bit for bit."""
+"""The disk cache as memory-mapped arrays (data/synthetic/arrays.py): the PNG cache's samples, bit for bit, and
+their compact form (data/compact.py), which expands to the same samples."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from posegen_lite.data.compact import expand_batch, image_levels
 from posegen_lite.data.datasets import DataSpec, build_dataset
 from posegen_lite.data.synthetic import SyntheticConfig
 from posegen_lite.data.synthetic.arrays import ARRAYS, load_arrays
 from posegen_lite.data.synthetic.dataset import SyntheticPairs
+from posegen_lite.images import to_tensor
 
 TINY = SyntheticConfig(size=(32, 16), train_people=2, val_people=2, test_people=1, hard_people=1, views_per_person=2)
 
@@ -64,3 +67,46 @@ def test_arrays_need_a_cache_and_the_spec_passes_them_on(tmp_path):
         SyntheticPairs(TINY, "train", arrays=True)
     spec = DataSpec(size=(32, 16), people=2, views=1, cache=str(tmp_path), cache_arrays=True)
     assert build_dataset(spec, "train").arrays is not None
+
+
+@pytest.mark.parametrize("kind", ["disc", "gaussian"])
+def test_compact_samples_expand_to_the_float_samples_bit_for_bit(tmp_path, kind):
+    floats = SyntheticPairs(TINY, "train", cache_dir=tmp_path, pose_kind=kind, arrays=True)
+    compact = SyntheticPairs(TINY, "train", cache_dir=tmp_path, pose_kind=kind, arrays=True, compact=True)
+    sample = compact[1]
+    assert sample["image_a"].dtype == sample["image_b"].dtype == sample["mask_b"].dtype == torch.uint8
+    assert sample["pose_b"].dtype == (torch.int8 if kind == "disc" else torch.float32)
+    assert sample["image_a"].shape == floats[1]["image_a"].shape  # only the dtypes differ
+    _same(expand_batch(sample), floats[1])
+    batches = [next(iter(DataLoader(d, batch_size=4, num_workers=0))) for d in (compact, floats)]
+    _same(expand_batch(batches[0]), batches[1])
+    if kind == "disc":  # what a worker sends: a quarter of the bytes
+        size = [sum(v.nbytes for k, v in b.items() if k in ("image_a", "image_b", "pose_b", "mask_b")) for b in batches]
+        assert size[0] * 4 == size[1]
+
+
+def test_compact_batches_stream_through_workers_and_a_float_batch_expands_to_itself(tmp_path):
+    compact = SyntheticPairs(TINY, "train", cache_dir=tmp_path, arrays=True, compact=True)
+    got = expand_batch(next(iter(DataLoader(compact, batch_size=4, num_workers=2))))
+    want = next(iter(DataLoader(SyntheticPairs(TINY, "train", cache_dir=tmp_path), batch_size=4)))
+    _same(got, want)
+    again = expand_batch(want)
+    assert all(again[k] is v for k, v in want.items())
+
+
+def test_image_levels_are_to_tensors_values_on_every_device_path():
+    levels = torch.arange(256, dtype=torch.uint8)
+    want = to_tensor(np.stack([levels.numpy()] * 3, axis=-1)[None])[0, 0]  # (256,): channel 0 of a 1×256 image
+    np.testing.assert_array_equal(image_levels().numpy(), want.numpy())
+    # the lookup used off the CPU gives the CPU's arithmetic, bit for bit, for every level
+    np.testing.assert_array_equal(torch.take(image_levels(), levels.long()).numpy(), levels.float().div(127.5).sub(1.0))
+
+
+def test_compact_needs_arrays_and_build_dataset_gives_it_only_to_the_array_cache(tmp_path):
+    with pytest.raises(ValueError, match="arrays=True"):
+        SyntheticPairs(TINY, "train", cache_dir=tmp_path, compact=True)
+    spec = DataSpec(size=(32, 16), people=2, views=1, cache=str(tmp_path), cache_arrays=True)
+    assert build_dataset(spec, "train", compact=True)[0]["image_a"].dtype == torch.uint8
+    assert build_dataset(spec, "train")[0]["image_a"].dtype == torch.float32  # the default stays float
+    png = DataSpec(size=(32, 16), people=2, views=1, cache=str(tmp_path))
+    assert build_dataset(png, "train", compact=True)[0]["image_a"].dtype == torch.float32

@@ -3,8 +3,10 @@
 ``pack_arrays`` turns a verified PNG cache (``cache.py``) into ``<split>/arrays/*.npy``: every value of the PNG
 cache's samples (``make_sample``'s dict) — images as uint8, the pose maps of one kind (disc: int8, exactly ±1;
 gaussian: float32), body masks as uint8, keypoints, joints, names. ``ArraySamples.sample(i)`` gives the PNG
-cache's sample bit for bit. A PNG cache read with 2 DataLoader workers spends most of its time drawing pose maps
-(benchmarks/bench_data.py); these arrays skip that work. Arrays of another manifest are packed anew.
+cache's sample bit for bit; with ``compact=True`` the values as stored (``data/compact.py``), a quarter of the
+bytes (disc maps) for a DataLoader worker to send, expanded after the transfer. A PNG cache read with 2 DataLoader
+workers spends most of its time drawing pose maps (benchmarks/bench_data.py); these arrays skip that work. Arrays
+of another manifest are packed anew.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from posegen_lite.data.compact import expand_batch
 from posegen_lite.data.synthetic.cache import cached_sample, load_cache, split_dir
 from posegen_lite.data.synthetic.pairs import MANIFEST, SyntheticConfig
 
@@ -108,21 +111,25 @@ class ArraySamples:
             self._arrays = {k: np.load(self.folder / f"{k}.npy", mmap_mode="r") for k in _TENSORS}
         return self._arrays
 
-    def sample(self, index: int) -> dict:
-        """Sample ``index``: the dict of ``data/sample.py``, equal to the PNG cache's."""
-        return self.samples([index])[0]
+    def sample(self, index: int, compact: bool = False) -> dict:
+        """Sample ``index``: the dict of ``data/sample.py``, equal to the PNG cache's (``compact``: in the
+        form of ``data/compact.py``)."""
+        return self.samples([index], compact)[0]
 
-    def samples(self, indices: list[int]) -> list[dict]:
-        """The samples of ``indices`` (a DataLoader batch), each array read with one fancy index for all."""
+    def samples(self, indices: list[int], compact: bool = False) -> list[dict]:
+        """The samples of ``indices`` (a DataLoader batch), each array read with one fancy index for all.
+        ``compact``: images, pose maps and masks as stored (``data/compact.py``, whose ``expand_batch`` gives
+        the float sample bit for bit), so that a DataLoader worker sends a quarter of the bytes."""
         a = self._mapped()
-        columns = {}
+        stacked = {}
         for name in _TENSORS:
             value = torch.from_numpy(a[name][np.asarray(indices, np.int64)])  # a copy: the maps stay read-only
             if name in ("image_a", "image_b"):
-                value = value.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)  # images.to_tensor, per image
-            elif name in ("pose_b", "mask_b"):
-                value = value.float()
-            columns[name] = value.unbind(0)
+                value = value.permute(0, 3, 1, 2)  # (H, W, 3) → (3, H, W), as images.to_tensor
+            stacked[name] = value
+        if not compact:
+            stacked = expand_batch(stacked)  # images.to_tensor's values, per image
+        columns = {name: value.unbind(0) for name, value in stacked.items()}
         out = []
         for row, index in enumerate(indices):
             sample = {name: columns[name][row] for name in _TENSORS}
