@@ -3,6 +3,7 @@ their compact form (data/compact.py), which expands to the same samples."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from posegen_lite.data.compact import expand_batch, image_levels
+from posegen_lite.data.compact import JOINTS, expand_batch, image_levels, pack_disc_maps
 from posegen_lite.data.datasets import DataSpec, build_dataset
 from posegen_lite.data.synthetic import SyntheticConfig
 from posegen_lite.data.synthetic.arrays import ARRAYS, load_arrays
@@ -58,6 +59,8 @@ def test_arrays_of_another_manifest_or_kind_are_packed_anew(tmp_path):
     meta_path.write_text(json.dumps(meta))
     again = load_arrays(TINY, "val", tmp_path)
     assert again.meta["manifest_sha256"] != "0" * 64
+    meta_path.write_text(json.dumps({**again.meta, "format": 1}))  # as packed by an older version
+    assert load_arrays(TINY, "val", tmp_path).meta["format"] == 2
     gaussian = load_arrays(TINY, "val", tmp_path, pose_kind="gaussian")
     assert gaussian.meta["pose_kind"] == "gaussian" and gaussian.sample(0)["pose_b"].unique().numel() > 2
 
@@ -69,20 +72,32 @@ def test_arrays_need_a_cache_and_the_spec_passes_them_on(tmp_path):
     assert build_dataset(spec, "train").arrays is not None
 
 
-@pytest.mark.parametrize("kind", ["disc", "gaussian"])
-def test_compact_samples_expand_to_the_float_samples_bit_for_bit(tmp_path, kind):
-    floats = SyntheticPairs(TINY, "train", cache_dir=tmp_path, pose_kind=kind, arrays=True)
-    compact = SyntheticPairs(TINY, "train", cache_dir=tmp_path, pose_kind=kind, arrays=True, compact=True)
+@pytest.mark.parametrize(("kind", "size"), [("disc", (32, 16)), ("disc", (16, 12)), ("gaussian", (32, 16))])
+def test_compact_samples_expand_to_the_png_cache_samples_bit_for_bit(tmp_path, kind, size):
+    config = dataclasses.replace(TINY, size=size)
+    png = SyntheticPairs(config, "train", cache_dir=tmp_path, pose_kind=kind)
+    compact = SyntheticPairs(config, "train", cache_dir=tmp_path, pose_kind=kind, arrays=True, compact=True)
     sample = compact[1]
     assert sample["image_a"].dtype == sample["image_b"].dtype == sample["mask_b"].dtype == torch.uint8
-    assert sample["pose_b"].dtype == (torch.int8 if kind == "disc" else torch.float32)
-    assert sample["image_a"].shape == floats[1]["image_a"].shape  # only the dtypes differ
-    _same(expand_batch(sample), floats[1])
-    batches = [next(iter(DataLoader(d, batch_size=4, num_workers=0))) for d in (compact, floats)]
+    bits = kind == "disc" and size[1] % 8 == 0  # disc maps as bits where the width allows, else int8
+    want_pose = torch.uint8 if bits else torch.int8 if kind == "disc" else torch.float32
+    assert sample["pose_b"].dtype == want_pose and "keypoints_a" not in sample and sample[JOINTS].shape == (18, 12)
+    _same(expand_batch(sample), png[1])
+    batches = [next(iter(DataLoader(d, batch_size=4, num_workers=0))) for d in (compact, png)]
     _same(expand_batch(batches[0]), batches[1])
-    if kind == "disc":  # what a worker sends: a quarter of the bytes
-        size = [sum(v.nbytes for k, v in b.items() if k in ("image_a", "image_b", "pose_b", "mask_b")) for b in batches]
-        assert size[0] * 4 == size[1]
+    if bits:  # what a worker sends: about a tenth of the bytes (a ninth at this tiny size)
+        size_of = [sum(v.nbytes for v in b.values() if torch.is_tensor(v)) for b in batches]
+        assert size_of[0] * 9 < size_of[1]
+
+
+def test_disc_maps_pack_only_plus_and_minus_one():
+    maps = -np.ones((2, 18, 4, 16), np.float32)
+    maps[0, 3, 1, 9] = 1.0
+    packed = pack_disc_maps(maps)
+    assert packed.shape == (2, 18, 4, 2) and packed.dtype == np.uint8 and packed[0, 3, 1, 1] == 2  # bit 1 of byte 1
+    np.testing.assert_array_equal(expand_batch({"pose_b": torch.from_numpy(packed)})["pose_b"].numpy(), maps)
+    with pytest.raises(ValueError, match="-1 and"):
+        pack_disc_maps(maps * 0.5)
 
 
 def test_compact_batches_stream_through_workers_and_a_float_batch_expands_to_itself(tmp_path):

@@ -50,7 +50,7 @@ def test_a_step_on_a_compact_batch_equals_the_step_on_its_float_batch(tmp_path):
     floats = SyntheticPairs(config, "train", cache_dir=tmp_path, arrays=True)
     compact = SyntheticPairs(config, "train", cache_dir=tmp_path, arrays=True, compact=True)
     batches = [next(iter(DataLoader(d, batch_size=4))) for d in (floats, compact)]
-    assert batches[1]["pose_b"].dtype == torch.int8  # the step really gets the compact form
+    assert batches[1]["pose_b"].dtype == torch.uint8  # the step really gets the compact form (bits)
     ctx, size = DistContext(), {"height": 32, "width": 16}
 
     def stage2() -> steps.Stage:

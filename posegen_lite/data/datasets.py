@@ -51,7 +51,7 @@ def build_dataset(spec: DataSpec, split: str, compact: bool = False) -> Dataset:
     (PG2's releases have no validation split) and have no ``test_hard``.
 
     ``compact``: the reader expands each batch with ``data/compact.expand_batch`` (the training steps do), so
-    the array cache (``cache_arrays``) may give its samples compact, for its workers to send a quarter of the
+    the array cache (``cache_arrays``) may give its samples compact, for its workers to send a tenth of the
     bytes; every other source gives float samples, which the expansion passes on as they are."""
     if spec.data not in DATASETS:
         raise ValueError(f"unknown dataset {spec.data!r}; choose one of {DATASETS}")

@@ -55,8 +55,9 @@ class SyntheticPairs(Dataset):
         arrays: read the cache as memory-mapped arrays (``arrays.load_arrays``, packed beside the PNGs on first
             use): the same samples with no PNG decoded and no pose map drawn. Needs ``cache_dir``.
         compact: with ``arrays``, give the samples in the compact form of ``data/compact.py`` (uint8 images,
-            int8 disc pose maps, uint8 masks), for a consumer that calls its ``expand_batch`` after the
-            DataLoader's workers (the training steps do): they send a quarter of the bytes.
+            disc pose maps as bits, uint8 masks, the joints in one table), for a consumer that calls its
+            ``expand_batch`` after the DataLoader's workers (the training steps do): they send a tenth of the
+            bytes.
     """
 
     def __init__(
