@@ -125,3 +125,14 @@ def test_compact_needs_arrays_and_build_dataset_gives_it_only_to_the_array_cache
     assert build_dataset(spec, "train")[0]["image_a"].dtype == torch.float32  # the default stays float
     png = DataSpec(size=(32, 16), people=2, views=1, cache=str(tmp_path))
     assert build_dataset(png, "train", compact=True)[0]["image_a"].dtype == torch.float32
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_compact_batches_expand_on_a_gpu_to_the_cpus_floats_bit_for_bit(tmp_path):
+    compact = SyntheticPairs(TINY, "train", cache_dir=tmp_path, arrays=True, compact=True)
+    batch = next(iter(DataLoader(compact, batch_size=4)))
+    on_gpu = expand_batch({k: v.cuda() if torch.is_tensor(v) else v for k, v in batch.items()})
+    want = expand_batch(batch)
+    for key in ("image_a", "image_b", "pose_b", "mask_b", "keypoints_a", "visible_b", "joints3d_a"):
+        assert on_gpu[key].is_cuda and on_gpu[key].dtype == want[key].dtype, key
+        np.testing.assert_array_equal(on_gpu[key].cpu().numpy(), want[key].numpy(), err_msg=key)
