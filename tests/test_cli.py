@@ -245,3 +245,20 @@ def test_stage3_with_g2_kept_inside_the_proxy_silhouette(tmp_path):
                  "--g1-checkpoint", str(g1_dir), *options, *data]) == 0  # fmt: skip
     config = load_models(warped)["g2"].config
     assert config.warped_input and config.visible_difference
+
+
+def test_cache_arrays_trains_on_compact_batches_to_the_same_weights(tmp_path, monkeypatch):
+    from posegen_lite.data import datasets
+
+    built = []
+    build = datasets.build_dataset
+    monkeypatch.setattr(datasets, "build_dataset", lambda *a, **k: built.append(build(*a, **k)) or built[-1])
+    data = ["--size", "32x16", "--g1.base-channels", "4", "--people", "2", "--views", "2", "--batch-size", "2"]
+    data += ["--steps", "2", "--precision", "fp32", "--val-every", "2", "--cache", str(tmp_path / "cache")]
+    assert main(["train", "--run-dir", str(tmp_path / "png"), *data]) == 0
+    assert main(["train", "--run-dir", str(tmp_path / "arrays"), "--cache-arrays", *data]) == 0
+    train_set, val_set = built[2:]
+    assert train_set.compact and not val_set.compact  # the steps expand the batches; the grid reads floats
+    assert (tmp_path / "arrays" / "val_00000002.png").is_file()
+    want, got = (load_latest(tmp_path / run)[1]["models"]["g1"] for run in ("png", "arrays"))
+    assert all(torch.equal(got[k], want[k]) for k in want)

@@ -79,6 +79,7 @@ class DataOptions:
     views: int = field(default=8, metadata={"help": "synthetic: pairs per person", "parse": _positive})
     seed: int = field(default=0, metadata={"help": "synthetic: dataset seed", "flag": "data-seed"})
     cache: str | None = field(default=None, metadata={"help": "synthetic: render once into this folder, read it"})
+    cache_arrays: bool = field(default=False, metadata={"help": "synthetic: read the cache as memory-mapped arrays"})
 
 
 DATA = "data."  # the data options' dest prefix (their flags have none: --people, --size, --data-seed)

@@ -125,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
     needs_parts = cfg.part_weights is not None or cfg.lambda_part_fm > 0 or cfg.g2_config().uses_proxy
     extras = cfg.g1.warp != "none" or bool(getattr(cfg.g1, "latent_surface", False)) or needs_parts
     spec = data_spec({**values["data"], "size": (cfg.g1.height, cfg.g1.width)}, extras)
-    result = train(cfg, build_dataset(spec, "train"), build_dataset(spec, "val"))
+    # The training steps expand compact batches (data/compact.py); the validation batch is read as floats.
+    result = train(cfg, build_dataset(spec, "train", compact=True), build_dataset(spec, "val"))
     if os.environ.get("RANK", "0") == "0":  # under torchrun, only rank 0 reports (it wrote the checkpoint)
         print(f"stage {cfg.stage}: {result.step} steps ({result.stopped}); checkpoint: {result.checkpoint}")
     return 0

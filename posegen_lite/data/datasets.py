@@ -17,7 +17,8 @@ class DataSpec:
     ``extras``: synthetic samples also carry the body-proxy flow/visibility and the exact part/print maps
     (``data/sample.py``'s optional keys) — needed by a warping G1, part-weighted losses and detail metrics.
     ``cache_arrays``: read the ``cache`` as memory-mapped arrays (``data/synthetic/arrays.py``), which 2
-    DataLoader workers stream several times faster than its PNGs (benchmarks/bench_data.py)."""
+    DataLoader workers stream several times faster than its PNGs, and faster still in compact form
+    (``build_dataset``'s ``compact``; benchmarks/bench_data.py)."""
 
     data: str = "synthetic"
     size: tuple[int, int] = (64, 64)
@@ -45,16 +46,20 @@ def synthetic_config(spec: DataSpec):
     )
 
 
-def build_dataset(spec: DataSpec, split: str) -> Dataset:
+def build_dataset(spec: DataSpec, split: str, compact: bool = False) -> Dataset:
     """The ``split`` of the dataset ``spec`` names. Real datasets map ``val`` to their ``test`` split
-    (PG2's releases have no validation split) and have no ``test_hard``."""
+    (PG2's releases have no validation split) and have no ``test_hard``.
+
+    ``compact``: the reader expands each batch with ``data/compact.expand_batch`` (the training steps do), so
+    the array cache (``cache_arrays``) may give its samples compact, for its workers to send a tenth of the
+    bytes; every other source gives float samples, which the expansion passes on as they are."""
     if spec.data not in DATASETS:
         raise ValueError(f"unknown dataset {spec.data!r}; choose one of {DATASETS}")
     if spec.data == "synthetic":
         from posegen_lite.data.synthetic.dataset import SyntheticPairs
 
         return SyntheticPairs(synthetic_config(spec), split, cache_dir=spec.cache, extras=spec.extras,
-                              arrays=spec.cache_arrays)  # fmt: skip
+                              arrays=spec.cache_arrays, compact=compact and spec.cache_arrays)  # fmt: skip
     if spec.root is None:
         raise ValueError(f"--root is needed for the {spec.data} dataset (see docs/datasets.md)")
     if split == "test_hard":

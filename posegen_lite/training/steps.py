@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager, nullcontext
 import torch
 from torch import nn
 
+from posegen_lite.data.compact import expand_batch
 from posegen_lite.geometry.proxy import REGION_NAMES, part_regions
 from posegen_lite.models.discriminator import Discriminator
 from posegen_lite.models.g1 import G1
@@ -121,7 +122,10 @@ class Stage:
         return module.to(self.device, memory_format=self.memory_format)
 
     def _inputs(self, batch: dict, *keys: str) -> list[torch.Tensor]:
-        return [batch[k].to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format) for k in keys]
+        """The batch's tensors ``keys`` on the device, a compact batch (``data/compact.py``) expanded there:
+        one byte per value crosses to the device, and the float conversion is the device's work."""
+        moved = expand_batch({k: batch[k].to(self.device, non_blocking=True) for k in keys})
+        return [moved[k].contiguous(memory_format=self.memory_format) for k in keys]
 
     def _g1_extras(self, batch: dict) -> dict[str, torch.Tensor]:
         """G1's body-proxy inputs (``models/inputs.g1_inputs``): flow/visibility for a G1 that warps I_A, the

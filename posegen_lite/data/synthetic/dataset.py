@@ -54,6 +54,10 @@ class SyntheticPairs(Dataset):
             exact parts and print masks for part-aware losses and detail metrics).
         arrays: read the cache as memory-mapped arrays (``arrays.load_arrays``, packed beside the PNGs on first
             use): the same samples with no PNG decoded and no pose map drawn. Needs ``cache_dir``.
+        compact: with ``arrays``, give the samples in the compact form of ``data/compact.py`` (uint8 images,
+            disc pose maps as bits, uint8 masks, the joints in one table), for a consumer that calls its
+            ``expand_batch`` after the DataLoader's workers (the training steps do): they send a tenth of the
+            bytes.
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class SyntheticPairs(Dataset):
         progress: bool = False,
         extras: bool = False,
         arrays: bool = False,
+        compact: bool = False,
     ) -> None:
         self.extras = bool(extras)
         self.config = config if config is not None else SyntheticConfig()
@@ -77,6 +82,9 @@ class SyntheticPairs(Dataset):
         self.arrays = None
         if arrays and cache_dir is None:
             raise ValueError("arrays=True reads the disk cache: give cache_dir")
+        if compact and not arrays:
+            raise ValueError("compact=True is the array cache's form: give arrays=True (and cache_dir)")
+        self.compact = bool(compact)
         if arrays:
             from posegen_lite.data.synthetic.arrays import load_arrays
 
@@ -97,7 +105,7 @@ class SyntheticPairs(Dataset):
             if not 0 <= i < n:
                 raise IndexError(f"index {i} out of range for {n} samples")
         if self.arrays is not None:
-            samples = self.arrays.samples(indices)
+            samples = self.arrays.samples(indices, self.compact)
         elif self.records is not None:
             samples = [self._cached(i) for i in indices]
         else:
