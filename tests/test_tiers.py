@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from types import SimpleNamespace
 
 import pytest
@@ -146,7 +147,8 @@ def test_a_gpu_tier_trains_on_compact_samples_of_the_rendered_pairs(tmp_path, ca
     environ = {nb.RUNS_ENV: str(tmp_path / "drive")}
     cached = nb.training_set(spec, _env("colab"), environ=environ)
     out = capsys.readouterr().out
-    assert "rendering the 4 training pairs once into" in out and "array cache ready in" in out
+    assert "rendering the 4 training pairs once into" in out and str(tmp_path / "drive") in out
+    assert "array cache ready in" in out
     folder = nb.data_cache_dir(spec, environ)
     assert folder.parent == tmp_path / "drive" / "data" and (folder / "train").is_dir()
     assert cached[0]["image_a"].dtype == torch.uint8  # compact: the workers send bytes
@@ -160,6 +162,11 @@ def test_a_gpu_tier_trains_on_compact_samples_of_the_rendered_pairs(tmp_path, ca
     again = nb.training_set(spec, _env("colab"), environ=environ)
     assert capsys.readouterr().out == "" and manifest.stat().st_mtime_ns == stamp
     assert again[1]["person_id"] == cached[1]["person_id"]
+    # arrays lost (packing interrupted): packed again from the PNGs, not rendered again
+    shutil.rmtree(folder / "train" / "arrays")
+    repacked = nb.training_set(spec, _env("colab"), environ=environ)
+    assert "packing the 4 training pairs" in capsys.readouterr().out and manifest.stat().st_mtime_ns == stamp
+    _assert_same_batches(repacked[2], cached[2])
 
 
 @pytest.mark.parametrize("tier", ["fast", "cpu"])

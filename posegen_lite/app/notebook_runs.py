@@ -12,15 +12,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
 from posegen_lite.app.colab import mount_drive
-from posegen_lite.data.datasets import DataSpec, build_dataset
-
-if TYPE_CHECKING:
-    from posegen_lite.app.notebook import NotebookEnv
+from posegen_lite.data.datasets import DataSpec, build_dataset, synthetic_config
 
 RUNS_ENV = "POSEGEN_RUNS"  # where notebook runs write checkpoints (on Colab: a mounted Drive folder)
 G1_ENV = "POSEGEN_G1"  # a Stage II checkpoint (file or run dir) notebook 03 takes G1 from
@@ -58,8 +54,8 @@ def data_cache_dir(spec: DataSpec, environ: Mapping[str, str] | None = None) -> 
     return runs_root(environ) / "data" / f"synthetic_{h}x{w}_{spec.people}p_{spec.views}v_seed{spec.seed}"
 
 
-def training_set(spec: DataSpec, env: NotebookEnv, environ: Mapping[str, str] | None = None, verbose: bool = True):
-    """The training split of ``spec`` for a notebook run at ``env``'s tier (``env.sizes``).
+def training_set(spec: DataSpec, env, environ: Mapping[str, str] | None = None, verbose: bool = True):
+    """The training split of ``spec`` for a notebook run at the tier of ``env`` (``setup``'s ``NotebookEnv``).
 
     Where the tier trains from the array cache (``Sizes.cache_arrays``: the GPU tiers), the pairs are rendered
     once into ``data_cache_dir`` and packed as memory-mapped arrays (printed, with how long it took), then
@@ -68,7 +64,6 @@ def training_set(spec: DataSpec, env: NotebookEnv, environ: Mapping[str, str] | 
     bit for bit; ``spec.extras`` are still computed per pair. Elsewhere: the pairs rendered on the fly."""
     if not env.sizes.cache_arrays or spec.data != "synthetic":
         return build_dataset(spec, "train")
-    from posegen_lite.data.datasets import synthetic_config
     from posegen_lite.data.synthetic.arrays import ARRAYS
     from posegen_lite.data.synthetic.cache import render_to_disk, split_dir
     from posegen_lite.data.synthetic.pairs import MANIFEST, len_split
@@ -79,8 +74,9 @@ def training_set(spec: DataSpec, env: NotebookEnv, environ: Mapping[str, str] | 
     fresh = not (rendered and (root / ARRAYS).is_dir())
     start = time.monotonic()
     if fresh and verbose:
-        print(f"rendering the {len_split(config, 'train')} training pairs once into {folder} and packing them as "
-              "arrays: the DataLoader workers then read them instead of rendering")  # fmt: skip
+        what = "packing the" if rendered else "rendering the"
+        print(f"{what} {len_split(config, 'train')} training pairs once into {folder} as arrays: the DataLoader "
+              "workers then read them instead of rendering")  # fmt: skip
     if not rendered:
         render_to_disk(config, "train", folder, progress=verbose)
     dataset = build_dataset(replace(spec, cache=str(folder), cache_arrays=True), "train", compact=True)
