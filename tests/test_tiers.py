@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -145,7 +146,9 @@ def _assert_same_batches(got: dict, want: dict) -> None:
 def test_a_gpu_tier_trains_on_compact_samples_of_the_rendered_pairs(tmp_path, capsys, extras):
     spec = DataSpec(**TINY, extras=extras)
     environ = {nb.RUNS_ENV: str(tmp_path / "drive")}
-    cached = nb.training_set(spec, _env("colab"), environ=environ)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a first build is no "rebuilding the synthetic cache"
+        cached = nb.training_set(spec, _env("colab"), environ=environ)
     out = capsys.readouterr().out
     assert "rendering the 4 training pairs once into" in out and str(tmp_path / "drive") in out
     assert "array cache ready in" in out
