@@ -1,15 +1,23 @@
-"""Size tiers: the explicit switches win, otherwise the hardware decides (GPU properties mocked)."""
+"""Size tiers: the explicit switches win, otherwise the hardware decides (GPU properties mocked); the GPU tiers
+train notebooks 02 and 03 from a compact array cache that gives the pairs rendered on the fly."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
+import warnings
 from types import SimpleNamespace
 
 import pytest
 import torch
+from torch.utils.data import default_collate
 
 from posegen_lite.app import notebook as nb
 from posegen_lite.app import tiers
+from posegen_lite.data.compact import expand_batch
+from posegen_lite.data.datasets import DataSpec, build_dataset
+from posegen_lite.data.synthetic.dataset import SyntheticPairs
 
 
 def _gpu(monkeypatch, name: str, gib: float) -> None:
@@ -106,3 +114,89 @@ def test_setup_prints_the_tier_and_its_expected_time(monkeypatch, capsys):
     _gpu(monkeypatch, "Tesla T4", 15.0)
     env = nb.setup(environ={}, verbose=False)
     assert env.device.type == "cuda" and env.tier == "colab"
+
+
+# --- the training set of notebooks 02 and 03: an array cache on the GPU tiers ----------------------------------
+
+
+def test_tiers_that_train_in_workers_train_from_the_array_cache():
+    for t in tiers.TIERS.values():
+        assert t.cache_arrays == (t.workers > 0), t.name  # fast and cpu render in the training process
+
+
+def _env(tier: str, **changes) -> nb.NotebookEnv:
+    sizes = dataclasses.replace(tiers.TIERS[tier], **changes)
+    return nb.NotebookEnv(device=torch.device("cpu"), colab=False, fast=tier == "fast", sizes=sizes, seed=0, tier=tier)
+
+
+TINY = dict(size=(32, 32), people=2, views=2, seed=3)  # 4 training pairs
+
+
+def _assert_same_batches(got: dict, want: dict) -> None:
+    assert list(got) == list(want)
+    for key, value in want.items():
+        if isinstance(value, torch.Tensor):
+            assert got[key].dtype == value.dtype, key
+            torch.testing.assert_close(got[key], value, rtol=0, atol=0, equal_nan=True, msg=key)
+        else:
+            assert got[key] == value, key
+
+
+@pytest.mark.parametrize("extras", [False, True])  # notebook 02's data, then notebook 03's (proxy flow, parts)
+def test_a_gpu_tier_trains_on_compact_samples_of_the_rendered_pairs(tmp_path, capsys, extras):
+    spec = DataSpec(**TINY, extras=extras)
+    environ = {nb.RUNS_ENV: str(tmp_path / "drive")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a first build is no "rebuilding the synthetic cache"
+        cached = nb.training_set(spec, _env("colab"), environ=environ)
+    out = capsys.readouterr().out
+    assert "rendering the 4 training pairs once into" in out and str(tmp_path / "drive") in out
+    assert "array cache ready in" in out
+    folder = nb.data_cache_dir(spec, environ)
+    assert folder.parent == tmp_path / "drive" / "data" and (folder / "train").is_dir()
+    assert cached[0]["image_a"].dtype == torch.uint8  # compact: the workers send bytes
+    fly = build_dataset(spec, "train")
+    assert len(cached) == len(fly) == 4
+    compact = default_collate([cached[i] for i in range(4)])
+    _assert_same_batches(expand_batch(compact), default_collate([fly[i] for i in range(4)]))
+    # a second run (the next notebook, or the cell again) reuses the cache quietly
+    manifest = folder / "train" / "manifest.json"
+    stamp = manifest.stat().st_mtime_ns
+    again = nb.training_set(spec, _env("colab"), environ=environ)
+    assert capsys.readouterr().out == "" and manifest.stat().st_mtime_ns == stamp
+    assert again[1]["person_id"] == cached[1]["person_id"]
+    # arrays lost (packing interrupted): packed again from the PNGs, not rendered again
+    shutil.rmtree(folder / "train" / "arrays")
+    repacked = nb.training_set(spec, _env("colab"), environ=environ)
+    assert "packing the 4 training pairs" in capsys.readouterr().out and manifest.stat().st_mtime_ns == stamp
+    _assert_same_batches(repacked[2], cached[2])
+
+
+@pytest.mark.parametrize("tier", ["fast", "cpu"])
+def test_the_small_tiers_render_on_the_fly(tmp_path, capsys, tier):
+    spec = DataSpec(**TINY)
+    dataset = nb.training_set(spec, _env(tier), environ={nb.RUNS_ENV: str(tmp_path)})
+    assert isinstance(dataset, SyntheticPairs) and dataset.arrays is None and dataset.records is None
+    assert dataset[0]["image_a"].dtype == torch.float32
+    assert not list(tmp_path.iterdir()) and capsys.readouterr().out == ""
+
+
+def test_a_notebook_run_on_the_compact_cache_matches_the_run_on_rendered_pairs(tmp_path):
+    """``nb.run_training`` on the cached compact set (through a DataLoader worker too) gives the losses of the
+    same run on pairs rendered on the fly: the step expands each batch bit for bit."""
+    from posegen_lite.models.g1 import G1Config
+
+    spec, environ = DataSpec(**TINY), {nb.RUNS_ENV: str(tmp_path / "runs")}
+    small = dict(steps2=4, checkpoint_every=4, batch=2)
+    cached = nb.training_set(spec, _env("colab", **small), environ=environ, verbose=False)
+    fly = nb.training_set(spec, _env("fast", **small), environ=environ)
+    g1 = G1Config(32, 32, base_channels=4, z_dim=8)
+    losses = []
+    for name, dataset, workers in (("fly", fly, 0), ("compact", cached, 0), ("compact_worker", cached, 1)):
+        cfg = nb.train_config(_env("fast", **small), 2, name, g1=g1, precision="fp32", resume=False,
+                              run_dir=str(tmp_path / name), num_workers=workers)  # fmt: skip
+        result = nb.run_training(cfg, dataset, batch=default_collate([fly[0], fly[1]]), every=2, show=False,
+                                 tensorboard=False)  # fmt: skip
+        assert result.step == 4
+        losses.append(result.history)  # [{"step": 1, "loss": …}, …]
+    assert losses[0] == losses[1] == losses[2] and all("loss" in h for h in losses[0])

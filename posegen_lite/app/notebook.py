@@ -39,6 +39,7 @@ from posegen_lite.app.notebook_runs import (
     ROOT,
     RUNS_ENV,
     WEIGHTS_ENV,
+    data_cache_dir,
     demo_weights,
     g1_config_of,
     g1_source,
@@ -47,6 +48,7 @@ from posegen_lite.app.notebook_runs import (
     runs_root,
     stage3_settings,
     trained_with,
+    training_set,
     use_drive,
 )
 from posegen_lite.app.source import show_source
@@ -391,6 +393,8 @@ __all__ = [
     "g1_config_of",
     "stage3_settings",
     "predict_with",
+    "training_set",
+    "data_cache_dir",
     "fixed_batch",
     "LivePlot",
     "train_config",

@@ -1,5 +1,6 @@
 """Where notebook runs live and which weights the notebooks load: the runs folder (a mounted Drive folder on
-Colab), the G1 notebook 03 trains on, the demo weights, and the settings and predictions read from weights.
+Colab), the training set of notebooks 02 and 03 (on a GPU tier an array cache in that folder), the G1 notebook 03
+trains on, the demo weights, and the settings and predictions read from weights.
 
 ``notebook`` re-exports every name, so a notebook reaches them as ``nb.run_dir`` and so on.
 """
@@ -7,12 +8,15 @@ Colab), the G1 notebook 03 trains on, the demo weights, and the settings and pre
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from posegen_lite.app.colab import mount_drive
+from posegen_lite.data.datasets import DataSpec, build_dataset, synthetic_config
 
 RUNS_ENV = "POSEGEN_RUNS"  # where notebook runs write checkpoints (on Colab: a mounted Drive folder)
 G1_ENV = "POSEGEN_G1"  # a Stage II checkpoint (file or run dir) notebook 03 takes G1 from
@@ -40,6 +44,45 @@ def use_drive(folder: str = "posegen_runs") -> Path:
     path = Path(mount_drive(folder))
     os.environ[RUNS_ENV] = str(path)
     return path
+
+
+def data_cache_dir(spec: DataSpec, environ: Mapping[str, str] | None = None) -> Path:
+    """``<runs root>/data/synthetic_<H>x<W>_<people>p_<views>v_seed<seed>``: where ``training_set`` renders
+    ``spec``'s pairs once. One folder per data config, so tiers never rebuild each other's cache, and notebooks
+    02 and 03 share one when they train at the same size (on Colab with Drive, across machines)."""
+    h, w = spec.size
+    return runs_root(environ) / "data" / f"synthetic_{h}x{w}_{spec.people}p_{spec.views}v_seed{spec.seed}"
+
+
+def training_set(spec: DataSpec, env, environ: Mapping[str, str] | None = None, verbose: bool = True):
+    """The training split of ``spec`` for a notebook run at the tier of ``env`` (``setup``'s ``NotebookEnv``).
+
+    Where the tier trains from the array cache (``Sizes.cache_arrays``: the GPU tiers), the pairs are rendered
+    once into ``data_cache_dir`` and packed as memory-mapped arrays (printed, with how long it took), then
+    read in the compact form of ``data/compact.py`` (uint8 images, pose maps as bits), which the training step
+    expands on the device: DataLoader workers stream them several times faster than they render. Same samples
+    bit for bit; ``spec.extras`` are still computed per pair. Elsewhere: the pairs rendered on the fly."""
+    if not env.sizes.cache_arrays or spec.data != "synthetic":
+        return build_dataset(spec, "train")
+    from posegen_lite.data.synthetic.arrays import ARRAYS
+    from posegen_lite.data.synthetic.cache import render_to_disk, split_dir
+    from posegen_lite.data.synthetic.pairs import MANIFEST, len_split
+
+    folder = data_cache_dir(spec, environ)
+    config, root = synthetic_config(spec), split_dir(folder, "train")
+    rendered = (root / MANIFEST).is_file()  # (a cache of another config is rebuilt by build_dataset, warning)
+    fresh = not (rendered and (root / ARRAYS).is_dir())
+    start = time.monotonic()
+    if fresh and verbose:
+        what = "packing the" if rendered else "rendering the"
+        print(f"{what} {len_split(config, 'train')} training pairs once into {folder} as arrays: the DataLoader "
+              "workers then read them instead of rendering")  # fmt: skip
+    if not rendered:
+        render_to_disk(config, "train", folder, progress=verbose)
+    dataset = build_dataset(replace(spec, cache=str(folder), cache_arrays=True), "train", compact=True)
+    if fresh and verbose:
+        print(f"array cache ready in {time.monotonic() - start:.0f} s (render + pack; later runs reuse it)")
+    return dataset
 
 
 def g1_source(environ: Mapping[str, str] | None = None) -> Path:

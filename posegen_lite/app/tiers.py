@@ -40,6 +40,15 @@ class Sizes:
         notebook 04. widget_people: people in the widget's selector. workers: DataLoader worker processes
         at least (the synthetic data renders on the CPU; on a GPU it must keep up: ``data_workers`` adds
         more where the machine has the cores).
+        cache_arrays: train notebooks 02 and 03 from the array cache in compact form
+        (``notebook_runs.training_set``): the training pairs are rendered once into ``<runs>/data/`` and
+        packed as memory-mapped arrays; the workers send uint8 batches that the GPU expands. Why: on a GPU the
+        CPU's rendering sets the pace; 2 workers on 2 cores deliver 3.9–5.1× what the colab tier's G1 step
+        takes on an H100 from the compact arrays, 0.36× rendering on the fly (benchmarks/README.md,
+        ``bench_data.py``). The cost, once per data config: the colab tier's 3,200 pairs took 31 s to render
+        and 15 s to pack (278 MB) on 2 loaded cores. Off where nothing trains in workers (``fast``, ``cpu``):
+        there the build (3.4 + 2.3 s for the cpu tier's 480 pairs) saves about 8 of the 14 s notebook 02
+        spends rendering, and nothing in 03, which draws each pair about once.
         expected: how long the tier takes, and whether that figure is measured or an estimate.
     """
 
@@ -56,33 +65,35 @@ class Sizes:
     eval_samples: int
     widget_people: int
     workers: int
+    cache_arrays: bool
     expected: str
 
 
 TIERS: dict[str, Sizes] = {
     "fast": Sizes(
         name="fast", size=(64, 64), width=8, people=16, views=4, steps2=30, steps3=12, batch=8, plot_every=10,
-        checkpoint_every=30, eval_samples=16, widget_people=3, workers=0,
+        checkpoint_every=30, eval_samples=16, widget_people=3, workers=0, cache_arrays=False,
         expected="under 2 min per notebook on 2 CPU cores (CI sizes: the pictures stay blobs)",
     ),
     "cpu": Sizes(
         name="cpu", size=(64, 64), width=16, people=60, views=8, steps2=150, steps3=60, batch=8, plot_every=25,
-        checkpoint_every=50, eval_samples=64, widget_people=4, workers=0,
+        checkpoint_every=50, eval_samples=64, widget_people=4, workers=0, cache_arrays=False,
         expected="ESTIMATE for an idle laptop CPU: a few minutes for notebooks 02 and 03, under a minute for the "
         "others; the shipped weights show what longer training reaches",
     ),
     "colab": Sizes(
         name="colab", size=(128, 64), width=32, people=400, views=8, steps2=3000, steps3=1500, batch=32,
-        plot_every=100, checkpoint_every=250, eval_samples=320, widget_people=8, workers=2,
+        plot_every=100, checkpoint_every=250, eval_samples=320, widget_people=8, workers=2, cache_arrays=True,
         expected="ESTIMATE for a Colab T4 with its 2 CPU cores, not measured there: 10–15 min each for notebook 02's "
-        "G1 and 03's G2. The CPU's rendering sets the pace: with the same 2 DataLoader workers an H200 took 6.3 and "
-        "5.0 min (measured)",
+        "G1 and 03's G2. Rendering on the fly, the CPU set the pace: with the same 2 DataLoader workers an H200 "
+        "took 6.3 and 5.0 min (measured before the array cache, which has not been timed in a notebook yet)",
     ),
     "full": Sizes(
         name="full", size=(128, 64), width=32, people=400, views=8, steps2=8000, steps3=4000, batch=64,
-        plot_every=200, checkpoint_every=500, eval_samples=320, widget_people=8, workers=4,
-        expected="measured on an NVIDIA H200 with 16 CPU cores (12 DataLoader workers): 5 min for notebook 02's G1, "
-        "7 min for 03's G2; a GPU with fewer CPU cores beside it waits for the rendering (4 workers: 18 and 16 min)",
+        plot_every=200, checkpoint_every=500, eval_samples=320, widget_people=8, workers=4, cache_arrays=True,
+        expected="measured on an NVIDIA H200 with 16 CPU cores (12 DataLoader workers, rendering on the fly: before "
+        "the array cache): 5 min for notebook 02's G1, 7 min for 03's G2; with 4 workers the GPU waited for the "
+        "rendering (18 and 16 min)",
     ),
 }  # fmt: skip
 FAST_SIZES, FULL_SIZES = TIERS["fast"], TIERS["full"]
