@@ -145,15 +145,15 @@ def _assert_same_batches(got: dict, want: dict) -> None:
 @pytest.mark.parametrize("extras", [False, True])  # notebook 02's data, then notebook 03's (proxy flow, parts)
 def test_a_gpu_tier_trains_on_compact_samples_of_the_rendered_pairs(tmp_path, capsys, extras):
     spec = DataSpec(**TINY, extras=extras)
-    environ = {nb.RUNS_ENV: str(tmp_path / "drive")}
+    environ = {nb.DATA_CACHE_ENV: str(tmp_path / "data")}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a first build is no "rebuilding the synthetic cache"
         cached = nb.training_set(spec, _env("colab"), environ=environ)
     out = capsys.readouterr().out
-    assert "rendering the 4 training pairs once into" in out and str(tmp_path / "drive") in out
+    assert "rendering the 4 training pairs once into" in out and str(tmp_path / "data") in out
     assert "array cache ready in" in out
     folder = nb.data_cache_dir(spec, environ)
-    assert folder.parent == tmp_path / "drive" / "data" and (folder / "train").is_dir()
+    assert folder.parent == tmp_path / "data" and (folder / "train").is_dir()
     assert cached[0]["image_a"].dtype == torch.uint8  # compact: the workers send bytes
     fly = build_dataset(spec, "train")
     assert len(cached) == len(fly) == 4
@@ -175,7 +175,7 @@ def test_a_gpu_tier_trains_on_compact_samples_of_the_rendered_pairs(tmp_path, ca
 @pytest.mark.parametrize("tier", ["fast", "cpu"])
 def test_the_small_tiers_render_on_the_fly(tmp_path, capsys, tier):
     spec = DataSpec(**TINY)
-    dataset = nb.training_set(spec, _env(tier), environ={nb.RUNS_ENV: str(tmp_path)})
+    dataset = nb.training_set(spec, _env(tier), environ={nb.DATA_CACHE_ENV: str(tmp_path)})
     assert isinstance(dataset, SyntheticPairs) and dataset.arrays is None and dataset.records is None
     assert dataset[0]["image_a"].dtype == torch.float32
     assert not list(tmp_path.iterdir()) and capsys.readouterr().out == ""
@@ -186,7 +186,7 @@ def test_a_notebook_run_on_the_compact_cache_matches_the_run_on_rendered_pairs(t
     same run on pairs rendered on the fly: the step expands each batch bit for bit."""
     from posegen_lite.models.g1 import G1Config
 
-    spec, environ = DataSpec(**TINY), {nb.RUNS_ENV: str(tmp_path / "runs")}
+    spec, environ = DataSpec(**TINY), {nb.DATA_CACHE_ENV: str(tmp_path / "data")}
     small = dict(steps2=4, checkpoint_every=4, batch=2)
     cached = nb.training_set(spec, _env("colab", **small), environ=environ, verbose=False)
     fly = nb.training_set(spec, _env("fast", **small), environ=environ)

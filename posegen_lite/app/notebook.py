@@ -35,6 +35,7 @@ from posegen_lite.app.colab import (
     in_colab,
 )
 from posegen_lite.app.notebook_runs import (
+    DATA_CACHE_ENV,
     G1_ENV,
     ROOT,
     RUNS_ENV,
@@ -366,6 +367,7 @@ __all__ = [
     "REPO_URL",
     "REF",
     "COLAB_BADGE_SVG",
+    "DATA_CACHE_ENV",
     "RUNS_ENV",
     "G1_ENV",
     "WEIGHTS_ENV",

@@ -20,6 +20,7 @@ from posegen_lite.data.datasets import DataSpec, build_dataset, synthetic_config
 
 RUNS_ENV = "POSEGEN_RUNS"  # where notebook runs write checkpoints (on Colab: a mounted Drive folder)
 G1_ENV = "POSEGEN_G1"  # a Stage II checkpoint (file or run dir) notebook 03 takes G1 from
+DATA_CACHE_ENV = "POSEGEN_DATA_CACHE"  # where GPU tiers keep their array cache (default: <repository>/runs/data)
 WEIGHTS_ENV = "POSEGEN_WEIGHTS"  # a G1+G2 checkpoint notebooks 00, 04 and 05 load instead of the shipped one
 ROOT = Path(__file__).resolve().parents[2]  # the repository root of a checkout
 
@@ -46,12 +47,16 @@ def use_drive(folder: str = "posegen_runs") -> Path:
     return path
 
 
-def data_cache_dir(spec: DataSpec, environ: Mapping[str, str] | None = None) -> Path:
-    """``<runs root>/data/synthetic_<H>x<W>_<people>p_<views>v_seed<seed>``: where ``training_set`` renders
-    ``spec``'s pairs once. One folder per data config, so tiers never rebuild each other's cache, and notebooks
-    02 and 03 share one when they train at the same size (on Colab with Drive, across machines)."""
+def data_cache_dir(spec: DataSpec, environ: Mapping[str, str] | None = None, root: str | Path = ROOT) -> Path:
+    """``<cache>/synthetic_<H>x<W>_<people>p_<views>v_seed<seed>``, ``<cache>`` = ``$POSEGEN_DATA_CACHE`` or
+    ``<repository>/runs/data``: where ``training_set`` renders ``spec``'s pairs once. One folder per data config,
+    so tiers never rebuild each other's cache, and notebooks 02 and 03 share one at the same size on one machine.
+    Never the runs' Drive folder: DataLoader workers read the arrays at random, which a network mount serves
+    slowly, and rendering them again on a new machine takes under a minute (docs/notebooks.md)."""
     h, w = spec.size
-    return runs_root(environ) / "data" / f"synthetic_{h}x{w}_{spec.people}p_{spec.views}v_seed{spec.seed}"
+    value = (os.environ if environ is None else environ).get(DATA_CACHE_ENV, "").strip()
+    base = Path(value) if value else Path(root) / "runs" / "data"
+    return base / f"synthetic_{h}x{w}_{spec.people}p_{spec.views}v_seed{spec.seed}"
 
 
 def training_set(spec: DataSpec, env, environ: Mapping[str, str] | None = None, verbose: bool = True):
