@@ -26,7 +26,7 @@ from _machine import write_json
 
 from posegen_lite.app import notebook as nb
 from posegen_lite.app.tiers import data_workers
-from posegen_lite.data.datasets import DataSpec, build_dataset
+from posegen_lite.data.datasets import DataSpec
 from posegen_lite.models.g1 import G1Config
 from posegen_lite.training.distributed import DistContext
 from posegen_lite.training.loop import _batches, train
@@ -80,10 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     s = env.sizes
     workers = data_workers(s) if args.workers is None else args.workers
     spec = DataSpec(size=s.size, people=s.people, views=s.views, seed=0)
-    train_set = build_dataset(spec, "train")
     g1 = G1Config(*s.size, base_channels=s.width)
     rows = []
     with tempfile.TemporaryDirectory() as runs:
+        # the training sets as the notebooks get them (``nb.training_set``: GPU tiers read a compact array cache,
+        # built here first, untimed, in the temporary folder)
+        cache = {nb.DATA_CACHE_ENV: str(Path(runs) / "data")}
+        train_set = nb.training_set(spec, env, environ=cache, verbose=False)
         g1_run = Path(runs) / "g1"
         cfg2 = nb.train_config(env, 2, "g1", g1=g1, run_dir=str(g1_run), num_workers=workers)
         rate2 = seconds_per_step(cfg2, train_set, args.steps, args.warmup)
@@ -92,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg3 = nb.train_config(env, 3, "g2", g1=g1, g1_checkpoint=str(g1_run), run_dir=str(Path(runs) / "g2"),
                                num_workers=workers, **nb.stage3_settings(g1, weights))  # fmt: skip
         # notebook 03's G2 reads the body proxy's maps: its data carries them (extras), as the notebook's does
-        extras_set = build_dataset(DataSpec(size=s.size, people=s.people, views=s.views, seed=0, extras=True), "train")
+        extras_spec = DataSpec(size=s.size, people=s.people, views=s.views, seed=0, extras=True)
+        extras_set = nb.training_set(extras_spec, env, environ=cache, verbose=False)
         rate3 = seconds_per_step(cfg3, extras_set, args.steps, args.warmup)
         rows.append(("03 G2+D", s.steps3, rate3, data_seconds_per_batch(cfg3, extras_set, args.steps, args.warmup)))
     device = torch.cuda.get_device_name(0) if env.device.type == "cuda" else "CPU"
