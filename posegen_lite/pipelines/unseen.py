@@ -126,12 +126,18 @@ def paint_from_texture(views: np.ndarray, warp: ProxyMaps, texture: Texture) -> 
     return np.where(paint.numpy()[..., None], painted, views)
 
 
+def input_texture(
+    image: np.ndarray, person: np.ndarray, source: SourcePose, size: tuple[int, int], widths: np.ndarray | None
+) -> Texture:
+    """The partial texture the input shows: ``image`` unwrapped onto the ``source`` pose's proxy (parts widened by
+    ``widths``, seen by its camera in images of ``size``), each pixel of the ``person`` ``(H, W)`` bool weighted by
+    how squarely it is seen."""
+    seen = view_surface(source.joints3d, source.proxy_camera(*size), widths)
+    return unwrap(ensure_rgb(image, convert=True), seen.parts, seen.surface, seen.facing * person)
+
+
 def person_texture(
     image: np.ndarray, person: np.ndarray, source: SourcePose, size: tuple[int, int], widths: np.ndarray | None
 ) -> Texture:
-    """The input ``image`` unwrapped onto the ``source`` pose's proxy (parts widened by ``widths``, seen by its
-    camera in images of ``size``), each pixel of the ``person`` ``(H, W)`` bool weighted by how squarely it is seen,
-    then completed (``complete_texture``)."""
-    seen = view_surface(source.joints3d, source.proxy_camera(*size), widths)
-    texture = unwrap(ensure_rgb(image, convert=True), seen.parts, seen.surface, seen.facing * person)
-    return complete_texture(texture)
+    """The input's texture (``input_texture``), completed (``complete_texture``)."""
+    return complete_texture(input_texture(image, person, source, size, widths))
