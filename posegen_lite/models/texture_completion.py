@@ -72,7 +72,7 @@ def close_gaps(
     return colour, weight
 
 
-def front_texels(shape: tuple[int, int, int, int]) -> torch.Tensor:
+def front_texels(shape: tuple[int, ...]) -> torch.Tensor:
     """``(P, 1, V, U)`` bool for a texture of ``shape`` ``(P, C, V, U)``: the front (``|u| < FRONT_U``) of the
     head and torso, where a face or a print may be."""
     P, _, V, U = shape
@@ -182,6 +182,7 @@ class TextureCompletionNet(nn.Module):
         self.down = nn.ModuleList(nn.Sequential(_conv(a, b, 2), nn.ReLU(), _conv(b, b), nn.ReLU()) for a, b in steps)
         self.up = nn.ModuleList(nn.Sequential(_conv(b + a, a), nn.ReLU()) for a, b in steps)
         self.head = nn.Conv2d(w, 3, 1)
+        assert self.head.bias is not None  # built with one
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 

@@ -61,23 +61,29 @@ def read_config(path: str | Path) -> TextureTrainConfig:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10: the same parser as the package tomli
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[no-redef]
     with Path(path).open("rb") as handle:
-        raw = tomllib.load(handle)
+        return config_from_dict(tomllib.load(handle), str(path))
+
+
+def config_from_dict(values: dict, where: str = "config") -> TextureTrainConfig:
+    """``TextureTrainConfig`` from plain values (a recipe's, or the ``train_config`` saved with the weights):
+    lists for tuples, ``model`` a dict; an unknown key is refused, naming ``where`` and the key."""
+    raw = dict(values)
     model = raw.pop("model", {})
-    _check_keys(path, raw, TextureTrainConfig, "")
-    _check_keys(path, model, TextureCompletionConfig, "model.")
+    _check_keys(where, raw, TextureTrainConfig, "")
+    _check_keys(where, model, TextureCompletionConfig, "model.")
     for name in ("size", "yaws"):
         if name in raw:
             raw[name] = tuple(raw[name])
     return TextureTrainConfig(**raw, model=TextureCompletionConfig(**model))
 
 
-def _check_keys(path: str | Path, values: dict, cls: type, prefix: str) -> None:
+def _check_keys(where: str, values: dict, cls: type, prefix: str) -> None:
     known = {f.name for f in fields(cls)} - {"model"}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"{path}: unknown key {prefix}{unknown[0]} (known: {', '.join(sorted(known))})")
+        raise ValueError(f"{where}: unknown key {prefix}{unknown[0]} (known: {', '.join(sorted(known))})")
 
 
 @dataclass(frozen=True)
