@@ -6,10 +6,12 @@ background), ``silhouette`` (the exact mask: the proxy's parts widened to it, th
 ``synthesize_many(silhouette=...)``), ``part_colours`` (that, with the unseen side painted with the input's
 per-part colours), and painted from the input's texture (``unseen.paint_from_texture`` on the ``silhouette``
 views, as ``unseen="texture"`` paints them) completed two ways: ``pull_push`` (``complete_texture``, the
-hand-made fill) and ``learned`` (then the texture completion network, ``--weights``, default the shipped one).
+hand-made fill) and, given ``--weights``, ``learned`` (then the texture completion network those weights hold).
 L1 in [0, 1] against the ground-truth render: on the true body, on the body pixels the input never saw (by the
 widened proxy), and on the whole image; the mottle ratio on the unseen body (``evaluation.unseen.mottle_ratio``);
 and the learned texture's unseen L1 over the pull-push's with its 95 % interval, resampling people.
+No texture completion weights ship (benchmarks/notes/2026-12-texture-completion-net-2.md): train them with
+``python -m posegen_lite.training.texture_completion configs/texture_completion.toml OUT.pt``.
 
 Run: ``python benchmarks/bench_silhouette.py [--people 32] [--weights PATH]``; prints a table, writes
 ``benchmarks/results/bench_silhouette.json``.
@@ -44,7 +46,6 @@ WAYS = {
     "silhouette": {"unseen": "networks"},
     "part_colours": {"unseen": "part_colours"},
 }
-TEXTURES = ("pull_push", "learned")  # painted onto the ``silhouette`` views
 
 
 def _l1(image: np.ndarray, truth: np.ndarray, where: np.ndarray) -> float:
@@ -60,11 +61,11 @@ def _summary(region: str, values: list[float]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=32)
-    parser.add_argument("--weights", default=None, help="texture completion weights (default: the shipped ones)")
+    parser.add_argument("--weights", default=None, help="texture completion weights: adds the learned texture")
     args = parser.parse_args()
     start = time.perf_counter()
     synth = NovelViewSynthesizer.from_checkpoint()
-    net = load_completion(args.weights)
+    net = None if args.weights is None else load_completion(args.weights)
     scores: dict[tuple[str, float, str], list[float]] = {}
     for k in range(args.people):
         scene = Scene.held_out(k, synth.size)
@@ -79,12 +80,14 @@ def main() -> None:
             if way == "silhouette":
                 partial = input_texture(view.image, view.mask, source, synth.size, widths)
                 views = np.stack([r.image for r in results])
-                for name, texture in (("pull_push", complete_texture(partial)),
-                                      ("learned", learned_completion(net, partial))):  # fmt: skip
+                textures = {"pull_push": complete_texture(partial)}
+                if net is not None:
+                    textures["learned"] = learned_completion(net, partial)
+                for name, texture in textures.items():
                     _score(scores, name, paint_from_texture(views, warp, texture), truths, warp)
         if k == 0:
             print(f"person 0 scored in {time.perf_counter() - start:.0f} s", flush=True)
-    ways = [*WAYS, *TEXTURES]
+    ways = [*WAYS, "pull_push", *([] if net is None else ["learned"])]  # these painted onto ``silhouette``'s views
     rows = [{"way": w, "yaw": y, "region": n, "n": len(v), **_summary(n, v)}
             for (w, y, n), v in sorted(scores.items())]  # fmt: skip
     print(f"{'region':8} {'yaw':>5} " + " ".join(f"{w:>13}" for w in ways))
@@ -93,13 +96,14 @@ def main() -> None:
             vals = [(np.median if name == "mottle" else np.mean)(scores.get((w, y, name), [np.nan])) for w in ways]
             print(f"{name:8} {y:5.0f} " + " ".join(f"{v:13.4f}" for v in vals))
     intervals = {}
-    for y in YAWS:  # every person has every yaw's unseen pixels here (the input faces the camera)
+    # every person has unseen pixels at every yaw here (the input faces the camera): one value per person
+    for y in YAWS if net is not None else ():
         learned, pull_push = scores[("learned", y, "unseen")], scores[("pull_push", y, "unseen")]
         intervals[f"{y:g}"] = ratio_interval(learned, pull_push, list(range(len(learned))))
         print(f"learned / pull-push, unseen L1 at {y:5.0f}°: {intervals[f'{y:g}']}")
     path = write_json(Path(__file__).parent / "results" / "bench_silhouette.json", rows, people=args.people,
                       learned_over_pull_push={y: [r.ratio, r.low, r.high] for y, r in intervals.items()},
-                      weights=args.weights or "shipped", load=os.getloadavg())  # fmt: skip
+                      weights=args.weights, load=os.getloadavg())  # fmt: skip
     print(f"wrote {path}")
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 DEMO_WEIGHTS_NAME = "demo_128x64.pt"
 LIFTER_WEIGHTS_NAME = "lifter.pt"
 PG2_WEIGHTS_NAME = "pg2_64x64.pt"
-TEXTURE_COMPLETION_WEIGHTS_NAME = "texture_completion.pt"
 
 
 def asset_path(name: str) -> Path:
@@ -42,8 +41,3 @@ def pg2_weights() -> Path:
     """PG2's plain G1 + G2 at 64×64 (no warp; the former demo weights): the fixed reference the classroom
     assignments grade against, so that new demo weights never change an assignment's expected answers."""
     return asset_path(PG2_WEIGHTS_NAME)
-
-
-def texture_completion_weights() -> Path:
-    """The network that completes a person's texture (``models/texture_completion.py``)."""
-    return asset_path(TEXTURE_COMPLETION_WEIGHTS_NAME)

@@ -23,7 +23,6 @@ from torch import nn
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
 from posegen_lite.geometry.texture import Texture
 from posegen_lite.images import pull_push_fill
-from posegen_lite.resources import texture_completion_weights
 
 PARTNER = np.array([
     PROXY_PARTS.index(n.replace("r_", "l_", 1) if n.startswith("r_") else n.replace("l_", "r_", 1))
@@ -221,10 +220,10 @@ def save_completion(net: TextureCompletionNet, path: str | Path, extra: dict | N
     return path
 
 
-def load_completion(path: str | Path | None = None) -> TextureCompletionNet:
-    """The network saved by ``save_completion`` at ``path`` (default: the shipped
-    ``assets/texture_completion.pt``), in eval mode."""
-    path = Path(path) if path is not None else texture_completion_weights()
+def load_completion(path: str | Path) -> TextureCompletionNet:
+    """The network saved by ``save_completion`` at ``path``, in eval mode. No weights ship with the package: a
+    trained network did not pass the photo check (benchmarks/notes/2026-12-texture-completion-net-2.md)."""
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no texture completion weights (training/texture_completion.py)")
     blob = torch.load(path, map_location="cpu", weights_only=True)
