@@ -156,14 +156,16 @@ def completion_inputs(texture: Texture) -> CompletionInputs:
 @dataclass(frozen=True)
 class TextureCompletionConfig:
     """The U-Net: ``width`` channels at full resolution (twice that below) and ``levels`` stride-2 steps
-    (24 × 32 texels → 6 × 8 at 2: a part's whole circumference within the deepest level's reach)."""
+    (24 × 32 texels → 6 × 8 at 2: a part's whole circumference within the deepest level's reach). The defaults
+    are the measured run's (configs/texture_completion.toml)."""
 
-    width: int = 48
+    width: int = 32
     levels: int = 2
 
 
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
-    # circular padding: u wraps round the part (and along v, where it is only a border the fill already made)
+    # circular padding: u wraps round the part. Conv2d pads v circularly too, joining a part's two ends, which
+    # only its first and last rows feel; the measured run had it (replicate along v is the next try's)
     return nn.Conv2d(c_in, c_out, 3, stride, 1, padding_mode="circular")
 
 
