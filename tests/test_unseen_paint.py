@@ -11,13 +11,13 @@ from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
 from posegen_lite.geometry.texture import TEXTURE_SHAPE, Texture
 from posegen_lite.geometry.warp import ProxyMaps
 from posegen_lite.models.g1 import G1, G1Config
+from posegen_lite.models.texture_completion import close_gaps
 from posegen_lite.pipelines.stage1 import fit_widths, proxy_warp
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 from posegen_lite.pipelines.unseen import (
     HEAD,
     MIN_TEXEL_WEIGHT,
     PARTNER,
-    close_gaps,
     complete_texture,
     paint_from_texture,
     paint_unseen,

@@ -15,14 +15,14 @@ back, never from a face or a front's print) and rendered into every view (``pain
 from __future__ import annotations
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 
 from posegen_lite.geometry.fit import proxy_view
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
 from posegen_lite.geometry.texture import Texture, render, unwrap, view_surface
 from posegen_lite.geometry.warp import ProxyMaps
-from posegen_lite.images import ensure_rgb, pull_push_fill
+from posegen_lite.images import ensure_rgb
+from posegen_lite.models.texture_completion import MIN_TEXEL_WEIGHT, PARTNER, complete_texture
 from posegen_lite.models.warping import warp_image
 from posegen_lite.pipelines.stage1 import SourcePose
 
@@ -33,27 +33,11 @@ PHOTO_UNSEEN = "texture"
 FACE_FRONT = 0.5  # a head pixel whose local z (front) is above this is the face
 MIN_PIXELS = 6  # fewer of a part's pixels than this say nothing about its colour
 HEAD = PROXY_PARTS.index("head")
-# Texture completion: the parts whose front may carry what their back does not (a face, a print), and how far
-# round the front that reaches (|u| < 1/3: the surface normal within 60° of straight ahead).
-FRONT_PARTS = tuple(PROXY_PARTS.index(n) for n in ("chest", "pelvis", "head"))
-FRONT_U = 1 / 3
-# A texel whose input pixels add up to less facing than this (one pixel seen at 70° from straight on) was seen
-# only at a grazing angle, at a part's rim, where the proxy and the person part ways: completed, not trusted.
-MIN_TEXEL_WEIGHT = 0.35
 # Target pixels whose input pixel carried less weight than this (seen at more than about 70° from straight on)
 # are painted from the completed texture even where the input saw them: on a photo the proxy only approximates the
 # person, and a point seen obliquely at its rim, warped into a view that faces it, is a band across a face. On
 # synthetic people the proxy is the renderer's own body and the warp is right there (benchmarks/README.md).
 REPAINT_BELOW = MIN_TEXEL_WEIGHT
-GAP_PASSES = 2  # gaps of up to about four texels between seen texels are closed from their neighbours
-# Of its 8 neighbours, how many must have a colour for a texel to be a gap: 5 closes the holes inside the seen
-# surface and not its edge. With 2 the seen side grows by a texel per pass into the unseen one, which on held-out
-# synthetic people helped at 20° and cost 16 % of the L1 in the body at 180° (benchmarks/README.md).
-GAP_NEIGHBOURS = 5
-PARTNER = np.array([
-    PROXY_PARTS.index(n.replace("r_", "l_", 1) if n.startswith("r_") else n.replace("l_", "r_", 1))
-    for n in PROXY_PARTS
-])  # fmt: skip
 
 
 def part_colours(image: np.ndarray, person: np.ndarray, parts: np.ndarray, local: np.ndarray) -> np.ndarray:
@@ -124,64 +108,6 @@ def unseen_colours(
     return part_colours(ensure_rgb(image, convert=True), person, parts, local)
 
 
-def complete_texture(texture: Texture) -> Texture:
-    """Every texel of a partial ``texture`` (``geometry.texture.unwrap``) given a colour, once per person.
-
-    Small gaps between seen texels are closed first (``close_gaps``). Texels seen squarely enough
-    (``MIN_TEXEL_WEIGHT``) keep theirs; a texel whose mirror image (the left/right
-    partner part, ``u → −u``) was seen takes that (a person is nearly symmetric left to right); the rest are
-    continued smoothly (``images.pull_push_fill``, round the part) from the part's seen texels — for the head and
-    torso only from their sides and back when those were seen, so a face or a front's print never reaches the
-    back. A part with no seen texel at all takes the mean of the whole body's. Returns the completed colours
-    with the input's own weights."""
-    colour, weight = close_gaps(texture.colour, texture.weight)
-    P, _, V, U = colour.shape
-    kept = weight >= MIN_TEXEL_WEIGHT
-    mirrored = kept[PARTNER].flip(-1) & ~kept
-    colour = torch.where(mirrored, colour[PARTNER].flip(-1), colour)
-    known = kept | mirrored
-    # What the fill continues: every texel with a colour, even one seen at a grazing angle (the sides of a head
-    # are its hair, seen only obliquely from the front), except a head's or torso's front.
-    u = (torch.arange(U, dtype=torch.float32) + 0.5) / U * 2.0 - 1.0
-    front = (u.abs() < FRONT_U).view(1, 1, 1, U).expand(P, 1, V, U).clone()
-    front[[k for k in range(P) if k not in FRONT_PARTS]] = False
-    coloured = (weight > 0) | mirrored
-    source = coloured & ~front
-    no_side = source.flatten(1).sum(1) == 0
-    source[no_side] = coloured[no_side]  # a part seen only from the front continues its front
-    # Round the part: tile it three times along u, fill every non-source texel, keep the middle copy.
-    tiled = pull_push_fill(
-        colour.repeat(1, 1, 1, 3), (~source).repeat(1, 1, 1, 3).float(), source.repeat(1, 1, 1, 3).float()
-    )[..., U : 2 * U]
-    body = (colour * known).sum((0, 2, 3)) / known.sum().clamp_min(1)
-    empty = (source.flatten(1).sum(1) == 0).view(P, 1, 1, 1)
-    filled = torch.where(known, colour, torch.where(empty, body.view(1, 3, 1, 1), tiled))
-    return Texture(filled, texture.weight, complete=True, source_weight=texture.source_weight)
-
-
-def close_gaps(
-    colour: torch.Tensor, weight: torch.Tensor, passes: int = GAP_PASSES
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A partial texture's small gaps closed: ``passes`` times, a texel without weight with at least
-    ``GAP_NEIGHBOURS`` of its 8 neighbours seen (round the part) takes their weighted mean colour and half their
-    mean weight. A person smaller in the
-    image than the texture leaves such gaps between the texels its pixels fell into; they belong to the seen
-    surface (a face's texels between the face's), not to the unseen side. ``colour (P, 3, V, U)``,
-    ``weight (P, 1, V, U)`` → the same, closed."""
-    box = torch.ones(1, 1, 3, 3)
-    for _ in range(passes):
-        stacked = torch.cat([colour * weight, weight], 1)  # (P, 4, V, U)
-        padded = F.pad(F.pad(stacked, (1, 1, 0, 0), mode="circular"), (0, 0, 1, 1), mode="replicate")
-        sums = F.conv2d(padded.reshape(-1, 1, *padded.shape[-2:]), box).reshape(stacked.shape)
-        count = F.conv2d(F.pad(F.pad((weight > 0).float(), (1, 1, 0, 0), mode="circular"), (0, 0, 1, 1),
-                                   mode="replicate"), box)  # fmt: skip
-        gap = (weight == 0) & (count >= GAP_NEIGHBOURS)
-        mean = sums[:, :3] / sums[:, 3:].clamp_min(1e-9)
-        colour = torch.where(gap, mean, colour)
-        weight = torch.where(gap, 0.5 * sums[:, 3:] / count.clamp_min(1), weight)
-    return colour, weight
-
-
 def paint_from_texture(views: np.ndarray, warp: ProxyMaps, texture: Texture) -> np.ndarray:
     """``views`` ``(N, H, W, 3)`` uint8 with every body pixel the input did not see — or saw only at a grazing
     angle (the input pixel it comes from carried a weight below ``REPAINT_BELOW``, ``Texture.source_weight``) —
@@ -200,12 +126,18 @@ def paint_from_texture(views: np.ndarray, warp: ProxyMaps, texture: Texture) -> 
     return np.where(paint.numpy()[..., None], painted, views)
 
 
+def input_texture(
+    image: np.ndarray, person: np.ndarray, source: SourcePose, size: tuple[int, int], widths: np.ndarray | None
+) -> Texture:
+    """The partial texture the input shows: ``image`` unwrapped onto the ``source`` pose's proxy (parts widened by
+    ``widths``, seen by its camera in images of ``size``), each pixel of the ``person`` ``(H, W)`` bool weighted by
+    how squarely it is seen."""
+    seen = view_surface(source.joints3d, source.proxy_camera(*size), widths)
+    return unwrap(ensure_rgb(image, convert=True), seen.parts, seen.surface, seen.facing * person)
+
+
 def person_texture(
     image: np.ndarray, person: np.ndarray, source: SourcePose, size: tuple[int, int], widths: np.ndarray | None
 ) -> Texture:
-    """The input ``image`` unwrapped onto the ``source`` pose's proxy (parts widened by ``widths``, seen by its
-    camera in images of ``size``), each pixel of the ``person`` ``(H, W)`` bool weighted by how squarely it is seen,
-    then completed (``complete_texture``)."""
-    seen = view_surface(source.joints3d, source.proxy_camera(*size), widths)
-    texture = unwrap(ensure_rgb(image, convert=True), seen.parts, seen.surface, seen.facing * person)
-    return complete_texture(texture)
+    """The input's texture (``input_texture``), completed (``complete_texture``)."""
+    return complete_texture(input_texture(image, person, source, size, widths))
