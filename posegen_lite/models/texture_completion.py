@@ -6,8 +6,10 @@ for the head and torso only from their sides and back, so that a face or a front
 ``TextureCompletionNet`` then corrects that fill: a small U-Net per part, trained on the embedded synthetic people
 whose every side is known (``training/texture_completion.py``), that adds a residual to the fill. It never changes
 a texel the input saw squarely, nor the front of a head or torso (where it could only invent a face or a print).
-``completion_inputs`` turns a partial ``Texture`` into what the network reads; ``learned_completion`` applies it.
-Textures are ``(P, C, V, U)`` per person (``geometry/texture.py``); the network sees each part as one image.
+It is trained, not shipped: the photo path paints from the fill alone (why:
+benchmarks/notes/2026-12-texture-completion-net-2.md). ``completion_inputs`` turns a partial ``Texture`` into what
+the network reads; ``learned_completion`` applies it. Textures are ``(P, C, V, U)`` per person
+(``geometry/texture.py``); the network sees each part as one image.
 """
 
 from __future__ import annotations
