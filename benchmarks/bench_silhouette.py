@@ -11,7 +11,7 @@ L1 in [0, 1] against the ground-truth render: on the true body, on the body pixe
 widened proxy), and on the whole image; the mottle ratio on the unseen body (``evaluation.unseen.mottle_ratio``);
 and the learned texture's unseen L1 over the pull-push's with its 95 % interval, resampling people.
 No texture completion weights ship (benchmarks/notes/2026-12-texture-completion-net-2.md): train them with
-``python -m posegen_lite.training.texture_completion configs/texture_completion.toml OUT.pt``.
+``python -m posegen_lite.training.texture_completion benchmarks/configs/texture_completion.toml OUT.pt``.
 
 Run: ``python benchmarks/bench_silhouette.py [--people 32] [--weights PATH]``; prints a table, writes
 ``benchmarks/results/bench_silhouette.json``.

@@ -30,7 +30,7 @@ from posegen_lite.training.texture_completion import (
     train_texture_completion,
 )
 
-RECIPE = Path(__file__).resolve().parents[1] / "configs" / "texture_completion.toml"
+RECIPE = Path(__file__).resolve().parents[1] / "benchmarks" / "configs" / "texture_completion.toml"
 SIZE = (64, 32)
 
 

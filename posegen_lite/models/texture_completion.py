@@ -159,7 +159,7 @@ def completion_inputs(texture: Texture) -> CompletionInputs:
 class TextureCompletionConfig:
     """The U-Net: ``width`` channels at full resolution (twice that below) and ``levels`` stride-2 steps
     (24 × 32 texels → 6 × 8 at 2: a part's whole circumference within the deepest level's reach). The defaults
-    are the measured run's (configs/texture_completion.toml)."""
+    are the measured run's (benchmarks/configs/texture_completion.toml)."""
 
     width: int = 32
     levels: int = 2

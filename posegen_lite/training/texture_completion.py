@@ -4,7 +4,7 @@ Each person gives a pair: the texture one view shows (yaw 0 unwrapped, each pixe
 seen) and the full texture (the weighted mean of 8 views' unwraps, 45° apart). The network learns to correct the
 hand-made fill on the texels the input did not keep and the 8 views saw: L1 against the full texture, Adam with
 cosine decay, a few people (all their parts) per step. People come from the project's splits (``train`` to learn,
-``val`` to watch); ``configs/texture_completion.toml`` is the recipe of the measured run (not shipped:
+``val`` to watch); ``benchmarks/configs/texture_completion.toml`` is the recipe of the measured run (not shipped:
 benchmarks/notes/2026-12-texture-completion-net-2.md).
 """
 
