@@ -304,3 +304,30 @@ def test_stale_temporary_files_are_removed_on_the_next_start(tmp_path, tiny_pair
     other.write_text("keep")
     train(_cfg(tmp_path, steps=4), tiny_pairs, progress=False)
     assert not stale.exists() and other.exists()
+
+
+class _ReadBy(torch.utils.data.Dataset):
+    """``base``'s samples; each read appends the reading process's id to ``log`` (one line per sample)."""
+
+    def __init__(self, base, log) -> None:
+        self.base, self.log = base, log
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i: int) -> dict:
+        with open(self.log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        return self.base[i]
+
+
+def test_a_worker_serves_every_epoch_and_gives_the_batches_of_the_main_process(tmp_path, tiny_pairs):
+    steps = 3 * (len(tiny_pairs) // 4)  # three epochs of batches of 4
+    here = train(_cfg(tmp_path, "here", steps=steps, checkpoint_every=steps), tiny_pairs, progress=False)
+    log = tmp_path / "reads.txt"
+    cfg = _cfg(tmp_path, "worker", steps=steps, checkpoint_every=steps, num_workers=1)
+    worker = train(cfg, _ReadBy(tiny_pairs, log), progress=False)
+    assert [h["loss"] for h in worker.history] == [h["loss"] for h in here.history]
+    readers = log.read_text().split()
+    assert len(readers) >= steps * 4  # every sample of every batch (the worker may read ahead)
+    assert len(set(readers)) == 1 and readers[0] != str(os.getpid())  # one worker, started once, for all epochs

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
 from tqdm.auto import tqdm
 
 from posegen_lite.allocator import keep_freed_memory
@@ -223,19 +223,37 @@ def _batches(dataset: Dataset, cfg: TrainConfig, ctx: DistContext, start_step: i
             f"smaller than one batch of {cfg.batch_size}"
         )
     epoch, skip = divmod(start_step, per_epoch)
+    order = _EpochOrder()
+    # One loader for the whole run: its workers live across epochs (``persistent_workers``), so they start once
+    # and keep what their copy of the dataset computed (``SyntheticPairs``' proxy maps); each epoch only changes
+    # the order the loader reads.
+    loader = DataLoader(
+        dataset,
+        batch_size=cfg.batch_size,
+        sampler=order,
+        drop_last=True,
+        num_workers=cfg.num_workers,
+        pin_memory=ctx.device.type == "cuda",
+        persistent_workers=cfg.num_workers > 0,
+    )
     while True:
         sampler.set_epoch(epoch)
-        order = list(sampler)[skip * cfg.batch_size :]
-        loader = DataLoader(
-            dataset,
-            batch_size=cfg.batch_size,
-            sampler=order,
-            drop_last=True,
-            num_workers=cfg.num_workers,
-            pin_memory=ctx.device.type == "cuda",
-        )
+        order.indices = list(sampler)[skip * cfg.batch_size :]
         yield from loader
         epoch, skip = epoch + 1, 0
+
+
+class _EpochOrder(Sampler[int]):
+    """The indices of the current epoch, in order; ``_batches`` sets them before each pass over the loader."""
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
 
 
 class _SigintFlag:
