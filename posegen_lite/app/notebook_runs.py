@@ -1,6 +1,6 @@
 """Where notebook runs live and which weights the notebooks load: the runs folder (a mounted Drive folder on
-Colab), the training set of notebooks 02 and 03 (on a GPU tier an array cache in that folder), the G1 notebook 03
-trains on, the demo weights, and the settings and predictions read from weights.
+Colab), the training set of notebooks 02 and 03 (on a GPU tier an array cache on the machine's own disk), the G1
+notebook 03 trains on, the demo weights, and the settings and predictions read from weights.
 
 ``notebook`` re-exports every name, so a notebook reaches them as ``nb.run_dir`` and so on.
 """

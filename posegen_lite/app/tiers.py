@@ -41,14 +41,14 @@ class Sizes:
         at least (the synthetic data renders on the CPU; on a GPU it must keep up: ``data_workers`` adds
         more where the machine has the cores).
         cache_arrays: train notebooks 02 and 03 from the array cache in compact form
-        (``notebook_runs.training_set``): the training pairs are rendered once into ``<runs>/data/`` and
-        packed as memory-mapped arrays; the workers send uint8 batches that the GPU expands. Why: on a GPU the
-        CPU's rendering sets the pace; 2 workers on 2 cores deliver 3.9–5.1× what the colab tier's G1 step
-        takes on an H100 from the compact arrays, 0.36× rendering on the fly (benchmarks/README.md,
-        ``bench_data.py``). The cost, once per data config: the colab tier's 3,200 pairs took 31 s to render
-        and 15 s to pack (278 MB) on 2 loaded cores. Off where nothing trains in workers (``fast``, ``cpu``):
-        there the build (3.4 + 2.3 s for the cpu tier's 480 pairs) saves about 8 of the 14 s notebook 02
-        spends rendering, and nothing in 03, which draws each pair about once.
+        (``notebook_runs.training_set``): the training pairs are rendered once into ``data_cache_dir`` (the
+        machine's own disk) and packed as memory-mapped arrays; the workers send uint8 batches that the GPU expands.
+        Why: on a GPU the CPU's rendering sets the pace; 2 workers on 2 cores deliver 3.9–5.1× what the colab tier's
+        G1 step takes on an H100 from the compact arrays, 0.36× rendering on the fly (benchmarks/README.md,
+        ``bench_data.py``). The cost, once per data config: the colab tier's 3,200 pairs took 31 s to render and 15
+        s to pack (278 MB) on 2 loaded cores. Off where nothing trains in workers (``fast``, ``cpu``): there the
+        build (3.4 + 2.3 s for the cpu tier's 480 pairs) saves about 8 of the 14 s notebook 02 spends rendering, and
+        nothing in 03, which draws each pair about once.
         expected: how long the tier takes, and whether that figure is measured or an estimate.
     """
 
