@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from posegen_lite.images import pull_push_fill
+from posegen_lite.images import max_filter, pull_push_fill
 
 
 def _ramp(h: int = 32, w: int = 16) -> torch.Tensor:
@@ -52,3 +53,19 @@ def test_bad_shapes_are_refused():
         pull_push_fill(torch.zeros(1, 3, 8, 8), torch.zeros(1, 8, 8))
     with pytest.raises(ValueError, match="hole"):
         pull_push_fill(torch.zeros(3, 8, 8), torch.zeros(1, 1, 8, 8))
+
+
+@pytest.mark.parametrize("pixels", [1, 2, 3, 6])
+def test_max_filter_is_max_pool_bit_for_bit(pixels):
+    g = torch.Generator().manual_seed(pixels)
+    x = torch.randn(3, 1, 17, 11, generator=g)  # negative values too: the edges are clipped, not zero-padded
+    x[0] = (x[0] > 0.8).float()  # and a sparse mask, the case it serves
+    expected = F.max_pool2d(x, 2 * pixels + 1, stride=1, padding=pixels)
+    assert torch.equal(max_filter(x, pixels), expected)
+
+
+def test_max_filter_of_zero_pixels_is_the_input_and_negative_is_refused():
+    x = torch.rand(1, 1, 4, 4)
+    assert max_filter(x, 0) is x
+    with pytest.raises(ValueError, match="pixels"):
+        max_filter(x, -1)

@@ -21,13 +21,12 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.correspond import correspond
 from posegen_lite.geometry.proxy import PROXY_PARTS, build_proxy
 from posegen_lite.geometry.ray_cameras import OrthoCamera, fit_orthographic, ray_cameras
-from posegen_lite.images import pull_push_fill
+from posegen_lite.images import max_filter, pull_push_fill
 
 
 class ProxyMaps(NamedTuple):
@@ -162,17 +161,7 @@ OUTLINE_RING = 6
 
 def grow_mask(mask: torch.Tensor, pixels: int) -> torch.Tensor:
     """``mask (B, 1, H, W)`` in {0, 1} dilated by a ``(2·pixels + 1)²`` square (``pixels = 0``: unchanged)."""
-    if pixels < 0:
-        raise ValueError(f"pixels must be ≥ 0, got {pixels}")
-    if not pixels:
-        return mask
-    k = 2 * pixels + 1
-    if pixels < 3:
-        return F.max_pool2d(mask, k, stride=1, padding=pixels)
-    # The max over a square is the max over its rows of the max along each row: two 1-D passes, the same values
-    # bit for bit, k + k comparisons per pixel instead of k². At 6 pixels on 128×64, 3.5× faster.
-    rows = F.max_pool2d(mask, (1, k), stride=1, padding=(0, pixels))
-    return F.max_pool2d(rows, (k, 1), stride=1, padding=(pixels, 0))
+    return max_filter(mask, pixels)
 
 
 def uncovered_background(

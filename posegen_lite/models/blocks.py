@@ -92,6 +92,27 @@ class Encoder(nn.Module):
         return features
 
 
+class UpConv(nn.Sequential):
+    """PG2's ``upscale`` + 1×1 conv + ReLU: ``(B, C_in, h, w)`` → ``(B, C_out, 2h, 2w)``.
+
+    Without autograd (inference) it runs conv, ReLU, then the upsample: both act on each pixel alone, so they
+    commute with nearest-neighbour upsampling (the same values; after it they do 4× the work on 4× the memory,
+    a decoder's widest tensors). Training keeps PG2's order: there the weight gradient would sum each 2×2 block
+    in another order, and that rounding alone moved a short GAN run of the stage-3 assignment
+    (benchmarks/notes/2026-12-training-step.md). A ``Sequential`` so that saved weights keep their names."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__(
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_channels, out_channels, 1), nn.ReLU(inplace=True)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled():
+            return super().forward(x)
+        upsample, conv, relu = self
+        return upsample(relu(conv(x)))
+
+
 class Decoder(nn.Module):
     """PG2's decoder: ``levels`` residual levels from the deepest up, with U-Net skips.
 
@@ -111,13 +132,7 @@ class Decoder(nn.Module):
         prev = in_channels
         self.block_channels = [in_channels]  # channels of each block's output, deepest first
         for i in reversed(range(levels - 1)):  # level i receives the upsampled output of level i + 1
-            ups.append(
-                nn.Sequential(
-                    nn.Upsample(scale_factor=2, mode="nearest"),
-                    nn.Conv2d(prev, level_channels(c, i), 1),
-                    nn.ReLU(inplace=True),
-                )
-            )
+            ups.append(UpConv(prev, level_channels(c, i)))
             prev = 2 * level_channels(c, i)
             blocks.append(ResidualBlock(prev))
             self.block_channels.append(prev)

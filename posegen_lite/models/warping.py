@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from posegen_lite.images import max_filter
+
 
 def flow_to_grid(flow: torch.Tensor, source_size: tuple[int, int] | None = None) -> torch.Tensor:
     """Backward flow ``(B, 2, H, W)`` px → ``grid_sample`` grid ``(B, H, W, 2)`` for ``align_corners=False``
@@ -68,4 +70,4 @@ def warp_features(features: torch.Tensor, flow: torch.Tensor, visibility: torch.
 def grow_by_one_pixel(mask: torch.Tensor) -> torch.Tensor:
     """``mask (B, 1, H, W)`` in {0, 1} dilated by a 3×3 square: what G2's regions allow (the same values as
     ``geometry.warp.grow_mask(mask, 1)``, which Stage I uses for wider rings)."""
-    return F.max_pool2d(mask, 3, stride=1, padding=1)
+    return max_filter(mask, 1)

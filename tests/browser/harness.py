@@ -341,6 +341,27 @@ def press_and_time(
     return page.evaluate(f"() => window.__posegen.changes['{panel}'][{before}] - window.__posegen.key")
 
 
+def press_and_times(
+    page,
+    key: str,
+    panels: tuple[str, ...],
+    control: str = "yaw",
+    root_selector: str = ".posegen-viewpoint",
+    timeout_s: float = 30,
+) -> dict[str, float]:
+    """``press_and_time`` for several panels at once: the milliseconds from the key press to each of ``panels``
+    showing a new image, by panel."""
+    handle = page.locator(f"{root_selector} .posegen-{control} .noUi-handle").first
+    handle.focus()
+    names = repr(list(panels))
+    before = page.evaluate(f"() => Object.fromEntries({names}.map(p => [p, window.__posegen.changes[p].length]))")
+    page.keyboard.press(key)
+    page.wait_for_function(f"() => {names}.every(p => window.__posegen.changes[p].length > {before}[p])",
+                           timeout=timeout_s * 1000, polling="raf")  # fmt: skip
+    return page.evaluate(f"() => Object.fromEntries({names}.map(p => "
+                         f"[p, window.__posegen.changes[p][{before}[p]] - window.__posegen.key]))")  # fmt: skip
+
+
 def slider_value(page, control: str = "yaw", root_selector: str = ".posegen-viewpoint") -> str:
     return page.locator(f"{root_selector} .posegen-{control} .widget-readout").first.inner_text().strip()
 
