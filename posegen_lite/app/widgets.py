@@ -19,7 +19,7 @@ import base64
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -250,12 +250,25 @@ class ViewpointWidget:
         person, yaw, pitch, seed = key
         return synthesize_person(self.synth, self.people[person], yaw, pitch, None if seed < 0 else seed)
 
-    def _compute(self, key: tuple[int, float, float, int]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+    def _compute(
+        self, key: tuple[int, float, float, int], first: Callable[[SynthesisResult], None] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
         """The panels of view ``key`` = (person, yaw, pitch, sample seed or −1 for the prior mean), as arrays
-        and as the PNGs the widget shows. (Drawing them in a second thread while the networks ran was slower:
-        the drawing holds the GIL the networks' Python needs between operations.)"""
+        and as the PNGs the widget shows; ``first`` is handed the synthesized view before the other panels are
+        drawn. (Drawing them in a second thread while the networks ran was slower: the drawing holds the GIL the
+        networks' Python needs between operations.)"""
         with self._compute_lock:
-            return self._panels(key, self._synthesize(key))
+            res = self._synthesize(key)
+            if first is not None:
+                first(res)
+            return self._panels(key, res)
+
+    def _show_view(self, res: SynthesisResult) -> None:
+        """The synthesized view into its panel at once (G2's, or G1's without a G2): what a slider move asked for
+        is on screen while the ground truth and the skeletons are drawn; the same PNG bytes as ``_panels``', so
+        the widget sends it once."""
+        name = "G2" if res.refined is not None else "G1"
+        self.images[name].value = png_bytes(res.image, compress_level=PNG_LEVEL)
 
     def _panels(self, key: tuple[int, float, float, int], res: SynthesisResult):
         """The panels of view ``key`` around its synthesized ``res``, as arrays and as PNGs (model resolution)."""
@@ -292,10 +305,12 @@ class ViewpointWidget:
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
-    def _view(self, key: tuple[int, float, float, int]) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+    def _view(
+        self, key: tuple[int, float, float, int], first: Callable[[SynthesisResult], None] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
         value = self._cached(key)
         if value is None:
-            value = self._compute(key)
+            value = self._compute(key, first)
             self.updates += 1
             self._store(key, value)
         return value
@@ -379,8 +394,9 @@ class ViewpointWidget:
 
     # --- view side ------------------------------------------------------------------------------------------
     def update(self) -> dict[str, np.ndarray]:
-        """Recompute (or fetch) the panels for the current values and put their PNGs into the image widgets."""
-        panels, pngs = self._view(self._key())
+        """Recompute (or fetch) the panels for the current values and put their PNGs into the image widgets. A
+        view not computed yet is shown as soon as the networks have drawn it, before the other panels."""
+        panels, pngs = self._view(self._key(), first=self._show_view)
         for name, data in pngs.items():
             self.images[name].value = data
         p = self.people[self.person.value]
