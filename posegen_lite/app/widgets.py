@@ -264,9 +264,8 @@ class ViewpointWidget:
             return self._panels(key, res)
 
     def _show_view(self, res: SynthesisResult) -> None:
-        """The synthesized view into its panel at once (G2's, or G1's without a G2): what a slider move asked for
-        is on screen while the ground truth and the skeletons are drawn; the same PNG bytes as ``_panels``', so
-        the widget sends it once."""
+        """The synthesized view into its panel at once (G2's, or G1's without a G2), before the other panels are
+        drawn; the same PNG bytes as ``_panels``' (sent once)."""
         name = "G2" if res.refined is not None else "G1"
         self.images[name].value = png_bytes(res.image, compress_level=PNG_LEVEL)
 
