@@ -4,7 +4,10 @@
 * ``synthesize_many, batch B``: the 73 views in one call, ``B`` views per forward pass (``NovelViewSynthesizer
   .batch``; ``batch 73``: one pass, as before batches existed);
 * ``widget turntable``: ``ViewpointWidget``'s background precompute, every panel of every view (the networks, the
-  ground truth render, the skeletons, the PNGs), as ``precompute_seconds`` reports it.
+  ground truth render, the skeletons, the PNGs), as ``precompute_seconds`` reports it, in this process, whose
+  main thread ran the rows above (so torch has two threads here: app/compute.py says why that is slower);
+* ``the app's turntable``: the same in a fresh process built as ``posegen app``'s kernel builds it
+  (``ViewpointApp``: the weights loaded and every view computed in one compute thread).
 
 Each row at 1 and 2 torch threads, the median of ``--repeats`` runs. Run: ``python benchmarks/bench_turntable.py
 [--repeats 3] [--out PATH]``; prints a table and writes ``benchmarks/results/bench_turntable.json`` with the load
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -52,6 +56,29 @@ def _widget_seconds(synth: NovelViewSynthesizer, people, repeats: int) -> list[f
     return out
 
 
+# The app's kernel (posegen app): the weights loaded and every view computed in the widget's one compute thread.
+APP_TURNTABLE = """
+import torch
+from posegen_lite.allocator import keep_freed_memory
+from posegen_lite.app.viewpoint_app import AppConfig, ViewpointApp
+torch.set_num_threads({threads})
+keep_freed_memory()
+app = ViewpointApp(AppConfig(people=1, photos=False))
+assert app.widget.wait_precomputed(600), "the turntable did not finish in 10 min"
+print(app.widget.precompute_seconds)
+"""
+
+
+def _app_seconds(threads: int, repeats: int) -> list[float]:
+    """The widget's turntable as ``posegen app`` runs it: a fresh process in which no other thread calls torch."""
+    code = APP_TURNTABLE.format(threads=threads)
+    out = []
+    for _ in range(repeats):
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out.append(float(run.stdout.strip().splitlines()[-1]))
+    return out
+
+
 def measure(repeats: int, batches: list[int]) -> list[dict]:
     synth = NovelViewSynthesizer.from_checkpoint(device="cpu")
     people = held_out_people(1, synth.size)
@@ -76,7 +103,8 @@ def measure(repeats: int, batches: list[int]) -> list[dict]:
             synth.batch = 8
         widget = _widget_seconds(synth, people, repeats)
         rows.append({"case": "widget turntable", "threads": threads, "seconds": widget})
-        for row in rows[-len(cases) - 1 :]:
+        rows.append({"case": "the app's turntable", "threads": threads, "seconds": _app_seconds(threads, repeats)})
+        for row in rows[-len(cases) - 2 :]:
             row["median_s"] = statistics.median(row["seconds"])
             print(f"{row['case']:28s} {threads:>7d} {row['median_s']:9.2f} {min(row['seconds']):7.2f}", flush=True)
     return rows

@@ -154,6 +154,24 @@ def test_app_page_holds_the_widget(synth):
     bundle = app._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == app.view.model_id
     assert "posegen-app" in app.view._dom_classes
+    assert app.widget._worker is app.worker  # the kernel's one thread for torch (app/compute.py)
+
+
+def test_the_app_loads_its_weights_in_its_compute_thread(monkeypatch):
+    import threading
+
+    from posegen_lite.pipelines import synthesizer as module
+
+    where = []
+    real = module.NovelViewSynthesizer.from_checkpoint
+
+    def loading(*args, **kwargs):
+        where.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module.NovelViewSynthesizer, "from_checkpoint", loading)
+    app = ViewpointApp(AppConfig(people=1, precompute=False, photos=False))
+    assert where == [app.worker._thread]
 
 
 def test_app_rejects_a_bad_upload_in_the_page(synth):

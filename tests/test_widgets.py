@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -143,6 +145,9 @@ def test_precompute_fills_the_turntable_and_scrubbing_computes_nothing(synth, pe
     for name, image in (("G1", expected.coarse), ("G2", expected.refined)):
         assert np.abs(app.displayed(name).astype(int) - image).max() <= 1, name
         assert np.mean(app.displayed(name) != image) < 0.01, name
+    # the turntable renders a batch's ground truth at once: the same pixels as one render of that yaw
+    np.testing.assert_array_equal(app.displayed("ground truth"), p.scene.render(180).image)
+    np.testing.assert_array_equal(app.displayed("input"), p.image)  # encoded once, shown in every view
     # a new person starts that person's turntable; the first one stays cached
     app.person.value = 1
     assert app.wait_precomputed(timeout=120)
@@ -248,3 +253,20 @@ def test_skeleton_panel_draws_the_lines_skeleton_3d_image_draws(people):
         assert np.abs(fast.astype(int) - drawn).mean() < 2.5
     with pytest.raises(ValueError, match="all-missing"):
         panel(np.full((18, 3), np.nan), None)
+
+
+def test_every_view_and_the_turntable_run_in_the_widgets_compute_thread(synth, people, monkeypatch):
+    threads = []
+    many = synth.synthesize_many
+
+    def recording(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return many(*args, **kwargs)
+
+    monkeypatch.setattr(synth, "synthesize_many", recording)
+    app = ViewpointWidget(synth, people, zoom=1, yaw_step=60)
+    app.yaw.value = 30  # a slider's view, not on the turntable's 60° steps
+    assert app.wait_precomputed(timeout=120)
+    # one thread calls torch: a second thread's OpenMP team slows both (app/compute.py)
+    assert len(threads) > 2 and set(threads) == {app._worker._thread}
+    app.stop_precompute()

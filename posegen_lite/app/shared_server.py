@@ -20,7 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from posegen_lite.app.widgets import ViewpointPerson, png_bytes, synthesize_person
+from posegen_lite.app.panels import png_bytes
+from posegen_lite.app.people import ViewpointPerson, synthesize_person
 from posegen_lite.pipelines.checks import check_angle, check_pitch
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
 

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from posegen_lite.app.widgets import ViewpointPerson, ViewpointWidget, held_out_people
+from posegen_lite.app.compute import ComputeThread
+from posegen_lite.app.people import ViewpointPerson, held_out_people
+from posegen_lite.app.widgets import ViewpointWidget
 from posegen_lite.images import PHOTO_MAX_PIXELS, ImageError, decode_photo
 from posegen_lite.pipelines.photo import PhotoInput, prepare_everyone
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer
@@ -156,14 +158,17 @@ class ViewpointApp:
         import ipywidgets as w
 
         self.config = config or AppConfig()
+        # Every torch call of the kernel runs in this one thread, the weights' loading included (compute.py).
+        self.worker = ComputeThread("posegen-app")
         if synthesizer is None:
             from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 
-            synthesizer = NovelViewSynthesizer.from_checkpoint(self.config.weights or DEMO_WEIGHTS)
+            load = NovelViewSynthesizer.from_checkpoint
+            synthesizer = self.worker.run(load, self.config.weights or DEMO_WEIGHTS)
         self.synth = synthesizer
         size = (synthesizer.height, synthesizer.width)
         self.widget = ViewpointWidget(synthesizer, held_out_people(self.config.people, size),
-                                      precompute=self.config.precompute)  # fmt: skip
+                                      precompute=self.config.precompute, worker=self.worker)  # fmt: skip
         self._estimator = estimator
         self.found = 0  # people in the last uploaded photo
         self.message = w.HTML()
@@ -190,7 +195,8 @@ class ViewpointApp:
     def add_photo(self, data: bytes, name: str) -> int:
         """Add an uploaded photo (file bytes) as a person — each person it holds — and show the first; returns
         the first one's index in the selector."""
-        people = photo_people_persons(decode_upload(data, name), self.synth, name=name, estimator=self._estimator)
+        photo = decode_upload(data, name)
+        people = self.worker.run(photo_people_persons, photo, self.synth, name, self._estimator)
         first = self.widget.add_person(people[0])
         for person in people[1:]:
             self.widget.add_person(person, select=False)

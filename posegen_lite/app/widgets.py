@@ -8,8 +8,9 @@
 
 Every panel is an ``ipywidgets.Image`` holding a PNG at the model's resolution, shown ``zoom``× larger by the
 browser (nearest-neighbour: the pixels of an enlarged PNG, fewer bytes to encode and send). Views are cached per
-(person, yaw, pitch) as PNGs; once a person is chosen a background thread computes the whole turntable at the
-slider's 5° steps in batches, nearest angles first (``precompute=True``), so scrubbing only swaps PNGs.
+(person, yaw, pitch) as PNGs; once a person is chosen the widget computes the whole turntable in the background at the
+slider's 5° steps in batches, nearest angles first (``precompute=True``), so scrubbing only swaps PNGs; the
+sliders' views and the turntable share one compute thread, a slider's view first (``compute.ComputeThread``).
 Displayed in a notebook, the output also carries a static PNG of the panels, for viewers without a live kernel.
 """
 
@@ -18,89 +19,37 @@ from __future__ import annotations
 import base64
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from posegen_lite.app.compute import ComputeThread
 from posegen_lite.app.panels import SkeletonPanel, decode_png, placeholder, png_bytes
+from posegen_lite.app.people import ViewpointPerson, held_out_people, person_views, synthesize_person
 from posegen_lite.data.synthetic.scenes import Scene
-from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.posemaps import draw_skeleton
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult
-from posegen_lite.pipelines.unseen import photo_unseen
 
 PANELS = ("input", "target pose", "G1", "G2", "ground truth", "3D pose")
 # Panels at the model's resolution are enlarged by the browser, pixel for pixel (the 3D pose is drawn at size).
-PNG_LEVEL = 6  # zlib's default: a view's six PNGs in 10.0 ms, 24.1 KiB (level 1: 5.7 ms, 31.3 KiB; notes 2026-12)
+PNG_LEVEL = 3  # zlib: a view's 5 new PNGs in 5.6 ms, 19.9 kB (level 6: 8.8 ms, 18.0 kB; notes/2026-12-widget-speed)
 PIXELATED = "<style>.posegen-viewpoint img[class*='posegen-panel-'] { image-rendering: pixelated; }</style>"
 
 
-@dataclass(frozen=True)
-class ViewpointPerson:
-    """One input person: their image at the input view and either its 3D joints (world frame) and camera, or
-    — for a photo — its 2D keypoints, which the synthesizer lifts to 3D; ``scene`` (optional) renders the
-    ground truth at any yaw."""
+@dataclass
+class _Turntable:
+    """A background turntable: its (person, pitch), the views' cache keys nearest first, when it started, and
+    whether it was told to stop / has ended."""
 
-    name: str
-    image: np.ndarray  # (H, W, 3) uint8
-    joints3d: np.ndarray | None  # (18, 3) metres, y up; None for a 2D (photo) person
-    camera: Camera | None  # the camera of ``image``; None for a 2D person
-    scene: Scene | None = None
-    keypoints: np.ndarray | None = None  # (18, 2) pixels of ``image``, NaN where missing (2D person)
-    visible: np.ndarray | None = None  # (18,) bool (2D person)
-    silhouette: np.ndarray | None = None  # (H, W) bool, where the person is in ``image`` (a photo's segmentation)
-    lifted: np.ndarray | None = None  # (18, 3) metres: a photo's 3D joints from its estimator (else lifted here)
-
-    def __post_init__(self) -> None:
-        if self.camera is None and self.keypoints is None:
-            raise ValueError(f"{self.name}: a person needs 3D joints and a camera, or 2D keypoints")
-        if self.camera is not None and self.joints3d is None:
-            raise ValueError(f"{self.name}: a camera without 3D joints")
-
-    @classmethod
-    def from_scene(cls, scene: Scene) -> ViewpointPerson:
-        view = scene.input_view  # cached on the scene: rendered once per person
-        return cls(scene.name, view.image, view.joints3d, view.camera, scene)
-
-
-def synthesize_person(
-    synth: NovelViewSynthesizer, p: ViewpointPerson, yaw: float, pitch: float, seed: int | None = None
-) -> SynthesisResult:
-    """One view of ``p`` as the widget and the shared server show it: a photo (2D keypoints, lifted) on its own
-    background with its colours on the unseen side; ``seed``: one sample of a conditional-VAE G1 (``None``: the
-    prior's mean)."""
-    if seed is None:
-        return person_views(synth, p, [yaw], pitch)[0]
-    image, keypoints, kw = _person_input(synth, p)
-    return synth.synthesize(image, keypoints, yaw=yaw, pitch=pitch, samples=1, seed=seed, **kw)[0]
-
-
-def person_views(
-    synth: NovelViewSynthesizer, p: ViewpointPerson, yaws: Sequence[float], pitch: float
-) -> list[SynthesisResult]:
-    """``synthesize_person``'s prior-mean views of ``p`` at each of ``yaws``, in ``synth.batch``-view passes."""
-    image, keypoints, kw = _person_input(synth, p)
-    return synth.synthesize_many(image, keypoints, list(yaws), pitch=pitch, **kw)
-
-
-def _person_input(synth: NovelViewSynthesizer, p: ViewpointPerson) -> tuple[np.ndarray, np.ndarray, dict]:
-    """``(image, keypoints, keyword arguments)`` of ``p`` for ``synthesize`` / ``synthesize_many``."""
-    kw: dict = {}
-    if p.silhouette is not None:  # a photo: its own background around the person, its colours on the unseen side
-        kw = {"silhouette": p.silhouette, "unseen": photo_unseen(synth.needs_proxy)}
-    if p.camera is None:  # a photo: 2D keypoints with the estimator's depth (or lifted inside synthesize)
-        return p.image, p.keypoints, {"visible": p.visible, "lifted": p.lifted, **kw}
-    return p.image, p.joints3d, {"camera": p.camera, **kw}
-
-
-def held_out_people(n: int, size: tuple[int, int] = (64, 64), seed: int = 0) -> list[ViewpointPerson]:
-    """The first ``n`` held-out synthetic test people (never seen in training), each at azimuth 0."""
-    if n < 1:
-        raise ValueError(f"need at least one person, got {n}")
-    return [ViewpointPerson.from_scene(Scene.held_out(i, size, seed=seed)) for i in range(n)]
+    target: tuple[int, float]
+    keys: list[tuple[int, float, float, int]]
+    started: float = field(default_factory=time.perf_counter)
+    stop: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 class ViewpointWidget:
@@ -114,6 +63,8 @@ class ViewpointWidget:
         precompute: compute the current person's turntable (every slider step, at the current pitch) in a
             background thread, so scrubbing over it is instant.
         yaw_step: the yaw slider's step in degrees (the turntable has 360 / yaw_step + 1 views).
+        worker: the ``ComputeThread`` that runs the networks (default: the widget's own); the app passes the
+            one it loaded the weights in, so that no other thread of its kernel calls torch (compute.py).
 
     With a G1 that samples (a conditional VAE, ``synthesizer.samples``), a "new sample" button draws another
     guess of what the input never showed for the current view (seed 1, 2, …, kept while the sliders move) and
@@ -130,6 +81,7 @@ class ViewpointWidget:
         cache_size: int = 512,
         precompute: bool = True,
         yaw_step: int = 5,
+        worker: ComputeThread | None = None,
     ) -> None:
         import ipywidgets as w
 
@@ -149,13 +101,17 @@ class ViewpointWidget:
         )
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
-        self._compute_lock = threading.Lock()  # one view at a time: torch and matplotlib work, never interleaved
-        self._painters = threading.local()  # the 3D pose panel's figure, one per thread (SkeletonPanel)
+        # every view and the turntable are computed in one thread, one at a time, the sliders' first (compute.py)
+        self._worker = worker if worker is not None else ComputeThread()
+        if worker is None:
+            weakref.finalize(self, self._worker.close)
+        self._painter: SkeletonPanel | None = None  # the 3D pose panel's drawing, made in the compute thread
+        self._input_png: dict[int, bytes] = {}  # each person's input panel, encoded once
         self.updates = 0  # views computed on demand (cache misses of the sliders); the tests read it
         self.precompute = precompute
         self.precomputed = 0  # views the background thread computed
         self.precompute_seconds: float | None = None  # how long the last finished turntable took
-        self._job: tuple[threading.Thread, threading.Event, tuple[int, float]] | None = None
+        self._job: _Turntable | None = None
         self.sample_seed: int | None = None  # the latent sample shown (None: the prior's mean)
         self._seeds_drawn = 0
 
@@ -224,7 +180,7 @@ class ViewpointWidget:
     # --- model side -----------------------------------------------------------------------------------------
     def synthesize(self) -> SynthesisResult:
         """The ``synthesize`` call behind the current slider values (no caching, no display)."""
-        return self._synthesize(self._key())
+        return self._worker.run(self._synthesize, self._key())
 
     def draw_sample(self) -> dict[str, np.ndarray]:
         """Show a new latent sample (the next seed) of the current view; returns its panels."""
@@ -254,14 +210,15 @@ class ViewpointWidget:
         self, key: tuple[int, float, float, int], first: Callable[[SynthesisResult], None] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
         """The panels of view ``key`` = (person, yaw, pitch, sample seed or −1 for the prior mean), as arrays
-        and as the PNGs the widget shows; ``first`` is handed the synthesized view before the other panels are
-        drawn. (Drawing them in a second thread while the networks ran was slower: the drawing holds the GIL the
-        networks' Python needs between operations.)"""
-        with self._compute_lock:
-            res = self._synthesize(key)
-            if first is not None:
-                first(res)
-            return self._panels(key, res)
+        and as the PNGs the widget shows, computed in the compute thread ahead of the turntable; ``first`` is
+        handed the synthesized view before the other panels are drawn."""
+        return self._worker.run(self._compute_here, key, first)
+
+    def _compute_here(self, key: tuple[int, float, float, int], first: Callable[[SynthesisResult], None] | None):
+        res = self._synthesize(key)
+        if first is not None:
+            first(res)
+        return self._panels(key, res)
 
     def _show_view(self, res: SynthesisResult) -> None:
         """The synthesized view into its panel at once (G2's, or G1's without a G2), before the other panels are
@@ -269,27 +226,28 @@ class ViewpointWidget:
         name = "G2" if res.refined is not None else "G1"
         self.images[name].value = png_bytes(res.image, compress_level=PNG_LEVEL)
 
-    def _panels(self, key: tuple[int, float, float, int], res: SynthesisResult):
-        """The panels of view ``key`` around its synthesized ``res``, as arrays and as PNGs (model resolution)."""
+    def _panels(self, key: tuple[int, float, float, int], res: SynthesisResult, truth: np.ndarray | None = None):
+        """The panels of view ``key`` around its synthesized ``res``, as arrays and as PNGs (model resolution);
+        ``truth``: the ground truth when already rendered (the turntable renders a batch's at once)."""
         person, yaw, pitch, _ = key
         p = self.people[person]
         h, w = self._h, self._w
-        if p.scene is not None and pitch == 0:
-            truth = p.scene.render(yaw).image
-        else:  # the scene's orbit camera has no pitch: no ground truth to show
-            truth = placeholder(h, w)
-        painter = getattr(self._painters, "panel", None)
-        if painter is None:
-            painter = self._painters.panel = SkeletonPanel(size_px=h * self.zoom)
+        if truth is None:  # the scene's orbit camera has no pitch: no ground truth to show at pitch ≠ 0
+            truth = p.scene.render(yaw).image if p.scene is not None and pitch == 0 else placeholder(h, w)
+        if self._painter is None:
+            self._painter = SkeletonPanel(size_px=h * self.zoom)
         panels = {
             "input": p.image,
             "target pose": draw_skeleton(res.keypoints, res.visible, h, w),
             "G1": res.coarse,
             "G2": res.refined if res.refined is not None else placeholder(h, w),
             "ground truth": truth,
-            "3D pose": painter(res.joints3d, camera=p.camera),
+            "3D pose": self._painter(res.joints3d, camera=p.camera),
         }
-        return panels, {name: png_bytes(img, compress_level=PNG_LEVEL) for name, img in panels.items()}
+        if person not in self._input_png:  # the input is the same picture in every view: encoded once
+            self._input_png[person] = png_bytes(p.image, compress_level=PNG_LEVEL)
+        pngs = {name: png_bytes(img, compress_level=PNG_LEVEL) for name, img in panels.items() if name != "input"}
+        return panels, {"input": self._input_png[person], **pngs}
 
     def _cached(self, key: tuple[int, float, float, int]) -> tuple[dict[str, np.ndarray], dict[str, bytes]] | None:
         with self._cache_lock:
@@ -338,58 +296,58 @@ class ViewpointWidget:
         return sorted(yaws, key=lambda y: (min(abs(y - here), 360 - abs(y - here)), y))
 
     def _start_precompute(self) -> None:
-        """(Re)start the background turntable for the current person and pitch, unless it runs already."""
+        """(Re)start the background turntable for the current person and pitch, unless it runs already: a chain
+        of calls in the compute thread, each batch's networks then its panels, so that a slider's view waits for
+        one of them at most."""
         if not self.precompute:
             return
         target = (int(self.person.value), float(self.pitch.value))
         if self._job is not None:
-            thread, stop, job_target = self._job
-            if job_target == target and not stop.is_set():
+            if self._job.target == target and not self._job.stop.is_set():
                 return  # running, or done: the turntable of this person and pitch is there
-            stop.set()
-        stop = threading.Event()
-        thread = threading.Thread(
-            target=self._precompute, args=(target, self.turntable_yaws(), stop), name="posegen-turntable", daemon=True
-        )
-        self._job = (thread, stop, target)
+            self._job.stop.set()
+        keys = [(target[0], float(y), target[1], -1) for y in self.turntable_yaws()]  # -1: the prior mean
+        self._job = job = _Turntable(target, keys)
         self.precompute_seconds = None
-        thread.start()
+        self._worker.submit(self._turntable_views, job, 0)
 
-    def _precompute(self, target: tuple[int, float], yaws: list[int], stop: threading.Event) -> None:
-        person, pitch = target
-        t0 = time.perf_counter()
-        todo = [(person, float(y), pitch, -1) for y in yaws]  # the prior mean (the deterministic answer)
-        done = 0
-        for start in range(0, len(todo), self.synth.batch):  # one forward pass per batch (synthesize_many)
-            if stop.is_set():
-                return
-            keys = [k for k in todo[start : start + self.synth.batch] if self._cached(k) is None]
-            if keys:
-                with self._compute_lock:
-                    views = person_views(self.synth, self.people[person], [k[1] for k in keys], pitch)
-                for key, res in zip(keys, views, strict=True):
-                    with self._compute_lock:  # view by view: a slider's new view waits for one batch at most
-                        self._store(key, self._panels(key, res))
-                    self.precomputed += 1
-            done = min(len(todo), start + self.synth.batch)
-            self.progress.value = f"&nbsp;· turntable {done}/{len(todo)}"
-        self.precompute_seconds = time.perf_counter() - t0
-        if not stop.is_set():
-            self.progress.value = f"&nbsp;· turntable ready: {len(todo)} views in {self.precompute_seconds:.1f} s"
+    def _turntable_views(self, job: _Turntable, start: int) -> None:
+        """The networks of one batch of the turntable (one forward pass) and its ground truth (one render)."""
+        if job.stop.is_set():
+            return job.done.set()
+        keys = [k for k in job.keys[start : start + self.synth.batch] if self._cached(k) is None]
+        person, pitch = job.target
+        scene, yaws = self.people[person].scene, [k[1] for k in keys]
+        views = person_views(self.synth, self.people[person], yaws, pitch) if keys else []
+        truths = [t.image for t in scene.render_many(yaws)] if keys and scene and pitch == 0 else [None] * len(keys)
+        self._worker.submit(self._turntable_panels, job, start, keys, views, truths)
+
+    def _turntable_panels(self, job: _Turntable, start: int, keys: list, views: list, truths: list) -> None:
+        for key, res, truth in zip(keys, views, truths, strict=True):
+            self._store(key, self._panels(key, res, truth))
+            self.precomputed += 1
+        done = min(len(job.keys), start + self.synth.batch)
+        if job.stop.is_set():
+            return job.done.set()
+        self.progress.value = f"&nbsp;· turntable {done}/{len(job.keys)}"
+        if done < len(job.keys):
+            self._worker.submit(self._turntable_views, job, done)
+            return None
+        self.precompute_seconds = time.perf_counter() - job.started
+        self.progress.value = f"&nbsp;· turntable ready: {len(job.keys)} views in {self.precompute_seconds:.1f} s"
+        return job.done.set()
 
     def wait_precomputed(self, timeout: float = 120.0) -> bool:
         """Block until the current turntable is computed (True) or ``timeout`` seconds passed (False)."""
         if self._job is None:
             return not self.precompute
-        thread = self._job[0]
-        thread.join(timeout)
-        return not thread.is_alive()
+        return self._job.done.wait(timeout)
 
     def stop_precompute(self) -> None:
-        """Stop the background thread (it finishes the view it is on)."""
+        """Stop the background turntable (it finishes the batch it is on)."""
         if self._job is not None:
-            self._job[1].set()
-            self._job[0].join()
+            self._job.stop.set()
+            self._job.done.wait()
 
     # --- view side ------------------------------------------------------------------------------------------
     def update(self) -> dict[str, np.ndarray]:
@@ -488,13 +446,5 @@ def turntable_figure(
     )
 
 
-__all__ = [
-    "PANELS",
-    "ViewpointPerson",
-    "ViewpointWidget",
-    "held_out_people",
-    "person_views",
-    "turntable_figure",
-    "png_bytes",
-    "decode_png",
-]
+__all__ = ["PANELS", "ViewpointPerson", "ViewpointWidget", "held_out_people", "person_views", "synthesize_person",
+           "turntable_figure", "png_bytes", "decode_png"]  # fmt: skip
