@@ -4,7 +4,8 @@
 
 Why not Voilà for a room: each Voilà visitor gets a kernel with its own torch and networks (354 MiB measured), so 20
 visitors need 7 GB. Here one synthesizer answers everybody: a view is one request, computed by a single worker
-thread (two cores give a second one nothing but contention), so the queue bounds the work in flight. The
+thread (two cores give a second one nothing but contention; ``compute.ComputeThread``, in which ``posegen serve``
+also loads the weights, so that no other thread calls torch), so the queue bounds the work in flight. The
 held-out people's slider positions are computed at start and kept; other views (photos, pitches) go to a
 bounded cache, uploaded photos to a bounded store under an id. A bad request is one line (HTTP 400), never a
 traceback. Measured with 20 simultaneous visitors: benchmarks/bench_app_load.py.
@@ -17,9 +18,9 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from posegen_lite.app.compute import NOW, ComputeThread
 from posegen_lite.app.panels import png_bytes
 from posegen_lite.app.people import ViewpointPerson, synthesize_person
 from posegen_lite.pipelines.checks import check_angle, check_pitch
@@ -137,17 +138,20 @@ def _angle(value: object, name: str) -> float:
         raise RequestError(str(err)) from None
 
 
-def make_app(service: ViewService, max_body_mb: int = 20):
+def make_app(service: ViewService, max_body_mb: int = 20, worker: ComputeThread | None = None):
     """The tornado application: ``/`` the page, ``/people``, ``/view?person=&yaw=&pitch=`` (PNG) and ``POST
-    /photo`` (the file's bytes as the body). Views and photos are computed by one worker thread."""
+    /photo`` (the file's bytes as the body). Views and photos are computed by one ``worker`` thread (default:
+    a new one)."""
+    import asyncio
+
     import tornado.web
 
-    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posegen-view")
+    worker = worker if worker is not None else ComputeThread("posegen-view")
 
     class Base(tornado.web.RequestHandler):
         async def answer(self, work: Callable[[], object]) -> object | None:
             try:
-                return await tornado.ioloop.IOLoop.current().run_in_executor(worker, work)
+                return await asyncio.wrap_future(worker.submit(work, priority=NOW))
             except RequestError as err:
                 self.set_status(400)
                 self.finish({"error": str(err)})
@@ -187,16 +191,19 @@ def make_app(service: ViewService, max_body_mb: int = 20):
     )
 
 
-def serve(service: ViewService, port: int = DEFAULT_PORT, ip: str = "127.0.0.1") -> None:
+def serve(
+    service: ViewService, port: int = DEFAULT_PORT, ip: str = "127.0.0.1", worker: ComputeThread | None = None
+) -> None:
     """Serve ``make_app(service)`` until interrupted (Ctrl-C), the held-out people's slider positions computed
-    first (``SLIDER_YAWS``)."""
+    first (``SLIDER_YAWS``), all in ``worker`` (the thread the weights were loaded in; default: a new one)."""
     import asyncio
 
+    worker = worker if worker is not None else ComputeThread("posegen-view")
     print(f"posegen serve: computing {len(SLIDER_YAWS)} views of each held-out person first…", flush=True)
-    service.precompute(SLIDER_YAWS)
+    worker.run(service.precompute, SLIDER_YAWS)
 
     async def main() -> None:
-        app = make_app(service)
+        app = make_app(service, worker=worker)
         app.listen(port, address=ip, max_body_size=20 * 1024 * 1024)
         print(f"posegen serve: http://{ip}:{port}/  (Ctrl-C stops it)", flush=True)
         await asyncio.Event().wait()

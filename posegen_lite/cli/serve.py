@@ -21,13 +21,16 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from posegen_lite.app.compute import ComputeThread
+    from posegen_lite.app.people import held_out_people
     from posegen_lite.app.shared_server import ViewService, serve
     from posegen_lite.app.viewpoint_app import check_weights
-    from posegen_lite.app.widgets import held_out_people
     from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS, NovelViewSynthesizer
 
-    check_weights(args.weights)
-    synth = NovelViewSynthesizer.from_checkpoint(args.weights or DEMO_WEIGHTS)
+    worker = ComputeThread("posegen-view")  # the one thread that calls torch (app/compute.py): loading included
+    worker.run(check_weights, args.weights)
+    synth = worker.run(NovelViewSynthesizer.from_checkpoint, args.weights or DEMO_WEIGHTS)
     people = held_out_people(args.people, (synth.height, synth.width))
-    serve(ViewService(synth, people, cache_views=args.cache_views, photos=not args.no_photos), args.port, args.ip)
+    service = ViewService(synth, people, cache_views=args.cache_views, photos=not args.no_photos)
+    serve(service, args.port, args.ip, worker=worker)
     return 0
