@@ -270,3 +270,19 @@ def test_every_view_and_the_turntable_run_in_the_widgets_compute_thread(synth, p
     # one thread calls torch: a second thread's OpenMP team slows both (app/compute.py)
     assert len(threads) > 2 and set(threads) == {app._worker._thread}
     app.stop_precompute()
+
+
+def test_an_error_in_the_turntable_ends_it_with_one_line_and_the_sliders_still_work(synth, people, monkeypatch):
+    many = synth.synthesize_many
+
+    def failing(image, keypoints, yaws, *args, **kwargs):
+        if len(yaws) > 1:  # the turntable's batches; a slider asks for one view
+            raise RuntimeError("out of memory\n(a test)")
+        return many(image, keypoints, yaws, *args, **kwargs)
+
+    monkeypatch.setattr(synth, "synthesize_many", failing)
+    app = ViewpointWidget(synth, people, zoom=1, yaw_step=30)
+    assert not app.wait_precomputed(timeout=60)  # ended, not finished: False at once, not after the timeout
+    assert app.progress.value.endswith("turntable stopped: out of memory (a test)")
+    app.yaw.value = 90
+    assert app.is_cached(90) and app.current_images()["G2"].shape == (*SIZE, 3)

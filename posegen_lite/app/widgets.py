@@ -17,6 +17,8 @@ Displayed in a notebook, the output also carries a static PNG of the panels, for
 from __future__ import annotations
 
 import base64
+import html
+import logging
 import threading
 import time
 import weakref
@@ -42,14 +44,15 @@ PIXELATED = "<style>.posegen-viewpoint img[class*='posegen-panel-'] { image-rend
 
 @dataclass
 class _Turntable:
-    """A background turntable: its (person, pitch), the views' cache keys nearest first, when it started, and
-    whether it was told to stop / has ended."""
+    """A background turntable: its (person, pitch), the views' cache keys nearest first, when it started,
+    whether it was told to stop / has ended, and the error that ended it early (None: none)."""
 
     target: tuple[int, float]
     keys: list[tuple[int, float, float, int]]
     started: float = field(default_factory=time.perf_counter)
     stop: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
+    error: str | None = None
 
 
 class ViewpointWidget:
@@ -309,7 +312,18 @@ class ViewpointWidget:
         keys = [(target[0], float(y), target[1], -1) for y in self.turntable_yaws()]  # -1: the prior mean
         self._job = job = _Turntable(target, keys)
         self.precompute_seconds = None
-        self._worker.submit(self._turntable_views, job, 0)
+        self._worker.submit(self._turntable_step, self._turntable_views, job, 0)
+
+    def _turntable_step(self, step: Callable[..., None], job: _Turntable, *args) -> None:
+        """One step of a turntable; an error ends the turntable with one line under the panels (the views the
+        sliders ask for are still computed, each on its own) instead of leaving it waiting forever."""
+        try:
+            step(job, *args)
+        except Exception as err:
+            logging.getLogger(__name__).exception("the viewpoint widget's turntable stopped")
+            job.error = " ".join(str(err).split()) or type(err).__name__
+            self.progress.value = f"&nbsp;· turntable stopped: {html.escape(job.error)}"
+            job.done.set()
 
     def _turntable_views(self, job: _Turntable, start: int) -> None:
         """The networks of one batch of the turntable (one forward pass) and its ground truth (one render)."""
@@ -320,7 +334,7 @@ class ViewpointWidget:
         scene, yaws = self.people[person].scene, [k[1] for k in keys]
         views = person_views(self.synth, self.people[person], yaws, pitch) if keys else []
         truths = [t.image for t in scene.render_many(yaws)] if keys and scene and pitch == 0 else [None] * len(keys)
-        self._worker.submit(self._turntable_panels, job, start, keys, views, truths)
+        self._worker.submit(self._turntable_step, self._turntable_panels, job, start, keys, views, truths)
 
     def _turntable_panels(self, job: _Turntable, start: int, keys: list, views: list, truths: list) -> None:
         for key, res, truth in zip(keys, views, truths, strict=True):
@@ -331,17 +345,18 @@ class ViewpointWidget:
             return job.done.set()
         self.progress.value = f"&nbsp;· turntable {done}/{len(job.keys)}"
         if done < len(job.keys):
-            self._worker.submit(self._turntable_views, job, done)
+            self._worker.submit(self._turntable_step, self._turntable_views, job, done)
             return None
         self.precompute_seconds = time.perf_counter() - job.started
         self.progress.value = f"&nbsp;· turntable ready: {len(job.keys)} views in {self.precompute_seconds:.1f} s"
         return job.done.set()
 
     def wait_precomputed(self, timeout: float = 120.0) -> bool:
-        """Block until the current turntable is computed (True) or ``timeout`` seconds passed (False)."""
+        """Block until the current turntable is computed (True), or ``timeout`` seconds passed or an error ended
+        it (False; the progress line says which error)."""
         if self._job is None:
             return not self.precompute
-        return self._job.done.wait(timeout)
+        return self._job.done.wait(timeout) and self._job.error is None
 
     def stop_precompute(self) -> None:
         """Stop the background turntable (it finishes the batch it is on)."""
