@@ -210,47 +210,63 @@ class ViewpointWidget:
         return synthesize_person(self.synth, self.people[person], yaw, pitch, None if seed < 0 else seed)
 
     def _compute(
-        self, key: tuple[int, float, float, int], first: Callable[[SynthesisResult], None] | None = None
+        self, key: tuple[int, float, float, int], show: Callable[[str, bytes], None] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
         """The panels of view ``key`` = (person, yaw, pitch, sample seed or −1 for the prior mean), as arrays
-        and as the PNGs the widget shows, computed in the compute thread ahead of the turntable; ``first`` is
-        handed the synthesized view before the other panels are drawn."""
-        return self._worker.run(self._compute_here, key, first)
+        and as the PNGs the widget shows, computed in the compute thread ahead of the turntable; ``show(name,
+        png)`` is handed the synthesized view as soon as it is drawn (``_panels``)."""
+        return self._worker.run(self._compute_here, key, show)
 
-    def _compute_here(self, key: tuple[int, float, float, int], first: Callable[[SynthesisResult], None] | None):
-        res = self._synthesize(key)
-        if first is not None:
-            first(res)
-        return self._panels(key, res)
+    def _compute_here(self, key: tuple[int, float, float, int], show: Callable[[str, bytes], None] | None):
+        return self._panels(key, self._synthesize(key), show=show)
 
-    def _show_view(self, res: SynthesisResult) -> None:
-        """The synthesized view into its panel at once (G2's, or G1's without a G2), before the other panels are
-        drawn; the same PNG bytes as ``_panels``' (sent once)."""
-        name = "G2" if res.refined is not None else "G1"
-        self.images[name].value = png_bytes(res.image, compress_level=PNG_LEVEL)
+    def _show(self, name: str, png: bytes) -> None:
+        """A panel's new picture into its image widget at once: a new view reaches the page before its side
+        panels are drawn (the same bytes again later send nothing). Only the view: the side panels sent one by
+        one as drawn took longer in Chromium on 2 cores than all at once (notes/2026-12-widget-speed.md)."""
+        self.images[name].value = png
 
-    def _panels(self, key: tuple[int, float, float, int], res: SynthesisResult, truth: np.ndarray | None = None):
-        """The panels of view ``key`` around its synthesized ``res``, as arrays and as PNGs (model resolution);
-        ``truth``: the ground truth when already rendered (the turntable renders a batch's at once)."""
+    def _panels(
+        self,
+        key: tuple[int, float, float, int],
+        res: SynthesisResult,
+        truth: np.ndarray | None = None,
+        show: Callable[[str, bytes], None] | None = None,
+    ) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+        """The panels of view ``key`` around its synthesized ``res``, as arrays (in ``PANELS``' order) and as PNGs
+        at model resolution (in the order they are drawn: the synthesized view — G2's, or G1's without a G2 —
+        first, the 3D pose, the slowest, last); ``truth``: the ground truth when already rendered (the turntable
+        renders a batch's at once); ``show(name, png)`` is handed the view's PNG as soon as it is encoded."""
         person, yaw, pitch, _ = key
         p = self.people[person]
         h, w = self._h, self._w
-        if truth is None:  # the scene's orbit camera has no pitch: no ground truth to show at pitch ≠ 0
-            truth = p.scene.render(yaw).image if p.scene is not None and pitch == 0 else placeholder(h, w)
         if self._painter is None:
             self._painter = SkeletonPanel(size_px=h * self.zoom)
-        panels = {
-            "input": p.image,
-            "target pose": draw_skeleton(res.keypoints, res.visible, h, w),
-            "G1": res.coarse,
-            "G2": res.refined if res.refined is not None else placeholder(h, w),
-            "ground truth": truth,
-            "3D pose": self._painter(res.joints3d, camera=p.camera),
-        }
+        painter = self._painter
+
+        def ground_truth() -> np.ndarray:  # the scene's orbit camera has no pitch: no ground truth at pitch ≠ 0
+            if truth is not None:
+                return truth
+            return p.scene.render(yaw).image if p.scene is not None and pitch == 0 else placeholder(h, w)
+
+        drawings: list[tuple[str, Callable[[], np.ndarray]]] = [
+            ("G2", lambda: res.refined if res.refined is not None else placeholder(h, w)),
+            ("G1", lambda: res.coarse),
+            ("ground truth", ground_truth),
+            ("target pose", lambda: draw_skeleton(res.keypoints, res.visible, h, w)),
+            ("3D pose", lambda: painter(res.joints3d, camera=p.camera)),
+        ]
+        if res.refined is None:  # G1's picture is the view
+            drawings[:2] = drawings[1::-1]
         if person not in self._input_png:  # the input is the same picture in every view: encoded once
             self._input_png[person] = png_bytes(p.image, compress_level=PNG_LEVEL)
-        pngs = {name: png_bytes(img, compress_level=PNG_LEVEL) for name, img in panels.items() if name != "input"}
-        return panels, {"input": self._input_png[person], **pngs}
+        panels, pngs = {"input": p.image}, {"input": self._input_png[person]}
+        for name, draw in drawings:
+            panels[name] = draw()
+            pngs[name] = png_bytes(panels[name], compress_level=PNG_LEVEL)
+            if show is not None and name == drawings[0][0]:
+                show(name, pngs[name])
+        return {name: panels[name] for name in PANELS}, pngs
 
     def _cached(self, key: tuple[int, float, float, int]) -> tuple[dict[str, np.ndarray], dict[str, bytes]] | None:
         with self._cache_lock:
@@ -266,11 +282,11 @@ class ViewpointWidget:
                 self._cache.popitem(last=False)
 
     def _view(
-        self, key: tuple[int, float, float, int], first: Callable[[SynthesisResult], None] | None = None
+        self, key: tuple[int, float, float, int], show: Callable[[str, bytes], None] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
         value = self._cached(key)
         if value is None:
-            value = self._compute(key, first)
+            value = self._compute(key, show)
             self.updates += 1
             self._store(key, value)
         return value
@@ -366,9 +382,9 @@ class ViewpointWidget:
 
     # --- view side ------------------------------------------------------------------------------------------
     def update(self) -> dict[str, np.ndarray]:
-        """Recompute (or fetch) the panels for the current values and put their PNGs into the image widgets. A
-        view not computed yet is shown as soon as the networks have drawn it, before the other panels."""
-        panels, pngs = self._view(self._key(), first=self._show_view)
+        """Recompute (or fetch) the panels for the current values and put their PNGs into the image widgets, the
+        synthesized view first; a view not computed yet is shown as soon as the networks have drawn it."""
+        panels, pngs = self._view(self._key(), show=self._show)
         for name, data in pngs.items():
             self.images[name].value = data
         p = self.people[self.person.value]
