@@ -64,7 +64,7 @@ class ViewpointWidget:
         yaw, pitch: initial angles in degrees (body rotation about its vertical axis / tilt; camera.py).
         zoom: display enlargement of the image panels. cache_size: remembered (person, yaw, pitch) views.
         precompute: compute the current person's turntable (every slider step, at the current pitch) in a
-            background thread, so scrubbing over it is instant.
+            compute thread, after any view the sliders ask for, so scrubbing over it is instant.
         yaw_step: the yaw slider's step in degrees (the turntable has 360 / yaw_step + 1 views).
         worker: the ``ComputeThread`` that runs the networks (default: the widget's own); the app passes the
             one it loaded the weights in, so that no other thread of its kernel calls torch (compute.py).
@@ -98,7 +98,7 @@ class ViewpointWidget:
                 raise ValueError(f"{p.name}: image is {p.image.shape[:2]}, the synthesizer makes {size}")
         self.zoom = int(zoom)
         self._h, self._w = size
-        # key (person, yaw, pitch) → (panels as arrays, panels as display PNGs); shared with the precompute thread
+        # key (person, yaw, pitch) → (panels as arrays, panels as display PNGs); shared with the compute thread
         self._cache: OrderedDict[tuple[int, float, float, int], tuple[dict[str, np.ndarray], dict[str, bytes]]] = (
             OrderedDict()
         )
@@ -112,7 +112,7 @@ class ViewpointWidget:
         self._input_png: dict[int, bytes] = {}  # each person's input panel, encoded once
         self.updates = 0  # views computed on demand (cache misses of the sliders); the tests read it
         self.precompute = precompute
-        self.precomputed = 0  # views the background thread computed
+        self.precomputed = 0  # views the background turntable computed
         self.precompute_seconds: float | None = None  # how long the last finished turntable took
         self._job: _Turntable | None = None
         self.sample_seed: int | None = None  # the latent sample shown (None: the prior's mean)
