@@ -218,6 +218,9 @@ class ViewpointWidget:
         return self._worker.run(self._compute_here, key, show)
 
     def _compute_here(self, key: tuple[int, float, float, int], show: Callable[[str, bytes], None] | None):
+        cached = self._cached(key)  # the turntable may have made it while this call waited for the thread
+        if cached is not None:
+            return cached
         return self._panels(key, self._synthesize(key), show=show)
 
     def _show(self, name: str, png: bytes) -> None:
