@@ -3,7 +3,7 @@
 PyTorch's CPU kernels run in OpenMP thread teams, one team per thread that calls them. With GNU OpenMP (the one
 the torch wheels ship), once a second thread has a team and the teams' threads outnumber the cores, the teams'
 threads sleep between kernels instead of spinning, and thousands of small kernels each wait to wake them: on the
-project's 2 cores a 73-view turntable took 3.3–3.8 s in a second thread against 2.3–2.7 s in the only one (1.5
+project's 2 cores a 73-view turntable took 3.3–3.9 s in a second thread against 2.2–2.9 s in the only one (1.5
 of 2 cores busy instead of 1.9; benchmarks/notes/2026-12-widget-speed.md). So a widget runs its sliders' views and
 its turntable in one ``ComputeThread``, in priority order, and the app loads its weights there too, so that in its
 kernel this thread is the only one that calls torch.
