@@ -32,6 +32,7 @@ from posegen_lite.evaluation import (
     write_results,
     yaw_table,
 )
+from posegen_lite.geometry.outline import soften_outline
 from posegen_lite.geometry.warp import OUTLINE_RING, fill_uncovered
 from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
@@ -118,18 +119,22 @@ def test_predictors_fill_the_background_as_the_synthesizer_does(tiny_models):
     data = SyntheticPairs(SyntheticConfig(size=SIZE, test_people=2, views_per_person=2), "test", extras=True)
     batch = torch.utils.data.default_collate([data[i] for i in range(4)])
     source, target = batch["proxy_silhouette_a"], (batch["proxy_parts_b"] >= 0).unsqueeze(1)
+    cover = batch["proxy_coverage_b"]  # the synthetic extras carry the target proxy's sub-pixel coverage
+    assert ((cover > 0) & (cover < 1)).any()
+
+    def shown(images: torch.Tensor) -> torch.Tensor:  # filled, then the outline antialiased: the synthesizer's steps
+        return soften_outline(fill_uncovered(images, source, target, ring=OUTLINE_RING), target.float(), cover)
+
     raw, filled = G1Predictor(g1)(batch), G1Predictor(g1, fill_ring=OUTLINE_RING)(batch)
-    torch.testing.assert_close(filled, fill_uncovered(raw, source, target, ring=OUTLINE_RING))
-    inside = target.expand_as(raw)
-    assert torch.equal(filled[inside], raw[inside])  # the body is never touched …
+    torch.testing.assert_close(filled, shown(raw))
+    whole = (cover == 1).expand_as(raw)
+    assert torch.equal(filled[whole], raw[whole])  # the body is never touched where the proxy covers whole pixels …
     assert not torch.equal(filled, raw)  # … the ring round it is
-    # G1+G2 refines the filled coarse image and is filled again, as NovelViewSynthesizer.generate does it
+    # G1+G2 refines the filled coarse image (its outline hard) and is filled again, as NovelViewSynthesizer does it
     coarse = fill_uncovered(g1(batch["image_a"], batch["pose_b"]), source, target, ring=OUTLINE_RING)
     with torch.no_grad():
         refined = g2(batch["image_a"], coarse, batch["mask_b"])
-    torch.testing.assert_close(
-        G1G2Predictor(g1, g2, fill_ring=OUTLINE_RING)(batch), fill_uncovered(refined, source, target, OUTLINE_RING)
-    )
+    torch.testing.assert_close(G1G2Predictor(g1, g2, fill_ring=OUTLINE_RING)(batch), shown(refined))
     # a pair at a whole number of turns is the input's own view: I_A itself, as the synthesizer returns it
     assert not (torch.remainder(batch["yaw"], 360.0) == 0).any()
     turns = {**batch, "yaw": torch.tensor([0.0, -360.0, float("nan"), 30.0], dtype=torch.float64)}

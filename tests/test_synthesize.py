@@ -140,8 +140,8 @@ def test_a_g2_kept_inside_the_proxy_silhouette_gets_it_from_stage_one(scene):
     h, w = scene.input_view.image.shape[:2]
     g2 = G2(G2Config(h, w, base_channels=4, mask_difference=True, silhouette_difference=True))
     torch.nn.init.normal_(g2.to_difference.weight, std=0.5)  # a G2 that edits everywhere it may
-    synth = NovelViewSynthesizer(G1(G1Config(h, w, base_channels=4)), g2, device="cpu")  # PG2's G1: no warp
-    assert synth.needs_proxy and not synth.warps
+    synth = NovelViewSynthesizer(G1(G1Config(h, w, base_channels=4)), g2, device="cpu", soft_outline=False)  # PG2's G1
+    assert synth.needs_proxy and not synth.warps  # (generate has no outline to soften: compared without it)
     view = scene.input_view
     res = synth.synthesize(view.image, view.joints3d, yaw=60.0, camera=view.camera)
     silhouette = synth.proxy_flow(view.joints3d, [res.joints3d], view.camera).silhouette
@@ -159,8 +159,8 @@ def test_a_g2_that_reads_the_warped_input_gets_the_proxy_flow_from_stage_one(sce
     h, w = scene.input_view.image.shape[:2]
     g2 = G2(G2Config(h, w, base_channels=4, mask_difference=True, warped_input=True))
     torch.nn.init.normal_(g2.to_difference.weight, std=0.5)  # a G2 whose edits depend on what it reads
-    synth = NovelViewSynthesizer(G1(G1Config(h, w, base_channels=4)), g2, device="cpu")  # PG2's G1: no warp
-    assert synth.needs_proxy and not synth.warps
+    synth = NovelViewSynthesizer(G1(G1Config(h, w, base_channels=4)), g2, device="cpu", soft_outline=False)  # PG2's G1
+    assert synth.needs_proxy and not synth.warps  # (generate has no outline to soften: compared without it)
     view = scene.input_view
     res = synth.synthesize(view.image, view.joints3d, yaw=60.0, camera=view.camera)
     warp = synth.proxy_flow(view.joints3d, [res.joints3d], view.camera)
@@ -288,7 +288,7 @@ def test_a_silhouette_keeps_the_input_background_and_fills_only_where_the_person
     from posegen_lite.pipelines.stage1 import fit_widths, proxy_warp
 
     torch.manual_seed(0)
-    s = NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4, warp="paste")), None, device="cpu")
+    s = NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4, warp="paste")), None, device="cpu", soft_outline=False)
     view = scene.input_view
     image = view.image.copy()
     image[:, : SIZE[1] // 2] = np.clip(image[:, : SIZE[1] // 2].astype(int) + 40, 0, 255)  # a background with an edge
@@ -315,7 +315,7 @@ def test_part_colours_paint_only_what_the_input_did_not_see(scene):
     from posegen_lite.pipelines.stage1 import fit_widths, proxy_warp
 
     torch.manual_seed(0)
-    s = NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4, warp="paste")), None, device="cpu")
+    s = NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4, warp="paste")), None, device="cpu", soft_outline=False)
     view = scene.input_view
     nets = s.synthesize(view.image, view.joints3d, camera=view.camera, yaw=180, silhouette=view.mask)
     painted = s.synthesize(view.image, view.joints3d, camera=view.camera, yaw=180, silhouette=view.mask,
@@ -408,7 +408,7 @@ def test_the_background_the_input_covered_is_filled_from_the_background_around_i
     h, w = scene.input_view.image.shape[:2]
     g1, g2 = G1(G1Config(h, w, base_channels=4, warp="paste")), G2(G2Config(h, w, base_channels=4))
     view = scene.input_view
-    filled = NovelViewSynthesizer(g1, g2, device="cpu", outline_ring=0)
+    filled = NovelViewSynthesizer(g1, g2, device="cpu", outline_ring=0, soft_outline=False)
     raw = NovelViewSynthesizer(g1, g2, device="cpu", fill_uncovered=False)
     a = filled.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
     b = raw.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
@@ -420,7 +420,7 @@ def test_the_background_the_input_covered_is_filled_from_the_background_around_i
         assert (x[region] != y[region]).any()
     # By default the ring round the target's proxy silhouette is refilled too (the networks' halo): the coarse
     # image keeps every pixel of the body, and changes only in the ring and the uncovered background.
-    default = NovelViewSynthesizer(g1, g2, device="cpu")
+    default = NovelViewSynthesizer(g1, g2, device="cpu", soft_outline=False)
     assert default.outline_ring == OUTLINE_RING and filled.outline_ring == 0
     ring = default.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
     body = warp.silhouette[0, 0].numpy() > 0

@@ -120,9 +120,23 @@ class G1Predictor:
         out, paste = self.g1.coarse_and_paste(a, pose, **extras)
         return self._fill(out, batch), paste
 
+    def _outline(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
+        """With the fill, the outline antialiased from the target proxy's sub-pixel coverage, the synthesizer's last
+        step (``geometry.outline``; the batch's ``proxy_coverage_b``, synthetic extras only); the input's own view
+        stays the input."""
+        if self.fill_ring is None or "proxy_coverage_b" not in batch:
+            return images
+        from posegen_lite.geometry.outline import soften_outline
+
+        on = (batch["proxy_parts_b"] >= 0).unsqueeze(1).to(self.device, images.dtype)
+        soft = soften_outline(images, on, batch["proxy_coverage_b"].to(self.device))
+        yaw = torch.as_tensor(batch["yaw"], dtype=torch.float64).reshape(-1)
+        same = (torch.remainder(yaw, 360.0) == 0).to(self.device).view(-1, 1, 1, 1)
+        return torch.where(same, images, soft)
+
     @torch.no_grad()
     def __call__(self, batch: dict) -> torch.Tensor:
-        return self._coarse(batch)[0].float().cpu()
+        return self._outline(self._coarse(batch)[0], batch).float().cpu()
 
 
 class G1G2Predictor(G1Predictor):
@@ -146,7 +160,7 @@ class G1G2Predictor(G1Predictor):
         extras = g2_inputs(self.g2.config, batch_maps(batch), self.device, EXTRAS_HINT)
         coarse, paste = self._coarse(batch)
         refined = keep_pasted(coarse, self.g2(a, coarse, mask, **extras), paste)
-        return self._fill(refined, batch).float().cpu()
+        return self._outline(self._fill(refined, batch), batch).float().cpu()
 
 
 def checkpoint_predictors(

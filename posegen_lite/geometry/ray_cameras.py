@@ -52,6 +52,17 @@ class RayCameras:
         """Cameras ``s`` of the batch (one image size for all)."""
         return RayCameras(self.K[s], self.R[s], self.t[s], self.ortho[s], self.height, self.width)
 
+    def finer(self, n: int) -> RayCameras:
+        """The same cameras seeing ``n × n`` sub-pixels per pixel (an ``n``-times larger image): a point at pixel
+        ``x`` lands at ``n·x + (n − 1)/2``, so sub-pixel centres sit evenly inside each pixel (pixel centres at
+        integers, ``camera.py``)."""
+        if n < 1:
+            raise ValueError(f"sub-pixels per side must be ≥ 1, got {n}")
+        K = self.K.clone()
+        K[:, :2, :2] *= n
+        K[:, :2, 2] = n * K[:, :2, 2] + (n - 1) / 2
+        return RayCameras(K, self.R, self.t, self.ortho, self.height * n, self.width * n)
+
 
 def ray_cameras(cameras: Sequence[Camera | OrthoCamera]) -> RayCameras:
     """Stack ``camera.Camera``/``OrthoCamera`` objects of one image size into ``RayCameras`` (float32).

@@ -3,7 +3,8 @@
 ``plain_background`` fits a per-row gradient to the input's background pixels, ``inpaint_background`` fills the
 people in from their row neighbours; ``soft_matte`` says where a synthesized crop is pasted, ``paste`` blends it
 into the scene (``crowd.CrowdSynthesizer``). ``over_input_background`` keeps one person's input background,
-sharp, around each novel view, and fills only what the person covered (``NovelViewSynthesizer``, photos).
+sharp, around each novel view, and fills only what the person covered (``NovelViewSynthesizer``, photos);
+``soften_views`` antialiases a view's outline from the body proxy's sub-pixel coverage.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from posegen_lite.geometry.outline import soften_outline
 from posegen_lite.geometry.posemaps import body_mask
 from posegen_lite.geometry.scene import Window
 from posegen_lite.geometry.texture import Texture
@@ -140,3 +142,11 @@ def on_input_background(
         views = paint_unseen(views, warp.parts.cpu().numpy(), warp.visibility[:, 0].cpu().numpy() > 0.5, colours)
     person = person | (warp.source_silhouette[0, 0].cpu().numpy() > 0.5)
     return over_input_background(views, observed, person, warp.silhouette[:, 0].cpu().numpy() > 0.5)
+
+
+def soften_views(views: np.ndarray, silhouette: torch.Tensor, coverage: torch.Tensor) -> np.ndarray:
+    """``views`` ``(N, H, W, 3)`` uint8 with their outline antialiased (``geometry.outline.soften_outline``): the
+    target proxy's silhouette at pixel centres ``(N, 1, H, W)`` and its sub-pixel ``coverage``."""
+    images = torch.from_numpy(np.ascontiguousarray(views)).permute(0, 3, 1, 2).float()
+    soft = soften_outline(images, silhouette.float().cpu(), coverage.cpu())
+    return soft.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()

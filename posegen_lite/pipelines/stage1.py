@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from posegen_lite.geometry.camera import Camera, rotate_about_body_axis
 from posegen_lite.geometry.fit import fit_radius_scale
 from posegen_lite.geometry.lifting import orthographic_projection
+from posegen_lite.geometry.outline import outline_coverage
 from posegen_lite.geometry.posemaps import body_mask, pose_maps
 from posegen_lite.geometry.ray_cameras import OrthoCamera, fit_orthographic
 from posegen_lite.geometry.skeleton import NUM_JOINTS, check_keypoints, hip_centre
@@ -162,6 +164,14 @@ def proxy_warp(
     ``targets`` (``(18, 3)`` in the source's frame), all seen by the source's camera, in images of ``size``;
     the parts widened by ``widths`` (``fit_widths``; default: the renderer's body)."""
     return source_maps(source.joints3d, source.proxy_camera(*size), targets, radius_scale=widths)
+
+
+def outline(
+    source: SourcePose, targets: list[np.ndarray], size: tuple[int, int], widths: np.ndarray | None = None
+) -> torch.Tensor:
+    """``(N, 1, H, W)``: how much of each pixel the body proxy of each rotated pose of ``targets`` covers, seen as
+    ``proxy_warp`` sees it (``geometry.outline.outline_coverage``): where the outline is antialiased."""
+    return outline_coverage(np.stack(targets), [source.proxy_camera(*size)] * len(targets), radius_scale=widths)
 
 
 def input_key(*parts: Any) -> bytes:

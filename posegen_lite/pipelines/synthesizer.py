@@ -43,7 +43,7 @@ from posegen_lite.pipelines.checks import (
     check_silhouette,
     check_yaws,
 )
-from posegen_lite.pipelines.compositing import on_input_background
+from posegen_lite.pipelines.compositing import on_input_background, soften_views
 from posegen_lite.pipelines.photo_views import PhotoViews
 from posegen_lite.pipelines.result import SynthesisResult
 from posegen_lite.pipelines.stage1 import (
@@ -54,6 +54,7 @@ from posegen_lite.pipelines.stage1 import (
     input_key,
     is_input_view,
     observed_2d,
+    outline,
     pose_inputs,
     proxy_warp,
     source_pose,
@@ -90,6 +91,7 @@ class NovelViewSynthesizer(PhotoViews):
         fill_uncovered: bool = True,
         outline_ring: int = OUTLINE_RING,
         batch: int = 8,
+        soft_outline: bool = True,
     ) -> None:
         self.device = pick_device(device) if isinstance(device, str) else device
         # On a CPU the networks run channels_last (weights and inputs: oneDNN's convolutions on 16–64 channels are
@@ -111,8 +113,11 @@ class NovelViewSynthesizer(PhotoViews):
         # background around it rather than taken from the networks, which paint faint copies of the input's limbs
         # there. Only where Stage I builds the body proxy anyway (``needs_proxy``). With it, the background within
         # ``outline_ring`` pixels of the target's proxy silhouette is refilled too: the networks' halo round the
-        # body (warp.fill_uncovered; 0 turns that part off).
+        # body (warp.fill_uncovered; 0 turns that part off), and the filled outline is antialiased from the proxy's
+        # sub-pixel coverage, as a camera mixes body and background where the outline crosses a pixel (outline.py;
+        # ``soft_outline=False``: the hard edge of the proxy's silhouette).
         self.fill_uncovered = fill_uncovered
+        self.soft_outline = soft_outline
         if outline_ring < 0:
             raise ValueError(f"outline_ring must be ≥ 0, got {outline_ring}")
         self.outline_ring = outline_ring
@@ -384,6 +389,10 @@ class NovelViewSynthesizer(PhotoViews):
             coarse = on_input_background(coarse, image, person, warp, masks, colours)
             if refined is not None:
                 refined = on_input_background(refined, image, person, warp, masks, colours)
+        if isinstance(warp, ProxyMaps) and self.fill_uncovered and self.soft_outline:  # antialiased (outline.py)
+            cover, on = outline(source, [p[2] for p in poses], self.size, widths), warp.silhouette
+            coarse = soften_views(coarse, on, cover)
+            refined = None if refined is None else soften_views(refined, on, cover)
         # The input's own view was observed: every stage returns the input there, bit for bit (a photo's
         # background included), never a network's reconstruction of it.
         same = [i for i, y in enumerate(yaws) if is_input_view(y, pitch)]

@@ -27,6 +27,7 @@ _SMALL = {
     "proxy_parts_b": torch.int8,
     "proxy_silhouette_a": torch.uint8,
     "proxy_surface_b": torch.float16,
+    "proxy_coverage_b": torch.float16,  # quarters at 2×2 sub-pixels: exact in half precision
 }
 
 

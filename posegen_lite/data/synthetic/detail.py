@@ -17,6 +17,7 @@ import torch
 from posegen_lite.data.synthetic.body import PART, Person, PosedBody
 from posegen_lite.data.synthetic.render import _PRINT_HALF_WIDTH, _PRINT_ROWS, _PRINT_TOP
 from posegen_lite.geometry.camera import Camera
+from posegen_lite.geometry.outline import outline_coverage
 from posegen_lite.geometry.proxy import cast_view, primitives_from_arrays, ray_cameras
 from posegen_lite.geometry.warp import proxy_maps
 
@@ -70,7 +71,8 @@ def pair_extras(plans: Sequence) -> list[dict]:
     """The optional sample keys for pair plans (``pairs.PairPlan``), one dict per plan:
 
     ``flow (2, H, W)``, ``visibility (1, H, W)``, ``proxy_parts_b (H, W)``, ``proxy_surface_b (5, H, W)``,
-    ``proxy_silhouette_a (1, H, W)`` from the body proxy of the joints (what real data gets too);
+    ``proxy_silhouette_a (1, H, W)`` from the body proxy of the joints (what real data gets too), and
+    ``proxy_coverage_b (1, H, W)``, the share of each pixel the target's proxy covers (``geometry.outline``);
     ``parts_b (H, W)``, ``print_b (1, H, W)``, ``facing_a``/``facing_b`` (float, ``chest_facing``),
     ``print_colours (2, 3)`` from the exact synthetic body.
     """
@@ -78,6 +80,7 @@ def pair_extras(plans: Sequence) -> list[dict]:
         return []
     joints = np.stack([p.body.joints3d for p in plans])
     proxy = proxy_maps(joints, joints, [p.cameras[0] for p in plans], [p.cameras[1] for p in plans])
+    coverage = outline_coverage(joints, [p.cameras[1] for p in plans])
     parts, prints = exact_maps([p.person for p in plans], [p.body for p in plans], [p.cameras[1] for p in plans])
     return [
         {
@@ -86,6 +89,7 @@ def pair_extras(plans: Sequence) -> list[dict]:
             "proxy_parts_b": proxy.parts[i],
             "proxy_surface_b": proxy.surface[i],
             "proxy_silhouette_a": proxy.source_silhouette[i],
+            "proxy_coverage_b": coverage[i],
             "parts_b": parts[i],
             "print_b": prints[i],
             "facing_a": chest_facing(p.body, p.cameras[0]),
