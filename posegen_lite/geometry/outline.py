@@ -56,15 +56,20 @@ def soften_outline(images: torch.Tensor, silhouette: torch.Tensor, coverage: tor
                          f"(B, 1, H, W) for images {tuple(images.shape)}")  # fmt: skip
     on = silhouette.to(images.dtype)
     c = coverage.to(images.dtype)
-
-    def neighbours(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        share = F.avg_pool2d(weight, 3, 1, 1, count_include_pad=False)
-        mean = F.avg_pool2d(images * weight, 3, 1, 1, count_include_pad=False) / share.clamp_min(1e-6)
-        return mean, share
-
-    body, body_share = neighbours(on)
-    back, back_share = neighbours(1.0 - on)
-    body = torch.where(on > 0.5, images, body)
-    back = torch.where(on < 0.5, images, back)
-    edge = (c > 0) & (c < 1) & (body_share > 0) & (back_share > 0)
+    # 3×3 sums of the colours and the counts on either side (the background's: all of it less the body's)
+    body_sum, all_sum = _box_sum(images * on), _box_sum(images)
+    body_count, all_count = _box_sum(on), _box_sum(torch.ones_like(on))
+    back_count = all_count - body_count
+    body = torch.where(on > 0.5, images, body_sum / body_count.clamp_min(1e-6))
+    back = torch.where(on < 0.5, images, (all_sum - body_sum) / back_count.clamp_min(1e-6))
+    edge = (c > 0) & (c < 1) & (body_count > 0.5) & (back_count > 0.5)
     return torch.where(edge, c * body + (1 - c) * back, images)
+
+
+def _box_sum(x: torch.Tensor) -> torch.Tensor:
+    """The sum over each pixel's 3×3 neighbourhood (zeros beyond the image) of ``x (B, C, H, W)``: shifted views
+    added up, about twice as fast on a CPU as ``avg_pool2d`` here."""
+    H, W = x.shape[-2:]
+    padded = F.pad(x, (1, 1, 1, 1))
+    rows = padded[..., :, 0:W] + padded[..., :, 1 : W + 1] + padded[..., :, 2 : W + 2]
+    return rows[..., 0:H, :] + rows[..., 1 : H + 1, :] + rows[..., 2 : H + 2, :]
