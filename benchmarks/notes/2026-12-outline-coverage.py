@@ -1,4 +1,4 @@
-"""Experiment (not shipped): the synthesized person's outline antialiased with the body proxy's sub-pixel coverage.
+"""Experiment: the synthesized person's outline antialiased with the body proxy's sub-pixel coverage, s × s sub-pixels.
 
 The fill (``warp.fill_uncovered``) makes every pixel outside the target's proxy silhouette background and keeps the
 networks' pixels inside: a hard edge, where the true image mixes body and background by how much of each pixel the
@@ -6,7 +6,8 @@ body covers. Here the target proxy is cast at s×s sub-pixels (a camera s times 
 coverage ``c`` averaged per pixel, and each pixel with 0 < c < 1 becomes ``c · body + (1 − c) · background``, the
 body colour from the pixel (inside) or its proxy-covered neighbours (outside), the background likewise. Scored on
 the validation split (the shipped weights, G1+G2 with the fill, as the demo shows them): L1 in the body, and over
-the identity baseline's. Run: ``python benchmarks/notes/2026-12-outline-coverage.py [--pairs 256]``.
+the identity baseline's. Run: ``python benchmarks/notes/2026-12-outline-coverage.py [--pairs 256]``. Shipped at 2×2 as
+``geometry/outline.py`` (the shipped pipeline then scores its own row: read this on a tree before that commit).
 """
 
 from __future__ import annotations
