@@ -238,7 +238,8 @@ class NovelViewSynthesizer(PhotoViews):
         With full ``ProxyMaps`` and ``fill_uncovered``, the background the input's body covered, and the
         background within ``outline_ring`` pixels of the target's proxy silhouette, are filled from the background
         around them in both outputs (``warp.fill_uncovered``); ``outline_ring`` here overrides the synthesizer's for
-        this call (the crowd path mattes each person itself and passes 0)."""
+        this call (the crowd path mattes each person itself and passes 0). The outline is left hard here:
+        ``synthesize`` antialiases it (``soft_outline``), from the target poses in 3D that it knows."""
         image_a = self._image_tensor(image)
         maps, masks = pose_inputs(list(keypoints), list(visible), self.size, self.pose_kind)  # Stage I
         coarse, refined = self.networks(image_a, maps, masks, warp, noise, outline_ring)
