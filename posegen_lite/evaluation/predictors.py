@@ -107,11 +107,14 @@ class G1Predictor:
         source = batch["proxy_silhouette_a"].to(self.device)
         target = (batch["proxy_parts_b"] >= 0).unsqueeze(1).to(self.device)
         filled = fill_uncovered(images, source, target, ring=self.fill_ring)
-        # As the synthesizer: the input's own view is the input (a pure-yaw pair of synthetic views; NaN, a real
-        # pair's unknown yaw, is never a whole turn).
+        # As the synthesizer: the input's own view is the input
+        return torch.where(self._same_view(batch), batch["image_a"].to(self.device, filled.dtype), filled)
+
+    def _same_view(self, batch: dict) -> torch.Tensor:
+        """``(B, 1, 1, 1)`` bool: the pairs whose target is the input's own view (a pure-yaw pair of synthetic views
+        at a whole number of turns; NaN, a real pair's unknown yaw, is never one)."""
         yaw = torch.as_tensor(batch["yaw"], dtype=torch.float64).reshape(-1)
-        same = (torch.remainder(yaw, 360.0) == 0).to(self.device).view(-1, 1, 1, 1)
-        return torch.where(same, batch["image_a"].to(self.device, filled.dtype), filled)
+        return (torch.remainder(yaw, 360.0) == 0).to(self.device).view(-1, 1, 1, 1)
 
     def _coarse(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
         """G1's view, filled, and its paste weight (``G1.coarse_and_paste``)."""
@@ -130,9 +133,7 @@ class G1Predictor:
 
         on = (batch["proxy_parts_b"] >= 0).unsqueeze(1).to(self.device, images.dtype)
         soft = soften_outline(images, on, batch["proxy_coverage_b"].to(self.device))
-        yaw = torch.as_tensor(batch["yaw"], dtype=torch.float64).reshape(-1)
-        same = (torch.remainder(yaw, 360.0) == 0).to(self.device).view(-1, 1, 1, 1)
-        return torch.where(same, images, soft)
+        return torch.where(self._same_view(batch), images, soft)
 
     @torch.no_grad()
     def __call__(self, batch: dict) -> torch.Tensor:
