@@ -31,6 +31,7 @@ from posegen_lite.evaluation import IdentityBaseline, WarpBaseline, checkpoint_p
 from posegen_lite.evaluation.budget import budget_markdown, split_budget
 from posegen_lite.geometry.warp import OUTLINE_RING
 from posegen_lite.models.checkpoints import resolve_checkpoint
+from posegen_lite.models.texture_completion import TEXTURE_SHARE
 from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 
 RESULTS = Path(__file__).resolve().parent / "results" / "error_budget"
@@ -55,9 +56,11 @@ def main(argv: list[str] | None = None) -> dict:
     g1 = networks["G1"].g1
     size = (g1.config.height, g1.config.width)
     spec = DataSpec(data="synthetic", size=size, people=args.people, views=args.views, extras=True)
-    # the networks as they are, and with the background filled as the synthesizer does it ("+ fill")
+    # the networks as they are, with the background filled as the synthesizer does it ("+ fill"), and with the
+    # unseen side mixed with the input's re-lit texture too ("+ blend": what the demo shows)
     filled = checkpoint_predictors(ckpt_path, suffix=" + fill", fill_ring=OUTLINE_RING)
-    predictors = {"identity": IdentityBaseline(), "warp paste": WarpBaseline(), **networks, **filled}
+    blended = checkpoint_predictors(ckpt_path, "cpu", " + blend", OUTLINE_RING, TEXTURE_SHARE)
+    predictors = {"identity": IdentityBaseline(), "warp paste": WarpBaseline(), **networks, **filled, **blended}
 
     results, text = {}, []
     for split in args.splits:

@@ -55,10 +55,12 @@ from posegen_lite.evaluation import (
 )
 from posegen_lite.geometry.warp import OUTLINE_RING
 from posegen_lite.models.checkpoints import resolve_checkpoint
+from posegen_lite.models.texture_completion import TEXTURE_SHARE
 from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FILLED = " + fill"  # the rows of the networks with the background filled (the synthesizer's output)
+FILLED = " + fill"  # the rows of the networks with the background filled
+BLENDED = " + blend"  # … and the unseen side mixed with the re-lit texture: the synthesizer's output
 QUICK_SAMPLES, QUICK_MEAN, QUICK_TURNTABLE = 16, 32, 3  # --quick: a smoke run in under a minute, not a figure
 TURNTABLE_STEP = 5.0  # degrees between the two target views of the turntable consistency
 
@@ -146,6 +148,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
         help="also score the networks with the background filled as the synthesizer does (warp.fill_uncovered "
         "with this ring, rows '… + fill'); -1: only the networks' own output",
     )
+    parser.add_argument(
+        "--texture-share",
+        type=float,
+        default=TEXTURE_SHARE,
+        help="with the fill, also score the networks with the unseen side mixed with this share of the input's "
+        "re-lit texture, as the synthesizer's unseen='blend' (rows '… + blend'); -1: not",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if not args.checkpoint.exists():
@@ -169,8 +178,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "warp paste": WarpBaseline(),
         **predictors,
     }
-    if args.fill_ring >= 0:  # what the demo and the widget show: the same networks, the background filled
+    if args.fill_ring >= 0:  # the same networks, the background filled
         predictors |= checkpoint_predictors(ckpt_path, device=args.device, suffix=FILLED, fill_ring=args.fill_ring)
+    if args.fill_ring >= 0 and args.texture_share >= 0:  # … and the unseen side blended: what the demo shows
+        predictors |= checkpoint_predictors(ckpt_path, args.device, BLENDED, args.fill_ring, args.texture_share)
 
     results, rows, reports, intervals = [], [], [], []
     for split in args.splits:
@@ -195,7 +206,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             if model != "identity":
                 ci = result_ratio_interval(result, model)
                 intervals.append({"split": split, "model": model, **vars(ci)})
-        for suffix in ("", FILLED):
+        for suffix in ("", FILLED, BLENDED):
             if f"G1+G2{suffix}" in result.models:
                 reports.append(refinement_report(result, f"G1{suffix}", f"G1+G2{suffix}") | {"models": suffix})
 

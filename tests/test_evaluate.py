@@ -149,6 +149,32 @@ def test_predictors_fill_the_background_as_the_synthesizer_does(tiny_models):
         G1Predictor(g1, fill_ring=-1)
 
 
+def test_predictors_mix_the_unseen_side_with_the_relit_texture_only_where_the_input_did_not_see(tiny_models):
+    g1, g2 = tiny_models
+    data = SyntheticPairs(SyntheticConfig(size=SIZE, test_people=2, views_per_person=2), "test", extras=True)
+    batch = torch.utils.data.default_collate([data[i] for i in range(4)])
+    assert batch["cameras"].shape == (4, 2, 26)
+    unseen = (batch["visibility"][:, 0] < 0.5) & (batch["proxy_parts_b"] >= 0)
+    # the outline's antialiasing, the step after, reads each pixel's 3×3 neighbours
+    near = torch.nn.functional.max_pool2d(unseen[:, None].float(), 3, 1, 1)[:, 0] > 0
+    for cls, nets in ((G1Predictor, (g1,)), (G1G2Predictor, (g1, g2))):
+        shown = cls(*nets, fill_ring=OUTLINE_RING)(batch)
+        mixed = cls(*nets, fill_ring=OUTLINE_RING, texture_share=0.7)(batch)
+        changed = (mixed != shown).any(1)
+        assert changed[unseen].float().mean() > 0.5 and not changed[~near].any()
+        zero = cls(*nets, fill_ring=OUTLINE_RING, texture_share=0.0)(batch)
+        torch.testing.assert_close(zero, shown, atol=1e-5, rtol=0)  # the same, to the 0–255 scale's rounding
+        # without the fill, or without the cameras (real data), the networks' guess is left as it is
+        assert torch.equal(cls(*nets, texture_share=0.7)(batch), cls(*nets)(batch))
+        no_cameras = {k: v for k, v in batch.items() if k != "cameras"}
+        assert torch.equal(cls(*nets, fill_ring=OUTLINE_RING, texture_share=0.7)(no_cameras), shown)
+    turns = {**batch, "yaw": torch.tensor([0.0, 360.0, 10.0, 30.0], dtype=torch.float64)}
+    out = G1Predictor(g1, fill_ring=OUTLINE_RING, texture_share=0.7)(turns)
+    assert torch.equal(out[:2], batch["image_a"][:2])  # the input's own view stays the input
+    with pytest.raises(ValueError, match="texture_share"):
+        G1Predictor(g1, fill_ring=OUTLINE_RING, texture_share=1.5)
+
+
 def test_limit_spreads_samples_over_the_split():
     assert sample_indices(5, None) == [0, 1, 2, 3, 4]
     idx = sample_indices(100, 5)

@@ -162,7 +162,7 @@ def test_a_g2_that_reads_the_warped_input_gets_the_proxy_flow_from_stage_one(sce
     synth = NovelViewSynthesizer(G1(G1Config(h, w, base_channels=4)), g2, device="cpu", soft_outline=False)  # PG2's G1
     assert synth.needs_proxy and not synth.warps  # (generate has no outline to soften: compared without it)
     view = scene.input_view
-    res = synth.synthesize(view.image, view.joints3d, yaw=60.0, camera=view.camera)
+    res = synth.synthesize(view.image, view.joints3d, yaw=60.0, camera=view.camera, unseen="networks")
     warp = synth.proxy_flow(view.joints3d, [res.joints3d], view.camera)
     # generate with Stage I's maps answers as synthesize does: synthesize built them and handed them to G2.
     coarse, refined, _, _ = synth.generate(view.image, [res.keypoints], [res.visible], warp=warp)
@@ -292,7 +292,7 @@ def test_a_silhouette_keeps_the_input_background_and_fills_only_where_the_person
     view = scene.input_view
     image = view.image.copy()
     image[:, : SIZE[1] // 2] = np.clip(image[:, : SIZE[1] // 2].astype(int) + 40, 0, 255)  # a background with an edge
-    kept = s.synthesize_many(image, view.joints3d, [0, 90], camera=view.camera, silhouette=view.mask)
+    kept = s.synthesize_many(image, view.joints3d, [0, 90], camera=view.camera, silhouette=view.mask, unseen="networks")
     np.testing.assert_array_equal(kept[0].image, image)  # the input's own view: the input
     # the proxy is widened to the silhouette, and the networks read that proxy's maps
     source = s.source_pose(view.joints3d, view.camera)
@@ -307,7 +307,7 @@ def test_a_silhouette_keeps_the_input_background_and_fills_only_where_the_person
     np.testing.assert_array_equal(kept[1].image[free], image[free])  # the background away from the person, sharp
     hole = ~body & grown  # where the person stood and no longer stands: filled, so not the person's own pixels
     assert hole.sum() > 10 and not np.array_equal(kept[1].image[hole], image[hole])
-    soft = s.synthesize(image, view.joints3d, camera=view.camera, yaw=90, silhouette=view.mask * 0.9)
+    soft = s.synthesize(image, view.joints3d, camera=view.camera, yaw=90, silhouette=view.mask * 0.9, unseen="networks")
     np.testing.assert_array_equal(soft.image, kept[1].image)  # a soft mask is cut at 0.5
 
 
@@ -410,8 +410,8 @@ def test_the_background_the_input_covered_is_filled_from_the_background_around_i
     view = scene.input_view
     filled = NovelViewSynthesizer(g1, g2, device="cpu", outline_ring=0, soft_outline=False)
     raw = NovelViewSynthesizer(g1, g2, device="cpu", fill_uncovered=False)
-    a = filled.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
-    b = raw.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
+    a = filled.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera, unseen="networks")
+    b = raw.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera, unseen="networks")
     warp = filled.proxy_flow(view.joints3d, [a.joints3d], view.camera)
     region = uncovered_background(warp.source_silhouette, warp.silhouette)[0, 0].numpy() > 0
     assert region.sum() > 0
@@ -422,7 +422,7 @@ def test_the_background_the_input_covered_is_filled_from_the_background_around_i
     # image keeps every pixel of the body, and changes only in the ring and the uncovered background.
     default = NovelViewSynthesizer(g1, g2, device="cpu", soft_outline=False)
     assert default.outline_ring == OUTLINE_RING and filled.outline_ring == 0
-    ring = default.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
+    ring = default.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera, unseen="networks")
     body = warp.silhouette[0, 0].numpy() > 0
     around = grow_mask(warp.silhouette, OUTLINE_RING)[0, 0].numpy() > 0
     np.testing.assert_array_equal(ring.coarse[body], b.coarse[body])
@@ -439,10 +439,9 @@ def test_the_background_the_input_covered_is_filled_from_the_background_around_i
         default.generate(*args, outline_ring=-1)
     # PG2's networks build no body proxy, so there is nothing to fill: the option changes nothing
     pg2 = [G1(G1Config(h, w, base_channels=4)), G2(G2Config(h, w, base_channels=4))]
-    one = NovelViewSynthesizer(*pg2, device="cpu").synthesize(view.image, view.joints3d, yaw=90, camera=view.camera)
-    two = NovelViewSynthesizer(*pg2, device="cpu", fill_uncovered=False).synthesize(
-        view.image, view.joints3d, yaw=90, camera=view.camera
-    )
+    kw = {"yaw": 90, "camera": view.camera, "unseen": "networks"}
+    one = NovelViewSynthesizer(*pg2, device="cpu").synthesize(view.image, view.joints3d, **kw)
+    two = NovelViewSynthesizer(*pg2, device="cpu", fill_uncovered=False).synthesize(view.image, view.joints3d, **kw)
     np.testing.assert_array_equal(one.image, two.image)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from scipy import ndimage
 
@@ -96,3 +97,30 @@ def test_the_texture_figure_shows_unseen_texels_grey_and_renders_the_body_from_t
         front[body & view.mask].astype(float) - view.image[body & view.mask]
     ).mean() < 6
     assert texture_figure(view.image, view.joints3d, view.camera, view.mask, yaws=(0.0, 180.0)) is not None
+
+
+def test_mix_texture_mixes_only_the_chosen_body_pixels_by_the_share():
+    from posegen_lite.geometry.texture import mix_texture
+
+    view, seen = _input()
+    texture = complete_texture_of(view, seen)
+    parts, surface = torch.from_numpy(seen.parts)[None], torch.from_numpy(seen.surface)[None]
+    painted, _ = render(texture, parts, surface)
+    views = torch.full((1, *SIZE, 3), 100.0)
+    where = torch.zeros(1, *SIZE, dtype=torch.bool)
+    where[0, : SIZE[0] // 2] = True  # the upper half, background included: only its body pixels change
+    shade = torch.full((1, *SIZE), 0.5)
+    out = mix_texture(views, texture, parts, surface, where, 0.25, shade)
+    mixed = where & (parts >= 0)
+    torch.testing.assert_close(out[mixed], 100.0 + 0.25 * (painted[mixed] * 0.5 - 100.0))
+    assert torch.equal(out[~mixed], views[~mixed]) and mixed.sum() > 100
+    assert torch.equal(mix_texture(views, texture, parts, surface, where, 0.0), views)
+    torch.testing.assert_close(mix_texture(views, texture, parts, surface, where, 1.0)[mixed], painted[mixed])
+    with pytest.raises(ValueError, match="share"):
+        mix_texture(views, texture, parts, surface, where, 1.5)
+
+
+def complete_texture_of(view, seen) -> Texture:
+    from posegen_lite.models.texture_completion import complete_texture
+
+    return complete_texture(unwrap(view.image, seen.parts, seen.surface, seen.facing))

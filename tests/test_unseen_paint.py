@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.fit import proxy_view
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
-from posegen_lite.geometry.texture import TEXTURE_SHAPE, Texture
+from posegen_lite.geometry.texture import TEXTURE_SHAPE, Texture, render
 from posegen_lite.geometry.warp import ProxyMaps
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.texture_completion import close_gaps
@@ -175,3 +176,44 @@ def test_a_hole_inside_the_seen_texels_closes_from_its_neighbours_and_the_seen_s
     np.testing.assert_allclose(closed[0, :, 10, 5].numpy(), [100.0, 50.0, 0.0])  # the neighbours' colour
     assert 0 < float(w[0, 0, 10, 5]) < 1.0  # trusted less than what was seen
     assert float(w[0, 0, 10, 7]) == 0.0 and float(w[0, 0, 8, 5]) == 0.0  # beside the patch: still unseen
+
+
+def test_by_default_the_unseen_side_mixes_the_networks_guess_with_the_relit_texture():
+    from posegen_lite.geometry.shading import RENDER_LIGHT
+    from posegen_lite.models.texture_completion import TEXTURE_SHARE, albedo_texture
+    from posegen_lite.pipelines.stage1 import shading
+
+    torch.manual_seed(0)
+    view = Scene.held_out(0, SIZE).input_view
+    g1 = G1(G1Config(*SIZE, base_channels=4, warp="paste"))
+    s = NovelViewSynthesizer(g1, None, device="cpu", soft_outline=False)
+    yaws = [0.0, 90.0, 180.0]
+    nets = s.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera, unseen="networks")
+    mixed = s.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera)  # "blend", the default
+    np.testing.assert_array_equal(mixed[0].image, view.image)  # the input's own view stays the input
+    source = s.source_pose(view.joints3d, view.camera)
+    targets = [r.joints3d for r in mixed[1:]]
+    warp = proxy_warp(source, targets, SIZE)
+    unseen = ((warp.parts >= 0) & (warp.visibility[:, 0] < 0.5)).numpy()
+    assert unseen.sum() > 100
+    got = np.stack([r.image for r in mixed[1:]]).astype(np.float32)
+    own = np.stack([r.image for r in nets[1:]]).astype(np.float32)
+    np.testing.assert_array_equal(got[~unseen], own[~unseen])  # what the input saw, and the background: the same
+    # each unseen pixel: TEXTURE_SHARE of the input's albedo texture, re-lit as the target view's light shades it
+    texture = albedo_texture(view.image, source.joints3d, source.proxy_camera(*SIZE), RENDER_LIGHT)
+    painted, _ = render(texture, warp.parts, warp.surface[:, 2:].permute(0, 2, 3, 1))
+    relit = np.clip(painted.numpy() * shading(source, targets, SIZE, RENDER_LIGHT).numpy()[..., None], 0, 255)
+    want = own + TEXTURE_SHARE * (relit - own)
+    assert np.abs(got[unseen] - want[unseen]).max() <= 0.5 + 1e-3  # rounded to uint8
+    # a light fixed to the world (a photo) leaves the texture's colours unshaded
+    world = s.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera, light=None)
+    assert not np.array_equal(world[2].image, mixed[2].image)
+    # PG2's own G1 reads no body proxy: its unseen side is the networks', and a blend is refused
+    pg2 = NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4)), None, device="cpu")
+    assert not pg2.needs_proxy
+    plain = pg2.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera)
+    np.testing.assert_array_equal(
+        plain.image, pg2.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera, unseen="networks").image
+    )
+    with pytest.raises(ValueError, match="blend"):
+        pg2.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera, unseen="blend")

@@ -3,10 +3,10 @@
 ``posegen demo`` (and ``scripts/main.sh``) loads the demo weights from ``assets/`` — or trains G1 and G2 from
 scratch within a time budget (``--train-minutes``) — and writes into the output folder:
 
-* ``novel_views.png``: for each person, rows target pose / G1 / G1+G2 / ground truth over yaw angles, with
-  the one input image on the left;
+* ``novel_views.png``: for each person, rows target pose / G1 / G1+G2 / + texture (as the synthesizer shows it:
+  the unseen side mixed with the input's re-lit texture) / ground truth over yaw angles, the input on the left;
 * ``turntable.gif``: a 360° turn of one person — input, G1+G2 and ground truth side by side;
-* ``summary.json``: what was run, and L1 inside the target body (G1, G1+G2, identity baseline) per person.
+* ``summary.json``: what was run, and L1 inside the target body (G1, the final views, identity) per person.
 """
 
 from __future__ import annotations
@@ -84,12 +84,15 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
         }
         if refined is not None:
             block["G1+G2"] = list(refined)
+        final = coarse if refined is None else refined
+        if warp is not None:  # as the synthesizer shows it: the unseen side mixed with the input's re-lit texture
+            final = _blended(final, src, truth, warp)
+            block["+ texture"] = list(final)
         block["ground truth"] = targets
         blank = np.full_like(src.image, 255)
         for k, (name, cells) in enumerate(block.items()):
             rows.append([src.image if k == 0 else blank, *cells])  # the one input image leads each block
             titles.append(f"{scene.name}\n{name}" if k == 0 else name)
-        final = coarse if refined is None else refined
         scores.append(
             {
                 "person": scene.name,
@@ -102,6 +105,18 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
         rows, col_titles=["input"] + [f"yaw {y}°" for y in yaws], row_titles=titles, panel_inches=1.2
     )
     return fig, scores
+
+
+def _blended(views: np.ndarray, src, truth, warp) -> np.ndarray:
+    """``views`` with the pixels the input did not see mixed with its albedo texture re-lit by each target camera's
+    light (``unseen.blend_views``, the synthesizer's ``unseen="blend"``), the targets seen by their own cameras."""
+    from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
+    from posegen_lite.models.texture_completion import albedo_texture
+    from posegen_lite.pipelines.unseen import blend_views
+
+    texture = albedo_texture(src.image, src.joints3d, src.camera, RENDER_LIGHT)
+    shade = shading_maps(np.stack([t.joints3d for t in truth]), [t.camera for t in truth], RENDER_LIGHT)
+    return blend_views(views, warp, texture, shade)
 
 
 def turntable_frames(

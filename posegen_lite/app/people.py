@@ -68,7 +68,7 @@ def _person_input(synth: NovelViewSynthesizer, p: ViewpointPerson) -> tuple[np.n
     """``(image, keypoints, keyword arguments)`` of ``p`` for ``synthesize`` / ``synthesize_many``."""
     kw: dict = {}
     if p.silhouette is not None:  # a photo: its own background around the person, its colours on the unseen side
-        kw = {"silhouette": p.silhouette, "unseen": photo_unseen(synth.needs_proxy)}
+        kw = {"silhouette": p.silhouette, "unseen": photo_unseen(synth.needs_proxy), "light": None}
     if p.camera is None:  # a photo: 2D keypoints with the estimator's depth (or lifted inside synthesize)
         return p.image, p.keypoints, {"visible": p.visible, "lifted": p.lifted, **kw}
     return p.image, p.joints3d, {"camera": p.camera, **kw}

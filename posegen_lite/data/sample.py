@@ -8,8 +8,8 @@ in [-1, 1] (empty channel = -1); ``mask_b`` (1, H, W) float32 in {0, 1}; ``keypo
 
 Optional keys (``extras=True``): the body proxy's ``flow``, ``visibility``, ``proxy_parts_b``,
 ``proxy_surface_b``, ``proxy_silhouette_a``, and on synthetic data ``proxy_coverage_b``, ``parts_b``, ``print_b``,
-``facing_a/b``, ``print_colours``. The table with every shape, range and meaning: docs/architecture.md ("The pair
-sample").
+``facing_a/b``, ``print_colours``, ``cameras``. The table with every shape, range and meaning:
+docs/architecture.md ("The pair sample").
 """
 
 from __future__ import annotations

@@ -86,16 +86,25 @@ class G1Predictor:
     synthesizer does (``warp.fill_uncovered``: the background the input's body covered, and the ring of that
     many pixels round the target's proxy silhouette), which needs the batch's ``proxy_silhouette_a`` and
     ``proxy_parts_b`` (dataset extras), and a pair whose ``yaw`` is a whole number of turns (the input's own view)
-    gets ``I_A`` itself: what the demo and the widget show."""
+    gets ``I_A`` itself: what the demo and the widget show. ``texture_share`` (with the fill): the pixels the
+    input did not see mixed with the input's texture re-lit in the target view, as the synthesizer's
+    ``unseen="blend"`` (``_unseen``; synthetic extras only, whose ``cameras`` it needs)."""
 
     def __init__(
-        self, g1: torch.nn.Module, device: str | torch.device | None = None, fill_ring: int | None = None
+        self,
+        g1: torch.nn.Module,
+        device: str | torch.device | None = None,
+        fill_ring: int | None = None,
+        texture_share: float | None = None,
     ) -> None:
         self.device = torch.device(device) if device is not None else next(g1.parameters()).device
         self.g1 = g1.to(self.device).eval()
         if fill_ring is not None and fill_ring < 0:
             raise ValueError(f"fill_ring must be None or ≥ 0, got {fill_ring}")
+        if texture_share is not None and not 0.0 <= texture_share <= 1.0:
+            raise ValueError(f"texture_share must be None or in [0, 1], got {texture_share}")
         self.fill_ring = fill_ring
+        self.texture_share = texture_share
 
     def _fill(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
         if self.fill_ring is None:
@@ -123,6 +132,35 @@ class G1Predictor:
         out, paste = self.g1.coarse_and_paste(a, pose, **extras)
         return self._fill(out, batch), paste
 
+    def _unseen(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
+        """With ``texture_share`` and the fill, the synthesizer's ``unseen="blend"``: each pair's target pixels the
+        input did not see mixed with the input's completed albedo texture re-lit by the renderer's light
+        (``texture_completion.albedo_texture``, ``texture.mix_texture``); the input's own view stays the input."""
+        if self.texture_share is None or self.fill_ring is None or "cameras" not in batch:
+            return images
+        from posegen_lite.geometry.camera import camera_from_vector
+        from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
+        from posegen_lite.geometry.texture import mix_texture
+        from posegen_lite.models.texture_completion import albedo_texture
+
+        H, W = images.shape[-2:]
+        cams = [[camera_from_vector(c.numpy(), W, H) for c in pair] for pair in batch["cameras"]]
+        ja, jb = batch["joints3d_a"].double().numpy(), batch["joints3d_b"].double().numpy()
+        inputs = ((batch["image_a"].float() + 1) * 127.5).permute(0, 2, 3, 1).numpy()
+        shade = shading_maps(jb, [c[1] for c in cams], RENDER_LIGHT)
+        views = ((images.float().cpu() + 1) * 127.5).permute(0, 2, 3, 1)
+        surface = batch["proxy_surface_b"][:, 2:].float().permute(0, 2, 3, 1)
+        unseen = batch["visibility"][:, 0] < 0.5
+        mixed = torch.stack([
+            mix_texture(views[k : k + 1], albedo_texture(inputs[k], ja[k], cams[k][0], RENDER_LIGHT),
+                        batch["proxy_parts_b"][k : k + 1], surface[k : k + 1], unseen[k : k + 1],
+                        self.texture_share, shade[k : k + 1])[0]
+            for k in range(len(views))
+        ])  # fmt: skip
+        out = (mixed / 127.5 - 1).permute(0, 3, 1, 2).to(images.device, images.dtype)
+        changed = (unseen & (batch["proxy_parts_b"] >= 0))[:, None].to(images.device) & ~self._same_view(batch)
+        return torch.where(changed, out, images)  # elsewhere bit for bit (the scale's round trip is not)
+
     def _outline(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
         """With the fill, the outline antialiased from the target proxy's sub-pixel coverage, the synthesizer's last
         step (``geometry.outline``; the batch's ``proxy_coverage_b``, synthetic extras only); the input's own view
@@ -137,7 +175,7 @@ class G1Predictor:
 
     @torch.no_grad()
     def __call__(self, batch: dict) -> torch.Tensor:
-        return self._outline(self._coarse(batch)[0], batch).float().cpu()
+        return self._outline(self._unseen(self._coarse(batch)[0], batch), batch).float().cpu()
 
 
 class G1G2Predictor(G1Predictor):
@@ -150,8 +188,9 @@ class G1G2Predictor(G1Predictor):
         g2: torch.nn.Module,
         device: str | torch.device | None = None,
         fill_ring: int | None = None,
+        texture_share: float | None = None,
     ) -> None:
-        super().__init__(g1, device, fill_ring)
+        super().__init__(g1, device, fill_ring, texture_share)
         self.g2 = g2.to(self.device).eval()
 
     @torch.no_grad()
@@ -161,18 +200,22 @@ class G1G2Predictor(G1Predictor):
         extras = g2_inputs(self.g2.config, batch_maps(batch), self.device, EXTRAS_HINT)
         coarse, paste = self._coarse(batch)
         refined = keep_pasted(coarse, self.g2(a, coarse, mask, **extras), paste)
-        return self._outline(self._fill(refined, batch), batch).float().cpu()
+        return self._outline(self._unseen(self._fill(refined, batch), batch), batch).float().cpu()
 
 
 def checkpoint_predictors(
-    checkpoint: str | Path, device: str | torch.device = "cpu", suffix: str = "", fill_ring: int | None = None
+    checkpoint: str | Path,
+    device: str | torch.device = "cpu",
+    suffix: str = "",
+    fill_ring: int | None = None,
+    texture_share: float | None = None,
 ) -> dict[str, Predictor]:
     """``{"G1": …}`` for a Stage II checkpoint, ``{"G1": …, "G1+G2": …}`` for Stage III (names + ``suffix``);
-    ``fill_ring``: see ``G1Predictor``."""
+    ``fill_ring``, ``texture_share``: see ``G1Predictor``."""
     from posegen_lite.models.weights import load_models
 
     models = load_models(checkpoint, device=device)
-    out: dict[str, Predictor] = {f"G1{suffix}": G1Predictor(models["g1"], fill_ring=fill_ring)}
+    out: dict[str, Predictor] = {f"G1{suffix}": G1Predictor(models["g1"], None, fill_ring, texture_share)}
     if "g2" in models:
-        out[f"G1+G2{suffix}"] = G1G2Predictor(models["g1"], models["g2"], fill_ring=fill_ring)
+        out[f"G1+G2{suffix}"] = G1G2Predictor(models["g1"], models["g2"], None, fill_ring, texture_share)
     return out

@@ -173,6 +173,22 @@ class Camera:
         return Camera(K, self.R, self.t, out_w, out_h, self.dist)
 
 
+CAMERA_VECTOR = 26  # K (9), R (9), t (3), dist (5): one camera as a row of numbers (a batch's tensor)
+
+
+def camera_vector(camera: Camera) -> np.ndarray:
+    """``camera`` as ``(CAMERA_VECTOR,)`` float64: ``K``, ``R`` (row-major), ``t``, ``dist``; the image size apart."""
+    return np.concatenate([camera.K.ravel(), camera.R.ravel(), camera.t, camera.dist])
+
+
+def camera_from_vector(vector: np.ndarray, width: int, height: int) -> Camera:
+    """The ``Camera`` of ``camera_vector`` for a ``width × height`` image (checked as any camera)."""
+    v = np.asarray(vector, np.float64).reshape(-1)
+    if v.shape != (CAMERA_VECTOR,):
+        raise ValueError(f"a camera vector has {CAMERA_VECTOR} numbers, got {v.shape}")
+    return Camera(v[:9].reshape(3, 3), v[9:18].reshape(3, 3), v[18:21], width, height, v[21:])
+
+
 def look_at(
     eye: np.ndarray, target: np.ndarray, up: np.ndarray | tuple[float, float, float] = (0.0, 1.0, 0.0)
 ) -> tuple[np.ndarray, np.ndarray]:

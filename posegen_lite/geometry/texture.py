@@ -169,3 +169,28 @@ def render(texture: Texture, parts: torch.Tensor, surface: torch.Tensor) -> tupl
     colour = torch.where(on[..., None] & (out[..., C : C + 1] > 0), colour, torch.zeros_like(colour))
     weight = torch.where(on, out[..., C + 1], torch.zeros_like(out[..., C + 1]))
     return colour, weight
+
+
+def mix_texture(
+    views: torch.Tensor,
+    texture: Texture,
+    parts: torch.Tensor,
+    surface: torch.Tensor,
+    where: torch.Tensor,
+    share: float,
+    shade: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``views`` ``(N, H, W, 3)`` float (0–255) with the pixels ``where`` ``(N, H, W)`` bool (on the body) made
+    ``share · texture + (1 − share) · view``: the completed ``texture`` rendered from ``parts`` ``(N, H, W)`` and
+    ``surface`` ``(N, H, W, 3)`` (``render``), times ``shade`` ``(N, H, W)`` when given (``shading.shading_maps``:
+    an albedo texture re-lit in each view)."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"the texture's share must be in [0, 1], got {share}")
+    on = torch.nonzero((where & (parts >= 0)).reshape(-1)).squeeze(1)  # render those pixels only
+    painted, _ = render(texture, parts.reshape(-1)[on], surface.reshape(-1, 3)[on])
+    if shade is not None:
+        painted = painted * shade.reshape(-1)[on, None].to(painted.dtype)
+    flat = views.reshape(-1, views.shape[-1])
+    mixed = flat.index_select(0, on)
+    mixed = mixed + share * (painted.clamp(0, 255) - mixed)
+    return flat.index_copy(0, on, mixed.to(flat.dtype)).reshape(views.shape)

@@ -22,8 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
-from posegen_lite.geometry.texture import Texture
+from posegen_lite.geometry.ray_cameras import OrthoCamera
+from posegen_lite.geometry.shading import Light, shading_maps
+from posegen_lite.geometry.texture import Texture, unwrap, view_surface
 from posegen_lite.images import pull_push_fill
 
 PARTNER = np.array([
@@ -37,6 +40,10 @@ FRONT_U = 1 / 3
 # A texel whose input pixels add up to less facing than this (one pixel seen at 70° from straight on) was seen
 # only at a grazing angle, at a part's rim, where the proxy and the person part ways: completed, not trusted.
 MIN_TEXEL_WEIGHT = 0.35
+# The share of the completed, re-lit texture's colour in a pixel the input did not see, the networks' guess the
+# rest (the synthesizer's ``unseen="blend"``). Chosen on `val` (benchmarks/notes/2026-12-relit-texture.md): the two
+# guesses err apart, so under L1 their mix beats either alone.
+TEXTURE_SHARE = 0.7
 GAP_PASSES = 2  # gaps of up to about four texels between seen texels are closed from their neighbours
 # Of its 8 neighbours, how many must have a colour for a texel to be a gap: 5 closes the holes inside the seen
 # surface and not its edge. With 2 the seen side grows by a texel per pass into the unseen one, which on held-out
@@ -116,6 +123,28 @@ def complete_texture(texture: Texture) -> Texture:
 
 
 # --- the network's inputs -----------------------------------------------------------------------------------------
+
+
+def albedo_texture(
+    image: np.ndarray,
+    joints3d: np.ndarray,
+    camera: Camera | OrthoCamera,
+    light: Light | None,
+    radius_scale: np.ndarray | None = None,
+    person: np.ndarray | None = None,
+) -> Texture:
+    """The completed texture of ``image`` ``(H, W, 3)`` (0–255) of the pose ``joints3d`` ``(18, 3)`` seen by
+    ``camera``, in albedo: each pixel divided by how ``light``, fixed to the camera, shades the proxy there
+    (``shading.shading_maps``; ``None``: a light fixed to the world, whose shade stays on the surface: the colours
+    as they are), unwrapped with weights ``facing`` (times ``person`` ``(H, W)`` when given) and completed
+    (``complete_texture``). Re-lit per view by ``texture.mix_texture``'s ``shade``."""
+    seen = view_surface(joints3d, camera, radius_scale)
+    colours = np.asarray(image, np.float32)
+    if light is not None:
+        shade = shading_maps(np.asarray(joints3d)[None], [camera], light, radius_scale)[0].numpy()
+        colours = colours / shade[..., None]
+    weight = seen.facing if person is None else seen.facing * person
+    return complete_texture(unwrap(colours, seen.parts, seen.surface, weight))
 
 
 @dataclass(frozen=True)

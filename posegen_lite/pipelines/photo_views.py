@@ -95,7 +95,8 @@ class PhotoViews:
         synth: Any = self  # NovelViewSynthesizer, which this class is a part of, has both
         unseen = unseen or photo_unseen(synth.needs_proxy)
         views = synth.synthesize_many(inp.image, inp.keypoints, yaws, pitch, visible=inp.visible, lifted=inp.joints3d,
-                                     min_joints=min_joints, silhouette=inp.silhouette, unseen=unseen)  # fmt: skip
+                                     min_joints=min_joints, silhouette=inp.silhouette, unseen=unseen,
+                                     light=None)  # a photo's light stays in its world  # fmt: skip
         for v in views:
             v.input_image = inp.image
         return views

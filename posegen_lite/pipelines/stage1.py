@@ -24,6 +24,7 @@ from posegen_lite.geometry.lifting import orthographic_projection
 from posegen_lite.geometry.outline import outline_coverage
 from posegen_lite.geometry.posemaps import body_mask, pose_maps
 from posegen_lite.geometry.ray_cameras import OrthoCamera, fit_orthographic
+from posegen_lite.geometry.shading import Light, shading_maps
 from posegen_lite.geometry.skeleton import NUM_JOINTS, check_keypoints, hip_centre
 from posegen_lite.geometry.warp import ProxyMaps, source_maps
 from posegen_lite.pipelines.checks import check_inside, check_metres, check_span
@@ -172,6 +173,22 @@ def outline(
     """``(N, 1, H, W)``: how much of each pixel the body proxy of each rotated pose of ``targets`` covers, seen as
     ``proxy_warp`` sees it (``geometry.outline.outline_coverage``): where the outline is antialiased."""
     return outline_coverage(np.stack(targets), [source.proxy_camera(*size)] * len(targets), radius_scale=widths)
+
+
+def shading(
+    source: SourcePose,
+    targets: list[np.ndarray],
+    size: tuple[int, int],
+    light: Light,
+    widths: np.ndarray | None = None,
+    warp: ProxyMaps | None = None,
+) -> torch.Tensor:
+    """``(N, H, W)``: how ``light``, fixed to the camera, shades the body proxy of each rotated pose of ``targets``,
+    seen as ``proxy_warp`` sees it (``geometry.shading.shading_maps``; 1 off the body); from ``warp``'s parts and
+    surface when given (``proxy_warp``'s maps of these targets: no second ray cast)."""
+    camera = source.proxy_camera(*size)
+    seen = None if warp is None else (warp.parts.cpu(), warp.surface[:, 2:].permute(0, 2, 3, 1).cpu())
+    return shading_maps(np.stack(targets), [camera] * len(targets), light, radius_scale=widths, seen=seen)
 
 
 def input_key(*parts: Any) -> bytes:

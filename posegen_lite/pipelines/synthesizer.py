@@ -28,6 +28,7 @@ import torch
 from posegen_lite.device import pick_device
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.photo import MediaPipeEstimator
+from posegen_lite.geometry.shading import RENDER_LIGHT, Light
 from posegen_lite.geometry.skeleton import check_keypoints
 from posegen_lite.geometry.warp import OUTLINE_RING, ProxyMaps
 from posegen_lite.images import ensure_rgb, to_tensor, to_uint8
@@ -57,10 +58,11 @@ from posegen_lite.pipelines.stage1 import (
     outline,
     pose_inputs,
     proxy_warp,
+    shading,
     source_pose,
     turn,
 )
-from posegen_lite.pipelines.unseen import check_unseen, unseen_painter
+from posegen_lite.pipelines.unseen import blend_views, check_unseen, lit_texture, unseen_painter
 from posegen_lite.resources import demo_weights
 
 DEMO_WEIGHTS = demo_weights()
@@ -328,7 +330,8 @@ class NovelViewSynthesizer(PhotoViews):
         min_joints: int | None = None,
         noise: torch.Tensor | None = None,
         silhouette: np.ndarray | None = None,
-        unseen: str = "networks",
+        unseen: str | None = None,
+        light: Light | None = RENDER_LIGHT,
     ) -> list[SynthesisResult]:
         """Novel views of the person in ``image`` for each of ``yaws`` (degrees, body rotation; camera.py).
 
@@ -345,10 +348,13 @@ class NovelViewSynthesizer(PhotoViews):
         person stood (``compositing.over_input_background``). ``unseen`` (with a silhouette) paints what the input did
         not see instead of the networks' guess: ``"texture"`` from the input unwrapped onto the proxy and completed
         (``unseen.person_texture``; the photo path's default), ``"part_colours"`` one colour per part — since the
-        networks learned the unseen side of synthetic people only (docs/photos.md).
+        networks learned the unseen side of synthetic people only (docs/photos.md); ``"blend"`` (the default where
+        G1 uses the body proxy, else ``"networks"``) mixes the networks' guess with the input's texture, completed in
+        albedo and re-lit in each view by ``light`` (a light fixed to the camera: the embedded people's, by default;
+        ``None`` for a light fixed to the world, as in a photo) — ``unseen.blend_unseen``, docs/unseen-side.md.
         """
         yaws, pitch = check_yaws(yaws), check_pitch(pitch)
-        args = (image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise, silhouette, unseen)
+        args = (image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise, silhouette, unseen, light)
         return self._synthesize(*args)
 
     def _synthesize(
@@ -363,12 +369,14 @@ class NovelViewSynthesizer(PhotoViews):
         min_joints: int | None,
         noise: torch.Tensor | None,
         silhouette: np.ndarray | None = None,
-        unseen: str = "networks",
+        unseen: str | None = None,
+        light: Light | None = RENDER_LIGHT,
     ) -> list[SynthesisResult]:
         """``synthesize_many`` for checked ``yaws`` and ``pitch``: every other argument is checked here, once."""
         image_a = self._image_tensor(image)
         person = None if silhouette is None else check_silhouette(silhouette, self.height, self.width)
-        check_unseen(unseen, person is not None and self.needs_proxy)
+        unseen = unseen or ("blend" if self.needs_proxy else "networks")
+        check_unseen(unseen, person is not None and self.needs_proxy, self.needs_proxy)
         # Stage I: the input pose in 3D (2D keypoints lifted once for all yaws), the target poses, their pose
         # maps and body masks, and the body proxy's maps — everything the networks read.
         key = input_key(image, keypoints, camera, visible, lifted, person, self.lifter, self.size)
@@ -384,9 +392,15 @@ class NovelViewSynthesizer(PhotoViews):
         warp = proxy_warp(source, [p[2] for p in poses], self.size, widths) if self.needs_proxy else None
         # Stage II + III: the yaws in batches of ``batch`` views
         coarse, refined = self.networks(image_a, maps, masks, warp, noise)
+        if unseen == "blend" and isinstance(warp, ProxyMaps):  # the texture once per input, re-lit per view
+            lit = lambda: lit_texture(image, source, self.size, widths, light, person)  # noqa: E731
+            texture, cpu = self.memo.get(f"texture {light}", key, lit), warp.to("cpu")
+            shade = None if light is None else shading(source, [p[2] for p in poses], self.size, light, widths, cpu)
+            coarse = blend_views(coarse, cpu, texture, shade)
+            refined = None if refined is None else blend_views(refined, cpu, texture, shade)
         if person is not None:
             paint = lambda: unseen_painter(unseen, image, person, source, self.size, widths)  # noqa: E731
-            colours = None if unseen == "networks" else self.memo.get(f"unseen {unseen}", key, paint)
+            colours = None if unseen in ("networks", "blend") else self.memo.get(f"unseen {unseen}", key, paint)
             coarse = on_input_background(coarse, image, person, warp, masks, colours)
             if refined is not None:
                 refined = on_input_background(refined, image, person, warp, masks, colours)
@@ -427,7 +441,8 @@ class NovelViewSynthesizer(PhotoViews):
         seed: int = 0,
         temperature: float = 1.0,
         silhouette: np.ndarray | None = None,
-        unseen: str = "networks",
+        unseen: str | None = None,
+        light: Light | None = RENDER_LIGHT,
     ) -> SynthesisResult | list[SynthesisResult]:
         """One novel view; see ``synthesize_many``.
 
@@ -441,7 +456,7 @@ class NovelViewSynthesizer(PhotoViews):
         pitch = check_pitch(pitch)
         yaws = [yaw] * (samples or 1)
         many = self._synthesize(
-            image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise, silhouette, unseen
+            image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise, silhouette, unseen, light
         )
         return many[0] if samples is None else many
 

@@ -10,23 +10,33 @@ does not show takes its left/right partner's (a sleeve stays a sleeve), else the
 ``"texture"`` goes further: the input unwrapped onto the proxy's texture space (``geometry/texture.py``),
 completed once (``complete_texture``: a side from its mirror image, the rest continued from the sides and
 back, never from a face or a front's print) and rendered into every view (``paint_from_texture``).
+``"blend"`` (the embedded people's default) mixes that texture, completed in albedo and re-lit for each view
+(``geometry/shading.py``), with the networks' guess (``lit_texture``, ``blend_views``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 
 from posegen_lite.geometry.fit import proxy_view
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
-from posegen_lite.geometry.texture import Texture, render, unwrap, view_surface
+from posegen_lite.geometry.shading import Light
+from posegen_lite.geometry.texture import Texture, mix_texture, render, unwrap, view_surface
 from posegen_lite.geometry.warp import ProxyMaps
 from posegen_lite.images import ensure_rgb
-from posegen_lite.models.texture_completion import MIN_TEXEL_WEIGHT, PARTNER, complete_texture
+from posegen_lite.models.texture_completion import (
+    MIN_TEXEL_WEIGHT,
+    PARTNER,
+    TEXTURE_SHARE,
+    albedo_texture,
+    complete_texture,
+)
 from posegen_lite.models.warping import warp_image
 from posegen_lite.pipelines.stage1 import SourcePose
 
-UNSEEN = ("networks", "part_colours", "texture")  # who paints what the input did not see
+UNSEEN = ("networks", "part_colours", "texture", "blend")  # who paints what the input did not see
 # What a photo's unseen side gets by default: its completed texture (bench_photos.py, docs/photos.md: no face found
 # at 135° or 180° on any project photo, one with part colours on Grace Hopper at 135°; her face blurred, not banded).
 PHOTO_UNSEEN = "texture"
@@ -67,12 +77,14 @@ def paint_unseen(views: np.ndarray, parts: np.ndarray, visibility: np.ndarray, c
     return np.where(unseen[..., None], painted, views)
 
 
-def check_unseen(unseen: object, can_paint: bool) -> None:
-    """``unseen`` is one of ``UNSEEN``; painting (all but ``"networks"``) needs the person's silhouette and a
-    body proxy."""
+def check_unseen(unseen: object, can_paint: bool, can_blend: bool = False) -> None:
+    """``unseen`` is one of ``UNSEEN``; painting (``"part_colours"``, ``"texture"``) needs the person's silhouette
+    and a body proxy (``can_paint``), ``"blend"`` a body proxy (``can_blend``)."""
     if unseen not in UNSEEN:
         raise ValueError(f"unseen must be one of {', '.join(map(repr, UNSEEN))}, got {unseen!r}")
-    if unseen != "networks" and not can_paint:
+    if unseen == "blend" and not can_blend:
+        raise ValueError("unseen='blend' needs a G1 that uses the body proxy")
+    if unseen not in ("networks", "blend") and not can_paint:
         raise ValueError(f"unseen={unseen!r} needs the person's silhouette and a G1 that uses the body proxy")
 
 
@@ -141,3 +153,31 @@ def person_texture(
 ) -> Texture:
     """The input's texture (``input_texture``), completed (``complete_texture``)."""
     return complete_texture(input_texture(image, person, source, size, widths))
+
+
+def lit_texture(
+    image: np.ndarray,
+    source: SourcePose,
+    size: tuple[int, int],
+    widths: np.ndarray | None,
+    light: Light | None,
+    person: np.ndarray | None = None,
+) -> Texture:
+    """The input's completed texture in albedo (``texture_completion.albedo_texture``): ``image`` of the ``source``
+    pose seen by its camera in images of ``size``, parts widened by ``widths``, lit by ``light`` (``None``: from
+    the world); ``person`` ``(H, W)`` bool limits it to the person's pixels."""
+    rgb = ensure_rgb(image, convert=True)
+    return albedo_texture(rgb, source.joints3d, source.proxy_camera(*size), light, widths, person)
+
+
+def blend_views(
+    views: np.ndarray, warp: ProxyMaps, texture: Texture, shade: torch.Tensor | None, share: float = TEXTURE_SHARE
+) -> np.ndarray:
+    """``views`` ``(N, H, W, 3)`` uint8 with every body pixel the input did not see (the proxy's: ``warp``) made
+    ``share`` the completed ``texture``'s colour re-lit by ``shade`` ``(N, H, W)`` (``stage1.shading``) and the rest
+    the view's (``texture.mix_texture``). Under L1 the mix of two guesses that err apart beats either alone."""
+    unseen = warp.visibility[:, 0] < 0.5
+    surface = warp.surface[:, 2:].permute(0, 2, 3, 1)
+    images = torch.from_numpy(np.ascontiguousarray(views)).float()
+    mixed = mix_texture(images, texture, warp.parts, surface, unseen, share, shade)
+    return mixed.round().clamp(0, 255).to(torch.uint8).numpy()

@@ -16,7 +16,7 @@ import torch
 
 from posegen_lite.data.synthetic.body import PART, Person, PosedBody
 from posegen_lite.data.synthetic.render import _PRINT_HALF_WIDTH, _PRINT_ROWS, _PRINT_TOP
-from posegen_lite.geometry.camera import Camera
+from posegen_lite.geometry.camera import Camera, camera_vector
 from posegen_lite.geometry.outline import outline_coverage
 from posegen_lite.geometry.proxy import cast_view, primitives_from_arrays, ray_cameras
 from posegen_lite.geometry.warp import proxy_maps
@@ -74,7 +74,8 @@ def pair_extras(plans: Sequence) -> list[dict]:
     ``proxy_silhouette_a (1, H, W)`` from the body proxy of the joints (what real data gets too), and
     ``proxy_coverage_b (1, H, W)``, the share of each pixel the target's proxy covers (``geometry.outline``);
     ``parts_b (H, W)``, ``print_b (1, H, W)``, ``facing_a``/``facing_b`` (float, ``chest_facing``),
-    ``print_colours (2, 3)`` from the exact synthetic body.
+    ``print_colours (2, 3)`` from the exact synthetic body; ``cameras (2, CAMERA_VECTOR)`` float64, the two views'
+    cameras (``camera.camera_vector``), for what needs more of the views than the maps hold (the re-lit texture).
     """
     if not plans:
         return []
@@ -95,6 +96,7 @@ def pair_extras(plans: Sequence) -> list[dict]:
             "facing_a": chest_facing(p.body, p.cameras[0]),
             "facing_b": chest_facing(p.body, p.cameras[1]),
             "print_colours": torch.from_numpy(print_colours(p.person)),
+            "cameras": torch.from_numpy(np.stack([camera_vector(c) for c in p.cameras])),
         }
         for i, p in enumerate(plans)
     ]

@@ -13,10 +13,13 @@ import numpy as np
 from posegen_lite.data.synthetic.body import BACK_PATTERNS, NUM_PARTS, PART, Person, PosedBody
 from posegen_lite.data.synthetic.capsule_cast import _CameraParts, _dot
 from posegen_lite.data.synthetic.font import text_bitmap
+from posegen_lite.geometry.shading import RENDER_LIGHT
 
-_LIGHT = np.array([-0.35, -0.55, -0.75], np.float32)  # camera frame (x right, y down, z forward): up-left-front
+# The light, fixed to the camera (x right, y down, z forward): up-left-front (geometry/shading.py holds it, as the
+# pipelines re-light a texture with it).
+_LIGHT = np.array(RENDER_LIGHT.direction, np.float32)
 _LIGHT /= np.linalg.norm(_LIGHT)
-_AMBIENT, _DIFFUSE = np.float32(0.42), np.float32(0.62)
+_AMBIENT, _DIFFUSE = np.float32(RENDER_LIGHT.ambient), np.float32(RENDER_LIGHT.diffuse)
 _PRINT_ROWS = 9  # 7 glyph rows + a 1-texel patch border above and below
 _PRINT_COLS = 19  # 3 glyphs of 5 + 2 gaps + 2 border columns
 _PRINT_HALF_WIDTH = 0.9  # the patch spans local x in [-0.9, 0.9] of the chest's half-width
