@@ -96,16 +96,43 @@ def test_a_completed_texture_keeps_what_was_seen_and_gives_every_texel_a_colour(
     assert torch.equal(done.weight, partial.weight)  # still says what the input stood behind
 
 
-def test_the_back_of_a_head_and_a_chest_continues_their_sides_never_their_front():
-    """Seen from the front: a face (or a print) in the middle, hair (or the garment) at the sides. The back is
-    the sides' colour; the front's colour reaches no texel behind."""
+def test_the_back_of_a_chest_continues_its_sides_never_its_front():
+    """Seen from the front: a print in the middle, the garment at the sides. The back is the sides' colour; the
+    front's colour reaches no texel behind. (The head: the next test.)"""
     red, blue = torch.tensor([200.0, 0.0, 0.0]), torch.tensor([0.0, 0.0, 200.0])
     done = complete_texture(_texture(lambda u: abs(u) < 0.5, lambda u: red if abs(u) < 0.2 else blue))
     U = TEXTURE_SHAPE[1]
     behind = [0, 1, U - 2, U - 1]  # u near ±1
-    for part in ("head", "chest"):
-        back = done.colour[PROXY_PARTS.index(part)][..., behind]
-        assert (back[0] < 5).all() and (back[2] > 195).all(), part
+    back = done.colour[PROXY_PARTS.index("chest")][..., behind]
+    assert (back[0] < 5).all() and (back[2] > 195).all()
+
+
+def test_the_back_of_a_head_continues_its_hair_from_the_crown_never_the_face_or_the_ears():
+    """Seen from the front: hair above the crown's height, a face (red) in the middle below it, skin at the sides
+    (the ears). The back is the hair's colour: neither the ears' skin nor the face reaches it."""
+    from posegen_lite.models.texture_completion import CROWN_V
+
+    V, U = TEXTURE_SHAPE
+    v = (torch.arange(V, dtype=torch.float32) + 0.5) / V * 2.0 - 1.0
+    u = (torch.arange(U, dtype=torch.float32) + 0.5) / U * 2.0 - 1.0
+    hair, skin, face = (
+        torch.tensor([90.0, 60.0, 20.0]),
+        torch.tensor([230.0, 180.0, 150.0]),
+        torch.tensor([200.0, 0, 0]),
+    )
+    colour = torch.zeros(NUM_PROXY_PARTS, 3, V, U)
+    weight = torch.zeros(NUM_PROXY_PARTS, 1, V, U)
+    for iv in range(V):
+        for iu in range(U):
+            if abs(u[iu]) < 0.5:  # seen from the front
+                below = face if abs(u[iu]) < 0.2 else skin
+                colour[HEAD, :, iv, iu] = hair if v[iv] > CROWN_V else below
+                weight[HEAD, :, iv, iu] = 1.0
+    done = complete_texture(Texture(colour, weight))
+    back = done.colour[HEAD][..., u.abs() > 0.8].permute(1, 2, 0).reshape(-1, 3)
+    np.testing.assert_allclose(back.numpy(), hair.expand_as(back).numpy(), atol=1)
+    seen = weight[HEAD, 0] > 0
+    assert torch.equal(done.colour[HEAD][:, seen], colour[HEAD][:, seen])  # what was seen keeps its colour
 
 
 def test_a_side_the_input_did_not_see_takes_its_mirror_image_from_the_partner_part():

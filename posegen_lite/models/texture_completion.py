@@ -2,7 +2,7 @@
 
 Two steps (docs/unseen-side.md). ``complete_texture`` is the hand-made fill: small gaps closed, a side the input
 missed taken from its mirror image on the partner part, the rest continued smoothly round the part (pull-push),
-for the head and torso only from their sides and back, so that a face or a front's print never reaches the back.
+the head and torso from their sides and back, a head's back from its crown: never a face or a print on a back.
 ``TextureCompletionNet`` then corrects that fill: a small U-Net per part, trained on the embedded synthetic people
 whose every side is known (``training/texture_completion.py``), that adds a residual to the fill. It never changes
 a texel the input saw squarely, nor the front of a head or torso (where it could only invent a face or a print).
@@ -44,6 +44,10 @@ MIN_TEXEL_WEIGHT = 0.35
 # rest (the synthesizer's ``unseen="blend"``). Chosen on `val` (benchmarks/notes/2026-12-relit-texture.md): the two
 # guesses err apart, so under L1 their mix beats either alone.
 TEXTURE_SHARE = 0.7
+# The head is an ellipsoid (no segment), so its texture's v is the height of a point on it, −1 to 1: above
+# CROWN_V lies the crown, above the renderer's front hairline (0.42) and above any face.
+CROWN_V = 0.5
+HEAD = PROXY_PARTS.index("head")
 GAP_PASSES = 2  # gaps of up to about four texels between seen texels are closed from their neighbours
 # Of its 8 neighbours, how many must have a colour for a texel to be a gap: 5 closes the holes inside the seen
 # surface and not its edge. With 2 the seen side grows by a texel per pass into the unseen one, which on held-out
@@ -90,6 +94,28 @@ def front_texels(shape: tuple[int, ...]) -> torch.Tensor:
     return front
 
 
+def _round_fill(colour: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+    """``colour (P, 3, V, U)`` pull-push filled (``images.pull_push_fill``) from the texels ``source (P, 1, V, U)``,
+    round each part: tiled three times along ``u``, every other texel filled, the middle copy kept."""
+    U = colour.shape[-1]
+    tiles = (1, 1, 1, 3)
+    return pull_push_fill(colour.repeat(*tiles), (~source).repeat(*tiles).float(), source.repeat(*tiles).float())[
+        ..., U : 2 * U
+    ]
+
+
+def back_texels(V: int, U: int) -> torch.Tensor:
+    """``(1, V, U)`` bool: the back half round a part (``|u| > 1/2``, behind its sides)."""
+    u = (torch.arange(U, dtype=torch.float32) + 0.5) / U * 2.0 - 1.0
+    return (u.abs() > 0.5).view(1, 1, U).expand(1, V, U)
+
+
+def crown_texels(V: int, U: int) -> torch.Tensor:
+    """``(1, V, U)`` bool: the top of a head's texture (``v > CROWN_V``), all the way round."""
+    v = (torch.arange(V, dtype=torch.float32) + 0.5) / V * 2.0 - 1.0
+    return (v > CROWN_V).view(1, V, 1).expand(1, V, U)
+
+
 def complete_texture(texture: Texture) -> Texture:
     """Every texel of a partial ``texture`` (``geometry.texture.unwrap``) given a colour, once per person.
 
@@ -97,9 +123,10 @@ def complete_texture(texture: Texture) -> Texture:
     (``MIN_TEXEL_WEIGHT``) keep theirs; a texel whose mirror image (the left/right
     partner part, ``u → −u``) was seen takes that (a person is nearly symmetric left to right); the rest are
     continued smoothly (``images.pull_push_fill``, round the part) from the part's seen texels — for the head and
-    torso only from their sides and back when those were seen, so a face or a front's print never reaches the
-    back. A part with no seen texel at all takes the mean of the whole body's. Returns the completed colours
-    with the input's own weights."""
+    torso only from their sides and back when those were seen, and a head's back half (``back_texels``) from its
+    crown (``crown_texels``, above any face), so a face or a front's print never reaches the back. A part with no
+    seen texel at all takes the mean of the whole body's. Returns the completed colours with the input's own
+    weights."""
     colour, weight = close_gaps(texture.colour, texture.weight)
     P, _, V, U = colour.shape
     kept = weight >= MIN_TEXEL_WEIGHT
@@ -112,10 +139,16 @@ def complete_texture(texture: Texture) -> Texture:
     source = coloured & ~front_texels(colour.shape)
     no_side = source.flatten(1).sum(1) == 0
     source[no_side] = coloured[no_side]  # a part seen only from the front continues its front
-    # Round the part: tile it three times along u, fill every non-source texel, keep the middle copy.
-    tiled = pull_push_fill(
-        colour.repeat(1, 1, 1, 3), (~source).repeat(1, 1, 1, 3).float(), source.repeat(1, 1, 1, 3).float()
-    )[..., U : 2 * U]
+    tiled = _round_fill(colour, source)
+    # Behind the ears, a head continues its crown rather than its sides: from the front the crown is hair (or a
+    # bald scalp) and the sides at the ears' height are skin, while hair covers the back of most heads. The crown's
+    # texels seen squarely (at its rim a pixel mixes hair with the background), else any it has: above the
+    # hairline, so never a face.
+    for crown in (known[HEAD] & crown_texels(V, U), coloured[HEAD] & crown_texels(V, U)):
+        if crown.any():
+            behind = back_texels(V, U)
+            tiled[HEAD] = torch.where(behind, _round_fill(colour[HEAD : HEAD + 1], crown[None])[0], tiled[HEAD])
+            break
     body = (colour * known).sum((0, 2, 3)) / known.sum().clamp_min(1)
     empty = (source.flatten(1).sum(1) == 0).view(P, 1, 1, 1)
     filled = torch.where(known, colour, torch.where(empty, body.view(1, 3, 1, 1), tiled))
