@@ -35,7 +35,7 @@ from posegen_lite.geometry.warp import (
     uncovered_background,
 )
 from posegen_lite.images import to_tensor
-from posegen_lite.models.warping import flow_to_grid, warp_features, warp_image
+from posegen_lite.models.warping import flow_to_grid, relight_seen, warp_features, warp_image
 
 H, W = 64, 32
 
@@ -151,6 +151,22 @@ def test_warp_image_shifts_by_the_flow_and_zeroes_the_invisible():
     out = warp_image(img, flow, vis)
     assert torch.allclose(out[0, 0, 1:, :-1], img[0, 0, 1:, 1:])
     assert out[0, 0, 0, 0] == 0 and out[0, 0, 0, 1].item() == pytest.approx(2.0, abs=1e-5)
+
+
+def test_relight_seen_gives_what_the_input_saw_squarely_its_colour_times_the_shade_ratio():
+    H, W = 8, 6
+    image = torch.rand(1, 3, H, W) * 200
+    views = torch.full((1, 3, H, W), 7.0)
+    flow, vis = torch.zeros(1, 2, H, W), torch.ones(1, 1, H, W)
+    vis[..., :, 0] = 0  # the first column unseen: its neighbours are the seen region's edge
+    shade_a, shade_b = torch.full((1, 1, H, W), 0.5), torch.full((1, 1, H, W), 0.8)
+    facing = torch.ones(1, 1, H, W)
+    facing[..., 0:2, :] = 0.3  # the top two rows seen obliquely
+    out = relight_seen(views, image, flow, vis, shade_a, facing, shade_b)
+    square = torch.zeros(H, W, dtype=torch.bool)
+    square[2:, 2:] = True  # inside the 3×3-eroded seen region (the image's border erodes nothing), facing above 0.5
+    torch.testing.assert_close(out[0][:, square], image[0][:, square] * 0.8 / 0.5)
+    assert (out[0][:, ~square] == 7.0).all()
 
 
 def test_flow_to_grid_maps_pixel_centres_to_align_corners_false():

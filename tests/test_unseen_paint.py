@@ -206,15 +206,17 @@ def test_a_hole_inside_the_seen_texels_closes_from_its_neighbours_and_the_seen_s
 
 
 def test_by_default_the_unseen_side_mixes_the_networks_guess_with_the_relit_texture():
-    from posegen_lite.geometry.shading import RENDER_LIGHT
+    from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
+    from posegen_lite.geometry.texture import view_surface
     from posegen_lite.models.texture_completion import TEXTURE_SHARE, albedo_texture
+    from posegen_lite.models.warping import relight_seen
     from posegen_lite.pipelines.stage1 import shading
 
     torch.manual_seed(0)
     view = Scene.held_out(0, SIZE).input_view
     g1 = G1(G1Config(*SIZE, base_channels=4, warp="paste"))
     s = NovelViewSynthesizer(g1, None, device="cpu", soft_outline=False)
-    yaws = [0.0, 90.0, 180.0]
+    yaws = [0.0, 40.0, 180.0]
     nets = s.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera, unseen="networks")
     mixed = s.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera)  # "blend", the default
     np.testing.assert_array_equal(mixed[0].image, view.image)  # the input's own view stays the input
@@ -225,13 +227,24 @@ def test_by_default_the_unseen_side_mixes_the_networks_guess_with_the_relit_text
     assert unseen.sum() > 100
     got = np.stack([r.image for r in mixed[1:]]).astype(np.float32)
     own = np.stack([r.image for r in nets[1:]]).astype(np.float32)
-    np.testing.assert_array_equal(got[~unseen], own[~unseen])  # what the input saw, and the background: the same
+    shade_b = shading(source, targets, SIZE, RENDER_LIGHT)
     # each unseen pixel: TEXTURE_SHARE of the input's albedo texture, re-lit as the target view's light shades it
-    texture = albedo_texture(view.image, source.joints3d, source.proxy_camera(*SIZE), RENDER_LIGHT)
+    camera = source.proxy_camera(*SIZE)
+    texture = albedo_texture(view.image, source.joints3d, camera, RENDER_LIGHT)
     painted, _ = render(texture, warp.parts, warp.surface[:, 2:].permute(0, 2, 3, 1))
-    relit = np.clip(painted.numpy() * shading(source, targets, SIZE, RENDER_LIGHT).numpy()[..., None], 0, 255)
+    relit = np.clip(painted.numpy() * shade_b.numpy()[..., None], 0, 255)
     want = own + TEXTURE_SHARE * (relit - own)
     assert np.abs(got[unseen] - want[unseen]).max() <= 0.5 + 1e-3  # rounded to uint8
+    # what the input saw squarely: its own colour re-lit (relight_seen); the rest and the background: the networks'
+    shade_a = shading_maps(source.joints3d[None], [camera], RENDER_LIGHT)[0]
+    facing_a = torch.from_numpy(view_surface(source.joints3d, camera).facing)
+    maps = [m[None, None].expand(2, 1, *SIZE) for m in (shade_a, facing_a)]
+    image = torch.from_numpy(view.image).float().permute(2, 0, 1)[None].expand(2, -1, -1, -1)
+    seen = relight_seen(torch.from_numpy(own).permute(0, 3, 1, 2), image, warp.flow, warp.visibility, *maps,
+                        shade_b[:, None]).permute(0, 2, 3, 1).clamp(0, 255).numpy()  # fmt: skip
+    square = (seen != own).any(-1)
+    assert square[0].sum() > 15 and not square[1].any()  # at 40° the front was seen squarely; at 180° nothing
+    assert np.abs(got[~unseen] - seen[~unseen]).max() <= 0.5 + 1e-3
     # a light fixed to the world (a photo) leaves the texture's colours unshaded
     world = s.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera, light=None)
     assert not np.array_equal(world[2].image, mixed[2].image)

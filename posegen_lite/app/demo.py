@@ -86,7 +86,7 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
             block["G1+G2"] = list(refined)
         final = coarse if refined is None else refined
         if warp is not None:  # as the synthesizer shows it: the unseen side mixed with the input's re-lit texture
-            final = _blended(final, src, truth, warp)
+            final = _blended(synth, final, src, truth, warp)
             block["+ texture"] = list(final)
         block["ground truth"] = targets
         blank = np.full_like(src.image, 255)
@@ -107,16 +107,15 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
     return fig, scores
 
 
-def _blended(views: np.ndarray, src, truth, warp) -> np.ndarray:
-    """``views`` with the pixels the input did not see mixed with its albedo texture re-lit by each target camera's
-    light (``unseen.blend_views``, the synthesizer's ``unseen="blend"``), the targets seen by their own cameras."""
+def _blended(synth: NovelViewSynthesizer, views: np.ndarray, src, truth, warp) -> np.ndarray:
+    """``views`` as the synthesizer's ``unseen="blend"`` shows them (``unseen.blend_views``): the pixels the input
+    did not see mixed with its albedo texture, those it saw squarely its colour, re-lit for each target camera."""
     from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
-    from posegen_lite.models.texture_completion import albedo_texture
-    from posegen_lite.pipelines.unseen import blend_views
+    from posegen_lite.pipelines.unseen import blend_views, lit_input
 
-    texture = albedo_texture(src.image, src.joints3d, src.camera, RENDER_LIGHT)
+    lit = lit_input(src.image, synth.source_pose(src.joints3d, src.camera), synth.size, None, RENDER_LIGHT)
     shade = shading_maps(np.stack([t.joints3d for t in truth]), [t.camera for t in truth], RENDER_LIGHT)
-    return blend_views(views, warp, texture, shade)
+    return blend_views(views, warp, lit, shade)
 
 
 def turntable_frames(

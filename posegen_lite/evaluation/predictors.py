@@ -135,31 +135,39 @@ class G1Predictor:
     def _unseen(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
         """With ``texture_share`` and the fill, the synthesizer's ``unseen="blend"``: each pair's target pixels the
         input did not see mixed with the input's completed albedo texture re-lit by the renderer's light
-        (``texture_completion.albedo_texture``, ``texture.mix_texture``); the input's own view stays the input."""
+        (``texture_completion.albedo_texture``, ``texture.mix_texture``), and those it saw squarely its own colour
+        re-lit (``warping.relight_seen``); the input's own view stays the input."""
         if self.texture_share is None or self.fill_ring is None or "cameras" not in batch:
             return images
         from posegen_lite.geometry.camera import camera_from_vector
         from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
-        from posegen_lite.geometry.texture import mix_texture
+        from posegen_lite.geometry.texture import mix_texture, view_surface
         from posegen_lite.models.texture_completion import albedo_texture
+        from posegen_lite.models.warping import relight_seen
 
         H, W = images.shape[-2:]
         cams = [[camera_from_vector(c.numpy(), W, H) for c in pair] for pair in batch["cameras"]]
         ja, jb = batch["joints3d_a"].double().numpy(), batch["joints3d_b"].double().numpy()
-        inputs = ((batch["image_a"].float() + 1) * 127.5).permute(0, 2, 3, 1).numpy()
-        shade = shading_maps(jb, [c[1] for c in cams], RENDER_LIGHT)
+        inputs = ((batch["image_a"].float() + 1) * 127.5).permute(0, 2, 3, 1)
+        shade_a = shading_maps(ja, [c[0] for c in cams], RENDER_LIGHT)[:, None]
+        shade_b = shading_maps(jb, [c[1] for c in cams], RENDER_LIGHT)
+        facing_a = torch.stack([torch.from_numpy(view_surface(j, c[0]).facing) for j, c in zip(ja, cams, strict=True)])
+        facing_a = facing_a[:, None]
         views = ((images.float().cpu() + 1) * 127.5).permute(0, 2, 3, 1)
         surface = batch["proxy_surface_b"][:, 2:].float().permute(0, 2, 3, 1)
         unseen = batch["visibility"][:, 0] < 0.5
         mixed = torch.stack([
-            mix_texture(views[k : k + 1], albedo_texture(inputs[k], ja[k], cams[k][0], RENDER_LIGHT),
+            mix_texture(views[k : k + 1], albedo_texture(inputs[k].numpy(), ja[k], cams[k][0], RENDER_LIGHT),
                         batch["proxy_parts_b"][k : k + 1], surface[k : k + 1], unseen[k : k + 1],
-                        self.texture_share, shade[k : k + 1])[0]
+                        self.texture_share, shade_b[k : k + 1])[0]
             for k in range(len(views))
-        ])  # fmt: skip
-        out = (mixed / 127.5 - 1).permute(0, 3, 1, 2).to(images.device, images.dtype)
-        changed = (unseen & (batch["proxy_parts_b"] >= 0))[:, None].to(images.device) & ~self._same_view(batch)
-        return torch.where(changed, out, images)  # elsewhere bit for bit (the scale's round trip is not)
+        ]).permute(0, 3, 1, 2)  # fmt: skip
+        seen = relight_seen(mixed, inputs.permute(0, 3, 1, 2), batch["flow"].float(), batch["visibility"].float(),
+                            shade_a, facing_a, shade_b[:, None])  # fmt: skip
+        out = (seen.clamp(0, 255) / 127.5 - 1).to(images.device, images.dtype)
+        touched = (unseen & (batch["proxy_parts_b"] >= 0))[:, None] | (seen != mixed).any(1, keepdim=True)
+        # elsewhere bit for bit (the 0–255 scale's round trip is not)
+        return torch.where(touched.to(images.device) & ~self._same_view(batch), out, images)
 
     def _outline(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
         """With the fill, the outline antialiased from the target proxy's sub-pixel coverage, the synthesizer's last

@@ -9,6 +9,7 @@ Stage I but this module. Conventions (``geometry/warp.py`` states them):
 
 ``warp_image`` samples the source at ``x + flow`` with ``grid_sample`` (bilinear) and multiplies by the
 visibility, so a pixel the source never saw is 0 (mid-grey for images in [-1, 1]) rather than a guess.
+``relight_seen`` gives the pixels the source saw squarely its colour re-lit for a light fixed to the camera.
 """
 
 from __future__ import annotations
@@ -71,3 +72,32 @@ def grow_by_one_pixel(mask: torch.Tensor) -> torch.Tensor:
     """``mask (B, 1, H, W)`` in {0, 1} dilated by a 3×3 square: what G2's regions allow (the same values as
     ``geometry.warp.grow_mask(mask, 1)``, which Stage I uses for wider rings)."""
     return max_filter(mask, 1)
+
+
+# A target pixel the input saw within 60° of straight on, away from the seen region's edge (a 3×3 erosion: there
+# the proxy and the person part ways), takes the input's colour re-lit (benchmarks/notes/2026-12-relit-texture.md).
+SEEN_FACING = 0.5
+
+
+def relight_seen(
+    views: torch.Tensor,
+    image: torch.Tensor,
+    flow: torch.Tensor,
+    visibility: torch.Tensor,
+    shade_a: torch.Tensor,
+    facing_a: torch.Tensor,
+    shade_b: torch.Tensor,
+    min_facing: float = SEEN_FACING,
+) -> torch.Tensor:
+    """``views (B, C, H, W)`` with each pixel the input saw squarely made the input's colour there times the ratio
+    of the two views' shades under a light fixed to the camera (``geometry/shading.py``):
+    ``warp(image) · shade_b / warp(shade_a)``. Squarely: inside ``visibility`` eroded by 3×3, where ``facing_a``
+    (the cosine of the input's view of the point) carried to the target exceeds ``min_facing``. ``image (B, C, h,
+    w)`` on the scale of ``views`` with 0 black (0–255 or 0–1, not [-1, 1]); ``shade_a``, ``facing_a`` ``(B, 1, h,
+    w)``; ``shade_b (B, 1, H, W)``."""
+    vis = visibility.to(views.dtype)
+    core = -F.max_pool2d(-vis, 3, 1, 1) > 0.5
+    warped = warp_image(torch.cat([image, shade_a, facing_a], 1).to(views.dtype), flow, vis)
+    colour, shade, facing = warped[:, :-2], warped[:, -2:-1], warped[:, -1:]
+    relit = colour * shade_b.to(views.dtype) / shade.clamp_min(1e-3)
+    return torch.where(core & (facing > min_facing), relit, views)

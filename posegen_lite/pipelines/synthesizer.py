@@ -62,7 +62,7 @@ from posegen_lite.pipelines.stage1 import (
     source_pose,
     turn,
 )
-from posegen_lite.pipelines.unseen import blend_views, check_unseen, lit_texture, unseen_painter
+from posegen_lite.pipelines.unseen import blend_views, check_unseen, lit_input, unseen_painter
 from posegen_lite.resources import demo_weights
 
 DEMO_WEIGHTS = demo_weights()
@@ -393,11 +393,11 @@ class NovelViewSynthesizer(PhotoViews):
         # Stage II + III: the yaws in batches of ``batch`` views
         coarse, refined = self.networks(image_a, maps, masks, warp, noise)
         if unseen == "blend" and isinstance(warp, ProxyMaps):  # the texture once per input, re-lit per view
-            lit = lambda: lit_texture(image, source, self.size, widths, light, person)  # noqa: E731
-            texture, cpu = self.memo.get(f"texture {light}", key, lit), warp.to("cpu")
+            lit = lambda: lit_input(image, source, self.size, widths, light, person)  # noqa: E731
+            inp, cpu = self.memo.get(f"lit {light}", key, lit), warp.to("cpu")
             shade = None if light is None else shading(source, [p[2] for p in poses], self.size, light, widths, cpu)
-            coarse = blend_views(coarse, cpu, texture, shade)
-            refined = None if refined is None else blend_views(refined, cpu, texture, shade)
+            coarse = blend_views(coarse, cpu, inp, shade)
+            refined = None if refined is None else blend_views(refined, cpu, inp, shade)
         if person is not None:
             paint = lambda: unseen_painter(unseen, image, person, source, self.size, widths)  # noqa: E731
             colours = None if unseen in ("networks", "blend") else self.memo.get(f"unseen {unseen}", key, paint)

@@ -11,10 +11,12 @@ does not show takes its left/right partner's (a sleeve stays a sleeve), else the
 completed once (``complete_texture``: a side from its mirror image, the rest continued from the sides and
 back, never from a face or a front's print) and rendered into every view (``paint_from_texture``).
 ``"blend"`` (the embedded people's default) mixes that texture, completed in albedo and re-lit for each view
-(``geometry/shading.py``), with the networks' guess (``lit_texture``, ``blend_views``).
+(``geometry/shading.py``), with the networks' guess, and re-lights what the input saw squarely (``blend_views``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,7 +24,7 @@ import torch.nn.functional as F
 
 from posegen_lite.geometry.fit import proxy_view
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
-from posegen_lite.geometry.shading import Light
+from posegen_lite.geometry.shading import Light, shading_maps
 from posegen_lite.geometry.texture import Texture, mix_texture, render, unwrap, view_surface
 from posegen_lite.geometry.warp import ProxyMaps
 from posegen_lite.images import ensure_rgb
@@ -33,7 +35,7 @@ from posegen_lite.models.texture_completion import (
     albedo_texture,
     complete_texture,
 )
-from posegen_lite.models.warping import warp_image
+from posegen_lite.models.warping import relight_seen, warp_image
 from posegen_lite.pipelines.stage1 import SourcePose
 
 UNSEEN = ("networks", "part_colours", "texture", "blend")  # who paints what the input did not see
@@ -155,29 +157,53 @@ def person_texture(
     return complete_texture(input_texture(image, person, source, size, widths))
 
 
-def lit_texture(
+@dataclass(frozen=True)
+class LitInput:
+    """What ``unseen="blend"`` needs of the input, once (``lit_input``): its completed ``texture`` in albedo, and
+    where a light fixed to the camera lit it, per input pixel the proxy's ``shade`` and ``facing`` (how squarely
+    the input saw the point), ``(H, W)`` float32 each (``shade`` None under a light fixed to the world)."""
+
+    image: np.ndarray
+    texture: Texture
+    shade: torch.Tensor | None
+    facing: torch.Tensor
+
+
+def lit_input(
     image: np.ndarray,
     source: SourcePose,
     size: tuple[int, int],
     widths: np.ndarray | None,
     light: Light | None,
     person: np.ndarray | None = None,
-) -> Texture:
-    """The input's completed texture in albedo (``texture_completion.albedo_texture``): ``image`` of the ``source``
-    pose seen by its camera in images of ``size``, parts widened by ``widths``, lit by ``light`` (``None``: from
-    the world); ``person`` ``(H, W)`` bool limits it to the person's pixels."""
-    rgb = ensure_rgb(image, convert=True)
-    return albedo_texture(rgb, source.joints3d, source.proxy_camera(*size), light, widths, person)
+) -> LitInput:
+    """``LitInput`` of ``image`` of the ``source`` pose seen by its camera in images of ``size``, parts widened by
+    ``widths``, lit by ``light`` (``None``: from the world): the texture (``texture_completion.albedo_texture``;
+    ``person`` ``(H, W)`` bool limits it to the person's pixels), the shade and the facing."""
+    rgb, camera = ensure_rgb(image, convert=True), source.proxy_camera(*size)
+    facing = torch.from_numpy(view_surface(source.joints3d, camera, widths).facing)
+    shade = None if light is None else shading_maps(source.joints3d[None], [camera], light, widths)[0]
+    return LitInput(rgb, albedo_texture(rgb, source.joints3d, camera, light, widths, person), shade, facing)
 
 
 def blend_views(
-    views: np.ndarray, warp: ProxyMaps, texture: Texture, shade: torch.Tensor | None, share: float = TEXTURE_SHARE
+    views: np.ndarray, warp: ProxyMaps, lit: LitInput, shade: torch.Tensor | None, share: float = TEXTURE_SHARE
 ) -> np.ndarray:
-    """``views`` ``(N, H, W, 3)`` uint8 with every body pixel the input did not see (the proxy's: ``warp``) made
-    ``share`` the completed ``texture``'s colour re-lit by ``shade`` ``(N, H, W)`` (``stage1.shading``) and the rest
-    the view's (``texture.mix_texture``). Under L1 the mix of two guesses that err apart beats either alone."""
+    """``views`` ``(N, H, W, 3)`` uint8 (``warp``: their ``ProxyMaps``) with every body pixel the input did not see
+    made ``share`` the completed texture's colour re-lit by ``shade`` ``(N, H, W)`` (``stage1.shading``) and the
+    rest the view's (``texture.mix_texture``: under L1 the mix of two guesses that err apart beats either alone),
+    and, under a light fixed to the camera, every pixel it saw squarely its own colour re-lit
+    (``warping.relight_seen``)."""
     unseen = warp.visibility[:, 0] < 0.5
     surface = warp.surface[:, 2:].permute(0, 2, 3, 1)
     images = torch.from_numpy(np.ascontiguousarray(views)).float()
-    mixed = mix_texture(images, texture, warp.parts, surface, unseen, share, shade)
+    mixed = mix_texture(images, lit.texture, warp.parts, surface, unseen, share, shade)
+    if lit.shade is not None and shade is not None:
+        n = len(views)
+        source = torch.from_numpy(lit.image).float().permute(2, 0, 1)[None].expand(n, -1, -1, -1)
+        shade_a, facing_a = (m[None, None].expand(n, 1, *m.shape) for m in (lit.shade, lit.facing))
+        seen = relight_seen(
+            mixed.permute(0, 3, 1, 2), source, warp.flow, warp.visibility, shade_a, facing_a, shade[:, None]
+        )
+        mixed = seen.permute(0, 2, 3, 1)
     return mixed.round().clamp(0, 255).to(torch.uint8).numpy()
