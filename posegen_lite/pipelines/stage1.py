@@ -215,7 +215,8 @@ def input_key(*parts: Any) -> bytes:
 class InputMemo:
     """The Stage I work that depends on the input alone, kept for the last ``size`` inputs: its pose in 3D (2D
     keypoints lifted: ~15 ms), the body proxy's widths fitted to its silhouette (~15 ms), what paints its
-    unseen side (its part colours, ~8 ms at 128×64, or its completed texture). A slider's next view of the same
+    unseen side (its part colours, ~8 ms at 128×64, its completed texture, or its re-lit texture and shade for the
+    blend, ~25 ms). A slider's next view of the same
     input redoes none of it. Keyed by ``input_key`` of everything the work reads; safe to share between threads
     (the widget's turntable)."""
 
@@ -235,7 +236,7 @@ class InputMemo:
         value = compute()
         with self._lock:
             self._items[(what, key)] = value
-            while len(self._items) > self.size * 3:  # up to three kinds of value per input
+            while len(self._items) > self.size * 4:  # up to four kinds of value per input
                 self._items.popitem(last=False)
         return value
 
