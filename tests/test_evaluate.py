@@ -282,11 +282,14 @@ def test_evaluate_command_on_a_tiny_checkpoint(tmp_path, tiny_models, capsys):
     assert (tmp_path / "out" / "table.md").is_file()
     assert json.loads((tmp_path / "out" / "test_summary.json").read_text())["refinement"]["mask_ssim_drop"] == 0.0
     capsys.readouterr()
-    # --fill-ring adds the rows the demo shows: the same networks with the background filled
-    assert cli_main([*argv, "--fill-ring", "6", "--splits", "test"]) == 0
+    # --fill-ring adds the same networks with the background filled; --texture-share, as the demo shows them
+    assert cli_main([*argv, "--fill-ring", "6", "--texture-share", "0.7", "--splits", "test"]) == 0
     out = capsys.readouterr().out
-    for model in ("G1", "G1+G2", "G1 + fill", "G1+G2 + fill"):
+    for model in ("G1", "G1+G2", "G1 + fill", "G1+G2 + fill", "G1 + blend", "G1+G2 + blend"):
         assert f"| test | {model} | 3 |" in out
+    with pytest.raises(SystemExit):
+        cli_main([*argv, "--fill-ring", "6", "--texture-share", "1.5"])
+    assert "between 0 and 1" in capsys.readouterr().err
     argv[argv.index("--size") + 1] = "64x64"
     assert cli_main(argv) == 2
     assert "--size" in capsys.readouterr().err

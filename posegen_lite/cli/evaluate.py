@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from posegen_lite.cli.common import add_data_options, data_spec, data_values, non_negative_int, positive_int
+from posegen_lite.cli.common import (
+    add_data_options,
+    data_spec,
+    data_values,
+    non_negative_int,
+    positive_int,
+    unit_float,
+)
 
 
 def add_parser(sub) -> None:
@@ -22,6 +29,13 @@ def add_parser(sub) -> None:
         default=None,
         help="also score each checkpoint with the background filled as the demo does it (rows '… + fill'): the "
         "background the input covered and this many pixels round the target's body proxy (the demo uses 6)",
+    )
+    p.add_argument(
+        "--texture-share",
+        type=unit_float,
+        default=None,
+        help="with --fill-ring, also score each checkpoint as the demo shows it (rows '… + blend'): the unseen side "
+        "mixed with this share of the input's re-lit texture, the seen side re-lit (the demo uses 0.7; synthetic data)",
     )
     add_data_options(p)
     p.set_defaults(func=run)
@@ -44,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     table = evaluation_table(
-        spec, checkpoints, args.splits, args.out, args.batch_size, args.limit, args.fill_ring, log=print
+        spec, checkpoints, args.splits, args.out, args.batch_size, args.limit, args.fill_ring, print, args.texture_share
     )
     print(table)
     return 0

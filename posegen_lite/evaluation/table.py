@@ -1,8 +1,9 @@
 """The evaluation table of checkpoints and baselines (what ``posegen evaluate`` prints).
 
 The baselines (returning I_A, the mean image of 256 training targets) are always scored; each checkpoint adds
-its G1 (and G1+G2) rows, and with ``fill_ring`` the same networks with the background filled as the demo does
-it (rows ``… + fill``). Per split a CSV and a summary JSON are written (``reports.write_results``).
+its G1 (and G1+G2) rows, with ``fill_ring`` the same networks with the background filled (rows ``… + fill``), and
+with ``texture_share`` too, as the demo shows them (rows ``… + blend``: the unseen side mixed with the input's
+re-lit texture, the seen side re-lit). Per split a CSV and a summary JSON are written (``reports.write_results``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ def _label(path: Path) -> str:
     return path.stem if path.is_file() else path.name
 
 
-def table_predictors(spec: DataSpec, checkpoints: Sequence[Path], fill_ring: int | None = None) -> dict[str, Predictor]:
+def table_predictors(
+    spec: DataSpec, checkpoints: Sequence[Path], fill_ring: int | None = None, texture_share: float | None = None
+) -> dict[str, Predictor]:
     """The baselines and every checkpoint's networks, by row name. Raises ``ValueError`` when a checkpoint
     makes images of another size than ``spec.size``, ``FileNotFoundError`` when one is missing."""
     for c in checkpoints:
@@ -45,6 +48,8 @@ def table_predictors(spec: DataSpec, checkpoints: Sequence[Path], fill_ring: int
         predictors.update(found)
         if fill_ring is not None:  # the same networks, the background filled as the synthesizer does it
             predictors.update(checkpoint_predictors(c, device=device, suffix=f" + fill{suffix}", fill_ring=fill_ring))
+        if fill_ring is not None and texture_share is not None:  # … and the unseen side blended: what the demo shows
+            predictors.update(checkpoint_predictors(c, device, f" + blend{suffix}", fill_ring, texture_share))
     return predictors
 
 
@@ -57,10 +62,11 @@ def evaluation_table(
     limit: int | None = None,
     fill_ring: int | None = None,
     log: Callable[[str], None] = print,
+    texture_share: float | None = None,
 ) -> str:
     """Score the baselines and ``checkpoints`` on ``splits``; write each split's CSV and JSON and
     ``out/table.md``; return the markdown table. A real dataset without a ``test_hard`` split skips it."""
-    predictors = table_predictors(spec, checkpoints, fill_ring)
+    predictors = table_predictors(spec, checkpoints, fill_ring, texture_share)
     results: list[EvalResult] = []
     for split in splits:
         try:
