@@ -1,10 +1,12 @@
 """What a person's silhouette buys on held-out synthetic people, whose exact mask and every view are known.
 
 For each held-out person (``Scene.held_out``, people and poses the splits never contain) and yaw, the shipped
-weights synthesize the view four ways: ``plain`` (no silhouette: the renderer-adult proxy, the networks'
-background), ``silhouette`` (the exact mask: the proxy's parts widened to it, the input's own background kept,
-``synthesize_many(silhouette=...)``), ``part_colours`` (that, with the unseen side painted with the input's
-per-part colours), and painted from the input's texture (``unseen.paint_from_texture`` on the ``silhouette``
+weights synthesize the view several ways, the unseen side the networks' guess unless said: ``plain`` (no
+silhouette: the renderer-adult proxy, the networks' background), ``silhouette`` (the exact mask: the proxy's
+parts widened to it, the input's own background kept, ``synthesize_many(silhouette=...)``), ``part_colours``
+(that, with the unseen side painted with the input's per-part colours), ``blend`` and ``silhouette_blend`` (the
+synthesizer's default ``unseen="blend"``, without and with the silhouette: the re-lit texture mixed in, the seen
+side re-lit), and painted from the input's texture (``unseen.paint_from_texture`` on the ``silhouette``
 views, as ``unseen="texture"`` paints them) completed two ways: ``pull_push`` (``complete_texture``, the
 hand-made fill) and, given ``--weights``, ``learned`` (then the texture completion network those weights hold).
 L1 in [0, 1] against the ground-truth render: on the true body, on the body pixels the input never saw (by the
@@ -42,10 +44,13 @@ from posegen_lite.pipelines.unseen import input_texture, paint_from_texture
 
 YAWS = (20.0, 45.0, 90.0, 135.0, 180.0)
 WAYS = {
-    "plain": {},
+    "plain": {"unseen": "networks"},
     "silhouette": {"unseen": "networks"},
     "part_colours": {"unseen": "part_colours"},
+    "blend": {"unseen": "blend"},
+    "silhouette_blend": {"unseen": "blend"},
 }
+PLAIN = ("plain", "blend")  # the ways without the silhouette
 
 
 def _l1(image: np.ndarray, truth: np.ndarray, where: np.ndarray) -> float:
@@ -73,7 +78,7 @@ def main() -> None:
         source = synth.source_pose(view.joints3d, view.camera)
         widths = fit_widths(source, synth.size, view.mask)
         for way, kw in WAYS.items():
-            extra = {} if way == "plain" else {"silhouette": view.mask, **kw}
+            extra = kw if way in PLAIN else {"silhouette": view.mask, **kw}
             results = synth.synthesize_many(view.image, view.joints3d, list(YAWS), camera=view.camera, **extra)
             warp = proxy_warp(source, [r.joints3d for r in results], synth.size, widths)
             _score(scores, way, np.stack([r.image for r in results]), truths, warp)
