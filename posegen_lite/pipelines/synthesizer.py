@@ -351,7 +351,8 @@ class NovelViewSynthesizer(PhotoViews):
         networks learned the unseen side of synthetic people only (docs/photos.md); ``"blend"`` (the default where
         G1 uses the body proxy, else ``"networks"``) mixes the networks' guess with the input's texture, completed in
         albedo and re-lit in each view by ``light`` (a light fixed to the camera: the embedded people's, by default;
-        ``None`` for a light fixed to the world, as in a photo) — ``unseen.blend_unseen``, docs/unseen-side.md.
+        ``None`` for a light fixed to the world, as in a photo), and re-lights what it saw squarely
+        (``unseen.blend_views``, docs/unseen-side.md).
         """
         yaws, pitch = check_yaws(yaws), check_pitch(pitch)
         args = (image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise, silhouette, unseen, light)
