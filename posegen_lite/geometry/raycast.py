@@ -88,6 +88,22 @@ def _ray_origin_z(posed: _Posed, ortho: torch.Tensor) -> torch.Tensor:
     return torch.where(ortho, front - 1.0 - extent.amax(1), torch.zeros_like(front))
 
 
+def hit_normals(posed: _Posed, part: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
+    """Outward normals ``(B, N, 3)`` in each camera's frame (not unit length; 0 off the body) of the hits ``local
+    (B, N, 3)`` (each in its part's normalised frame) on parts ``part (B, N)`` (−1 = none) of the primitives
+    ``posed`` in those cameras: the unit capsule's normal at ``l`` is ``(x, y − clamp(y, −h, h), z)``, in the
+    camera frame ``Mᵀ`` times that (``M``: camera → normalised). Only the body pixels are computed."""
+    B, N = part.shape
+    on = torch.nonzero(part.reshape(-1) >= 0).squeeze(1)
+    bk = torch.div(on, N, rounding_mode="floor") * posed.M.shape[1] + part.reshape(-1)[on].long()
+    M = posed.M.reshape(-1, 3, 3).index_select(0, bk)
+    half = posed.h.reshape(-1).index_select(0, bk)
+    x, y, z = local.reshape(-1, 3).float().index_select(0, on).unbind(-1)
+    n_local = torch.stack([x, y - y.clamp(-half, half), z], -1)
+    normal = torch.zeros(B * N, 3).index_copy_(0, on, (M.transpose(-1, -2) @ n_local[..., None])[..., 0])
+    return normal.view(B, N, 3)
+
+
 def _capsule_t(o: list[torch.Tensor], d: list[torch.Tensor], h: torch.Tensor) -> torch.Tensor:
     """Ray parameter of the first hit with the unit capsule around the y segment ``[−h, h]`` (inf = miss);
     ``o``/``d``: the three components of ray origins and directions in its normalised local frame."""

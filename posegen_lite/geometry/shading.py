@@ -20,7 +20,7 @@ import torch
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.proxy import build_proxy
 from posegen_lite.geometry.ray_cameras import OrthoCamera, ray_cameras
-from posegen_lite.geometry.raycast import _cast, _in_camera
+from posegen_lite.geometry.raycast import _cast, _in_camera, hit_normals
 
 
 @dataclass(frozen=True)
@@ -60,21 +60,14 @@ def proxy_normals(
     """The proxy of each pose ``joints3d`` ``(B, 18, 3)`` as its camera sees it (one camera per pose, one image
     size): ``(parts (B, H, W) int64, −1 = background; normals (B, H, W, 3) float32)``, each normal the capsule's
     outward normal in the camera frame (0 off the body). The unit capsule's normal at a hit ``l`` is
-    ``(x, y − clamp(y, −h, h), z)``; in the camera frame it is ``Mᵀ`` times that (``M``: camera → normalised)."""
+    ``(x, y − clamp(y, −h, h), z)``; in the camera frame it is ``Mᵀ`` times that (``raycast.hit_normals``)."""
     cams = ray_cameras(cameras)
     with torch.no_grad():
         prims = build_proxy(np.asarray(joints3d, np.float64), radius_scale)
         hits = _cast(prims, cams)
         posed = _in_camera(prims, cams)
     B, H, W = len(cams), cams.height, cams.width
-    k = hits.part.clamp_min(0)  # (B, N)
-    M = torch.gather(posed.M, 1, k[..., None, None].expand(-1, -1, 3, 3))  # (B, N, 3, 3)
-    half = torch.gather(posed.h, 1, k)
-    local = hits.local
-    n_local = torch.stack([local[..., 0], local[..., 1] - local[..., 1].clamp(-half, half), local[..., 2]], -1)
-    normal = (M.transpose(-1, -2) @ n_local[..., None])[..., 0]
-    normal = torch.where((hits.part >= 0)[..., None], normal, torch.zeros_like(normal))
-    return hits.part.view(B, H, W), normal.view(B, H, W, 3)
+    return hits.part.view(B, H, W), hit_normals(posed, hits.part, hits.local).view(B, H, W, 3)
 
 
 def surface_normals(
@@ -90,16 +83,12 @@ def surface_normals(
     cams = ray_cameras(cameras)
     with torch.no_grad():
         posed = _in_camera(build_proxy(np.asarray(joints3d, np.float64), radius_scale), cams)
-    B, N = len(cams), parts[0].numel()
-    on = torch.nonzero(parts.reshape(-1) >= 0).squeeze(1)  # the body pixels only (a sixth of a view's)
-    bk = torch.div(on, N, rounding_mode="floor") * posed.M.shape[1] + parts.reshape(-1)[on].long()
-    M = posed.M.reshape(-1, 3, 3).index_select(0, bk)
-    half = posed.h.reshape(-1).index_select(0, bk)
-    x, along, z = surface.reshape(-1, 3).float().index_select(0, on).unbind(-1)
-    y = along * (half + 1.0)
-    n_local = torch.stack([x, y - y.clamp(-half, half), z], -1)
-    normal = torch.zeros(B * N, 3).index_copy_(0, on, (M.transpose(-1, -2) @ n_local[..., None])[..., 0])
-    return normal.view(*parts.shape, 3)
+    B = len(cams)
+    part = parts.reshape(B, -1).long()
+    half = torch.gather(posed.h, 1, part.clamp_min(0))  # each pixel's part's normalised half-length
+    x, along, z = surface.reshape(B, -1, 3).float().unbind(-1)
+    local = torch.stack([x, along * (half + 1.0), z], -1)
+    return hit_normals(posed, part, local).view(*parts.shape, 3)
 
 
 def shading_maps(

@@ -20,7 +20,7 @@ import torch
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, build_proxy
 from posegen_lite.geometry.ray_cameras import OrthoCamera, ray_cameras
-from posegen_lite.geometry.raycast import _cast, _in_camera
+from posegen_lite.geometry.raycast import _cast, _in_camera, hit_normals
 
 TEXTURE_SHAPE = (24, 32)  # (V along, U around) texels per part: about a 128×64 view's pixels on the chest
 
@@ -59,8 +59,7 @@ def view_surface(
     joints3d: np.ndarray, camera: Camera | OrthoCamera, radius_scale: np.ndarray | None = None
 ) -> ViewSurface:
     """The proxy of the pose ``joints3d`` ``(18, 3)`` (parts widened by ``radius_scale`` ``(P,)``) as ``camera``
-    sees it: ``ViewSurface``. The normal of the unit capsule at a hit ``l`` is ``(x, y − clamp(y, −h, h), z)``;
-    in the camera frame it is ``Mᵀ`` times that (``M`` maps the camera frame to the part's normalised frame)."""
+    sees it: ``ViewSurface`` (the facing from the capsules' normals, ``raycast.hit_normals``)."""
     cams = ray_cameras([camera])
     with torch.no_grad():
         prims = build_proxy(joints3d, radius_scale)
@@ -72,9 +71,7 @@ def view_surface(
     k = part.clamp_min(0)
     local = hits.local[0]
     half = posed.h[0][k]  # (N,) normalised half-length of each pixel's part
-    normal = local.clone()
-    normal[:, 1] = local[:, 1] - local[:, 1].clamp(-half, half)
-    n_cam = (posed.M[0][k].transpose(1, 2) @ normal[..., None])[..., 0]  # (N, 3)
+    n_cam = hit_normals(posed, hits.part, hits.local)[0]  # (N, 3)
     ys, xs = torch.meshgrid(torch.arange(h_img, dtype=torch.float32), torch.arange(w_img, dtype=torch.float32),
                             indexing="ij")  # fmt: skip
     K = cams.K[0]
