@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -59,6 +60,11 @@ def machine_info() -> dict:
         "git_commit": _git_commit(),
         "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, hex (which weights made a table)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_json(path: str | Path, rows: list[dict], **extra) -> Path:

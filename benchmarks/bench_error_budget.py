@@ -31,8 +31,8 @@ from posegen_lite.evaluation import IdentityBaseline, WarpBaseline, checkpoint_p
 from posegen_lite.evaluation.budget import budget_markdown, split_budget
 from posegen_lite.geometry.warp import OUTLINE_RING
 from posegen_lite.models.checkpoints import resolve_checkpoint
-from posegen_lite.models.texture_completion import TEXTURE_SHARE
-from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
+from posegen_lite.models.texture_completion import TEXTURE_SHARE, load_completion
+from posegen_lite.pipelines.synthesizer import COMPLETION_WEIGHTS, DEMO_WEIGHTS
 
 RESULTS = Path(__file__).resolve().parent / "results" / "error_budget"
 
@@ -57,9 +57,11 @@ def main(argv: list[str] | None = None) -> dict:
     size = (g1.config.height, g1.config.width)
     spec = DataSpec(data="synthetic", size=size, people=args.people, views=args.views, extras=True)
     # the networks as they are, with the background filled as the synthesizer does it ("+ fill"), and with the
-    # unseen side mixed with the input's re-lit texture too ("+ blend": what the demo shows)
+    # unseen side painted from the input's re-lit texture, completed by the shipped network ("+ blend": what the
+    # demo shows)
     filled = checkpoint_predictors(ckpt_path, suffix=" + fill", fill_ring=OUTLINE_RING)
-    blended = checkpoint_predictors(ckpt_path, "cpu", " + blend", OUTLINE_RING, TEXTURE_SHARE)
+    net = load_completion(COMPLETION_WEIGHTS)
+    blended = checkpoint_predictors(ckpt_path, "cpu", " + blend", OUTLINE_RING, TEXTURE_SHARE, net)
     predictors = {"identity": IdentityBaseline(), "warp paste": WarpBaseline(), **networks, **filled, **blended}
 
     results, text = {}, []

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_info, write_json
+from _machine import file_sha256, machine_info, write_json
 
 from posegen_lite.data.datasets import DataSpec, build_dataset
 from posegen_lite.evaluation import (
@@ -55,8 +55,8 @@ from posegen_lite.evaluation import (
 )
 from posegen_lite.geometry.warp import OUTLINE_RING
 from posegen_lite.models.checkpoints import resolve_checkpoint
-from posegen_lite.models.texture_completion import TEXTURE_SHARE
-from posegen_lite.pipelines.synthesizer import DEMO_WEIGHTS
+from posegen_lite.models.texture_completion import TEXTURE_SHARE, load_completion
+from posegen_lite.pipelines.synthesizer import COMPLETION_WEIGHTS, DEMO_WEIGHTS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FILLED = " + fill"  # the rows of the networks with the background filled
@@ -155,6 +155,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         help="with the fill, also score the networks with the unseen side mixed with this share of the input's "
         "re-lit texture, as the synthesizer's unseen='blend' (rows '… + blend'); -1: not",
     )
+    parser.add_argument(
+        "--completion",
+        default=str(COMPLETION_WEIGHTS),
+        help="the texture completion network of the blend's texture (default: the shipped one, as the synthesizer "
+        "uses it); 'none': the hand-made fill alone",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if not args.checkpoint.exists():
@@ -165,6 +171,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     n_turntable = args.turntable_people if args.turntable_people is not None else QUICK_TURNTABLE if args.quick else 8
 
     ckpt_path, state = resolve_checkpoint(args.checkpoint)
+    no_net = args.completion == "none"
     predictors = checkpoint_predictors(ckpt_path, device=args.device)
     g1 = predictors["G1"].g1
     size = (g1.config.height, g1.config.width)
@@ -181,7 +188,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.fill_ring >= 0:  # the same networks, the background filled
         predictors |= checkpoint_predictors(ckpt_path, device=args.device, suffix=FILLED, fill_ring=args.fill_ring)
     if args.fill_ring >= 0 and args.texture_share >= 0:  # … and the unseen side blended: what the demo shows
-        predictors |= checkpoint_predictors(ckpt_path, args.device, BLENDED, args.fill_ring, args.texture_share)
+        net = None if no_net else load_completion(args.completion)
+        predictors |= checkpoint_predictors(ckpt_path, args.device, BLENDED, args.fill_ring, args.texture_share, net)
 
     results, rows, reports, intervals = [], [], [], []
     for split in args.splits:
@@ -260,6 +268,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
         args.out / "bench_quality.json",
         rows,
         checkpoint=str(ckpt_path),
+        # which files made these figures: README.md quotes them, and tests/test_docs.py checks they are the shipped ones
+        sha256={"checkpoint": file_sha256(ckpt_path), "completion": None if no_net else file_sha256(args.completion)},
+        fill_ring=args.fill_ring,
+        texture_share=args.texture_share,
         step=state.get("step"),
         refinement=reports,
         ratio_intervals=intervals,

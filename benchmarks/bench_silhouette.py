@@ -5,15 +5,16 @@ weights synthesize the view several ways, the unseen side the networks' guess un
 silhouette: the renderer-adult proxy, the networks' background), ``silhouette`` (the exact mask: the proxy's
 parts widened to it, the input's own background kept, ``synthesize_many(silhouette=...)``), ``part_colours``
 (that, with the unseen side painted with the input's per-part colours), ``blend`` and ``silhouette_blend`` (the
-synthesizer's default ``unseen="blend"``, without and with the silhouette: the re-lit texture mixed in, the seen
-side re-lit), and painted from the input's texture (``unseen.paint_from_texture`` on the ``silhouette``
-views, as ``unseen="texture"`` paints them) completed two ways: ``pull_push`` (``complete_texture``, the
-hand-made fill) and, given ``--weights``, ``learned`` (then the texture completion network those weights hold).
+synthesizer's default ``unseen="blend"``, without and with the silhouette: the texture in albedo, completed by
+the shipped network and re-lit, the seen side re-lit), and painted from the input's texture as seen
+(``unseen.paint_from_texture`` on the ``silhouette`` views, as the photo path's ``unseen="texture"`` paints them)
+completed two ways: ``pull_push`` (``complete_texture``, the hand-made fill) and, given ``--weights``, ``learned``
+(then the texture completion network those weights hold, trained on colours as seen).
 L1 in [0, 1] against the ground-truth render: on the true body, on the body pixels the input never saw (by the
 widened proxy), and on the whole image; the mottle ratio on the unseen body (``evaluation.unseen.mottle_ratio``);
 and the learned texture's unseen L1 over the pull-push's with its 95 % interval, resampling people.
-No texture completion weights ship (benchmarks/notes/2026-12-texture-completion-net-2.md): train them with
-``python -m posegen_lite.training.texture_completion benchmarks/configs/texture_completion.toml OUT.pt``.
+Weights on colours as seen (benchmarks/notes/2026-12-texture-completion-net-2.md): ``python -m
+posegen_lite.training.texture_completion benchmarks/configs/texture_completion.toml OUT.pt``.
 
 Run: ``python benchmarks/bench_silhouette.py [--people 32] [--weights PATH]``; prints a table, writes
 ``benchmarks/results/bench_silhouette.json``.

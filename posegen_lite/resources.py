@@ -1,5 +1,5 @@
-"""Files shipped inside the package (demo weights, whose G1 is a conditional VAE, the learned lifter, PG2's
-reference weights), found through ``importlib.resources``.
+"""Files shipped inside the package (demo weights, whose G1 is a conditional VAE, the texture completion network,
+the learned lifter, PG2's reference weights), found through ``importlib.resources``.
 
 They live in ``posegen_lite/assets/`` and are package data, so an installed wheel finds them as well as a
 checkout does: never build their paths from ``__file__``.
@@ -13,6 +13,7 @@ from pathlib import Path
 DEMO_WEIGHTS_NAME = "demo_128x64.pt"
 LIFTER_WEIGHTS_NAME = "lifter.pt"
 PG2_WEIGHTS_NAME = "pg2_64x64.pt"
+COMPLETION_WEIGHTS_NAME = "texture_completion.pt"
 
 
 def asset_path(name: str) -> Path:
@@ -35,6 +36,12 @@ def cvae_weights() -> Path:
     input never saw. The demo weights' G1 is one (in the body proxy's texture space; its prior's mean is the
     deterministic answer the main job shows), so this is the same file as ``demo_weights()``."""
     return demo_weights()
+
+
+def completion_weights() -> Path:
+    """The texture completion network (``models/texture_completion.py``) that completes, in albedo, the texture the
+    synthesizer's blend paints the unseen side from (``NovelViewSynthesizer.from_checkpoint`` loads it)."""
+    return asset_path(COMPLETION_WEIGHTS_NAME)
 
 
 def pg2_weights() -> Path:

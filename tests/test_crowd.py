@@ -81,9 +81,11 @@ def test_a_warping_g1_gets_each_persons_proxy_flow_in_a_scene(one_person):
     # The window is the whole image: the same flow. The crowd mattes each person itself, so it asks for no outline
     # fill (generate(…, outline_ring=0)): the single-person path without it is what it must match.
     unfilled = NovelViewSynthesizer(g1, g2, device="cpu", outline_ring=0, soft_outline=False)  # nor softens it
-    single = unfilled.synthesize(image, j, yaw=60, camera=cam, unseen="networks")  # the crowd's: generate's
-    ringed = warping.synthesize(image, j, yaw=60, camera=cam, unseen="networks")
+    single = unfilled.synthesize(image, j, yaw=60, camera=cam)  # the crowd's: generate's, and the default blend
+    ringed = warping.synthesize(image, j, yaw=60, camera=cam)
     assert (ringed.coarse != single.coarse).any()  # the ring does matter
+    guess = unfilled.synthesize(image, j, yaw=60, camera=cam, unseen="networks")
+    assert (guess.coarse != single.coarse).any()  # and so does the blend of the unseen side
     np.testing.assert_array_equal(crowd.people[0].synthesis.coarse, single.coarse)
     # … and the same silhouette for G2
     assert (single.image != single.coarse).any()

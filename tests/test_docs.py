@@ -6,6 +6,8 @@
   Links inside fenced code blocks and inline code are not links; web addresses are not checked (no network).
 * README.md is at most 200 lines (CONTRIBUTING.md, "Writing docs").
 * Every module docstring in posegen_lite/ is at most 15 lines; measurements belong in benchmarks/.
+* The README's quality figure is the one ``bench_quality.py`` last recorded, and that record was made with the
+  shipped weights and the synthesizer's own blend: new weights fail here until the benchmark is run again.
 """
 
 from __future__ import annotations
@@ -145,3 +147,25 @@ def test_module_docstrings_are_short() -> None:
         if (n := docstring_lines(p)) > DOCSTRING_MAX_LINES
     }
     assert not long, f"module docstrings over {DOCSTRING_MAX_LINES} lines (move detail to docs/): {long}"
+
+
+def test_the_readme_s_quality_figure_is_the_benchmark_s_for_the_shipped_weights() -> None:
+    import hashlib
+    import json
+
+    from posegen_lite.geometry.warp import OUTLINE_RING
+    from posegen_lite.models.texture_completion import TEXTURE_SHARE
+    from posegen_lite.resources import completion_weights, demo_weights
+
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    quoted = re.search(r"as the demo shows it is (\d\.\d+)× that of returning the input \(95 % interval "
+                       r"(\d\.\d+)–(\d\.\d+)", readme)  # fmt: skip
+    assert quoted, "README.md no longer quotes the quality figure this test checks"
+    record = json.loads((ROOT / "benchmarks" / "results" / "bench_quality.json").read_text())
+    (row,) = [r for r in record["ratio_intervals"] if r["split"] == "test" and r["model"] == "G1+G2 + blend"]
+    assert quoted.groups() == tuple(f"{row[k]:.3f}" for k in ("ratio", "low", "high"))
+    assert row["samples"] == 320 and record["limit"] is None  # every held-out test pair
+    sha = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in
+           (("checkpoint", demo_weights()), ("completion", completion_weights()))}  # fmt: skip
+    assert record["sha256"] == sha, "the shipped weights changed: run benchmarks/bench_quality.py again"
+    assert record["texture_share"] == TEXTURE_SHARE and record["fill_ring"] == OUTLINE_RING

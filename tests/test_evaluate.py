@@ -37,6 +37,7 @@ from posegen_lite.geometry.warp import OUTLINE_RING, fill_uncovered
 from posegen_lite.models.checkpoints import save_checkpoint
 from posegen_lite.models.g1 import G1, G1Config
 from posegen_lite.models.g2 import G2, G2Config
+from posegen_lite.models.texture_completion import TextureCompletionConfig, TextureCompletionNet
 
 SIZE = (32, 32)
 
@@ -159,11 +160,18 @@ def test_predictors_mix_the_unseen_side_with_the_relit_texture_and_relight_the_s
     # what it saw is re-lit where it saw it squarely (inside the seen region), and the outline's antialiasing, the
     # step after, reads each pixel's 3×3 neighbours: nothing changes beyond a pixel of the body
     near = torch.nn.functional.max_pool2d(body[:, None].float(), 3, 1, 1)[:, 0] > 0
+    torch.manual_seed(0)
+    noisy = TextureCompletionNet(TextureCompletionConfig(width=4, levels=1)).eval()
+    torch.nn.init.normal_(noisy.head.weight, std=0.5)  # a correction far from 0
     for cls, nets in ((G1Predictor, (g1,)), (G1G2Predictor, (g1, g2))):
         shown = cls(*nets, fill_ring=OUTLINE_RING)(batch)
         mixed = cls(*nets, fill_ring=OUTLINE_RING, texture_share=0.7)(batch)
         changed = (mixed != shown).any(1)
         assert changed[unseen].float().mean() > 0.5 and not changed[~near].any()
+        # a completion network changes the texture, so the unseen side only
+        learned = cls(*nets, fill_ring=OUTLINE_RING, texture_share=0.7, completion=noisy)(batch)
+        differs = (learned != mixed).any(1)
+        assert differs[unseen].float().mean() > 0.3 and not differs[~near].any()
         # a share of 0 leaves the unseen side to the networks: only what the input saw is re-lit
         zero = cls(*nets, fill_ring=OUTLINE_RING, texture_share=0.0)(batch)
         seen = torch.nn.functional.max_pool2d((body & ~unseen)[:, None].float(), 3, 1, 1)[:, 0] > 0

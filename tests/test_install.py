@@ -33,15 +33,16 @@ from pathlib import Path
 import numpy as np
 import posegen_lite
 from posegen_lite import NovelViewSynthesizer, Scene
-from posegen_lite.resources import demo_weights, lifter_weights
+from posegen_lite.resources import completion_weights, demo_weights, lifter_weights
 
 synth = NovelViewSynthesizer.from_checkpoint(device="cpu")          # the shipped demo weights
+assert synth.completion is not None                                 # and the texture completion network
 view = Scene.held_out(0, size=(synth.height, synth.width)).input_view
 from3d = synth.synthesize(view.image, view.joints3d, camera=view.camera, yaw=120)
 from2d = synth.synthesize(view.image, view.keypoints, visible=view.visible, yaw=90)  # the shipped lifter
 print(json.dumps({
     "package": posegen_lite.__file__,
-    "weights": [str(demo_weights()), str(lifter_weights())],
+    "weights": [str(demo_weights()), str(lifter_weights()), str(completion_weights())],
     "size": [synth.height, synth.width],
     "shapes": [list(from3d.image.shape), list(from2d.image.shape)],
     "dtypes": [str(from3d.image.dtype), str(from2d.image.dtype)],
@@ -106,7 +107,8 @@ def test_wheel_holds_the_shipped_weights(installed):
     import zipfile
 
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
-    assert {"posegen_lite/assets/demo_128x64.pt", "posegen_lite/assets/lifter.pt"} <= names
+    shipped = {"demo_128x64.pt", "lifter.pt", "texture_completion.pt"}
+    assert {f"posegen_lite/assets/{name}" for name in shipped} <= names
     assert "posegen_lite/app/viewpoint_app.ipynb" in names  # what `posegen app` serves
     assert not any(n.startswith(("tests/", "notebooks/", "benchmarks/")) for n in names)
 

@@ -74,8 +74,22 @@ def _from(name: str) -> list[str]:
     return ["--g1-checkpoint", str(G1_OF[name])] if name in G1_OF else []
 
 
+# Recipes of the other trainers: the texture completion network (``training/texture_completion.py``).
+OTHER_RECIPES = {"texture_completion"}
+
+
 def test_every_shipped_recipe_has_its_flags():
-    assert sorted(p.stem for p in CONFIGS.glob("*.toml")) == sorted(FLAGS)
+    assert sorted(p.stem for p in CONFIGS.glob("*.toml")) == sorted({*FLAGS, *OTHER_RECIPES})
+
+
+def test_the_texture_completion_recipe_is_what_made_the_shipped_network():
+    import torch
+
+    from posegen_lite.resources import completion_weights
+    from posegen_lite.training.texture_completion import config_from_dict, read_config
+
+    saved = torch.load(completion_weights(), map_location="cpu", weights_only=True)["train_config"]
+    assert config_from_dict(saved) == read_config(CONFIGS / "texture_completion.toml")
 
 
 @pytest.mark.parametrize("name", sorted(FLAGS))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
+from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
 from posegen_lite.geometry.texture import TEXTURE_SHAPE, Texture, unwrap, view_surface
 from posegen_lite.models.texture_completion import (
     IN_CHANNELS,
@@ -108,6 +110,29 @@ def test_texture_pairs_are_the_same_on_every_call_and_the_full_texture_sees_more
     for x, y in zip(dataclasses.astuple(a), dataclasses.astuple(b), strict=True):
         assert torch.equal(x, y)
     assert (a.full_weight > 0).sum() > 1.5 * (a.partial_weight > 0).sum()
+
+
+def test_albedo_pairs_unwrap_each_view_divided_by_its_shade_and_make_the_views_agree():
+    """In albedo the partial texture is the input's pixels divided by the renderer's shade of the proxy; the
+    renderer's light moves with the camera, so a texel seen in two views agrees better there than as seen."""
+    yaws = (0.0, 40.0)
+    albedo = texture_pairs("val", 1, (128, 64), yaws, albedo=True)
+    views = Scene.held_out(0, (128, 64), split="val").render_many(list(yaws))
+    unwraps = {True: [], False: []}
+    for view in views:
+        seen = view_surface(view.joints3d, view.camera)
+        shade = shading_maps(view.joints3d[None], [view.camera], RENDER_LIGHT)[0, ..., None].numpy()
+        for divided in (True, False):
+            colours = np.asarray(view.image, np.float32) / (shade if divided else 1.0)
+            unwraps[divided].append(unwrap(colours, seen.parts, seen.surface, seen.facing * view.mask))
+    assert torch.equal(albedo.partial_colour[0], unwraps[True][0].colour)
+    assert torch.equal(albedo.partial_weight[0], unwraps[True][0].weight)
+    both = (unwraps[True][0].weight >= MIN_TEXEL_WEIGHT) & (unwraps[True][1].weight >= MIN_TEXEL_WEIGHT)  # seen in both
+    assert both.sum() > 50
+    spread = {
+        d: float((u[0].colour - u[1].colour).abs().mean(1, keepdim=True)[both].mean()) for d, u in unwraps.items()
+    }
+    assert spread[True] < 0.7 * spread[False]
 
 
 def test_training_runs_saves_and_loads(tmp_path):

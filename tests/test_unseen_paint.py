@@ -205,17 +205,31 @@ def test_a_hole_inside_the_seen_texels_closes_from_its_neighbours_and_the_seen_s
     assert float(w[0, 0, 10, 7]) == 0.0 and float(w[0, 0, 8, 5]) == 0.0  # beside the patch: still unseen
 
 
-def test_by_default_the_unseen_side_mixes_the_networks_guess_with_the_relit_texture():
+@pytest.mark.parametrize("learned", [False, True])
+def test_by_default_the_unseen_side_mixes_the_networks_guess_with_the_relit_texture(learned):
+    """With the hand-made fill, FILL_SHARE of the texture; completed by a network, TEXTURE_SHARE of its texture."""
     from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
     from posegen_lite.geometry.texture import view_surface
-    from posegen_lite.models.texture_completion import TEXTURE_SHARE, albedo_texture
+    from posegen_lite.models.texture_completion import (
+        FILL_SHARE,
+        TEXTURE_SHARE,
+        TextureCompletionConfig,
+        TextureCompletionNet,
+        albedo_texture,
+    )
     from posegen_lite.models.warping import relight_seen
     from posegen_lite.pipelines.stage1 import shading
 
     torch.manual_seed(0)
     view = Scene.held_out(0, SIZE).input_view
     g1 = G1(G1Config(*SIZE, base_channels=4, warp="paste"))
-    s = NovelViewSynthesizer(g1, None, device="cpu", soft_outline=False)
+    net = None
+    if learned:  # a network whose correction is far from 0
+        net = TextureCompletionNet(TextureCompletionConfig(width=4, levels=1)).eval()
+        torch.nn.init.normal_(net.head.weight, std=0.5)
+    s = NovelViewSynthesizer(g1, None, device="cpu", soft_outline=False, completion=net)
+    share = TEXTURE_SHARE if learned else FILL_SHARE
+    assert s.texture_share == share
     yaws = [0.0, 40.0, 180.0]
     nets = s.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera, unseen="networks")
     mixed = s.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera)  # "blend", the default
@@ -228,12 +242,14 @@ def test_by_default_the_unseen_side_mixes_the_networks_guess_with_the_relit_text
     got = np.stack([r.image for r in mixed[1:]]).astype(np.float32)
     own = np.stack([r.image for r in nets[1:]]).astype(np.float32)
     shade_b = shading(source, targets, SIZE, RENDER_LIGHT)
-    # each unseen pixel: TEXTURE_SHARE of the input's albedo texture, re-lit as the target view's light shades it
+    # each unseen pixel: ``share`` of the input's albedo texture, re-lit as the target view's light shades it
     camera = source.proxy_camera(*SIZE)
-    texture = albedo_texture(view.image, source.joints3d, camera, RENDER_LIGHT)
+    texture = albedo_texture(view.image, source.joints3d, camera, RENDER_LIGHT, completion=net)
+    if learned:  # the network's texture, not the fill's
+        assert not torch.equal(texture.colour, albedo_texture(view.image, source.joints3d, camera, RENDER_LIGHT).colour)
     painted, _ = render(texture, warp.parts, warp.surface[:, 2:].permute(0, 2, 3, 1))
     relit = np.clip(painted.numpy() * shade_b.numpy()[..., None], 0, 255)
-    want = own + TEXTURE_SHARE * (relit - own)
+    want = own + share * (relit - own)
     assert np.abs(got[unseen] - want[unseen]).max() <= 0.5 + 1e-3  # rounded to uint8
     # what the input saw squarely: its own colour re-lit (relight_seen); the rest and the background: the networks'
     shade_a = shading_maps(source.joints3d[None], [camera], RENDER_LIGHT)[0]

@@ -35,7 +35,15 @@ def add_parser(sub) -> None:
         type=unit_float,
         default=None,
         help="with --fill-ring, also score each checkpoint as the demo shows it (rows '… + blend'): the unseen side "
-        "mixed with this share of the input's re-lit texture, the seen side re-lit (the demo uses 0.7; synthetic data)",
+        "mixed with this share of the input's re-lit texture, the seen side re-lit (the demo's share: "
+        "texture_completion.TEXTURE_SHARE; synthetic data)",
+    )
+    p.add_argument(
+        "--completion",
+        default=None,
+        metavar="PATH",
+        help="with --texture-share, the texture completion network that completes the input's texture (default: the "
+        "shipped one, as the demo; 'none': the hand-made fill alone)",
     )
     add_data_options(p)
     p.set_defaults(func=run)
@@ -44,7 +52,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     """Prints the markdown table; with no checkpoint the demo weights are used if present."""
     from posegen_lite.evaluation.table import evaluation_table
-    from posegen_lite.resources import demo_weights
+    from posegen_lite.resources import completion_weights, demo_weights
 
     # extras: the proxy flow for warping G1s; synthetic data: exact parts for the detail metrics
     spec = data_spec(data_values(args), extras=True)
@@ -57,8 +65,10 @@ def run(args: argparse.Namespace) -> int:
                 f"no checkpoint given and no demo weights at {demo_weights()}: evaluating the baselines only",
                 file=sys.stderr,
             )
+    completion = None if args.completion == "none" else Path(args.completion or completion_weights())
+    blend = (args.texture_share, completion)
     table = evaluation_table(
-        spec, checkpoints, args.splits, args.out, args.batch_size, args.limit, args.fill_ring, print, args.texture_share
+        spec, checkpoints, args.splits, args.out, args.batch_size, args.limit, args.fill_ring, print, *blend
     )
     print(table)
     return 0

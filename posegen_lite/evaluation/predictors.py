@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from posegen_lite.models.g2 import keep_pasted
 from posegen_lite.models.inputs import EXTRAS_HINT, batch_maps, g1_inputs, g2_inputs
+from posegen_lite.models.texture_completion import TextureCompletionNet
 
 Predictor = Callable[[dict], torch.Tensor]
 """Anything that maps a collated pair batch to predicted target images ``(B, 3, H, W)`` float in [-1, 1]."""
@@ -88,7 +89,8 @@ class G1Predictor:
     ``proxy_parts_b`` (dataset extras), and a pair whose ``yaw`` is a whole number of turns (the input's own view)
     gets ``I_A`` itself: what the demo and the widget show. ``texture_share`` (with the fill): the pixels the
     input did not see mixed with the input's texture re-lit in the target view, as the synthesizer's
-    ``unseen="blend"`` (``_unseen``; synthetic extras only, whose ``cameras`` it needs)."""
+    ``unseen="blend"`` (``_unseen``; synthetic extras only, whose ``cameras`` it needs), the texture completed by
+    ``completion`` when given (``texture_completion.learned_completion``)."""
 
     def __init__(
         self,
@@ -96,7 +98,9 @@ class G1Predictor:
         device: str | torch.device | None = None,
         fill_ring: int | None = None,
         texture_share: float | None = None,
+        completion: TextureCompletionNet | None = None,
     ) -> None:
+        self.completion = completion
         self.device = torch.device(device) if device is not None else next(g1.parameters()).device
         self.g1 = g1.to(self.device).eval()
         if fill_ring is not None and fill_ring < 0:
@@ -157,7 +161,8 @@ class G1Predictor:
         surface = batch["proxy_surface_b"][:, 2:].float().permute(0, 2, 3, 1)
         unseen = batch["visibility"][:, 0] < 0.5
         mixed = torch.stack([
-            mix_texture(views[k : k + 1], albedo_texture(inputs[k].numpy(), ja[k], cams[k][0], RENDER_LIGHT),
+            mix_texture(views[k : k + 1], albedo_texture(inputs[k].numpy(), ja[k], cams[k][0], RENDER_LIGHT,
+                                                            completion=self.completion),
                         batch["proxy_parts_b"][k : k + 1], surface[k : k + 1], unseen[k : k + 1],
                         self.texture_share, shade_b[k : k + 1])[0]
             for k in range(len(views))
@@ -197,8 +202,9 @@ class G1G2Predictor(G1Predictor):
         device: str | torch.device | None = None,
         fill_ring: int | None = None,
         texture_share: float | None = None,
+        completion: TextureCompletionNet | None = None,
     ) -> None:
-        super().__init__(g1, device, fill_ring, texture_share)
+        super().__init__(g1, device, fill_ring, texture_share, completion)
         self.g2 = g2.to(self.device).eval()
 
     @torch.no_grad()
@@ -217,13 +223,15 @@ def checkpoint_predictors(
     suffix: str = "",
     fill_ring: int | None = None,
     texture_share: float | None = None,
+    completion: TextureCompletionNet | None = None,
 ) -> dict[str, Predictor]:
     """``{"G1": …}`` for a Stage II checkpoint, ``{"G1": …, "G1+G2": …}`` for Stage III (names + ``suffix``);
-    ``fill_ring``, ``texture_share``: see ``G1Predictor``."""
+    ``fill_ring``, ``texture_share``, ``completion``: see ``G1Predictor``."""
     from posegen_lite.models.weights import load_models
 
     models = load_models(checkpoint, device=device)
-    out: dict[str, Predictor] = {f"G1{suffix}": G1Predictor(models["g1"], None, fill_ring, texture_share)}
+    share = (fill_ring, texture_share, completion)
+    out: dict[str, Predictor] = {f"G1{suffix}": G1Predictor(models["g1"], None, *share)}
     if "g2" in models:
-        out[f"G1+G2{suffix}"] = G1G2Predictor(models["g1"], models["g2"], None, fill_ring, texture_share)
+        out[f"G1+G2{suffix}"] = G1G2Predictor(models["g1"], models["g2"], None, *share)
     return out

@@ -3,7 +3,8 @@
 The baselines (returning I_A, the mean image of 256 training targets) are always scored; each checkpoint adds
 its G1 (and G1+G2) rows, with ``fill_ring`` the same networks with the background filled (rows ``… + fill``), and
 with ``texture_share`` too, as the demo shows them (rows ``… + blend``: the unseen side mixed with the input's
-re-lit texture, the seen side re-lit). Per split a CSV and a summary JSON are written (``reports.write_results``).
+re-lit texture, completed by ``completion``'s network when given; the seen side re-lit). Per split a CSV and a
+summary JSON are written (``reports.write_results``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from posegen_lite.device import pick_device
 from posegen_lite.evaluation.predictors import IdentityBaseline, MeanImageBaseline, Predictor, checkpoint_predictors
 from posegen_lite.evaluation.protocol import EvalResult, evaluate
 from posegen_lite.evaluation.reports import markdown_table, refinement_report, write_results
+from posegen_lite.models.texture_completion import load_completion
 
 
 def _label(path: Path) -> str:
@@ -24,10 +26,16 @@ def _label(path: Path) -> str:
 
 
 def table_predictors(
-    spec: DataSpec, checkpoints: Sequence[Path], fill_ring: int | None = None, texture_share: float | None = None
+    spec: DataSpec,
+    checkpoints: Sequence[Path],
+    fill_ring: int | None = None,
+    texture_share: float | None = None,
+    completion: Path | None = None,
 ) -> dict[str, Predictor]:
-    """The baselines and every checkpoint's networks, by row name. Raises ``ValueError`` when a checkpoint
-    makes images of another size than ``spec.size``, ``FileNotFoundError`` when one is missing."""
+    """The baselines and every checkpoint's networks, by row name; the blend's texture completed by the network
+    saved at ``completion`` when given (``texture_completion.load_completion``). Raises ``ValueError`` when a
+    checkpoint makes images of another size than ``spec.size``, ``FileNotFoundError`` when one is missing."""
+    net = None if completion is None or texture_share is None else load_completion(completion)
     for c in checkpoints:
         if not c.exists():
             raise FileNotFoundError(f"checkpoint {c} does not exist")
@@ -49,7 +57,7 @@ def table_predictors(
         if fill_ring is not None:  # the same networks, the background filled as the synthesizer does it
             predictors.update(checkpoint_predictors(c, device=device, suffix=f" + fill{suffix}", fill_ring=fill_ring))
         if fill_ring is not None and texture_share is not None:  # … and the unseen side blended: what the demo shows
-            predictors.update(checkpoint_predictors(c, device, f" + blend{suffix}", fill_ring, texture_share))
+            predictors.update(checkpoint_predictors(c, device, f" + blend{suffix}", fill_ring, texture_share, net))
     return predictors
 
 
@@ -63,10 +71,11 @@ def evaluation_table(
     fill_ring: int | None = None,
     log: Callable[[str], None] = print,
     texture_share: float | None = None,
+    completion: Path | None = None,
 ) -> str:
     """Score the baselines and ``checkpoints`` on ``splits``; write each split's CSV and JSON and
     ``out/table.md``; return the markdown table. A real dataset without a ``test_hard`` split skips it."""
-    predictors = table_predictors(spec, checkpoints, fill_ring, texture_share)
+    predictors = table_predictors(spec, checkpoints, fill_ring, texture_share, completion)
     results: list[EvalResult] = []
     for split in splits:
         try:

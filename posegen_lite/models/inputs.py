@@ -106,3 +106,17 @@ def _config(net: torch.nn.Module, kind: type[ConfigT]) -> ConfigT:
     if not isinstance(config, kind):
         raise TypeError(f"expected a network with a {kind.__name__}, got {type(net).__name__}")
     return config
+
+
+def chunks(n: int, size: int) -> list[slice]:
+    """``n`` rows in slices of at most ``size`` (one empty slice for ``n = 0``)."""
+    return [slice(i, i + size) for i in range(0, max(n, 1), size)]
+
+
+def maps_rows(warp: Maps, rows: slice) -> Maps:
+    """The body proxy's maps (``ProxyMaps``, a dict of some of its fields, or None) of ``rows`` of the batch."""
+    if warp is None:
+        return None
+    if isinstance(warp, ProxyMaps):
+        return ProxyMaps(*(t[rows] for t in warp))
+    return {k: None if v is None else v[rows] for k, v in warp.items()}

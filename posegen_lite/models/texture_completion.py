@@ -6,10 +6,10 @@ the head and torso from their sides and back, a head's back from its crown: neve
 ``TextureCompletionNet`` then corrects that fill: a small U-Net per part, trained on the embedded synthetic people
 whose every side is known (``training/texture_completion.py``), that adds a residual to the fill. It never changes
 a texel the input saw squarely, nor the front of a head or torso (where it could only invent a face or a print).
-It is trained, not shipped: the photo path paints from the fill alone (why:
-benchmarks/notes/2026-12-texture-completion-net-2.md). ``completion_inputs`` turns a partial ``Texture`` into what
-the network reads; ``learned_completion`` applies it. Textures are ``(P, C, V, U)`` per person
-(``geometry/texture.py``); the network sees each part as one image.
+The shipped one was trained in albedo and completes the synthesizer's blend (``albedo_texture``); the photo path
+paints from the fill alone (benchmarks/notes/2026-12-texture-completion-albedo.md). ``completion_inputs`` turns a
+partial ``Texture`` into what the network reads; ``learned_completion`` applies it. Textures are ``(P, C, V, U)``
+per person (``geometry/texture.py``); the network sees each part as one image.
 """
 
 from __future__ import annotations
@@ -41,9 +41,12 @@ FRONT_U = 1 / 3
 # only at a grazing angle, at a part's rim, where the proxy and the person part ways: completed, not trusted.
 MIN_TEXEL_WEIGHT = 0.35
 # The share of the completed, re-lit texture's colour in a pixel the input did not see, the networks' guess the
-# rest (the synthesizer's ``unseen="blend"``). Chosen on `val` (benchmarks/notes/2026-12-relit-texture.md): the two
-# guesses err apart, so under L1 their mix beats either alone.
-TEXTURE_SHARE = 0.7
+# rest (the synthesizer's ``unseen="blend"``), chosen on `val`. Completed by the shipped network, the texture
+# alone is best (0.85: 0.223×, 1.0: 0.218× identity; benchmarks/notes/2026-12-texture-completion-albedo.md);
+# completed by the hand-made fill, the two guesses err apart and their mix beats either alone (FILL_SHARE;
+# benchmarks/notes/2026-12-relit-texture.md).
+TEXTURE_SHARE = 1.0
+FILL_SHARE = 0.7
 # The head is an ellipsoid (no segment), so its texture's v is the height of a point on it, −1 to 1: above
 # CROWN_V lies the crown, above the renderer's front hairline (0.42) and above any face.
 CROWN_V = 0.5
@@ -165,19 +168,22 @@ def albedo_texture(
     light: Light | None,
     radius_scale: np.ndarray | None = None,
     person: np.ndarray | None = None,
+    completion: TextureCompletionNet | None = None,
 ) -> Texture:
     """The completed texture of ``image`` ``(H, W, 3)`` (0–255) of the pose ``joints3d`` ``(18, 3)`` seen by
     ``camera``, in albedo: each pixel divided by how ``light``, fixed to the camera, shades the proxy there
     (``shading.shading_maps``; ``None``: a light fixed to the world, whose shade stays on the surface: the colours
     as they are), unwrapped with weights ``facing`` (times ``person`` ``(H, W)`` when given) and completed
-    (``complete_texture``). Re-lit per view by ``texture.mix_texture``'s ``shade``."""
+    (``complete_texture``, then ``completion``'s correction when given: ``learned_completion``). Re-lit per view by
+    ``texture.mix_texture``'s ``shade``."""
     seen = view_surface(joints3d, camera, radius_scale)
     colours = np.asarray(image, np.float32)
     if light is not None:
         shade = shading_maps(np.asarray(joints3d)[None], [camera], light, radius_scale)[0].numpy()
         colours = colours / shade[..., None]
     weight = seen.facing if person is None else seen.facing * person
-    return complete_texture(unwrap(colours, seen.parts, seen.surface, weight))
+    partial = unwrap(colours, seen.parts, seen.surface, weight)
+    return complete_texture(partial) if completion is None else learned_completion(completion, partial)
 
 
 @dataclass(frozen=True)
@@ -287,8 +293,8 @@ def save_completion(net: TextureCompletionNet, path: str | Path, extra: dict | N
 
 
 def load_completion(path: str | Path) -> TextureCompletionNet:
-    """The network saved by ``save_completion`` at ``path``, in eval mode. No weights ship with the package: a
-    trained network did not pass the photo check (benchmarks/notes/2026-12-texture-completion-net-2.md)."""
+    """The network saved by ``save_completion`` at ``path``, in eval mode (the shipped one, trained in albedo:
+    ``resources.completion_weights()``)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no texture completion weights (training/texture_completion.py)")

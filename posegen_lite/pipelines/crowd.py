@@ -33,6 +33,7 @@ from posegen_lite.geometry.scene import (
     person_window,
     scene_targets,
 )
+from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
 from posegen_lite.geometry.skeleton import check_keypoints, hip_centre
 from posegen_lite.geometry.warp import ProxyMaps, source_maps
 from posegen_lite.images import ensure_rgb, resize_image
@@ -46,8 +47,9 @@ from posegen_lite.pipelines.compositing import (
     soft_matte,
 )
 from posegen_lite.pipelines.photo import photo_people
-from posegen_lite.pipelines.stage1 import is_input_view, lift_keypoints
+from posegen_lite.pipelines.stage1 import input_key, is_input_view, lift_keypoints
 from posegen_lite.pipelines.synthesizer import NovelViewSynthesizer, SynthesisResult
+from posegen_lite.pipelines.unseen import blend_views, lit_view
 
 BACKGROUNDS = ("plain", "inpaint")
 
@@ -116,7 +118,9 @@ class CrowdSynthesizer:
        mask (the 2D keypoints say where everybody is), so the model sees one person as in training. Inside the
        person's mask, whoever stands in front stays (``hide_occluders=True`` paints them out too: measured worse).
     3. Synthesize each person's crop with ``NovelViewSynthesizer.generate`` (G1, + G2 when present) for the target
-       keypoints in their target window.
+       keypoints in their target window; where G1 reads the body proxy, the unseen side is painted as the
+       synthesizer's default ``unseen="blend"`` paints it (``unseen.blend_views``: the crop's texture in albedo,
+       completed once per person and crop, re-lit in each target window).
     4. Composite back to front by target depth onto a background (``"plain"``: a per-row gradient fitted to the
        input's background pixels, or ``"inpaint"``: the input with the people filled in from their row
        neighbours), each person with a soft matte: the body mask of their target keypoints, feathered, where the
@@ -208,6 +212,20 @@ class CrowdSynthesizer:
             joints, crop, [t.joints3d for t in targets], [t.window.crop_camera(camera, mh, mw) for t in targets]
         )
 
+    def _blend(self, image, joints, window, camera: Camera, targets: list, warp: ProxyMaps, coarse, refined):
+        """A person's ``(coarse, refined)`` target crops with the unseen side painted from the input crop's texture
+        re-lit in each target window, as ``NovelViewSynthesizer``'s ``unseen="blend"`` (kept per crop in its memo)."""
+        mh, mw = self.model_size
+        cam = window.crop_camera(camera, mh, mw)
+        lit = lambda: lit_view(image, joints, cam, None, RENDER_LIGHT, completion=self.synth.completion)  # noqa: E731
+        inp = self.synth.memo.get("crowd lit", input_key(image, joints, cam), lit)
+        seen = (warp.parts.cpu(), warp.surface[:, 2:].permute(0, 2, 3, 1).cpu())
+        cams = [t.window.crop_camera(camera, mh, mw) for t in targets]
+        shade = shading_maps(np.stack([t.joints3d for t in targets]), cams, RENDER_LIGHT, seen=seen)
+        cpu, share = warp.to("cpu"), self.synth.texture_share
+        painted = [None if v is None else blend_views(v, cpu, inp, shade, share) for v in (coarse, refined)]
+        return painted[0], painted[1]
+
     def synthesize_many(
         self,
         image: np.ndarray,
@@ -263,6 +281,9 @@ class CrowdSynthesizer:
             coarse, refined, maps, masks = self.synth.generate(
                 crops[k], [j[1] for j in job], [j[2] for j in job], warp, outline_ring=0
             )
+            if isinstance(warp, ProxyMaps):
+                coarse, refined = self._blend(crops[k], people[k], windows[k], camera, [j[3] for j in job], warp,
+                                              coarse, refined)  # fmt: skip
             for i, (v, xy, ok, _) in enumerate(job):
                 ref = None if refined is None else refined[i]
                 made[(v, k)] = SynthesisResult(

@@ -34,7 +34,8 @@ from posegen_lite.geometry.warp import OUTLINE_RING, ProxyMaps
 from posegen_lite.images import ensure_rgb, to_tensor, to_uint8
 from posegen_lite.models.g1 import G1
 from posegen_lite.models.g2 import G2, keep_pasted
-from posegen_lite.models.inputs import Maps, g1_inputs, g2_inputs
+from posegen_lite.models.inputs import Maps, chunks, g1_inputs, g2_inputs, maps_rows
+from posegen_lite.models.texture_completion import FILL_SHARE, TEXTURE_SHARE, TextureCompletionNet, load_completion
 from posegen_lite.pipelines.checks import (
     MIN_JOINTS,
     TooFewJointsError,
@@ -63,11 +64,12 @@ from posegen_lite.pipelines.stage1 import (
     turn,
 )
 from posegen_lite.pipelines.unseen import blend_views, check_unseen, lit_input, unseen_painter
-from posegen_lite.resources import demo_weights
+from posegen_lite.resources import completion_weights, demo_weights
 
 DEMO_WEIGHTS = demo_weights()
+COMPLETION_WEIGHTS = completion_weights()
 
-__all__ = ["DEMO_WEIGHTS", "NovelViewSynthesizer", "SynthesisResult", "TooFewJointsError"]
+__all__ = ["COMPLETION_WEIGHTS", "DEMO_WEIGHTS", "NovelViewSynthesizer", "SynthesisResult", "TooFewJointsError"]
 
 
 Net = TypeVar("Net", bound=torch.nn.Module)
@@ -94,6 +96,7 @@ class NovelViewSynthesizer(PhotoViews):
         outline_ring: int = OUTLINE_RING,
         batch: int = 8,
         soft_outline: bool = True,
+        completion: TextureCompletionNet | None = None,
     ) -> None:
         self.device = pick_device(device) if isinstance(device, str) else device
         # On a CPU the networks run channels_last (weights and inputs: oneDNN's convolutions on 16–64 channels are
@@ -128,21 +131,31 @@ class NovelViewSynthesizer(PhotoViews):
         # Views per forward pass. On 2 CPU cores 73 views took 2.8–3.0 s in batches of 8 and 5.4–11.8 s in one
         # batch of 73, whose activations no longer fit the caches (benchmarks/notes/2026-12-app-speed.md).
         self.batch = batch
+        # The unseen-side blend's texture: the hand-made fill, corrected by this network when given (the shipped
+        # one: ``from_checkpoint``), and the texture's share in the blend that was best with each on `val`.
+        self.completion = None if completion is None else completion.to("cpu").eval()
+        self.texture_share = FILL_SHARE if completion is None else TEXTURE_SHARE
         self.memo = InputMemo()  # the input's Stage I work, kept across calls (a slider's moves)
         self._photo_estimator: MediaPipeEstimator | None = None  # built on the first photo, freed by close()
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path = DEMO_WEIGHTS, device: str | torch.device = "auto", **kw
+        cls,
+        path: str | Path = DEMO_WEIGHTS,
+        device: str | torch.device = "auto",
+        completion: str | Path | None = COMPLETION_WEIGHTS,
+        **kw,
     ) -> NovelViewSynthesizer:
-        """Load G1 (and G2 if the checkpoint is from Stage III) from a checkpoint file or run dir."""
+        """Load G1 (and G2 if the checkpoint is from Stage III) from a checkpoint file or run dir, and the texture
+        completion network from ``completion`` (the shipped one; ``None``: the hand-made fill alone)."""
         from posegen_lite.models.weights import load_models
 
         dev = pick_device(device) if isinstance(device, str) else device
         models = load_models(path, device=dev)
         g1, g2 = models["g1"], models.get("g2")
         assert isinstance(g1, G1) and (g2 is None or isinstance(g2, G2))  # what load_models builds
-        return cls(g1, g2, device=dev, **kw)
+        net = None if completion is None else load_completion(completion)
+        return cls(g1, g2, device=dev, completion=net, **kw)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -261,8 +274,8 @@ class NovelViewSynthesizer(PhotoViews):
         each of ``N`` target ``maps`` ``(N, 18, H, W)`` with body ``masks`` ``(N, 1, H, W)``:
         ``(coarse (N, H, W, 3) uint8, refined or None)``; ``warp``, ``noise``, ``outline_ring`` as ``generate``.
         Runs ``batch`` views at a time."""
-        parts = [self._networks(image, maps[s], masks[s], _rows(warp, s), None if noise is None else noise[s],
-                                outline_ring) for s in _chunks(len(maps), self.batch)]  # fmt: skip
+        parts = [self._networks(image, maps[s], masks[s], maps_rows(warp, s), None if noise is None else noise[s],
+                                outline_ring) for s in chunks(len(maps), self.batch)]  # fmt: skip
         coarse = np.concatenate([c for c, _ in parts])
         return coarse, None if self.g2 is None else np.concatenate([r for _, r in parts])
 
@@ -394,11 +407,11 @@ class NovelViewSynthesizer(PhotoViews):
         # Stage II + III: the yaws in batches of ``batch`` views
         coarse, refined = self.networks(image_a, maps, masks, warp, noise)
         if unseen == "blend" and isinstance(warp, ProxyMaps):  # the texture once per input, re-lit per view
-            lit = lambda: lit_input(image, source, self.size, widths, light, person)  # noqa: E731
+            lit = lambda: lit_input(image, source, self.size, widths, light, person, self.completion)  # noqa: E731
             inp, cpu = self.memo.get(f"lit {light}", key, lit), warp.to("cpu")
             shade = None if light is None else shading(source, [p[2] for p in poses], self.size, light, widths, cpu)
-            coarse = blend_views(coarse, cpu, inp, shade)
-            refined = None if refined is None else blend_views(refined, cpu, inp, shade)
+            coarse = blend_views(coarse, cpu, inp, shade, self.texture_share)
+            refined = None if refined is None else blend_views(refined, cpu, inp, shade, self.texture_share)
         if person is not None:
             paint = lambda: unseen_painter(unseen, image, person, source, self.size, widths)  # noqa: E731
             colours = None if unseen in ("networks", "blend") else self.memo.get(f"unseen {unseen}", key, paint)
@@ -476,25 +489,8 @@ class NovelViewSynthesizer(PhotoViews):
             )
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise ValueError(f"samples must be an integer ≥ 1, got {samples!r}")
-        if (
-            isinstance(temperature, bool)
-            or not isinstance(temperature, numbers.Real)
-            or not 0 <= temperature < math.inf
-        ):
+        real = isinstance(temperature, numbers.Real) and not isinstance(temperature, bool)
+        if not real or not 0 <= temperature < math.inf:
             raise ValueError(f"temperature must be a finite number ≥ 0, got {temperature!r}")
         gen = torch.Generator().manual_seed(int(seed))
         return torch.randn(self.g1.latent_shape(samples), generator=gen) * temperature
-
-
-def _chunks(n: int, size: int) -> list[slice]:
-    """``n`` rows in slices of at most ``size`` (one empty slice for ``n = 0``)."""
-    return [slice(i, i + size) for i in range(0, max(n, 1), size)]
-
-
-def _rows(warp: Maps, rows: slice) -> Maps:
-    """The body proxy's maps (``ProxyMaps``, a dict of some of its fields, or None) of ``rows`` of the batch."""
-    if warp is None:
-        return None
-    if isinstance(warp, ProxyMaps):
-        return ProxyMaps(*(t[rows] for t in warp))
-    return {k: None if v is None else v[rows] for k, v in warp.items()}

@@ -22,8 +22,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.fit import proxy_view
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
+from posegen_lite.geometry.ray_cameras import OrthoCamera
 from posegen_lite.geometry.shading import Light, shading_maps
 from posegen_lite.geometry.texture import Texture, mix_texture, render, unwrap, view_surface
 from posegen_lite.geometry.warp import ProxyMaps
@@ -31,7 +33,7 @@ from posegen_lite.images import ensure_rgb
 from posegen_lite.models.texture_completion import (
     MIN_TEXEL_WEIGHT,
     PARTNER,
-    TEXTURE_SHARE,
+    TextureCompletionNet,
     albedo_texture,
     complete_texture,
 )
@@ -176,18 +178,34 @@ def lit_input(
     widths: np.ndarray | None,
     light: Light | None,
     person: np.ndarray | None = None,
+    completion: TextureCompletionNet | None = None,
 ) -> LitInput:
-    """``LitInput`` of ``image`` of the ``source`` pose seen by its camera in images of ``size``, parts widened by
-    ``widths``, lit by ``light`` (``None``: from the world): the texture (``texture_completion.albedo_texture``;
-    ``person`` ``(H, W)`` bool limits it to the person's pixels), the shade and the facing."""
-    rgb, camera = ensure_rgb(image, convert=True), source.proxy_camera(*size)
-    facing = torch.from_numpy(view_surface(source.joints3d, camera, widths).facing)
-    shade = None if light is None else shading_maps(source.joints3d[None], [camera], light, widths)[0]
-    return LitInput(rgb, albedo_texture(rgb, source.joints3d, camera, light, widths, person), shade, facing)
+    """``lit_view`` of ``image`` of the ``source`` pose seen by its camera in images of ``size``."""
+    return lit_view(image, source.joints3d, source.proxy_camera(*size), widths, light, person, completion)
+
+
+def lit_view(
+    image: np.ndarray,
+    joints3d: np.ndarray,
+    camera: Camera | OrthoCamera,
+    widths: np.ndarray | None,
+    light: Light | None,
+    person: np.ndarray | None = None,
+    completion: TextureCompletionNet | None = None,
+) -> LitInput:
+    """``LitInput`` of ``image`` of the pose ``joints3d`` ``(18, 3)`` seen by ``camera``, parts widened by ``widths``,
+    lit by ``light`` (``None``: from the world): the texture (``texture_completion.albedo_texture``, corrected by
+    ``completion`` when given; ``person`` ``(H, W)`` bool limits it to the person's pixels), the shade and the
+    facing."""
+    rgb = ensure_rgb(image, convert=True)
+    facing = torch.from_numpy(view_surface(joints3d, camera, widths).facing)
+    shade = None if light is None else shading_maps(np.asarray(joints3d)[None], [camera], light, widths)[0]
+    texture = albedo_texture(rgb, joints3d, camera, light, widths, person, completion)
+    return LitInput(rgb, texture, shade, facing)
 
 
 def blend_views(
-    views: np.ndarray, warp: ProxyMaps, lit: LitInput, shade: torch.Tensor | None, share: float = TEXTURE_SHARE
+    views: np.ndarray, warp: ProxyMaps, lit: LitInput, shade: torch.Tensor | None, share: float
 ) -> np.ndarray:
     """``views`` ``(N, H, W, 3)`` uint8 (``warp``: their ``ProxyMaps``) with every body pixel the input did not see
     made ``share`` the completed texture's colour re-lit by ``shade`` ``(N, H, W)`` (``stage1.shading``) and the

@@ -4,8 +4,8 @@ Each person gives a pair: the texture one view shows (yaw 0 unwrapped, each pixe
 seen) and the full texture (the weighted mean of 8 views' unwraps, 45° apart). The network learns to correct the
 hand-made fill on the texels the input did not keep and the 8 views saw: L1 against the full texture, Adam with
 cosine decay, a few people (all their parts) per step. People come from the project's splits (``train`` to learn,
-``val`` to watch); ``benchmarks/configs/texture_completion.toml`` is the recipe of the measured run (not shipped:
-benchmarks/notes/2026-12-texture-completion-net-2.md).
+``val`` to watch). ``configs/texture_completion.toml`` is the shipped network's recipe (in albedo: each view divided
+by the renderer's shade); ``benchmarks/configs/texture_completion.toml`` the earlier run's, on colours as seen.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 
 from posegen_lite.data.synthetic.scenes import Scene
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS
+from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
 from posegen_lite.geometry.texture import TEXTURE_SHAPE, Texture, unwrap, view_surface
 from posegen_lite.models.texture_completion import (
     TextureCompletionConfig,
@@ -53,6 +54,7 @@ class TextureTrainConfig:
     val_every: int = 100
     seed: int = 0
     num_threads: int | None = 1
+    albedo: bool = False
     model: TextureCompletionConfig = field(default_factory=TextureCompletionConfig)
 
 
@@ -105,9 +107,13 @@ class TexturePairs:
         return len(self.partial_colour)
 
 
-def texture_pairs(split: str, people: int, size: tuple[int, int], yaws: tuple[float, ...]) -> TexturePairs:
+def texture_pairs(
+    split: str, people: int, size: tuple[int, int], yaws: tuple[float, ...], albedo: bool = False
+) -> TexturePairs:
     """The first ``people`` of ``split`` (``Scene.held_out``: seeded, the same on every call), rendered at
-    ``yaws``: the partial texture is ``yaws[0]``'s unwrap, the full one the weighted mean of all of them."""
+    ``yaws``: the partial texture is ``yaws[0]``'s unwrap, the full one the weighted mean of all of them;
+    ``albedo``: each view divided by its shade first (the renderer's light moves with the camera, so a texel's
+    colour as seen differs between views by their shades)."""
     V, U = TEXTURE_SHAPE
     out: list[list[torch.Tensor]] = [[], [], [], []]
     for k in range(people):
@@ -116,7 +122,10 @@ def texture_pairs(split: str, people: int, size: tuple[int, int], yaws: tuple[fl
         weight = torch.zeros(NUM_PROXY_PARTS, 1, V, U)
         for i, view in enumerate(views):
             seen = view_surface(view.joints3d, view.camera)
-            texture = unwrap(view.image, seen.parts, seen.surface, seen.facing * view.mask)
+            colours = np.asarray(view.image, np.float32)
+            if albedo:
+                colours = colours / shading_maps(view.joints3d[None], [view.camera], RENDER_LIGHT)[0, ..., None].numpy()
+            texture = unwrap(colours, seen.parts, seen.surface, seen.facing * view.mask)
             if i == 0:
                 out[0].append(texture.colour)
                 out[1].append(texture.weight)
@@ -181,8 +190,8 @@ def train_texture_completion(
 
 def _train(config: TextureTrainConfig, out: str | Path | None, verbose: bool) -> tuple[TextureCompletionNet, dict]:
     start = time.perf_counter()
-    train = texture_pairs("train", config.train_people, config.size, config.yaws)
-    val = texture_pairs("val", config.val_people, config.size, config.yaws)
+    train = texture_pairs("train", config.train_people, config.size, config.yaws, config.albedo)
+    val = texture_pairs("val", config.val_people, config.size, config.yaws, config.albedo)
     stats: dict = {"data_s": time.perf_counter() - start, "val_fill_l1": evaluate(None, val, config.known_weight)}
     torch.manual_seed(config.seed)
     net = TextureCompletionNet(config.model)
