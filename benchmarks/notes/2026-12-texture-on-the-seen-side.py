@@ -20,12 +20,9 @@ from posegen_lite.data.datasets import DataSpec, build_dataset
 from posegen_lite.evaluation.budget import pixel_error
 from posegen_lite.evaluation.predictors import G1G2Predictor
 from posegen_lite.evaluation.protocol import sample_indices
-from posegen_lite.geometry.camera import camera_from_vector
-from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
-from posegen_lite.geometry.texture import mix_texture, view_surface
 from posegen_lite.geometry.warp import OUTLINE_RING
-from posegen_lite.models.texture_completion import FILL_SHARE, TEXTURE_SHARE, albedo_texture, load_completion
-from posegen_lite.models.warping import relight_seen, warp_image
+from posegen_lite.models.texture_completion import FILL_SHARE, TEXTURE_SHARE, load_completion
+from posegen_lite.models.warping import warp_image
 from posegen_lite.models.weights import load_models
 from posegen_lite.pipelines.synthesizer import COMPLETION_WEIGHTS, DEMO_WEIGHTS
 
@@ -35,30 +32,9 @@ class Oblique(G1G2Predictor):
 
     t = 0.0
 
-    def _unseen(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
-        H, W = images.shape[-2:]
-        cams = [[camera_from_vector(c.numpy(), W, H) for c in pair] for pair in batch["cameras"]]
-        ja, jb = batch["joints3d_a"].double().numpy(), batch["joints3d_b"].double().numpy()
-        inputs = ((batch["image_a"].float() + 1) * 127.5).permute(0, 2, 3, 1)
-        shade_a = shading_maps(ja, [c[0] for c in cams], RENDER_LIGHT)[:, None]
-        shade_b = shading_maps(jb, [c[1] for c in cams], RENDER_LIGHT)
-        facing = [torch.from_numpy(view_surface(j, c[0]).facing) for j, c in zip(ja, cams, strict=True)]
-        facing_a = torch.stack(facing)[:, None]
-        views = ((images.float().cpu() + 1) * 127.5).permute(0, 2, 3, 1)
-        surface = batch["proxy_surface_b"][:, 2:].float().permute(0, 2, 3, 1)
-        vis, flow = batch["visibility"].float(), batch["flow"].float()
-        paint = (vis[:, 0] < 0.5) | (warp_image(facing_a, flow, vis)[:, 0] < self.t)
-        mixed = torch.stack([
-            mix_texture(views[k : k + 1], albedo_texture(inputs[k].numpy(), ja[k], cams[k][0], RENDER_LIGHT,
-                                                            completion=self.completion),
-                        batch["proxy_parts_b"][k : k + 1], surface[k : k + 1], paint[k : k + 1],
-                        self.texture_share, shade_b[k : k + 1])[0]
-            for k in range(len(views))
-        ]).permute(0, 3, 1, 2)  # fmt: skip
-        seen = relight_seen(mixed, inputs.permute(0, 3, 1, 2), flow, vis, shade_a, facing_a, shade_b[:, None])
-        out = (seen.clamp(0, 255) / 127.5 - 1).to(images.device, images.dtype)
-        touched = (paint & (batch["proxy_parts_b"] >= 0))[:, None] | (seen != mixed).any(1, keepdim=True)
-        return torch.where(touched & ~self._same_view(batch), out, images)
+    def _painted(self, batch: dict, facing_a: torch.Tensor) -> torch.Tensor:
+        vis = batch["visibility"].float()
+        return (vis[:, 0] < 0.5) | (warp_image(facing_a, batch["flow"].float(), vis)[:, 0] < self.t)
 
 
 def main() -> None:

@@ -159,7 +159,7 @@ class G1Predictor:
         facing_a = facing_a[:, None]
         views = ((images.float().cpu() + 1) * 127.5).permute(0, 2, 3, 1)
         surface = batch["proxy_surface_b"][:, 2:].float().permute(0, 2, 3, 1)
-        unseen = batch["visibility"][:, 0] < 0.5
+        unseen = self._painted(batch, facing_a)
         mixed = torch.stack([
             mix_texture(views[k : k + 1], albedo_texture(inputs[k].numpy(), ja[k], cams[k][0], RENDER_LIGHT,
                                                             completion=self.completion),
@@ -173,6 +173,11 @@ class G1Predictor:
         touched = (unseen & (batch["proxy_parts_b"] >= 0))[:, None] | (seen != mixed).any(1, keepdim=True)
         # elsewhere bit for bit (the 0–255 scale's round trip is not)
         return torch.where(touched.to(images.device) & ~self._same_view(batch), out, images)
+
+    def _painted(self, batch: dict, facing_a: torch.Tensor) -> torch.Tensor:
+        """``(B, H, W)`` bool: the target pixels ``_unseen`` paints from the texture, those the input did not see
+        (``facing_a`` ``(B, 1, h, w)``, how squarely the input saw each of its pixels, for a rule that reads it)."""
+        return batch["visibility"][:, 0] < 0.5
 
     def _outline(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
         """With the fill, the outline antialiased from the target proxy's sub-pixel coverage, the synthesizer's last
