@@ -87,6 +87,9 @@ def test_a_warping_g1_gets_each_persons_proxy_flow_in_a_scene(one_person):
     guess = unfilled.synthesize(image, j, yaw=60, camera=cam, unseen="networks")
     assert (guess.coarse != single.coarse).any()  # and so does the blend of the unseen side
     np.testing.assert_array_equal(crowd.people[0].synthesis.coarse, single.coarse)
+    # a photo's light stays in its world: no re-lit texture, the networks' guess
+    photo = CrowdSynthesizer(warping, light=None).synthesize(image, [j], cam, yaw=60)
+    np.testing.assert_array_equal(photo.people[0].synthesis.coarse, guess.coarse)
     # … and the same silhouette for G2
     assert (single.image != single.coarse).any()
     np.testing.assert_array_equal(crowd.people[0].synthesis.image, single.image)

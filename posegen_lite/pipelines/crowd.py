@@ -33,7 +33,7 @@ from posegen_lite.geometry.scene import (
     person_window,
     scene_targets,
 )
-from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
+from posegen_lite.geometry.shading import RENDER_LIGHT, Light, shading_maps
 from posegen_lite.geometry.skeleton import check_keypoints, hip_centre
 from posegen_lite.geometry.warp import ProxyMaps, source_maps
 from posegen_lite.images import ensure_rgb, resize_image
@@ -118,9 +118,9 @@ class CrowdSynthesizer:
        mask (the 2D keypoints say where everybody is), so the model sees one person as in training. Inside the
        person's mask, whoever stands in front stays (``hide_occluders=True`` paints them out too: measured worse).
     3. Synthesize each person's crop with ``NovelViewSynthesizer.generate`` (G1, + G2 when present) for the target
-       keypoints in their target window; where G1 reads the body proxy, the unseen side is painted as the
-       synthesizer's default ``unseen="blend"`` paints it (``unseen.blend_views``: the crop's texture in albedo,
-       completed once per person and crop, re-lit in each target window).
+       keypoints in their target window; where G1 reads the body proxy and ``light`` moves with the camera (the
+       embedded people's), the unseen side is painted as the synthesizer's default ``unseen="blend"`` paints it
+       (``unseen.blend_views``: the crop's texture in albedo, completed once per crop, re-lit in each window).
     4. Composite back to front by target depth onto a background (``"plain"``: a per-row gradient fitted to the
        input's background pixels, or ``"inpaint"``: the input with the people filled in from their row
        neighbours), each person with a soft matte: the body mask of their target keypoints, feathered, where the
@@ -135,6 +135,8 @@ class CrowdSynthesizer:
             body mask* (their clothes are then never copied onto the person, but the model turns the holes into
             faint ghosts: on 20 held-out scenes the per-person L1 rose from 0.098 to 0.113, see
             benchmarks/README.md), so it is off by default.
+        light: how the scene is lit (step 3): ``RENDER_LIGHT``, fixed to the camera, as the embedded people are;
+            ``None`` for a photo, whose light stays in its world: each person's unseen side is then the networks'.
     """
 
     def __init__(
@@ -145,12 +147,14 @@ class CrowdSynthesizer:
         margin: float = MARGIN,
         feather: float = 1.0,
         hide_occluders: bool = False,
+        light: Light | None = RENDER_LIGHT,
     ) -> None:
         if background not in BACKGROUNDS:
             raise ValueError(f"background must be one of {BACKGROUNDS}, got {background!r}")
         self.synth, self.background = synth, background
         self.fov_y_deg, self.margin, self.feather = fov_y_deg, margin, feather
         self.hide_occluders = hide_occluders
+        self.light = light
         self.model_size = (synth.height, synth.width)
 
     # --- inputs -----------------------------------------------------------------------------------------------
@@ -217,11 +221,13 @@ class CrowdSynthesizer:
         re-lit in each target window, as ``NovelViewSynthesizer``'s ``unseen="blend"`` (kept per crop in its memo)."""
         mh, mw = self.model_size
         cam = window.crop_camera(camera, mh, mw)
-        lit = lambda: lit_view(image, joints, cam, None, RENDER_LIGHT, completion=self.synth.completion)  # noqa: E731
-        inp = self.synth.memo.get("crowd lit", input_key(image, joints, cam), lit)
+        light = self.light
+        assert light is not None  # only called under a light fixed to the camera
+        lit = lambda: lit_view(image, joints, cam, None, light, completion=self.synth.completion)  # noqa: E731
+        inp = self.synth.memo.get(f"crowd lit {light}", input_key(image, joints, cam), lit)
         seen = (warp.parts.cpu(), warp.surface[:, 2:].permute(0, 2, 3, 1).cpu())
         cams = [t.window.crop_camera(camera, mh, mw) for t in targets]
-        shade = shading_maps(np.stack([t.joints3d for t in targets]), cams, RENDER_LIGHT, seen=seen)
+        shade = shading_maps(np.stack([t.joints3d for t in targets]), cams, light, seen=seen)
         cpu, share = warp.to("cpu"), self.synth.texture_share
         painted = [None if v is None else blend_views(v, cpu, inp, shade, share) for v in (coarse, refined)]
         return painted[0], painted[1]
@@ -281,7 +287,7 @@ class CrowdSynthesizer:
             coarse, refined, maps, masks = self.synth.generate(
                 crops[k], [j[1] for j in job], [j[2] for j in job], warp, outline_ring=0
             )
-            if isinstance(warp, ProxyMaps):
+            if isinstance(warp, ProxyMaps) and self.light is not None:
                 coarse, refined = self._blend(crops[k], people[k], windows[k], camera, [j[3] for j in job], warp,
                                               coarse, refined)  # fmt: skip
             for i, (v, xy, ok, _) in enumerate(job):
@@ -405,6 +411,7 @@ def people_from_photo(image: np.ndarray, estimator: PoseEstimator | None = None)
     """Every person's pose in a photo ``(H, W, 3)``, ready for ``CrowdSynthesizer.synthesize_2d``:
 
         people = people_from_photo(photo)  # the shipped MediaPipe estimator, by overlapping strips
+        crowd = CrowdSynthesizer(synth, light=None)  # a photo's light stays in its world
         results = crowd.synthesize_2d(photo, [p.keypoints for p in people], [p.visible for p in people], yaws=[30])
 
     An estimator with ``estimate_people(image) -> list[PhotoPose]`` is asked once; any other (one person per
