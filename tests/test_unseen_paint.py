@@ -261,9 +261,13 @@ def test_by_default_the_unseen_side_mixes_the_networks_guess_with_the_relit_text
     square = (seen != own).any(-1)
     assert square[0].sum() > 15 and not square[1].any()  # at 40° the front was seen squarely; at 180° nothing
     assert np.abs(got[~unseen] - seen[~unseen]).max() <= 0.5 + 1e-3
-    # a light fixed to the world (a photo) leaves the texture's colours unshaded
+    # a light fixed to the world (a photo) leaves the texture's colours unshaded, completed by the fill alone (the
+    # network learned the embedded people's albedo)
     world = s.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera, light=None)
     assert not np.array_equal(world[2].image, mixed[2].image)
+    fill = NovelViewSynthesizer(g1, None, device="cpu", soft_outline=False)
+    fill_world = fill.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera, light=None)
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(world, fill_world, strict=True))
     # PG2's own G1 reads no body proxy: its unseen side is the networks', and a blend is refused
     pg2 = NovelViewSynthesizer(G1(G1Config(*SIZE, base_channels=4)), None, device="cpu")
     assert not pg2.needs_proxy

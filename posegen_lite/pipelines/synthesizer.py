@@ -407,11 +407,13 @@ class NovelViewSynthesizer(PhotoViews):
         # Stage II + III: the yaws in batches of ``batch`` views
         coarse, refined = self.networks(image_a, maps, masks, warp, noise)
         if unseen == "blend" and isinstance(warp, ProxyMaps):  # the texture once per input, re-lit per view
-            lit = lambda: lit_input(image, source, self.size, widths, light, person, self.completion)  # noqa: E731
+            net = None if light is None else self.completion  # it learned the embedded people's albedo, not a photo's
+            share = FILL_SHARE if net is None else self.texture_share
+            lit = lambda: lit_input(image, source, self.size, widths, light, person, net)  # noqa: E731
             inp, cpu = self.memo.get(f"lit {light}", key, lit), warp.to("cpu")
             shade = None if light is None else shading(source, [p[2] for p in poses], self.size, light, widths, cpu)
-            coarse = blend_views(coarse, cpu, inp, shade, self.texture_share)
-            refined = None if refined is None else blend_views(refined, cpu, inp, shade, self.texture_share)
+            coarse = blend_views(coarse, cpu, inp, shade, share)
+            refined = None if refined is None else blend_views(refined, cpu, inp, shade, share)
         if person is not None:
             paint = lambda: unseen_painter(unseen, image, person, source, self.size, widths)  # noqa: E731
             colours = None if unseen in ("networks", "blend") else self.memo.get(f"unseen {unseen}", key, paint)
