@@ -133,6 +133,23 @@ def test_warping_g1_shapes_and_needs_the_flow(warp):
         g1(a, pose, flow=flow[:, :1], visibility=vis)
 
 
+def test_one_input_s_features_computed_once_give_every_view_the_same_output():
+    torch.manual_seed(0)
+    g1 = G1(G1Config(16, 16, base_channels=4, warp="paste", levels=2)).eval()
+    a, pose = torch.rand(1, 3, 16, 16) * 2 - 1, torch.rand(3, 18, 16, 16) * 2 - 1
+    flow, vis = torch.randn(3, 2, 16, 16), (torch.rand(3, 1, 16, 16) > 0.3).float()
+    with torch.no_grad():
+        many = a.expand(3, -1, -1, -1)  # one input seen from three views
+        anew = g1.coarse_and_paste(many, pose, flow, vis)
+        kept = g1.coarse_and_paste(many, pose, flow, vis, source=g1.source_features(a))
+        for x, y in zip(anew, kept, strict=True):
+            assert torch.equal(x, y)
+        with pytest.raises(ValueError, match="one image"):
+            g1.source_features(many)
+        with pytest.raises(ValueError, match="warp='none'"):
+            G1(G1Config(16, 16, base_channels=4, levels=2)).source_features(a)
+
+
 def test_warping_g1_sees_the_warped_input():
     # With warp="skip" the output depends on what the flow carries; with the visibility at 0 it cannot.
     torch.manual_seed(0)

@@ -389,6 +389,29 @@ def test_source_maps_are_the_pairs_maps_of_one_source_to_many_targets():
     assert all(torch.equal(a, b) for a, b in zip(source_maps(pose, cam, targets, other), moved, strict=True))
 
 
+def test_source_maps_from_a_kept_source_view_and_built_targets_are_the_same_maps():
+    """What a synthesizer keeps across calls (the input's proxy and depth map, ``source_view``) and builds once per
+    call (the targets' proxies) gives the maps bit for bit, widened parts too."""
+    from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, build_proxy
+    from posegen_lite.geometry.warp import source_view
+
+    pose, cam = reference_pose(), _camera(10.0)
+    targets = np.stack([rotate_about_body_axis(pose, yaw) for yaw in (0.0, 35.0, 135.0, 180.0)])
+    for widths in (None, np.linspace(1.0, 1.6, NUM_PROXY_PARTS)):
+        plain = source_maps(pose, cam, targets, radius_scale=widths)
+        seen = source_view(pose, cam, widths)
+        built = build_proxy(targets.astype(np.float64), widths)
+        kept = source_maps(pose, cam, targets, radius_scale=widths, seen=seen, target_proxy=built)
+        assert all(torch.equal(a, b) for a, b in zip(plain, kept, strict=True))
+        assert seen.depth.shape == (1, H * W) and torch.equal(
+            torch.isfinite(seen.depth).view(H, W), plain.source_silhouette[0, 0] > 0
+        )
+    with pytest.raises(ValueError, match="2 target proxies"):
+        source_maps(pose, cam, targets, target_proxy=build_proxy(targets[:2].astype(np.float64)))
+    with pytest.raises(ValueError, match="batch of one body"):
+        build_proxy(targets.astype(np.float64)).repeat(3)
+
+
 def test_fit_orthographic_recovers_the_camera_and_keeps_the_inputs_precision():
     pose = reference_pose().astype(np.float64)
     truth = OrthoCamera(40.0, (30.0, 70.0), W, H)

@@ -103,3 +103,21 @@ def test_views_already_cast_give_the_same_normals_and_shade_without_casting_agai
         atol=1e-4,
         rtol=0,
     )
+
+
+def test_the_targets_proxy_built_once_shades_and_outlines_as_built_anew():
+    from posegen_lite.geometry.camera import rotate_about_body_axis
+    from posegen_lite.geometry.outline import outline_coverage
+    from posegen_lite.geometry.proxy import PROXY_PARTS, build_proxy
+    from posegen_lite.geometry.warp import source_maps
+
+    view = Scene.held_out(3, SIZE).input_view
+    targets = np.stack([rotate_about_body_axis(view.joints3d, yaw) for yaw in (10.0, 95.0, 170.0)])
+    cams, widths = [view.camera] * len(targets), np.full(len(PROXY_PARTS), 1.3)
+    warp = source_maps(view.joints3d, view.camera, targets, radius_scale=widths)
+    seen = (warp.parts, warp.surface[:, 2:].permute(0, 2, 3, 1))
+    built = build_proxy(targets.astype(np.float64), widths)
+    once = shading_maps(targets, cams, RENDER_LIGHT, widths, seen, proxy=built)
+    assert torch.equal(once, shading_maps(targets, cams, RENDER_LIGHT, widths, seen))
+    kept = outline_coverage(targets, cams, radius_scale=widths, proxy=built)
+    assert torch.equal(kept, outline_coverage(targets, cams, radius_scale=widths))

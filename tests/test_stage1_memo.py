@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from posegen_lite.geometry.camera import Camera
-from posegen_lite.pipelines.stage1 import InputMemo, input_key
+from posegen_lite.pipelines.stage1 import KINDS, InputMemo, input_key
 
 
 def _camera(tz: float = 3.0) -> Camera:
@@ -42,10 +42,11 @@ def test_memo_computes_once_and_forgets_the_oldest():
     assert memo.get("source", b"a", compute(1)) == 10
     assert memo.get("source", b"a", compute(99)) == 10  # kept: not computed again
     assert memo.get("widths", b"a", compute(2)) == 20  # another kind of value of the same input
-    for k in (b"b", b"c", b"d", b"e", b"f", b"g", b"h"):  # up to four kinds per input: 8 values for size 2
+    newer = [bytes([k]) for k in range(2 * KINDS - 1)]  # up to KINDS kinds per input: 2·KINDS values for size 2
+    for k in newer:
         memo.get("source", k, compute(3))
     assert memo.get("source", b"a", compute(4)) == 40  # pushed out by newer inputs
-    assert calls == [1, 2, 3, 3, 3, 3, 3, 3, 3, 4]
+    assert calls == [1, 2, *[3] * len(newer), 4]
 
 
 def test_memo_keeps_no_error():

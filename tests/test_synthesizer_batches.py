@@ -106,3 +106,16 @@ def test_channels_last_on_a_cpu_keeps_the_answers(view):
     for x, y in zip(a, b, strict=True):
         _close(x.coarse, y.coarse)
         _close(x.refined, y.refined)
+
+
+def test_the_input_s_features_kept_across_calls_follow_new_weights(view):
+    """A slider's next view reuses G1's features of the input; weights loaded in place are new weights."""
+    synth, kw = _synth(batch=8), {"camera": view.camera}
+    first = synth.synthesize(view.image, view.joints3d, yaw=30, **kw).image
+    assert np.array_equal(synth.synthesize(view.image, view.joints3d, yaw=30, **kw).image, first)
+    torch.manual_seed(1)
+    other = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp="paste"))
+    synth.g1.load_state_dict(other.state_dict())
+    fresh = NovelViewSynthesizer(other, synth.g2, device="cpu").synthesize(view.image, view.joints3d, yaw=30, **kw)
+    again = synth.synthesize(view.image, view.joints3d, yaw=30, **kw).image
+    assert not np.array_equal(again, first) and np.array_equal(again, fresh.image)

@@ -49,6 +49,7 @@ def correspond(
     source_cams: RayCameras,
     target_cams: RayCameras,
     tolerance: float = 0.02,
+    source_depth: torch.Tensor | None = None,
 ) -> Correspondence:
     """Where every target pixel's proxy surface point lies in the source view, and whether it was seen there.
 
@@ -56,6 +57,8 @@ def correspond(
     different poses work too: a point keeps its coordinates in its part's local frame, the segment stretched
     to the part's length in the other pose). ``tolerance``: how far (as a fraction of the body's scale, ~1.75
     m) the first surface on the source ray may lie in front of the point and still count as the point itself.
+    ``source_depth`` ``(B, h·w)``: the source views' depth maps when already cast (``warp.SourceView``: one input
+    seen from many targets is cast once), else they are cast here.
     """
     if len(source) != len(target) or len(source) != len(source_cams) or len(target) != len(target_cams):
         raise ValueError("source, target and both camera batches must have the same length")
@@ -63,9 +66,10 @@ def correspond(
         raise ValueError("source and target proxies must have the same parts")
     B, P, H, W = len(target), target.centre.shape[1], target_cams.height, target_cams.width
     if len(chunks := _slices(B, H * W)) > 1:
+        depth = [None if source_depth is None else source_depth[s] for s in chunks]
         parts = [
-            correspond(source.rows(s), target.rows(s), source_cams.rows(s), target_cams.rows(s), tolerance)
-            for s in chunks
+            correspond(source.rows(s), target.rows(s), source_cams.rows(s), target_cams.rows(s), tolerance, d)
+            for s, d in zip(chunks, depth, strict=True)
         ]
         return Correspondence(*(torch.cat([getattr(c, f.name) for c in parts]) for f in fields(Correspondence)))
     hits = _cast(target, target_cams)
@@ -98,7 +102,9 @@ def correspond(
     # Visibility, as in shadow mapping: the source view's own depth map must not hold anything in front of
     # the point at the pixel it projects to.
     h, w = source_cams.height, source_cams.width
-    depth_map = _cast(source, source_cams, surface=False).depth.reshape(-1)  # (B·h·w,)
+    if source_depth is None:
+        source_depth = _cast(source, source_cams, surface=False).depth
+    depth_map = source_depth.reshape(-1)  # (B·h·w,)
     inside = (xy[:, 0] >= -0.5) & (xy[:, 0] < w - 0.5) & (xy[:, 1] >= -0.5) & (xy[:, 1] < h - 0.5)
     inside &= torch.isfinite(xy).all(-1)
     col = xy[:, 0].nan_to_num(0).round().clamp(0, w - 1).long()

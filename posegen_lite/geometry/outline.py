@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.proxy import build_proxy
 from posegen_lite.geometry.ray_cameras import OrthoCamera, ray_cameras
-from posegen_lite.geometry.raycast import _cast
+from posegen_lite.geometry.raycast import Primitives, _cast
 
 # 2 × 2 sub-pixels: the cheapest, and on `val` the best (L1 in the body 0.375× → 0.327× identity; 3 × 3: 0.344×).
 OUTLINE_SUBPIXELS = 2
@@ -31,17 +31,18 @@ def outline_coverage(
     cameras: Sequence[Camera | OrthoCamera],
     subpixels: int = OUTLINE_SUBPIXELS,
     radius_scale: np.ndarray | None = None,
+    proxy: Primitives | None = None,
 ) -> torch.Tensor:
     """``(B, 1, H, W)`` float32 in [0, 1]: the share of each pixel's ``subpixels × subpixels`` sub-pixels on the
     body proxy of the poses ``joints3d`` ``(B, 18, 3)`` (or one ``(18, 3)``) seen by ``cameras`` (``B``, one image
-    size), its parts widened by ``radius_scale`` ``(P,)``."""
+    size), its parts widened by ``radius_scale`` ``(P,)``; ``proxy``: that proxy when already built."""
     joints = np.asarray(joints3d, np.float64)
     joints = joints[None] if joints.ndim == 2 else joints
     if len(joints) != len(cameras):
         raise ValueError(f"{len(joints)} poses for {len(cameras)} cameras")
     cams = ray_cameras(cameras).finer(subpixels)
     with torch.no_grad():
-        hits = _cast(build_proxy(joints, radius_scale), cams, surface=False)
+        hits = _cast(build_proxy(joints, radius_scale) if proxy is None else proxy, cams, surface=False)
     on = torch.isfinite(hits.depth).view(len(joints), 1, cams.height, cams.width).float()  # a hit: finite depth
     return F.avg_pool2d(on, subpixels)
 

@@ -39,6 +39,13 @@ class Primitives:
         """Bodies ``s`` of the batch."""
         return Primitives(self.centre[s], self.rot[s], self.radii[s], self.half[s], self.enabled[s])
 
+    def repeat(self, n: int) -> Primitives:
+        """A batch of one body as ``n`` rows of the same body (views of the tensors, not copies)."""
+        if len(self) != 1:
+            raise ValueError(f"repeat needs a batch of one body, got {len(self)}")
+        tensors = (self.centre, self.rot, self.radii, self.half, self.enabled)
+        return Primitives(*(t.expand(n, *t.shape[1:]) for t in tensors))
+
 
 def primitives_from_arrays(
     centre: np.ndarray | torch.Tensor,

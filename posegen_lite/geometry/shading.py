@@ -20,7 +20,7 @@ import torch
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.proxy import build_proxy
 from posegen_lite.geometry.ray_cameras import OrthoCamera, ray_cameras
-from posegen_lite.geometry.raycast import _cast, _in_camera, hit_normals
+from posegen_lite.geometry.raycast import Primitives, _cast, _in_camera, hit_normals
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,16 @@ def surface_normals(
     parts: torch.Tensor,
     surface: torch.Tensor,
     radius_scale: np.ndarray | None = None,
+    proxy: Primitives | None = None,
 ) -> torch.Tensor:
     """``proxy_normals``' normals ``(B, H, W, 3)`` without casting again, for views whose ``parts`` ``(B, H, W)`` and
     ``surface`` ``(B, H, W, 3)`` are known (``ProxyMaps``: ``(across, along, outward)``, ``along`` the hit's
-    normalised ``y`` over ``h + 1``): only each part's pose in each camera is computed."""
+    normalised ``y`` over ``h + 1``): only each part's pose in each camera is computed (``proxy``: the poses'
+    proxy when already built)."""
     cams = ray_cameras(cameras)
     with torch.no_grad():
-        posed = _in_camera(build_proxy(np.asarray(joints3d, np.float64), radius_scale), cams)
+        prims = build_proxy(np.asarray(joints3d, np.float64), radius_scale) if proxy is None else proxy
+        posed = _in_camera(prims, cams)
     B = len(cams)
     part = parts.reshape(B, -1).long()
     half = torch.gather(posed.h, 1, part.clamp_min(0))  # each pixel's part's normalised half-length
@@ -97,12 +100,14 @@ def shading_maps(
     light: Light,
     radius_scale: np.ndarray | None = None,
     seen: tuple[torch.Tensor, torch.Tensor] | None = None,
+    proxy: Primitives | None = None,
 ) -> torch.Tensor:
     """How ``light`` shades the proxy of each pose ``joints3d`` ``(B, 18, 3)`` seen by its camera: ``(B, H, W)``
     float32 (``lambert`` on the body, 1 on the background, where nothing is shaded). ``seen``: the views' ``(parts,
-    surface)`` when they are already cast (``surface_normals``), else they are cast here (``proxy_normals``)."""
+    surface)`` when they are already cast (``surface_normals``, with the poses' ``proxy`` when already built), else
+    they are cast here (``proxy_normals``)."""
     if seen is None:
         parts, normal = proxy_normals(joints3d, cameras, radius_scale)
     else:
-        parts, normal = seen[0], surface_normals(joints3d, cameras, *seen, radius_scale)
+        parts, normal = seen[0], surface_normals(joints3d, cameras, *seen, radius_scale, proxy)
     return torch.where(parts >= 0, lambert(normal, light), torch.ones(()))

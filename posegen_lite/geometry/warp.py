@@ -11,12 +11,14 @@ Conventions (stated once; ``models/warping.py`` samples with them):
   surface point lies (``surface_map``): texture coordinates, the same for a body point in every view.
 * ``source_silhouette (B, 1, h, w)`` float32 in {0, 1}: where the proxy covers the source view.
 
-``proxy_maps`` builds them for pairs, ``source_maps`` for one source and many targets (``models/inputs.py``).
+``proxy_maps`` builds them for pairs, ``source_maps`` for one source and many targets (``models/inputs.py``), whose
+source view (``SourceView``) a synthesizer keeps across calls.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -25,7 +27,8 @@ import torch
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.correspond import correspond
 from posegen_lite.geometry.proxy import PROXY_PARTS, build_proxy
-from posegen_lite.geometry.ray_cameras import OrthoCamera, fit_orthographic, ray_cameras
+from posegen_lite.geometry.ray_cameras import OrthoCamera, RayCameras, fit_orthographic, ray_cameras
+from posegen_lite.geometry.raycast import Primitives, _cast
 from posegen_lite.images import max_filter, pull_push_fill
 
 
@@ -99,12 +102,24 @@ def proxy_maps(
         ja, jb = ja[None], jb[None]
     if len(ja) != len(cameras_a) or len(jb) != len(cameras_b) or len(ja) != len(jb):
         raise ValueError(f"got {len(ja)}/{len(jb)} poses for {len(cameras_a)}/{len(cameras_b)} cameras")
-    cams_a, cams_b = ray_cameras(cameras_a), ray_cameras(cameras_b)
     with torch.no_grad():
         source = build_proxy(ja, radius_scale)
         # A pure viewpoint change (synthetic pairs, Panoptic) has one pose for both views: build it once.
         target = source if np.array_equal(ja, jb, equal_nan=True) else build_proxy(jb, radius_scale)
-        corr = correspond(source, target, cams_a, cams_b, tolerance)
+    return _maps(source, target, ray_cameras(cameras_a), ray_cameras(cameras_b), tolerance)
+
+
+def _maps(
+    source: Primitives,
+    target: Primitives,
+    cams_a: RayCameras,
+    cams_b: RayCameras,
+    tolerance: float,
+    source_depth: torch.Tensor | None = None,
+) -> ProxyMaps:
+    """``proxy_maps`` of built proxies (``source_depth``: ``correspond``'s)."""
+    with torch.no_grad():
+        corr = correspond(source, target, cams_a, cams_b, tolerance, source_depth)
     H, W = cams_b.height, cams_b.width
     ys, xs = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
     on = corr.part >= 0
@@ -124,6 +139,25 @@ def proxy_maps(
     )
 
 
+@dataclass(frozen=True)
+class SourceView:
+    """What every target view's maps read of one source view, built once (``source_view``): the source pose's
+    body ``proxy`` (a batch of one) and its ``depth`` map ``(1, h·w)`` as its ``camera`` sees it (inf off the body)."""
+
+    proxy: Primitives
+    camera: Camera | OrthoCamera
+    depth: torch.Tensor
+
+
+def source_view(source: np.ndarray, camera: Camera | OrthoCamera, radius_scale: np.ndarray | None = None) -> SourceView:
+    """``SourceView`` of the pose ``source`` ``(18, 3)`` seen by ``camera``, its parts widened by ``radius_scale``
+    ``(P,)``: a novel-view synthesizer keeps it for its input across calls (``source_maps``' ``seen``)."""
+    with torch.no_grad():
+        proxy = build_proxy(np.asarray(source, np.float64)[None], radius_scale)
+        depth = _cast(proxy, ray_cameras([camera]), surface=False).depth
+    return SourceView(proxy, camera, depth)
+
+
 def source_maps(
     source: np.ndarray,
     camera: Camera | OrthoCamera,
@@ -131,15 +165,26 @@ def source_maps(
     target_cameras: Sequence[Camera | OrthoCamera] | None = None,
     tolerance: float = 0.02,
     radius_scale: np.ndarray | None = None,
+    seen: SourceView | None = None,
+    target_proxy: Primitives | None = None,
 ) -> ProxyMaps:
     """``proxy_maps`` from one source view to many target views: the source pose ``(18, 3)`` seen by ``camera``,
     to each of ``targets`` ``(N, 18, 3)`` (e.g. the source pose rotated), seen by ``target_cameras`` (``N``
     cameras; default ``camera`` for all), the parts widened by ``radius_scale`` ``(P,)``. What novel-view
-    synthesis needs: ``ProxyMaps`` of batch ``N``."""
+    synthesis needs: ``ProxyMaps`` of batch ``N``. The source's proxy is built and cast once for all targets
+    (``seen``: already, by ``source_view`` of the same pose, camera and widths); ``target_proxy``: the targets'
+    proxies when already built (``proxy.build_proxy(targets, radius_scale)``). The maps are the same either way."""
     n = len(targets)
     cams_b = [camera] * n if target_cameras is None else list(target_cameras)
-    sources, many = np.stack([np.asarray(source)] * n), np.stack(list(targets))
-    return proxy_maps(sources, many, [camera] * n, cams_b, tolerance, radius_scale)
+    if seen is None:
+        seen = source_view(source, camera, radius_scale)
+    if target_proxy is None:
+        with torch.no_grad():
+            target_proxy = build_proxy(np.asarray(np.stack(list(targets)), np.float64), radius_scale)
+    if len(target_proxy) != n or len(cams_b) != n:
+        raise ValueError(f"got {n} targets, {len(target_proxy)} target proxies and {len(cams_b)} cameras")
+    depth = seen.depth.expand(n, -1)
+    return _maps(seen.proxy.repeat(n), target_proxy, ray_cameras([camera] * n), ray_cameras(cams_b), tolerance, depth)
 
 
 def proxy_silhouette(parts: torch.Tensor) -> torch.Tensor:

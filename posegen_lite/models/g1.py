@@ -231,13 +231,14 @@ class G1(nn.Module):
         *,
         noise: torch.Tensor | None = None,
         surface: torch.Tensor | None = None,
+        source: list[torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``forward``'s coarse view (inference: ``z`` from the prior) and, for a pasting G1 (``warp="paste"``)
         given the proxy's maps, its weight on the warped input ``(B, 1, H, W)`` in [0, 1] (0 where the input never
         saw the point; else None): where the output copies I_A's pixels and where it generates. Stage III keeps
-        what G1 pasted (``g2.keep_pasted``). Same inputs as ``forward``."""
-        out, _, alpha = self._run(image_a, pose_b, flow, visibility, noise, None, surface=surface)
-        return out, alpha
+        what G1 pasted (``g2.keep_pasted``). Same inputs as ``forward``; ``source``: the ``source_features`` of the one
+        input every row of ``image_a`` repeats, if known (a synthesizer keeps them across a slider's moves)."""
+        return self._run(image_a, pose_b, flow, visibility, noise, None, surface=surface, source=source)[::2]
 
     def paste_weight(
         self,
@@ -267,11 +268,12 @@ class G1(nn.Module):
         mask_b: torch.Tensor | None = None,
         regress_latent: bool = False,
         surface: torch.Tensor | None = None,
+        source: list[torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, Latents | None, torch.Tensor | None]:
         """``forward``'s work: (output, ``Latents`` or None, paste weight or None)."""
         self._check_inputs(image_a, pose_b, flow, visibility, noise, image_b, mask_b, surface, regress_latent)
         warp = self._proxy_warp(image_a, flow, visibility)  # add-on: (W(I_A), flow, visibility) or None
-        features = self._encode(image_a, pose_b, warp)  # PG2's encoder (+ the warped input and skips)
+        features = self._encode(image_a, pose_b, warp, source)  # PG2's encoder (+ the warped input and skips)
         # The cVAE's z is drawn before the decoder runs: autograd then sums the gradients reaching the features in
         # the order the shipped recipe was trained with (another order changes the last bits, not the maths).
         draw = None if self.latent is None else self._draw(features, pose_b, warp, noise, image_b, mask_b, surface)
@@ -295,19 +297,30 @@ class G1(nn.Module):
         image_a: torch.Tensor,
         pose_b: torch.Tensor,
         warp: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+        source: list[torch.Tensor] | None = None,
     ) -> list[torch.Tensor]:
-        """PG2's encoder on ``(I_A, P_B)`` (and ``W(I_A)``, visibility); I_A's own features, warped by the proxy and
-        gated by the visibility, added to every skip (the deformable skips)."""
+        """PG2's encoder on ``(I_A, P_B)`` (and ``W(I_A)``, visibility); I_A's own features (``source`` when given,
+        one input's), warped by the proxy and gated by the visibility, added to every skip (the deformable skips)."""
         if warp is None:
             return self.encoder(torch.cat([image_a, pose_b], dim=1))
         warped, flow, visibility = warp
         features = self.encoder(torch.cat([image_a, pose_b, warped, visibility], dim=1))
         assert self.skip_mixers is not None  # built for every warp mode
-        source = self._source_features(image_a)
+        n = len(image_a)
+        source = self._source_features(image_a) if source is None else [f.expand(n, -1, -1, -1) for f in source]
         return [
             f + mix(warp_features(s, flow, visibility))
             for f, s, mix in zip(features, source, self.skip_mixers, strict=True)
         ]
+
+    def source_features(self, image_a: torch.Tensor) -> list[torch.Tensor]:
+        """I_A's own features for the deformable skips, one map ``(1, C_l, H_l, W_l)`` per level, of one input image
+        ``image_a`` ``(1, 3, H, W)`` in [-1, 1]: they depend on the input alone, so every view of it can share them
+        (``coarse_and_paste``'s ``source``). Only a G1 that warps has them."""
+        if self.source_encoder is None or image_a.dim() != 4 or image_a.shape[0] != 1:
+            raise ValueError(f"source_features: one image (1, 3, H, W) for a G1 that warps, got "
+                             f"{tuple(image_a.shape)} for warp={self.config.warp!r}")  # fmt: skip
+        return self.source_encoder(image_a)
 
     def _source_features(self, image_a: torch.Tensor) -> list[torch.Tensor]:
         """I_A's own features, one map per level. A batch that is one image repeated (``image.expand(B, ...)``,

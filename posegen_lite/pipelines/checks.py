@@ -118,3 +118,12 @@ def check_silhouette(silhouette: object, height: int, width: int) -> np.ndarray:
     if not np.issubdtype(mask.dtype, np.number) or not np.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
         raise ValueError("silhouette must hold bools or numbers in [0, 1] (1: the person)")
     return mask > 0.5
+
+
+def check_samples(samples: object, temperature: object) -> None:
+    """A conditional-VAE G1's draws: ``samples`` an integer ≥ 1, ``temperature`` a finite number ≥ 0."""
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be an integer ≥ 1, got {samples!r}")
+    real = isinstance(temperature, numbers.Real) and not isinstance(temperature, bool)
+    if not real or not 0 <= temperature < math.inf:  # type: ignore[operator]  # a Real compares with numbers
+        raise ValueError(f"temperature must be a finite number ≥ 0, got {temperature!r}")

@@ -23,10 +23,12 @@ from posegen_lite.geometry.fit import fit_radius_scale
 from posegen_lite.geometry.lifting import orthographic_projection
 from posegen_lite.geometry.outline import outline_coverage
 from posegen_lite.geometry.posemaps import body_mask, pose_maps
+from posegen_lite.geometry.proxy import build_proxy
 from posegen_lite.geometry.ray_cameras import OrthoCamera, fit_orthographic
+from posegen_lite.geometry.raycast import Primitives
 from posegen_lite.geometry.shading import Light, shading_maps
 from posegen_lite.geometry.skeleton import NUM_JOINTS, check_keypoints, hip_centre
-from posegen_lite.geometry.warp import ProxyMaps, source_maps
+from posegen_lite.geometry.warp import ProxyMaps, SourceView, source_maps, source_view
 from posegen_lite.pipelines.checks import check_inside, check_metres, check_span
 
 LIFTERS = ("mlp", "closed_form")
@@ -158,21 +160,46 @@ def fit_widths(source: SourcePose, size: tuple[int, int], silhouette: np.ndarray
     return fit_radius_scale(source.joints3d, source.proxy_camera(*size), silhouette)
 
 
+def seen_source(source: SourcePose, size: tuple[int, int], widths: np.ndarray | None = None) -> SourceView:
+    """The input's body proxy and depth map as its camera sees it in images of ``size`` (``geometry.warp.SourceView``;
+    parts widened by ``widths``): what every view's ``proxy_warp`` reads of the input, built once per input."""
+    return source_view(source.joints3d, source.proxy_camera(*size), widths)
+
+
+def target_proxy(targets: list[np.ndarray], widths: np.ndarray | None = None) -> Primitives:
+    """The body proxies of the rotated 3D poses ``targets`` (parts widened by ``widths``), built once for the maps,
+    the outline and the shading of the same views."""
+    with torch.no_grad():
+        return build_proxy(np.asarray(np.stack(targets), np.float64), widths)
+
+
 def proxy_warp(
-    source: SourcePose, targets: list[np.ndarray], size: tuple[int, int], widths: np.ndarray | None = None
+    source: SourcePose,
+    targets: list[np.ndarray],
+    size: tuple[int, int],
+    widths: np.ndarray | None = None,
+    seen: SourceView | None = None,
+    proxy: Primitives | None = None,
 ) -> ProxyMaps:
     """The body proxy's maps (``geometry.warp.ProxyMaps``) from the ``source`` pose to each rotated 3D pose of
     ``targets`` (``(18, 3)`` in the source's frame), all seen by the source's camera, in images of ``size``;
-    the parts widened by ``widths`` (``fit_widths``; default: the renderer's body)."""
-    return source_maps(source.joints3d, source.proxy_camera(*size), targets, radius_scale=widths)
+    the parts widened by ``widths`` (``fit_widths``; default: the renderer's body). ``seen`` (``seen_source``) and
+    ``proxy`` (``target_proxy``): that work when already done, for the same pose and widths."""
+    camera = source.proxy_camera(*size)
+    return source_maps(source.joints3d, camera, targets, radius_scale=widths, seen=seen, target_proxy=proxy)
 
 
 def outline(
-    source: SourcePose, targets: list[np.ndarray], size: tuple[int, int], widths: np.ndarray | None = None
+    source: SourcePose,
+    targets: list[np.ndarray],
+    size: tuple[int, int],
+    widths: np.ndarray | None = None,
+    proxy: Primitives | None = None,
 ) -> torch.Tensor:
     """``(N, 1, H, W)``: how much of each pixel the body proxy of each rotated pose of ``targets`` covers, seen as
     ``proxy_warp`` sees it (``geometry.outline.outline_coverage``): where the outline is antialiased."""
-    return outline_coverage(np.stack(targets), [source.proxy_camera(*size)] * len(targets), radius_scale=widths)
+    cameras = [source.proxy_camera(*size)] * len(targets)
+    return outline_coverage(np.stack(targets), cameras, radius_scale=widths, proxy=proxy)
 
 
 def shading(
@@ -182,13 +209,15 @@ def shading(
     light: Light,
     widths: np.ndarray | None = None,
     warp: ProxyMaps | None = None,
+    proxy: Primitives | None = None,
 ) -> torch.Tensor:
     """``(N, H, W)``: how ``light``, fixed to the camera, shades the body proxy of each rotated pose of ``targets``,
     seen as ``proxy_warp`` sees it (``geometry.shading.shading_maps``; 1 off the body); from ``warp``'s parts and
-    surface when given (``proxy_warp``'s maps of these targets: no second ray cast)."""
+    surface when given (``proxy_warp``'s maps of these targets: no second ray cast; ``proxy``: ``target_proxy``)."""
     camera = source.proxy_camera(*size)
     seen = None if warp is None else (warp.parts.cpu(), warp.surface[:, 2:].permute(0, 2, 3, 1).cpu())
-    return shading_maps(np.stack(targets), [camera] * len(targets), light, radius_scale=widths, seen=seen)
+    cams = [camera] * len(targets)
+    return shading_maps(np.stack(targets), cams, light, radius_scale=widths, seen=seen, proxy=proxy)
 
 
 def input_key(*parts: Any) -> bytes:
@@ -212,13 +241,16 @@ def input_key(*parts: Any) -> bytes:
     return digest.digest()
 
 
+KINDS = 6  # kinds of value an input may keep (source, widths, source view, features, lit texture, unseen paint)
+
+
 class InputMemo:
-    """The Stage I work that depends on the input alone, kept for the last ``size`` inputs: its pose in 3D (2D
-    keypoints lifted: ~15 ms), the body proxy's widths fitted to its silhouette (~15 ms), what paints its
-    unseen side (its part colours, ~8 ms at 128×64, its completed texture, or its re-lit texture and shade for the
-    blend, ~25 ms). A slider's next view of the same
-    input redoes none of it. Keyed by ``input_key`` of everything the work reads; safe to share between threads
-    (the widget's turntable)."""
+    """The work that depends on the input alone, kept for the last ``size`` inputs: its pose in 3D (2D keypoints
+    lifted: ~15 ms), the body proxy's widths fitted to its silhouette (~15 ms), its proxy and depth map as its camera
+    sees it (``seen_source``, ~4 ms), G1's features of it (~4 ms), what paints its unseen side (its part colours,
+    ~8 ms at 128×64, its completed texture, or its re-lit texture and shade for the blend, ~25 ms). A slider's next
+    view of the same input redoes none of it. Keyed by ``input_key`` of everything the work reads; safe to share
+    between threads (the widget's turntable)."""
 
     def __init__(self, size: int = 8) -> None:
         if size < 0:
@@ -236,7 +268,7 @@ class InputMemo:
         value = compute()
         with self._lock:
             self._items[(what, key)] = value
-            while len(self._items) > self.size * 4:  # up to four kinds of value per input
+            while len(self._items) > self.size * KINDS:
                 self._items.popitem(last=False)
         return value
 

@@ -16,8 +16,6 @@ calls (``stage1.InputMemo``), so a slider's next view of the same input starts f
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -29,8 +27,7 @@ from posegen_lite.device import pick_device
 from posegen_lite.geometry.camera import Camera
 from posegen_lite.geometry.photo import MediaPipeEstimator
 from posegen_lite.geometry.shading import RENDER_LIGHT, Light
-from posegen_lite.geometry.skeleton import check_keypoints
-from posegen_lite.geometry.warp import OUTLINE_RING, ProxyMaps
+from posegen_lite.geometry.warp import OUTLINE_RING, ProxyMaps, fill_uncovered
 from posegen_lite.images import ensure_rgb, to_tensor, to_uint8
 from posegen_lite.models.g1 import G1
 from posegen_lite.models.g2 import G2, keep_pasted
@@ -42,25 +39,26 @@ from posegen_lite.pipelines.checks import (
     check_angle,
     check_joint_count,
     check_pitch,
+    check_samples,
     check_silhouette,
     check_yaws,
 )
 from posegen_lite.pipelines.compositing import on_input_background, soften_views
 from posegen_lite.pipelines.photo_views import PhotoViews
+from posegen_lite.pipelines.poses import PoseMethods
 from posegen_lite.pipelines.result import SynthesisResult
 from posegen_lite.pipelines.stage1 import (
     LIFTERS,
     InputMemo,
-    SourcePose,
     fit_widths,
     input_key,
     is_input_view,
-    observed_2d,
     outline,
     pose_inputs,
     proxy_warp,
+    seen_source,
     shading,
-    source_pose,
+    target_proxy,
     turn,
 )
 from posegen_lite.pipelines.unseen import blend_views, check_unseen, lit_input, unseen_painter
@@ -80,9 +78,10 @@ def _placed(net: Net, device: torch.device, memory_format: torch.memory_format) 
     return net.to(device).to(memory_format=memory_format).eval()  # type: ignore[call-overload]  # stubs lack it
 
 
-class NovelViewSynthesizer(PhotoViews):
-    """G1 (+ G2) and Stage I geometry behind one call. Images must be the networks' size ``(H, W)``; the photo
-    methods (``synthesize_photo``, ``prepare_photo``, ``photo_views``) come from ``photo_views.PhotoViews``."""
+class NovelViewSynthesizer(PoseMethods, PhotoViews):
+    """G1 (+ G2) and Stage I geometry behind one call. Images must be the networks' size ``(H, W)``; the pose
+    methods (``source_pose``, ``target_pose``, ``target_pose_2d``, ``proxy_flow``) come from ``poses.PoseMethods``,
+    the photo methods (``synthesize_photo``, ``prepare_photo``, ``photo_views``) from ``photo_views.PhotoViews``."""
 
     def __init__(
         self,
@@ -158,49 +157,6 @@ class NovelViewSynthesizer(PhotoViews):
         return cls(g1, g2, device=dev, completion=net, **kw)
 
     @property
-    def size(self) -> tuple[int, int]:
-        """``(H, W)`` of the images the networks take and make."""
-        return self.height, self.width
-
-    # --- Stage I ------------------------------------------------------------------------------------------
-    def source_pose(
-        self,
-        keypoints: np.ndarray,
-        camera: Camera | None = None,
-        visible: np.ndarray | None = None,
-        lifted: np.ndarray | None = None,
-    ) -> SourcePose:
-        """The input pose checked and in 3D (``stage1.source_pose``; 2D keypoints lifted with ``lifter``)."""
-        return source_pose(keypoints, self.size, camera, visible, lifted, self.lifter)
-
-    def target_pose(
-        self, joints3d: np.ndarray, camera: Camera, yaw: float, pitch: float = 0.0
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rotate a 3D pose (world frame of ``camera``) about its body axis and project it:
-        ``(keypoints (18, 2), visible (18,), rotated joints (18, 3))``."""
-        yaw, pitch = check_angle(yaw, "yaw"), check_pitch(pitch)
-        return turn(self.source_pose(joints3d, camera), yaw, pitch, self.size)
-
-    def target_pose_2d(
-        self,
-        keypoints: np.ndarray,
-        visible: np.ndarray | None,
-        yaw: float,
-        pitch: float = 0.0,
-        lifted: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The same for 2D keypoints: lift to 3D (camera-aligned), rotate about the hip axis, and project
-        with the scaled orthographic camera fitted to the input keypoints.
-
-        ``lifted``: the keypoints' 3D joints if known (metres, y up, camera-aligned, e.g. MediaPipe's);
-        default: the lifter's. Only their depth is used: x and y are the observed keypoints, so a zero
-        viewpoint change gives back the input keypoints exactly (a lifter's x, y are off by a few pixels).
-        """
-        yaw, pitch = check_angle(yaw, "yaw"), check_pitch(pitch)
-        source = observed_2d(*check_keypoints(keypoints, visible), self.size, lifted, self.lifter)
-        return turn(source, yaw, pitch, self.size)
-
-    @property
     def warps(self) -> bool:
         """Whether G1 warps the input with the 3D body proxy (``G1Config.warp``): then it needs 3D poses."""
         return self.g1.config.warp != "none"
@@ -212,19 +168,6 @@ class NovelViewSynthesizer(PhotoViews):
         edits only what the input saw (``visible_difference``), or G1's latent works in its texture space."""
         g2_needs = self.g2 is not None and self.g2.config.uses_proxy
         return self.warps or g2_needs or self.g1.config.latent_surface
-
-    def proxy_flow(
-        self,
-        keypoints: np.ndarray,
-        targets: Sequence[np.ndarray],
-        camera: Camera | None = None,
-        visible: np.ndarray | None = None,
-        lifted: np.ndarray | None = None,
-    ) -> ProxyMaps:
-        """The body proxy's maps (``geometry.warp.ProxyMaps``: flow, visibility, parts, surface, the input's
-        silhouette) from the input pose to each of the rotated 3D poses ``targets`` (``SynthesisResult.joints3d``):
-        3D keypoints with their ``camera``, or 2D keypoints, lifted and seen by the fitted orthographic camera."""
-        return proxy_warp(self.source_pose(keypoints, camera, visible, lifted), list(targets), self.size)
 
     # --- Stage II + III -----------------------------------------------------------------------------------
     def _image_tensor(self, image: np.ndarray) -> torch.Tensor:
@@ -269,13 +212,14 @@ class NovelViewSynthesizer(PhotoViews):
         warp: Maps = None,
         noise: torch.Tensor | None = None,
         outline_ring: int | None = None,
+        source: list[torch.Tensor] | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Stage II + III for Stage I's outputs: G1 (and G2) on the input ``image`` ``(3, H, W)`` in [-1, 1] for
         each of ``N`` target ``maps`` ``(N, 18, H, W)`` with body ``masks`` ``(N, 1, H, W)``:
-        ``(coarse (N, H, W, 3) uint8, refined or None)``; ``warp``, ``noise``, ``outline_ring`` as ``generate``.
-        Runs ``batch`` views at a time."""
+        ``(coarse (N, H, W, 3) uint8, refined or None)``; ``warp``, ``noise``, ``outline_ring`` as ``generate``;
+        ``source``: G1's features of ``image`` when known (``source_features``). Runs ``batch`` views at a time."""
         parts = [self._networks(image, maps[s], masks[s], maps_rows(warp, s), None if noise is None else noise[s],
-                                outline_ring) for s in chunks(len(maps), self.batch)]  # fmt: skip
+                                outline_ring, source) for s in chunks(len(maps), self.batch)]  # fmt: skip
         coarse = np.concatenate([c for c, _ in parts])
         return coarse, None if self.g2 is None else np.concatenate([r for _, r in parts])
 
@@ -287,6 +231,7 @@ class NovelViewSynthesizer(PhotoViews):
         warp: Maps,
         noise: torch.Tensor | None,
         outline_ring: int | None,
+        source: list[torch.Tensor] | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """``networks`` for one forward pass."""
         fmt = self._fmt
@@ -302,7 +247,7 @@ class NovelViewSynthesizer(PhotoViews):
         ring = self.outline_ring if outline_ring is None else outline_ring
         if ring < 0:
             raise ValueError(f"outline_ring must be ≥ 0, got {ring}")
-        out, paste = self.g1.coarse_and_paste(image_a, pose_b, **extras)
+        out, paste = self.g1.coarse_and_paste(image_a, pose_b, **extras, source=source)
         coarse = self._fill(out.float(), uncovered, ring)
         mask_b = fmt(torch.from_numpy(masks).to(self.device))
         refined = None
@@ -310,6 +255,20 @@ class NovelViewSynthesizer(PhotoViews):
             view = keep_pasted(coarse, self.g2(image_a, coarse, mask_b, **g2_extras).float(), paste)
             refined = self._fill(view, uncovered, ring)
         return to_uint8(coarse), None if refined is None else to_uint8(refined)
+
+    @torch.no_grad()
+    def source_features(self, image: torch.Tensor) -> list[torch.Tensor] | None:
+        """G1's features of the input ``image`` ``(3, H, W)`` in [-1, 1] alone (``G1.source_features``; None for a G1
+        that does not warp): the same for every view of it, so a slider's moves compute them once."""
+        return self.g1.source_features(self._fmt(image.to(self.device)[None])) if self.warps else None
+
+    def _features(self, key: bytes, image: torch.Tensor) -> list[torch.Tensor] | None:
+        """``source_features`` of the input ``key``, kept while G1's weights stay as they are: a tensor's version
+        counts its in-place changes (``load_state_dict``, an optimizer's step), so new weights compute them anew."""
+        if self.g1.source_encoder is None:
+            return None
+        weights = hash(tuple(p._version for p in self.g1.source_encoder.parameters()))
+        return self.memo.get(f"features {weights}", key, lambda: self.source_features(image))
 
     def _fmt(self, t: torch.Tensor) -> torch.Tensor:
         return t.contiguous(memory_format=self.memory_format) if t.dim() == 4 else t
@@ -324,11 +283,7 @@ class NovelViewSynthesizer(PhotoViews):
     def _fill(images: torch.Tensor, silhouettes: tuple[torch.Tensor, torch.Tensor] | None, ring: int) -> torch.Tensor:
         """``images`` with the background the input covered, and the ``ring`` round the body, filled from the
         background around them."""
-        if silhouettes is None:
-            return images
-        from posegen_lite.geometry.warp import fill_uncovered
-
-        return fill_uncovered(images, *silhouettes, ring=ring)
+        return images if silhouettes is None else fill_uncovered(images, *silhouettes, ring=ring)
 
     # --- one call: Stage I, then Stage II + III ----------------------------------------------------------------
     def synthesize_many(
@@ -403,15 +358,19 @@ class NovelViewSynthesizer(PhotoViews):
         if person is not None and self.needs_proxy:
             mask = person  # narrowed for the lambda
             widths = self.memo.get("widths", key, lambda: fit_widths(source, self.size, mask))
-        warp = proxy_warp(source, [p[2] for p in poses], self.size, widths) if self.needs_proxy else None
-        # Stage II + III: the yaws in batches of ``batch`` views
-        coarse, refined = self.networks(image_a, maps, masks, warp, noise)
+        targets, warp, proxy = [p[2] for p in poses], None, None
+        if self.needs_proxy:  # the input's proxy seen by its camera once per input, the targets' once per call
+            seen = self.memo.get("source view", key, lambda: seen_source(source, self.size, widths))
+            proxy = target_proxy(targets, widths)
+            warp = proxy_warp(source, targets, self.size, widths, seen, proxy)
+        # Stage II + III: the yaws in batches of ``batch`` views, from G1's features of the input (once per input)
+        coarse, refined = self.networks(image_a, maps, masks, warp, noise, source=self._features(key, image_a))
         if unseen == "blend" and isinstance(warp, ProxyMaps):  # the texture once per input, re-lit per view
             net = None if light is None else self.completion  # it learned the embedded people's albedo, not a photo's
             share = FILL_SHARE if net is None else self.texture_share
             lit = lambda: lit_input(image, source, self.size, widths, light, person, net)  # noqa: E731
             inp, cpu = self.memo.get(f"lit {light}", key, lit), warp.to("cpu")
-            shade = None if light is None else shading(source, [p[2] for p in poses], self.size, light, widths, cpu)
+            shade = None if light is None else shading(source, targets, self.size, light, widths, cpu, proxy)
             coarse = blend_views(coarse, cpu, inp, shade, share)
             refined = None if refined is None else blend_views(refined, cpu, inp, shade, share)
         if person is not None:
@@ -421,7 +380,7 @@ class NovelViewSynthesizer(PhotoViews):
             if refined is not None:
                 refined = on_input_background(refined, image, person, warp, masks, colours)
         if isinstance(warp, ProxyMaps) and self.fill_uncovered and self.soft_outline:  # antialiased (outline.py)
-            cover, on = outline(source, [p[2] for p in poses], self.size, widths), warp.silhouette
+            cover, on = outline(source, targets, self.size, widths, proxy), warp.silhouette
             coarse = soften_views(coarse, on, cover)
             refined = None if refined is None else soften_views(refined, on, cover)
         # The input's own view was observed: every stage returns the input there, bit for bit (a photo's
@@ -489,10 +448,6 @@ class NovelViewSynthesizer(PhotoViews):
                 "this G1 is deterministic: samples need a G1 trained as a conditional VAE "
                 "(posegen train --g1.latent-channels K)"
             )
-        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-            raise ValueError(f"samples must be an integer ≥ 1, got {samples!r}")
-        real = isinstance(temperature, numbers.Real) and not isinstance(temperature, bool)
-        if not real or not 0 <= temperature < math.inf:
-            raise ValueError(f"temperature must be a finite number ≥ 0, got {temperature!r}")
+        check_samples(samples, temperature)
         gen = torch.Generator().manual_seed(int(seed))
         return torch.randn(self.g1.latent_shape(samples), generator=gen) * temperature
