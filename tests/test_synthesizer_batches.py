@@ -119,3 +119,7 @@ def test_the_input_s_features_kept_across_calls_follow_new_weights(view):
     fresh = NovelViewSynthesizer(other, synth.g2, device="cpu").synthesize(view.image, view.joints3d, yaw=30, **kw)
     again = synth.synthesize(view.image, view.joints3d, yaw=30, **kw).image
     assert not np.array_equal(again, first) and np.array_equal(again, fresh.image)
+    torch.manual_seed(2)
+    synth.g1 = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp="paste")).eval()  # another G1 put in its place
+    third = NovelViewSynthesizer(synth.g1, synth.g2, device="cpu").synthesize(view.image, view.joints3d, yaw=30, **kw)
+    assert np.array_equal(synth.synthesize(view.image, view.joints3d, yaw=30, **kw).image, third.image)

@@ -263,12 +263,14 @@ class NovelViewSynthesizer(PoseMethods, PhotoViews):
         return self.g1.source_features(self._fmt(image.to(self.device)[None])) if self.warps else None
 
     def _features(self, key: bytes, image: torch.Tensor) -> list[torch.Tensor] | None:
-        """``source_features`` of the input ``key``, kept while G1's weights stay as they are: a tensor's version
-        counts its in-place changes (``load_state_dict``, an optimizer's step), so new weights compute them anew."""
+        """``source_features`` of the input ``key``, kept while G1's weights stay as they are. The memo's key names
+        each weight tensor and its version, which counts its in-place changes (``load_state_dict``, an optimizer's
+        step); the tensors are kept beside the features, so no other tensor can take their ids while it holds them."""
         if self.g1.source_encoder is None:
             return None
-        weights = hash(tuple(p._version for p in self.g1.source_encoder.parameters()))
-        return self.memo.get(f"features {weights}", key, lambda: self.source_features(image))
+        params = list(self.g1.source_encoder.parameters())
+        weights = hash(tuple((id(p), p._version) for p in params))
+        return self.memo.get(f"features {weights}", key, lambda: (params, self.source_features(image)))[1]
 
     def _fmt(self, t: torch.Tensor) -> torch.Tensor:
         return t.contiguous(memory_format=self.memory_format) if t.dim() == 4 else t
