@@ -3,7 +3,8 @@
 ``source_pose`` checks the keypoints and, for 2D ones, lifts them to 3D once; ``turn`` rotates that pose about
 its body axis and projects it for one viewpoint; ``pose_inputs`` draws the target pose maps and body masks and
 ``proxy_warp`` the body proxy's maps, both before any network runs (``synthesizer.NovelViewSynthesizer``).
-``InputMemo`` keeps what depends on the input alone (its 3D pose, fitted widths, unseen-side paint) across calls.
+``InputMemo`` keeps what depends on the input alone (its 3D pose, fitted widths, its proxy and depth map, G1's
+features of it, unseen-side paint) across calls.
 """
 
 from __future__ import annotations
