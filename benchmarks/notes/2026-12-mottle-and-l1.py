@@ -6,7 +6,8 @@ guess that knows everything but what one view cannot show — the per-pixel medi
 with the shirt's print and back redrawn (``hidden_detail_guess``, the error budget's oracle); and single renders with
 one redrawn print and back (what a perfect sampler of the embedded people's distribution would paint). Per guess:
 the mottle ratio (median over pairs), the same on the torso alone, the L1 on unseen pixels (mean) and the L1 on the
-body pixels the input saw (mean).
+body pixels the input saw (mean); and by body region, the share of the truth's squared-Laplacian energy on the unseen
+body (summed over the pairs), and the demo's energy there against the truth's.
 Run: ``python benchmarks/notes/2026-12-mottle-and-l1.py [SPLIT ...]`` (default ``test test_hard``).
 """
 
@@ -37,6 +38,20 @@ TORSO = REGION_NAMES.index("torso")
 REGION_OF_PART = np.array((0, *PART_REGION))  # renderer part id + 1 → region
 
 
+def laplacian_squared(image: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """``(H, W)``: the squared 5-point Laplacian of ``image`` / 255 (mean over RGB) on the pixels of ``region`` whose
+    four neighbours are in it too (``evaluation.unseen.laplacian_energy``'s terms), 0 elsewhere."""
+    img = image.astype(np.float64) / 255.0
+    inner = np.zeros_like(region)
+    inner[1:-1, 1:-1] = region[1:-1, 1:-1] & region[:-2, 1:-1] & region[2:, 1:-1] & region[1:-1, :-2] & region[1:-1, 2:]
+    lap = np.zeros_like(img)
+    lap[1:-1, 1:-1] = img[:-2, 1:-1] + img[2:, 1:-1] + img[1:-1, :-2] + img[1:-1, 2:] - 4.0 * img[1:-1, 1:-1]
+    return np.where(inner, (lap**2).mean(-1), 0.0)
+
+
+ENERGY: dict[str, np.ndarray] = {}  # "truth" / "demo" → (regions,) summed squared Laplacian on the unseen body
+
+
 def scores(split: str) -> dict[str, dict[str, list[float]]]:
     spec = DataSpec(data="synthetic", size=(128, 64), people=400, views=8, seed=0, extras=True)
     base = build_dataset(spec, split)
@@ -46,6 +61,7 @@ def scores(split: str) -> dict[str, dict[str, list[float]]]:
     demo = checkpoint_predictors(DEMO_WEIGHTS, "cpu", " + blend", 6, TEXTURE_SHARE, net)["G1+G2 + blend"]
     names = ["demo", "median of 16", *[f"one draw (seed {s})" for s in SEEDS]]
     out: dict[str, dict[str, list[float]]] = {k: {"mottle": [], "torso": [], "l1": [], "seen": []} for k in names}
+    ENERGY.update(truth=np.zeros(len(REGION_NAMES)), demo=np.zeros(len(REGION_NAMES)))
     for start in range(0, len(far), 16):
         idx = far[start : start + 16]
         batch = next(iter(DataLoader(Subset(pairs, idx), batch_size=len(idx))))
@@ -60,7 +76,10 @@ def scores(split: str) -> dict[str, dict[str, list[float]]]:
         for i in range(len(idx)):
             region = unseen_body(batch, i)
             parts = np.asarray(batch["parts_b"][i]).astype(int)
-            torso = region & (REGION_OF_PART[(parts + 1).clip(0, len(REGION_OF_PART) - 1)] == TORSO)
+            regions = REGION_OF_PART[(parts + 1).clip(0, len(REGION_OF_PART) - 1)]
+            torso = region & (regions == TORSO)
+            for who, image in (("truth", truth[i]), ("demo", np.asarray(guesses["demo"][i]))):
+                ENERGY[who] += np.bincount(regions.ravel(), laplacian_squared(image, region).ravel(), len(REGION_NAMES))
             mask, vis = np.asarray(batch["mask_b"][i, 0]), np.asarray(batch["visibility"][i, 0])
             for name, guess in guesses.items():
                 g = np.asarray(guess[i])
@@ -82,6 +101,9 @@ def main(splits: list[str]) -> None:
         print(f"\n{split}: {len(rows['demo']['l1'])} pairs with |yaw| ≥ 90°, {time.time() - t0:.0f} s\n")
         print("| guess | mottle (median) | mottle on the torso (median) | L1 on unseen pixels | L1 on seen pixels |")
         print("|---|--:|--:|--:|--:|")
+        share, ratio = ENERGY["truth"] / ENERGY["truth"].sum(), ENERGY["demo"] / np.maximum(ENERGY["truth"], 1e-12)
+        print("by region (truth's share, demo ÷ truth):", {n: (round(float(a), 2), round(float(b), 2))
+              for n, a, b in zip(REGION_NAMES[1:], share[1:], ratio[1:], strict=True)})  # fmt: skip
         for name, r in rows.items():
             figures = f"{np.nanmedian(r['mottle']):.2f} | {np.nanmedian(r['torso']):.2f} | {np.nanmean(r['l1']):.4f}"
             figures += f" | {np.nanmean(r['seen']):.4f}"
