@@ -27,7 +27,7 @@ from posegen_lite.data.synthetic.pairs import plan_pair
 from posegen_lite.evaluation.baselines import SourceParts
 from posegen_lite.evaluation.metrics import l1_in_mask
 from posegen_lite.evaluation.predictors import checkpoint_predictors
-from posegen_lite.evaluation.unseen import mottle_ratio, unseen_body, unseen_l1
+from posegen_lite.evaluation.unseen import laplacian_terms, mottle_ratio, unseen_body, unseen_l1
 from posegen_lite.geometry.proxy import PART_REGION, REGION_NAMES
 from posegen_lite.images import to_uint8
 from posegen_lite.models.texture_completion import TEXTURE_SHARE, load_completion
@@ -36,17 +36,6 @@ from posegen_lite.pipelines.synthesizer import COMPLETION_WEIGHTS, DEMO_WEIGHTS
 SEEDS = (1, 2, 3, 4)  # one draw each; seed 0 is the median's first draw
 TORSO = REGION_NAMES.index("torso")
 REGION_OF_PART = np.array((0, *PART_REGION))  # renderer part id + 1 → region
-
-
-def laplacian_squared(image: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """``(H, W)``: the squared 5-point Laplacian of ``image`` / 255 (mean over RGB) on the pixels of ``region`` whose
-    four neighbours are in it too (``evaluation.unseen.laplacian_energy``'s terms), 0 elsewhere."""
-    img = image.astype(np.float64) / 255.0
-    inner = np.zeros_like(region)
-    inner[1:-1, 1:-1] = region[1:-1, 1:-1] & region[:-2, 1:-1] & region[2:, 1:-1] & region[1:-1, :-2] & region[1:-1, 2:]
-    lap = np.zeros_like(img)
-    lap[1:-1, 1:-1] = img[:-2, 1:-1] + img[2:, 1:-1] + img[1:-1, :-2] + img[1:-1, 2:] - 4.0 * img[1:-1, 1:-1]
-    return np.where(inner, (lap**2).mean(-1), 0.0)
 
 
 ENERGY: dict[str, np.ndarray] = {}  # "truth" / "demo" → (regions,) summed squared Laplacian on the unseen body
@@ -79,7 +68,8 @@ def scores(split: str) -> dict[str, dict[str, list[float]]]:
             regions = REGION_OF_PART[(parts + 1).clip(0, len(REGION_OF_PART) - 1)]
             torso = region & (regions == TORSO)
             for who, image in (("truth", truth[i]), ("demo", np.asarray(guesses["demo"][i]))):
-                ENERGY[who] += np.bincount(regions.ravel(), laplacian_squared(image, region).ravel(), len(REGION_NAMES))
+                terms = laplacian_terms(image, region)[0]
+                ENERGY[who] += np.bincount(regions.ravel(), terms.ravel(), len(REGION_NAMES))
             mask, vis = np.asarray(batch["mask_b"][i, 0]), np.asarray(batch["visibility"][i, 0])
             for name, guess in guesses.items():
                 g = np.asarray(guess[i])

@@ -50,15 +50,23 @@ def laplacian_energy(image: np.ndarray, region: np.ndarray) -> float:
     against the background) never counts. Units: (intensity / px²)², intensity in [0, 1]; a flat region
     gives 0, a one-pixel checkerboard of amplitude ±a gives 64·a². NaN (with a warning) if ``R°`` is empty.
     """
+    terms, inner = laplacian_terms(image, region)
+    if not inner.any():
+        return metrics._undefined("laplacian_energy: no pixel of the region has all four neighbours in it")
+    return float(terms[inner].mean())
+
+
+def laplacian_terms(image: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``laplacian_energy``'s terms: ``(E (H, W) float64, R° (H, W) bool)``, ``E`` the mean over RGB of the squared
+    5-point Laplacian of ``image / 255`` on ``R°`` (the pixels of ``region`` whose four neighbours are in it), 0 off it.
+    Summed over a part of ``R°`` they say how much of the energy lies there."""
     img = metrics._check_image("image", image).astype(np.float64) / 255.0
     r = metrics._check_mask(region, img.shape)
     inner = np.zeros_like(r)
     inner[1:-1, 1:-1] = r[1:-1, 1:-1] & r[:-2, 1:-1] & r[2:, 1:-1] & r[1:-1, :-2] & r[1:-1, 2:]
-    if not inner.any():
-        return metrics._undefined("laplacian_energy: no pixel of the region has all four neighbours in it")
     lap = np.zeros_like(img)
     lap[1:-1, 1:-1] = img[:-2, 1:-1] + img[2:, 1:-1] + img[1:-1, :-2] + img[1:-1, 2:] - 4.0 * img[1:-1, 1:-1]
-    return float((lap[inner] ** 2).mean())
+    return np.where(inner, (lap**2).mean(-1), 0.0), inner
 
 
 def mottle_ratio(pred: np.ndarray, target: np.ndarray, region: np.ndarray) -> float:
