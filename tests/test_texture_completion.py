@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from posegen_lite.data.synthetic.scenes import Scene
+from posegen_lite.geometry.outline import outline_coverage
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
 from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
 from posegen_lite.geometry.texture import TEXTURE_SHAPE, Texture, unwrap, view_surface
@@ -18,6 +19,7 @@ from posegen_lite.models.texture_completion import (
     MIN_TEXEL_WEIGHT,
     TextureCompletionConfig,
     TextureCompletionNet,
+    albedo_texture,
     close_gaps,
     complete_texture,
     completion_inputs,
@@ -158,3 +160,19 @@ def test_a_recipe_with_an_unknown_key_is_refused(tmp_path):
     bad.write_text("[model]\nwidht = 3\n")
     with pytest.raises(ValueError, match="model.widht"):
         read_config(bad)
+
+
+def test_with_whole_pixels_the_input_s_outline_pixels_never_reach_the_texture():
+    """An outline pixel (the proxy covers part of it) mixes the body with the background: painted white there, the
+    input colours the texture unwrapped from every pixel, not the one from the wholly covered pixels alone."""
+    view = Scene.held_out(0, (128, 64)).input_view
+    cover = outline_coverage(view.joints3d[None], [view.camera])[0, 0].numpy()
+    rim = (cover > 0) & (cover < 1)
+    assert rim.sum() > 50
+    image = np.where(rim[..., None], 255, np.full_like(view.image, 40))
+    marked = {w: albedo_texture(image, view.joints3d, view.camera, None, whole_pixels=w) for w in (False, True)}
+    seen = {w: t.weight > 0 for w, t in marked.items()}
+    assert (seen[False] & ~seen[True]).sum() > 20  # texels only outline pixels fell into: left out
+    colour = {w: t.colour.permute(0, 2, 3, 1)[seen[w][:, 0]] for w, t in marked.items()}
+    assert colour[False].max() > 100  # the white rim reached the texture …
+    assert colour[True].max() == pytest.approx(40.0)  # … and with whole pixels only the body's colour did

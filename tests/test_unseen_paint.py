@@ -206,7 +206,7 @@ def test_a_hole_inside_the_seen_texels_closes_from_its_neighbours_and_the_seen_s
 
 
 @pytest.mark.parametrize("learned", [False, True])
-def test_by_default_the_unseen_side_mixes_the_networks_guess_with_the_relit_texture(learned):
+def test_by_default_the_body_mixes_the_networks_guess_with_the_relit_texture(learned):
     """With the hand-made fill, FILL_SHARE of the texture; completed by a network, TEXTURE_SHARE of its texture."""
     from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
     from posegen_lite.geometry.texture import view_surface
@@ -237,34 +237,44 @@ def test_by_default_the_unseen_side_mixes_the_networks_guess_with_the_relit_text
     source = s.source_pose(view.joints3d, view.camera)
     targets = [r.joints3d for r in mixed[1:]]
     warp = proxy_warp(source, targets, SIZE)
-    unseen = ((warp.parts >= 0) & (warp.visibility[:, 0] < 0.5)).numpy()
+    body = (warp.parts >= 0).numpy()
+    unseen = body & (warp.visibility[:, 0] < 0.5).numpy()
     assert unseen.sum() > 100
     got = np.stack([r.image for r in mixed[1:]]).astype(np.float32)
     own = np.stack([r.image for r in nets[1:]]).astype(np.float32)
     shade_b = shading(source, targets, SIZE, RENDER_LIGHT)
-    # each unseen pixel: ``share`` of the input's albedo texture, re-lit as the target view's light shades it
+    # every pixel of the proxy's body: ``share`` of the input's albedo texture, re-lit as the target view's light
+    # shades it (the body rendered from the texture; where the input saw it, the texture of the input's pixels the
+    # proxy covers wholly); off the body, the networks'
     camera = source.proxy_camera(*SIZE)
     texture = albedo_texture(view.image, source.joints3d, camera, RENDER_LIGHT, completion=net)
+    seen_texture = albedo_texture(view.image, source.joints3d, camera, RENDER_LIGHT, completion=net, whole_pixels=True)
     if learned:  # the network's texture, not the fill's
         assert not torch.equal(texture.colour, albedo_texture(view.image, source.joints3d, camera, RENDER_LIGHT).colour)
-    painted, _ = render(texture, warp.parts, warp.surface[:, 2:].permute(0, 2, 3, 1))
-    relit = np.clip(painted.numpy() * shade_b.numpy()[..., None], 0, 255)
-    want = own + share * (relit - own)
-    assert np.abs(got[unseen] - want[unseen]).max() <= 0.5 + 1e-3  # rounded to uint8
-    # what the input saw squarely: its own colour re-lit (relight_seen); the rest and the background: the networks'
+    uv = warp.surface[:, 2:].permute(0, 2, 3, 1)
+    painted = np.where(unseen[..., None], render(texture, warp.parts, uv)[0].numpy(),
+                       render(seen_texture, warp.parts, uv)[0].numpy())  # fmt: skip
+    relit = np.clip(painted * shade_b.numpy()[..., None], 0, 255)
+    seen_body = body & ~unseen  # where the two textures differ, the picture takes the one of whole pixels
+    assert (render(texture, warp.parts, uv)[0].numpy() != painted)[seen_body].any()
+    want = np.where(body[..., None], own + share * (relit - own), own)
+    # then what the input saw squarely: its own colour re-lit (relight_seen)
     shade_a = shading_maps(source.joints3d[None], [camera], RENDER_LIGHT)[0]
     facing_a = torch.from_numpy(view_surface(source.joints3d, camera).facing)
     maps = [m[None, None].expand(2, 1, *SIZE) for m in (shade_a, facing_a)]
     image = torch.from_numpy(view.image).float().permute(2, 0, 1)[None].expand(2, -1, -1, -1)
-    seen = relight_seen(torch.from_numpy(own).permute(0, 3, 1, 2), image, warp.flow, warp.visibility, *maps,
+    seen = relight_seen(torch.from_numpy(want).permute(0, 3, 1, 2), image, warp.flow, warp.visibility, *maps,
                         shade_b[:, None]).permute(0, 2, 3, 1).clamp(0, 255).numpy()  # fmt: skip
-    square = (seen != own).any(-1)
+    square = (seen != want).any(-1)
     assert square[0].sum() > 15 and not square[1].any()  # at 40° the front was seen squarely; at 180° nothing
-    assert np.abs(got[~unseen] - seen[~unseen]).max() <= 0.5 + 1e-3
+    assert np.abs(got - seen).max() <= 0.5 + 1e-3  # rounded to uint8
+    np.testing.assert_array_equal(got[~body], own[~body])
     # a light fixed to the world (a photo) leaves the texture's colours unshaded, completed by the fill alone (the
     # network learned the embedded people's albedo)
     world = s.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera, light=None)
     assert not np.array_equal(world[2].image, mixed[2].image)
+    # … and, unshaded, paints only what the input did not see: the pixels it saw stay the networks'
+    np.testing.assert_array_equal(np.stack([r.image for r in world[1:]])[~unseen], own[~unseen])
     fill = NovelViewSynthesizer(g1, None, device="cpu", soft_outline=False)
     fill_world = fill.synthesize_many(view.image, view.joints3d, yaws, camera=view.camera, light=None)
     assert all(np.array_equal(a.image, b.image) for a, b in zip(world, fill_world, strict=True))
@@ -277,3 +287,29 @@ def test_by_default_the_unseen_side_mixes_the_networks_guess_with_the_relit_text
     )
     with pytest.raises(ValueError, match="blend"):
         pg2.synthesize(view.image, view.joints3d, yaw=90.0, camera=view.camera, unseen="blend")
+
+
+def test_under_the_blend_a_draw_adds_to_the_texture_what_it_adds_to_the_prior_s_mean():
+    """The texture paints over the networks' prior mean; a conditional-VAE draw keeps its own variation there: on the
+    body pixels the input did not see, a sample is the blended mean plus (the networks' draw − their mean); elsewhere
+    it is the blended mean, and at temperature 0 it is the mean."""
+    torch.manual_seed(0)
+    view = Scene.held_out(0, SIZE).input_view
+    g1 = G1(G1Config(*SIZE, base_channels=4, z_dim=8, warp="paste", latent_channels=3))
+    for p in g1.parameters():  # an untrained latent path starts near 0: make the draws differ visibly
+        p.data.add_(0.05 * torch.randn_like(p))
+    s = NovelViewSynthesizer(g1, None, device="cpu", soft_outline=False)
+    kw = dict(yaw=180.0, camera=view.camera)
+    mean = s.synthesize(view.image, view.joints3d, **kw)
+    draws = s.synthesize(view.image, view.joints3d, samples=2, seed=3, **kw)
+    nets_mean = s.synthesize(view.image, view.joints3d, unseen="networks", **kw)
+    nets = s.synthesize(view.image, view.joints3d, samples=2, seed=3, unseen="networks", **kw)
+    unseen = mean.body & ~mean.seen
+    assert unseen.sum() > 100
+    for draw, net in zip(draws, nets, strict=True):
+        want = np.clip(mean.image.astype(int) + net.image.astype(int) - nets_mean.image.astype(int), 0, 255)
+        np.testing.assert_array_equal(draw.image[unseen], want[unseen])
+        np.testing.assert_array_equal(draw.image[~unseen], mean.image[~unseen])
+    assert (draws[0].image != draws[1].image).any(-1)[unseen].sum() > 20  # two different backs
+    cold = s.synthesize(view.image, view.joints3d, samples=1, seed=3, temperature=0.0, **kw)[0]
+    np.testing.assert_array_equal(cold.image, mean.image)

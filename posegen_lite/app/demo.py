@@ -4,7 +4,7 @@
 scratch within a time budget (``--train-minutes``) — and writes into the output folder:
 
 * ``novel_views.png``: for each person, rows target pose / G1 / G1+G2 / + texture (as the synthesizer shows it:
-  the unseen side painted from the input's re-lit texture) / ground truth over yaw angles, the input on the left;
+  the body painted from the input's re-lit texture) / ground truth over yaw angles, the input on the left;
 * ``turntable.gif``: a 360° turn of one person — input, G1+G2 and ground truth side by side;
 * ``summary.json``: what was run, and L1 inside the target body (G1, the final views, identity) per person.
 """
@@ -85,7 +85,7 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
         if refined is not None:
             block["G1+G2"] = list(refined)
         final = coarse if refined is None else refined
-        if warp is not None:  # as the synthesizer shows it: the unseen side from the input's re-lit texture
+        if warp is not None:  # as the synthesizer shows it: the body from the input's re-lit texture
             final = _blended(synth, final, src, truth, warp)
             block["+ texture"] = list(final)
         block["ground truth"] = targets
@@ -108,9 +108,9 @@ def novel_view_grid(synth: NovelViewSynthesizer, scenes: list[Scene], yaws=GRID_
 
 
 def _blended(synth: NovelViewSynthesizer, views: np.ndarray, src, truth, warp) -> np.ndarray:
-    """``views`` as the synthesizer's ``unseen="blend"`` shows them (``unseen.blend_views``): the pixels the input
-    did not see painted from its albedo texture (completed by ``synth.completion``), those it saw squarely its
-    colour, re-lit for each target camera."""
+    """``views`` as the synthesizer's ``unseen="blend"`` shows them (``unseen.blend_views``): the body painted from
+    the input's albedo texture (completed by ``synth.completion``), the pixels it saw squarely its colour, re-lit
+    for each target camera."""
     from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
     from posegen_lite.pipelines.unseen import blend_views, lit_view
 

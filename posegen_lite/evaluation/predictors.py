@@ -137,10 +137,11 @@ class G1Predictor:
         return self._fill(out, batch), paste
 
     def _unseen(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
-        """With ``texture_share`` and the fill, the synthesizer's ``unseen="blend"``: each pair's target pixels the
-        input did not see mixed with the input's completed albedo texture re-lit by the renderer's light
-        (``texture_completion.albedo_texture``, ``texture.mix_texture``), and those it saw squarely its own colour
-        re-lit (``warping.relight_seen``); the input's own view stays the input."""
+        """With ``texture_share`` and the fill, the synthesizer's ``unseen="blend"`` (``unseen.blend_views``): each
+        pair's target body pixels mixed with the input's completed albedo texture re-lit by the renderer's light
+        (``texture_completion.albedo_texture``, ``texture.mix_texture``; where the input saw them, the texture of
+        its wholly covered pixels), and those it saw squarely its own colour re-lit (``warping.relight_seen``); the
+        input's own view stays the input."""
         if self.texture_share is None or self.fill_ring is None or "cameras" not in batch:
             return images
         from posegen_lite.geometry.camera import camera_from_vector
@@ -159,25 +160,26 @@ class G1Predictor:
         facing_a = facing_a[:, None]
         views = ((images.float().cpu() + 1) * 127.5).permute(0, 2, 3, 1)
         surface = batch["proxy_surface_b"][:, 2:].float().permute(0, 2, 3, 1)
-        unseen = self._painted(batch, facing_a)
-        mixed = torch.stack([
-            mix_texture(views[k : k + 1], albedo_texture(inputs[k].numpy(), ja[k], cams[k][0], RENDER_LIGHT,
-                                                            completion=self.completion),
-                        batch["proxy_parts_b"][k : k + 1], surface[k : k + 1], unseen[k : k + 1],
-                        self.texture_share, shade_b[k : k + 1])[0]
-            for k in range(len(views))
-        ]).permute(0, 3, 1, 2)  # fmt: skip
-        seen = relight_seen(mixed, inputs.permute(0, 3, 1, 2), batch["flow"].float(), batch["visibility"].float(),
+        unseen = batch["visibility"][:, 0] < 0.5
+        mixed = []
+        for k in range(len(views)):  # the textures as ``unseen.lit_view`` makes them, painted as ``blend_views``
+            args = (inputs[k].numpy(), ja[k], cams[k][0], RENDER_LIGHT)
+            texture, seen_texture = (albedo_texture(*args, completion=self.completion, whole_pixels=whole)
+                                     for whole in (False, True))  # fmt: skip
+            where = (batch["proxy_parts_b"][k : k + 1], surface[k : k + 1])
+            view = mix_texture(
+                views[k : k + 1], texture, *where, unseen[k : k + 1], self.texture_share, shade_b[k : k + 1]
+            )
+            mixed.append(
+                mix_texture(view, seen_texture, *where, ~unseen[k : k + 1], self.texture_share, shade_b[k : k + 1])[0]
+            )
+        painted = torch.stack(mixed).permute(0, 3, 1, 2)
+        seen = relight_seen(painted, inputs.permute(0, 3, 1, 2), batch["flow"].float(), batch["visibility"].float(),
                             shade_a, facing_a, shade_b[:, None])  # fmt: skip
         out = (seen.clamp(0, 255) / 127.5 - 1).to(images.device, images.dtype)
-        touched = (unseen & (batch["proxy_parts_b"] >= 0))[:, None] | (seen != mixed).any(1, keepdim=True)
-        # elsewhere bit for bit (the 0–255 scale's round trip is not)
-        return torch.where(touched.to(images.device) & ~self._same_view(batch), out, images)
-
-    def _painted(self, batch: dict, facing_a: torch.Tensor) -> torch.Tensor:
-        """``(B, H, W)`` bool: the target pixels ``_unseen`` paints from the texture, those the input did not see
-        (``facing_a`` ``(B, 1, h, w)``, how squarely the input saw each of its pixels, for a rule that reads it)."""
-        return batch["visibility"][:, 0] < 0.5
+        # every body pixel painted; elsewhere bit for bit (the 0–255 scale's round trip is not)
+        body = (batch["proxy_parts_b"] >= 0)[:, None]
+        return torch.where(body.to(images.device) & ~self._same_view(batch), out, images)
 
     def _outline(self, images: torch.Tensor, batch: dict) -> torch.Tensor:
         """With the fill, the outline antialiased from the target proxy's sub-pixel coverage, the synthesizer's last

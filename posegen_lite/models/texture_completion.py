@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from posegen_lite.geometry.camera import Camera
+from posegen_lite.geometry.outline import outline_coverage
 from posegen_lite.geometry.proxy import NUM_PROXY_PARTS, PROXY_PARTS
 from posegen_lite.geometry.ray_cameras import OrthoCamera
 from posegen_lite.geometry.shading import Light, shading_maps
@@ -169,19 +170,24 @@ def albedo_texture(
     radius_scale: np.ndarray | None = None,
     person: np.ndarray | None = None,
     completion: TextureCompletionNet | None = None,
+    whole_pixels: bool = False,
 ) -> Texture:
     """The completed texture of ``image`` ``(H, W, 3)`` (0–255) of the pose ``joints3d`` ``(18, 3)`` seen by
     ``camera``, in albedo: each pixel divided by how ``light``, fixed to the camera, shades the proxy there
     (``shading.shading_maps``; ``None``: a light fixed to the world, whose shade stays on the surface: the colours
-    as they are), unwrapped with weights ``facing`` (times ``person`` ``(H, W)`` when given) and completed
-    (``complete_texture``, then ``completion``'s correction when given: ``learned_completion``). Re-lit per view by
-    ``texture.mix_texture``'s ``shade``."""
+    as they are), unwrapped with weights ``facing`` (times ``person`` ``(H, W)`` when given; with ``whole_pixels``
+    only the pixels the proxy covers wholly, ``outline.outline_coverage`` = 1: an outline pixel mixes the body with
+    the background) and completed (``complete_texture``, then ``completion``'s correction when given:
+    ``learned_completion``). Re-lit per view by ``texture.mix_texture``'s ``shade``."""
     seen = view_surface(joints3d, camera, radius_scale)
     colours = np.asarray(image, np.float32)
     if light is not None:
         shade = shading_maps(np.asarray(joints3d)[None], [camera], light, radius_scale)[0].numpy()
         colours = colours / shade[..., None]
     weight = seen.facing if person is None else seen.facing * person
+    if whole_pixels:
+        cover = outline_coverage(np.asarray(joints3d)[None], [camera], radius_scale=radius_scale)[0, 0].numpy()
+        weight = weight * (cover >= 1.0)
     partial = unwrap(colours, seen.parts, seen.surface, weight)
     return complete_texture(partial) if completion is None else learned_completion(completion, partial)
 

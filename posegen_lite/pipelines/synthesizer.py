@@ -61,7 +61,7 @@ from posegen_lite.pipelines.stage1 import (
     target_proxy,
     turn,
 )
-from posegen_lite.pipelines.unseen import blend_views, check_unseen, lit_input, unseen_painter
+from posegen_lite.pipelines.unseen import blend_views, check_unseen, lit_input, unseen_painter, with_draw
 from posegen_lite.resources import completion_weights, demo_weights
 
 DEMO_WEIGHTS = demo_weights()
@@ -319,10 +319,11 @@ class NovelViewSynthesizer(PoseMethods, PhotoViews):
         not see instead of the networks' guess: ``"texture"`` from the input unwrapped onto the proxy and completed
         (``unseen.person_texture``; the photo path's default), ``"part_colours"`` one colour per part — since the
         networks learned the unseen side of synthetic people only (docs/photos.md); ``"blend"`` (the default where
-        G1 uses the body proxy, else ``"networks"``) mixes the networks' guess with the input's texture, completed in
-        albedo and re-lit in each view by ``light`` (a light fixed to the camera: the embedded people's, by default;
-        ``None`` for a light fixed to the world, as in a photo), and re-lights what it saw squarely
-        (``unseen.blend_views``, docs/unseen-side.md).
+        G1 uses the body proxy, else ``"networks"``) paints the body from the input's texture, completed in albedo
+        and re-lit in each view by ``light`` (a light fixed to the camera: the embedded people's, by default; then
+        G2's edits are painted over), and re-lights what it saw squarely; with ``light=None`` (a light fixed to the
+        world, as in a photo) it mixes the unshaded texture with the networks' guess where the input did not see the
+        body (``unseen.blend_views``, docs/unseen-side.md).
         """
         yaws, pitch = check_yaws(yaws), check_pitch(pitch)
         args = (image, keypoints, yaws, pitch, camera, visible, lifted, min_joints, noise, silhouette, unseen, light)
@@ -366,15 +367,24 @@ class NovelViewSynthesizer(PoseMethods, PhotoViews):
             proxy = target_proxy(targets, widths)
             warp = proxy_warp(source, targets, self.size, widths, seen, proxy)
         # Stage II + III: the yaws in batches of ``batch`` views, from G1's features of the input (once per input)
-        coarse, refined = self.networks(image_a, maps, masks, warp, noise, source=self._features(key, image_a))
+        features = self._features(key, image_a)
+        coarse, refined = self.networks(image_a, maps, masks, warp, noise, source=features)
         if unseen == "blend" and isinstance(warp, ProxyMaps):  # the texture once per input, re-lit per view
             net = None if light is None else self.completion  # it learned the embedded people's albedo, not a photo's
             share = FILL_SHARE if net is None else self.texture_share
             lit = lambda: lit_input(image, source, self.size, widths, light, person, net)  # noqa: E731
             inp, cpu = self.memo.get(f"lit {light}", key, lit), warp.to("cpu")
             shade = None if light is None else shading(source, targets, self.size, light, widths, cpu, proxy)
-            coarse = blend_views(coarse, cpu, inp, shade, share)
-            refined = None if refined is None else blend_views(refined, cpu, inp, shade, share)
+            # the texture paints over the prior's mean; a draw keeps what it adds to it (unseen.with_draw)
+            mean = (None, None) if noise is None else self.networks(image_a, maps, masks, warp, None, source=features)
+
+            def blended(views: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+                if prior is None:
+                    return blend_views(views, cpu, inp, shade, share)
+                return with_draw(blend_views(prior, cpu, inp, shade, share), views, prior, cpu)
+
+            coarse = blended(coarse, mean[0])
+            refined = None if refined is None else blended(refined, mean[1])
         if person is not None:
             paint = lambda: unseen_painter(unseen, image, person, source, self.size, widths)  # noqa: E731
             colours = None if unseen in ("networks", "blend") else self.memo.get(f"unseen {unseen}", key, paint)
