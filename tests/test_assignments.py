@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import math
 
 import nbformat
 import numpy as np
@@ -224,11 +225,17 @@ def test_gan_step_that_frees_the_graph_is_explained():
 
 
 def test_separation_check():
-    stage3.check_separation({"p_real": 0.7, "p_fake": 0.5, "ranking": 0.8})
-    with pytest.raises(AssertionError, match="about as real"):
-        stage3.check_separation({"p_real": 0.5, "p_fake": 0.5, "ranking": 0.5})
+    stage3.check_separation({"p_real": 0.7, "p_fake": 0.5, "ranking": 0.8, "d_late": 1.2})
+    stage3.check_separation({"p_real": 0.5, "p_fake": 0.5, "ranking": 0.49, "d_late": 1.3})  # a swing on held-out pairs
+    with pytest.raises(AssertionError, match="opt_d steps"):  # a D that never steps stays at σ = ½
+        stage3.check_separation({"p_real": 0.5, "p_fake": 0.5, "ranking": 0.5, "d_late": 2 * math.log(2)})
+    with pytest.raises(AssertionError, match="labels"):  # D trained the wrong way round
+        stage3.check_separation({"p_real": 0.1, "p_fake": 0.9, "ranking": 0.01, "d_late": 0.2})
     with pytest.raises(NotDoneYet):
         stage3.check_separation(None)
+    assert stage3.late_d_loss([{"d": 9.0}, {"d": 1.0}, {"d": 2.0}]) == 1.5
+    with pytest.raises(ValueError, match="no steps"):
+        stage3.late_d_loss([])
     # a D that ranks real over generated pairs perfectly
     torch.manual_seed(0)
     disc = torch.nn.Module()

@@ -218,20 +218,36 @@ def d_separation(disc, image_a: torch.Tensor, real: torch.Tensor, fake: torch.Te
     }
 
 
-def check_separation(stats: dict[str, float] | None, min_ranking: float = 0.6, min_gap: float = 0.05) -> None:
-    """Public check on the short run: D should rate real pairs higher than generated ones, and rank them above
-    generated ones clearly more often than chance (measured with the reference ``gan_step``, 40 steps:
-    ranking 0.63–0.77 and σ gap 0.07–0.13 over three seeds)."""
+def late_d_loss(history: list[dict[str, float]]) -> float:
+    """The mean of D's loss over the second half of a short run's ``history`` (``figures.short_gan_run``'s)."""
+    late = [h["d"] for h in history[len(history) // 2 :]]
+    if not late:
+        raise ValueError("the short run has no steps")
+    return sum(late) / len(late)
+
+
+CHANCE_D_LOSS = 2 * math.log(2)  # D's loss where σ = ½ on every pair: it tells nothing apart
+
+
+def check_separation(stats: dict[str, float] | None, margin: float = 0.03, max_reversed: float = 0.1) -> None:
+    """Public check on the short run: D learned to tell the pairs it trains on apart — its loss over the second half
+    of the run (``d_late``, ``late_d_loss``) below chance, ``2 ln 2``, by ``margin`` — and in the right direction:
+    on held-out pairs it does not rate generated pairs as more real than real ones by more than ``max_reversed``.
+
+    Why these and not a held-out ranking: a short GAN run swings. With the reference ``gan_step``, 40 steps, ten
+    seeds (2026-12-08, a CPU with AVX512-BF16): held-out ranking 0.49–0.73 and σ gap 0.004–0.22 — a threshold there
+    failed correct solutions on some seeds and machines — while ``d_late`` was 1.07–1.32; a D that never steps
+    stays at 1.386 (gap 0.000), and swapped labels give a gap of −0.47 to −0.98."""
     if stats is None:
         raise NotDoneYet("not done yet: no statistics — finish gan_step and run the short-run cell")
-    gap = stats["p_real"] - stats["p_fake"]
-    if not gap >= min_gap:
+    if not stats["d_late"] <= CHANCE_D_LOSS - margin:
         raise AssertionError(
-            f"D rates generated pairs about as real as real ones (mean σ {stats['p_fake']:.2f} vs "
-            f"{stats['p_real']:.2f}, want a gap ≥ {min_gap:g}): check the labels in d_loss and that opt_d steps"
+            f"D's loss stayed at chance over the run's second half ({stats['d_late']:.3f}; 2 ln 2 = "
+            f"{CHANCE_D_LOSS:.3f}, want ≤ {CHANCE_D_LOSS - margin:.3f}): check that opt_d steps on d_loss"
         )
-    if not stats["ranking"] >= min_ranking:
+    gap = stats["p_real"] - stats["p_fake"]
+    if not gap >= -max_reversed:
         raise AssertionError(
-            f"D ranks a real pair above a generated one in only {stats['ranking']:.0%} of the held-out pairs "
-            f"(chance is 50%, want ≥ {min_ranking:.0%}); check gan_step"
+            f"D rates generated pairs as more real than real ones (mean σ {stats['p_fake']:.2f} vs "
+            f"{stats['p_real']:.2f}): check the labels in d_loss"
         )
