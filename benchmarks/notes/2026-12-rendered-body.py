@@ -18,11 +18,10 @@ import warnings
 import torch
 
 from posegen_lite.data.datasets import DataSpec, build_dataset
-from posegen_lite.evaluation.predictors import G1G2Predictor, G1Predictor, IdentityBaseline
+from posegen_lite.evaluation.predictors import G1G2Predictor, G1Predictor, IdentityBaseline, blend_inputs
 from posegen_lite.evaluation.protocol import evaluate
-from posegen_lite.geometry.camera import camera_from_vector
-from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
-from posegen_lite.geometry.texture import mix_texture, view_surface
+from posegen_lite.geometry.shading import RENDER_LIGHT
+from posegen_lite.geometry.texture import mix_texture
 from posegen_lite.geometry.warp import OUTLINE_RING
 from posegen_lite.models.texture_completion import TEXTURE_SHARE, albedo_texture, load_completion
 from posegen_lite.models.warping import relight_seen
@@ -36,15 +35,7 @@ def painted(predictor: G1Predictor, rule: str, images: torch.Tensor, batch: dict
     """``G1Predictor._unseen`` under ``rule`` (the shipped rule is the predictor's own)."""
     if rule == "body, whole pixels":
         return G1Predictor._unseen(predictor, images, batch)
-    H, W = images.shape[-2:]
-    cams = [[camera_from_vector(c.numpy(), W, H) for c in pair] for pair in batch["cameras"]]
-    ja, jb = batch["joints3d_a"].double().numpy(), batch["joints3d_b"].double().numpy()
-    inputs = ((batch["image_a"].float() + 1) * 127.5).permute(0, 2, 3, 1)
-    shade_a = shading_maps(ja, [c[0] for c in cams], RENDER_LIGHT)[:, None]
-    shade_b = shading_maps(jb, [c[1] for c in cams], RENDER_LIGHT)
-    facing_a = torch.stack([torch.from_numpy(view_surface(j, c[0]).facing) for j, c in zip(ja, cams, strict=True)])
-    views = ((images.float().cpu() + 1) * 127.5).permute(0, 2, 3, 1)
-    surface = batch["proxy_surface_b"][:, 2:].float().permute(0, 2, 3, 1)
+    cams, ja, inputs, shade_a, shade_b, facing_a, views, surface = blend_inputs(images, batch)
     body = batch["proxy_parts_b"] >= 0
     where = body if rule == "body" else body & (batch["visibility"][:, 0] < 0.5)
     mixed = torch.stack([
@@ -55,7 +46,7 @@ def painted(predictor: G1Predictor, rule: str, images: torch.Tensor, batch: dict
         for k in range(len(views))
     ]).permute(0, 3, 1, 2)  # fmt: skip
     seen = relight_seen(mixed, inputs.permute(0, 3, 1, 2), batch["flow"].float(), batch["visibility"].float(),
-                        shade_a, facing_a[:, None], shade_b[:, None])  # fmt: skip
+                        shade_a, facing_a, shade_b[:, None])  # fmt: skip
     out = (seen.clamp(0, 255) / 127.5 - 1).to(images.device, images.dtype)
     touched = where[:, None] | (seen != mixed).any(1, keepdim=True)
     return torch.where(touched & ~predictor._same_view(batch), out, images)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -79,6 +80,41 @@ class MeanImageBaseline:
         return self.mean.unsqueeze(0).expand(b, -1, -1, -1)
 
 
+class BlendInputs(NamedTuple):
+    """What painting a batch's target views from each input's texture reads (``blend_inputs``)."""
+
+    cameras: list  # per pair, the input's and the target's ``Camera``
+    joints_a: np.ndarray  # (B, 18, 3) float64, the inputs' 3D joints
+    inputs: torch.Tensor  # (B, H, W, 3) float32, 0–255: the inputs
+    shade_a: torch.Tensor  # (B, 1, H, W): the renderer's shade of each input's proxy
+    shade_b: torch.Tensor  # (B, H, W): … of each target's
+    facing_a: torch.Tensor  # (B, 1, H, W): how squarely each input saw its pixels
+    views: torch.Tensor  # (B, H, W, 3) float32, 0–255: the predicted views
+    surface: torch.Tensor  # (B, H, W, 3): the targets' surface coordinates
+
+
+def blend_inputs(images: torch.Tensor, batch: dict) -> BlendInputs:
+    """``BlendInputs`` of predicted ``images`` ``(B, 3, H, W)`` in [-1, 1] and a synthetic ``batch`` with extras."""
+    from posegen_lite.geometry.camera import camera_from_vector
+    from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
+    from posegen_lite.geometry.texture import view_surface
+
+    H, W = images.shape[-2:]
+    cams = [[camera_from_vector(c.numpy(), W, H) for c in pair] for pair in batch["cameras"]]
+    ja, jb = batch["joints3d_a"].double().numpy(), batch["joints3d_b"].double().numpy()
+    facing = [torch.from_numpy(view_surface(j, c[0]).facing) for j, c in zip(ja, cams, strict=True)]
+    return BlendInputs(
+        cams,
+        ja,
+        ((batch["image_a"].float() + 1) * 127.5).permute(0, 2, 3, 1),
+        shading_maps(ja, [c[0] for c in cams], RENDER_LIGHT)[:, None],
+        shading_maps(jb, [c[1] for c in cams], RENDER_LIGHT),
+        torch.stack(facing)[:, None],
+        ((images.float().cpu() + 1) * 127.5).permute(0, 2, 3, 1),
+        batch["proxy_surface_b"][:, 2:].float().permute(0, 2, 3, 1),
+    )
+
+
 class G1Predictor:
     """Stage II alone: ``Î_B1 = G1(I_A, P_B)``. Runs in float32 under ``torch.no_grad`` on ``device``
     (default: the model's device); returns CPU float32 ``(B, 3, H, W)`` in [-1, 1].
@@ -144,22 +180,12 @@ class G1Predictor:
         input's own view stays the input."""
         if self.texture_share is None or self.fill_ring is None or "cameras" not in batch:
             return images
-        from posegen_lite.geometry.camera import camera_from_vector
-        from posegen_lite.geometry.shading import RENDER_LIGHT, shading_maps
-        from posegen_lite.geometry.texture import mix_texture, view_surface
+        from posegen_lite.geometry.shading import RENDER_LIGHT
+        from posegen_lite.geometry.texture import mix_texture
         from posegen_lite.models.texture_completion import albedo_texture
         from posegen_lite.models.warping import relight_seen
 
-        H, W = images.shape[-2:]
-        cams = [[camera_from_vector(c.numpy(), W, H) for c in pair] for pair in batch["cameras"]]
-        ja, jb = batch["joints3d_a"].double().numpy(), batch["joints3d_b"].double().numpy()
-        inputs = ((batch["image_a"].float() + 1) * 127.5).permute(0, 2, 3, 1)
-        shade_a = shading_maps(ja, [c[0] for c in cams], RENDER_LIGHT)[:, None]
-        shade_b = shading_maps(jb, [c[1] for c in cams], RENDER_LIGHT)
-        facing_a = torch.stack([torch.from_numpy(view_surface(j, c[0]).facing) for j, c in zip(ja, cams, strict=True)])
-        facing_a = facing_a[:, None]
-        views = ((images.float().cpu() + 1) * 127.5).permute(0, 2, 3, 1)
-        surface = batch["proxy_surface_b"][:, 2:].float().permute(0, 2, 3, 1)
+        cams, ja, inputs, shade_a, shade_b, facing_a, views, surface = blend_inputs(images, batch)
         unseen = batch["visibility"][:, 0] < 0.5
         mixed = []
         for k in range(len(views)):  # the textures as ``unseen.lit_view`` makes them, painted as ``blend_views``
