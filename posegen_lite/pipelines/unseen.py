@@ -228,7 +228,7 @@ def blend_views(
     mixed = mix_texture(images, lit.texture, warp.parts, surface, unseen, share, shade)
     if lit.shade is not None and lit.seen_texture is not None and shade is not None:
         # Re-lit, the texture beats the networks where the input saw the body too (on `val`: 0.062 → 0.028 per
-        # pixel), painted from the input's wholly covered pixels; unshaded, a photo's seen side keeps the warp's.
+        # pixel), painted from the input's wholly covered pixels; unshaded, a photo's seen side stays the networks'.
         mixed = mix_texture(mixed, lit.seen_texture, warp.parts, surface, ~unseen, share, shade)
         n = len(views)
         source = torch.from_numpy(lit.image).float().permute(2, 0, 1)[None].expand(n, -1, -1, -1)
