@@ -233,6 +233,8 @@ def test_separation_check():
         stage3.check_separation({"p_real": 0.1, "p_fake": 0.9, "ranking": 0.01, "d_late": 0.2})
     with pytest.raises(NotDoneYet):
         stage3.check_separation(None)
+    with pytest.raises(AssertionError, match="older copy"):  # a notebook from before the check read D's losses
+        stage3.check_separation({"p_real": 0.7, "p_fake": 0.5, "ranking": 0.8})
     assert stage3.late_d_loss([{"d": 9.0}, {"d": 1.0}, {"d": 2.0}]) == 1.5
     with pytest.raises(ValueError, match="no steps"):
         stage3.late_d_loss([])

@@ -240,6 +240,11 @@ def check_separation(stats: dict[str, float] | None, margin: float = 0.03, max_r
     stays at 1.386 (gap 0.000), and swapped labels give a gap of −0.47 to −0.98."""
     if stats is None:
         raise NotDoneYet("not done yet: no statistics — finish gan_step and run the short-run cell")
+    if "d_late" not in stats:
+        raise AssertionError(
+            "the short-run cell does not pass D's losses (stats['d_late'] = stage3.late_d_loss(history)): it comes "
+            "from an older copy of this notebook — take that cell from the current one"
+        )
     if not stats["d_late"] <= CHANCE_D_LOSS - margin:
         raise AssertionError(
             f"D's loss stayed at chance over the run's second half ({stats['d_late']:.3f}; 2 ln 2 = "
