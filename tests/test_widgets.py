@@ -141,10 +141,14 @@ def test_precompute_fills_the_turntable_and_scrubbing_computes_nothing(synth, pe
     assert all(app.is_cached(y) for y in yaws)
     assert app.precomputed == len(yaws) - 1  # the initial view was computed on demand
     assert app.precompute_seconds is not None and "turntable ready" in app.progress.value
+    # the turntable ran the networks; each view's panels are drawn when it is first shown, once
+    undrawn = [k for k, v in app._cache.items() if not isinstance(v, tuple)]
+    assert len(undrawn) == app.precomputed and (0, 30.0, 0.0, -1) in undrawn
     n = app.updates
     for y in (30, 60, 90, -150, 180):  # a scrub over computed angles: no new computation
         app.yaw.value = y
     assert app.updates == n
+    assert isinstance(app._cache[(0, 30.0, 0.0, -1)], tuple)  # drawn on show, and kept
     p = people[0]
     # The turntable runs its views in batches (synthesize_many): the same view as one synthesize call, except that
     # a batch's convolutions may round a last bit otherwise (measured here: 1 level in 1 pixel of 3,072).
